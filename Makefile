@@ -1,0 +1,36 @@
+# One entry point for set-up and checks. `make demo` and `make check` are the README's two commands.
+PYTHON ?= python3
+VENV ?= .venv
+BIN := $(VENV)/bin
+
+.PHONY: install demo check format lint types test bench
+
+$(BIN)/ariane: pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --upgrade pip
+	$(BIN)/pip install --quiet -e '.[dev]'
+	touch $@
+
+install: $(BIN)/ariane
+
+demo: install
+	$(BIN)/ariane demo
+
+format: install
+	$(BIN)/ruff format src tests benchmarks scripts
+	$(BIN)/ruff check --fix src tests benchmarks scripts
+
+lint: install
+	$(BIN)/ruff format --check src tests benchmarks scripts
+	$(BIN)/ruff check src tests benchmarks scripts
+
+types: install
+	$(BIN)/mypy src/ariane
+
+test: install
+	$(BIN)/pytest
+
+check: lint types test
+
+bench: install
+	$(BIN)/python benchmarks/run_all.py

@@ -1,0 +1,297 @@
+"""The ``ariane`` command line: parse options, call one library function, print the result.
+
+Errors become one line on stderr and a non-zero exit, never a traceback (set
+``ARIANE_DEBUG=1`` to see one for an unexpected failure: it may quote data, so never in
+production logs).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from datetime import datetime
+from pathlib import Path
+from typing import Annotated, Any, TypeVar
+
+import typer
+from rich.console import Console
+from rich.progress import (
+    BarColumn,
+    MofNCompleteColumn,
+    Progress,
+    SpinnerColumn,
+    TextColumn,
+    TimeElapsedColumn,
+)
+from rich.table import Table
+
+from ariane import __version__
+from ariane.errors import ArianeError, ConfigError, StageNotBuiltError
+
+app = typer.Typer(
+    name="ariane",
+    help="Respond to a leak of health data: read, classify, resolve, attribute, assess, report.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+)
+out = Console()
+err = Console(stderr=True, soft_wrap=True)
+T = TypeVar("T")
+
+
+class RichProgress:
+    """A :class:`ariane.progress.Progress` drawing Rich bars on stderr."""
+
+    def __init__(self, enabled: bool) -> None:
+        self.enabled = enabled
+
+    @contextmanager
+    def task(self, description: str, total: int | None = None) -> Iterator[Any]:
+        """One bar for the duration of a task."""
+        bar = Progress(
+            SpinnerColumn(),
+            TextColumn("{task.description}"),
+            BarColumn(),
+            MofNCompleteColumn(),
+            TimeElapsedColumn(),
+            console=err,
+            transient=True,
+            disable=not self.enabled,
+        )
+        with bar:
+            task_id = bar.add_task(description, total=total)
+            yield _RichTracker(bar, task_id)
+
+
+class _RichTracker:
+    def __init__(self, bar: Progress, task_id: Any) -> None:
+        self.bar, self.task_id = bar, task_id
+
+    def advance(self, amount: int = 1) -> None:
+        self.bar.advance(self.task_id, amount)
+
+    def update(self, *, total: int | None = None, description: str | None = None) -> None:
+        self.bar.update(self.task_id, total=total, description=description)
+
+
+def _progress(quiet: bool = False) -> RichProgress:
+    return RichProgress(enabled=not quiet and err.is_terminal)
+
+
+def _guarded(action: Callable[[], T]) -> T:
+    """Run a command body; turn every failure into one safe line and an exit code."""
+    try:
+        return action()
+    except ArianeError as exc:
+        err.print(f"[bold red]error:[/] {exc}", markup=True, highlight=False)
+        raise typer.Exit(exc.exit_code) from None
+    except KeyboardInterrupt:
+        err.print("interrupted")
+        raise typer.Exit(130) from None
+    except Exception as exc:  # noqa: BLE001 - the last line of defence against leaking data
+        if os.environ.get("ARIANE_DEBUG"):
+            raise
+        err.print(
+            f"[bold red]internal error:[/] {type(exc).__name__} (details hidden because they "
+            "may quote data; rerun with ARIANE_DEBUG=1 on a safe terminal)",
+            markup=True,
+        )
+        raise typer.Exit(70) from None
+
+
+def _print_json(document: Any) -> None:
+    sys.stdout.write(json.dumps(document, indent=2, ensure_ascii=False, default=str) + "\n")
+
+
+def _parse_instant(value: str | None) -> datetime | None:
+    if value is None:
+        return None
+    try:
+        instant = datetime.fromisoformat(value)
+    except ValueError:
+        raise ConfigError(f"--aware-at {value!r}: not an ISO-8601 date and time") from None
+    if instant.tzinfo is None:
+        raise ConfigError("--aware-at needs a time zone, e.g. 2021-02-23T10:00:00+01:00")
+    return instant
+
+
+@app.callback(invoke_without_command=True)
+def _root(
+    version: Annotated[bool, typer.Option("--version", help="Print the version.")] = False,
+) -> None:
+    if version:
+        out.print(f"ariane {__version__}")
+        raise typer.Exit()
+
+
+@app.command()
+def synth(
+    out_dir: Annotated[Path, typer.Option("--out", help="Folder to write the leak into.")],
+    rows: Annotated[int, typer.Option(help="Records in the leak.", min=1)] = 491_840,
+    labs: Annotated[int, typer.Option(help="Controllers (labs).", min=1)] = 28,
+    seed: Annotated[int, typer.Option(help="Seed: same seed, same files.")] = 2021,
+    encoding: Annotated[str, typer.Option(help="utf-8, utf-8-sig, cp1252 or latin-1.")] = "utf-8",
+    delimiter: Annotated[str, typer.Option(help="Field separator: , ; | or tab.")] = ",",
+    header: Annotated[str, typer.Option(help="Header language: fr, en or none.")] = "fr",
+    quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress bar.")] = False,
+) -> None:
+    """Write a synthetic leak (leak.csv), its registry (registry.csv) and truth (truth.json)."""
+
+    def body() -> None:
+        from ariane.synth import generate
+
+        sep = "\t" if delimiter in {"tab", "\\t"} else delimiter
+        result = generate(
+            out_dir,
+            rows=rows,
+            labs=labs,
+            seed=seed,
+            encoding=encoding,
+            delimiter=sep,
+            header=header,
+            progress=_progress(quiet),
+        )
+        out.print(f"wrote {rows:,} records of {result.persons:,} persons to {out_dir}")
+
+    _guarded(body)
+
+
+@app.command()
+def scan(
+    files: Annotated[list[Path], typer.Argument(help="Leaked files (any supported format).")],
+    as_json: Annotated[bool, typer.Option("--json", help="Print the scan document.")] = False,
+    quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress bar.")] = False,
+) -> None:
+    """Read and classify files without keeping a case: rows, quarantine, column profile."""
+    from ariane import pipeline
+
+    result = _guarded(lambda: pipeline.scan(files, _progress(quiet or as_json)))
+    document = result.as_contract()
+    if as_json:
+        _print_json(document)
+        return
+    out.print(
+        f"[bold]{document['rows']:,}[/] rows read, "
+        f"[bold]{document['quarantined']:,}[/] quarantined, in {len(document['files'])} table(s)"
+    )
+    files_table = Table("file", "format", "encoding", "rows", "quarantined", title="Inputs")
+    for source in document["files"]:
+        name = source["path"] + (f" ! {source['inner_path']}" if source.get("inner_path") else "")
+        if source.get("table_name"):
+            name += f" [{source['table_name']}]"
+        files_table.add_row(
+            name, source["format"], str(source["encoding"] or ""),
+            f"{source['rows']:,}", f"{source['quarantined']:,}",
+        )
+    out.print(files_table)
+    columns = Table(
+        "file", "column", "label", "confidence", "match", "null", "art. 9", title="Columns"
+    )
+    for column in document["columns"]:
+        columns.add_row(
+            Path(column["file"]).name, column["name"], column["label"],
+            f"{column['confidence']:.2f}", f"{column['match_rate']:.0%}",
+            f"{column['null_rate']:.0%}", "yes" if column["special"] else "",
+        )
+    out.print(columns)
+
+
+@app.command()
+def run(
+    files: Annotated[list[Path], typer.Argument(help="Leaked files (any supported format).")],
+    case: Annotated[Path, typer.Option("--case", help="New case directory to create.")],
+    registry: Annotated[
+        Path | None, typer.Option(help="Controllers registry CSV (see CONTRACT).")
+    ] = None,
+    aware_at: Annotated[
+        str | None, typer.Option(help="When the breach became known (ISO-8601, with zone).")
+    ] = None,
+    quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress bar.")] = False,
+) -> None:
+    """Run every stage into an encrypted case directory."""
+    from ariane import pipeline
+
+    result = _guarded(
+        lambda: pipeline.run(
+            files, case, registry=registry, aware_at=_parse_instant(aware_at),
+            progress=_progress(quiet),
+        )
+    )
+    out.print(
+        f"case {result.case_dir}: {result.summary['rows']:,} rows read, "
+        f"{result.summary['quarantined']:,} quarantined; stages done: "
+        f"{', '.join(result.stages_run)}"
+    )
+    if result.stages_pending:
+        out.print(f"not built yet: {', '.join(result.stages_pending)}")
+
+
+@app.command()
+def summary(
+    case: Annotated[Path, typer.Argument(help="Case directory.")],
+    as_json: Annotated[bool, typer.Option("--json", help="Print the summary document.")] = False,
+) -> None:
+    """What the case found."""
+    from ariane import pipeline
+
+    document = _guarded(lambda: pipeline.summary(case))
+    if as_json:
+        _print_json(document)
+        return
+    table = Table("finding", "value", title=f"Case {case}")
+    for key, value in document.items():
+        shown = "not computed yet" if value is None else json.dumps(value, ensure_ascii=False)
+        table.add_row(key, shown)
+    out.print(table)
+
+
+@app.command()
+def report(case: Annotated[Path, typer.Argument(help="Case directory.")]) -> None:
+    """(Re)write the report files of a case."""
+
+    def body() -> None:
+        raise StageNotBuiltError(
+            f"{case}: the report stage is not built yet (it needs resolve, attribute, assess)"
+        )
+
+    _guarded(body)
+
+
+@app.command()
+def audit(case: Annotated[Path, typer.Argument(help="Case directory.")]) -> None:
+    """Verify the hash-chained audit log of a case."""
+    from ariane import pipeline
+
+    entries, head = _guarded(lambda: pipeline.verify_audit(case))
+    out.print(f"audit log of {case} verifies: {entries} entries, head {head[:16]}…")
+
+
+@app.command()
+def demo(
+    out_dir: Annotated[Path, typer.Option("--out", help="Where to write the demo.")] = Path(
+        "ariane-demo"
+    ),
+    rows: Annotated[int, typer.Option(help="Records in the synthetic leak.", min=1)] = 20_000,
+    quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress bar.")] = False,
+) -> None:
+    """Synthesise a small leak, run every stage on it, print what it found and where."""
+    from ariane import pipeline
+
+    result = _guarded(lambda: pipeline.demo(out_dir, rows=rows, progress=_progress(quiet)))
+    out.print(f"[bold]Synthetic leak:[/] {result.leak}")
+    out.print(f"[bold]Case:[/] {result.run.case_dir}")
+    for key in ("rows", "quarantined"):
+        out.print(f"  {key}: {result.run.summary[key]:,}")
+    out.print(f"  stages done: {', '.join(result.run.stages_run)}")
+    if result.run.stages_pending:
+        out.print(f"  not built yet: {', '.join(result.run.stages_pending)}")
+    out.print(f"Next: ariane summary {result.run.case_dir}")
+
+
+def main() -> None:
+    """Entry point of the ``ariane`` script."""
+    app()

@@ -1,0 +1,45 @@
+"""The command line: thin, safe errors, exit codes."""
+
+from typer.testing import CliRunner
+
+from ariane.cli import app
+
+runner = CliRunner()
+
+
+def test_help_lists_every_contract_command():
+    result = runner.invoke(app, ["--help"])
+    assert result.exit_code == 0
+    for command in ("demo", "synth", "scan", "run", "summary", "report", "audit"):
+        assert command in result.output
+
+
+def test_missing_input_is_one_line_naming_the_file(tmp_path):
+    missing = tmp_path / "nowhere.csv"
+    result = runner.invoke(app, ["scan", str(missing)])
+    assert result.exit_code == 2
+    assert "nowhere.csv" in result.output
+    assert "Traceback" not in result.output
+
+
+def test_stage_not_built_says_so_and_fails(tmp_path):
+    result = runner.invoke(app, ["report", str(tmp_path)])
+    assert result.exit_code != 0
+    assert "not built" in result.output
+
+
+def test_summary_of_a_folder_that_is_not_a_case(tmp_path):
+    result = runner.invoke(app, ["summary", str(tmp_path)])
+    assert result.exit_code == 3
+    assert "not an Ariane case" in result.output
+
+
+def test_bad_aware_at_is_refused_before_any_work(tmp_path):
+    leak = tmp_path / "leak.csv"
+    leak.write_text("a,b\n1,2\n")
+    result = runner.invoke(
+        app, ["run", str(leak), "--case", str(tmp_path / "case"), "--aware-at", "yesterday"]
+    )
+    assert result.exit_code == 2
+    assert "--aware-at" in result.output
+    assert not (tmp_path / "case").exists()
