@@ -184,8 +184,11 @@ def scan(
         if source.get("table_name"):
             name += f" [{source['table_name']}]"
         files_table.add_row(
-            name, source["format"], str(source["encoding"] or ""),
-            f"{source['rows']:,}", f"{source['quarantined']:,}",
+            name,
+            source["format"],
+            str(source["encoding"] or ""),
+            f"{source['rows']:,}",
+            f"{source['quarantined']:,}",
         )
     out.print(files_table)
     columns = Table(
@@ -193,9 +196,13 @@ def scan(
     )
     for column in document["columns"]:
         columns.add_row(
-            Path(column["file"]).name, column["name"], column["label"],
-            f"{column['confidence']:.2f}", f"{column['match_rate']:.0%}",
-            f"{column['null_rate']:.0%}", "yes" if column["special"] else "",
+            Path(column["file"]).name,
+            column["name"],
+            column["label"],
+            f"{column['confidence']:.2f}",
+            f"{column['match_rate']:.0%}",
+            f"{column['null_rate']:.0%}",
+            "yes" if column["special"] else "",
         )
     out.print(columns)
 
@@ -217,7 +224,10 @@ def run(
 
     result = _guarded(
         lambda: pipeline.run(
-            files, case, registry=registry, aware_at=_parse_instant(aware_at),
+            files,
+            case,
+            registry=registry,
+            aware_at=_parse_instant(aware_at),
             progress=_progress(quiet),
         )
     )

@@ -103,8 +103,11 @@ def run(
                 "aware_at": aware_at.isoformat() if aware_at else None,
             },
             inputs=[*paths, *([registry] if registry else [])],
-            outcome={"stages": done, "rows": result_summary["rows"],
-                     "quarantined": result_summary["quarantined"]},
+            outcome={
+                "stages": done,
+                "rows": result_summary["rows"],
+                "quarantined": result_summary["quarantined"],
+            },
         )
     except BaseException:
         # A half-built case would block the next attempt and prove nothing: remove it.

@@ -24,9 +24,7 @@ class Tracker(Protocol):
 class Progress(Protocol):
     """A source of trackers."""
 
-    def task(
-        self, description: str, total: int | None = None
-    ) -> AbstractContextManager[Tracker]:
+    def task(self, description: str, total: int | None = None) -> AbstractContextManager[Tracker]:
         """Context manager yielding a tracker for one task."""
 
 

@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import duckdb
+from duckdb.func import PythonUDFType
 
 from ariane.errors import CaseError, CaseKeyError
 
@@ -140,7 +141,7 @@ class DuckDBEngine:
     ) -> None:
         """Register an Arrow-vectorised scalar function."""
         self.con.create_function(
-            name, fn, list(parameters), returns, type=duckdb.functional.PythonUDFType.ARROW
+            name, fn, list(parameters), returns, type=PythonUDFType.ARROW
         )
 
     def tables(self) -> list[str]:
