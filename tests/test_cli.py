@@ -2,6 +2,7 @@
 
 from typer.testing import CliRunner
 
+from ariane.case import Case
 from ariane.cli import app
 
 runner = CliRunner()
@@ -22,10 +23,13 @@ def test_missing_input_is_one_line_naming_the_file(tmp_path):
     assert "Traceback" not in result.output
 
 
-def test_stage_not_built_says_so_and_fails(tmp_path):
-    result = runner.invoke(app, ["report", str(tmp_path)])
-    assert result.exit_code != 0
-    assert "not built" in result.output
+def test_report_on_a_case_without_assessment_says_what_is_missing(tmp_path):
+    with Case.create(tmp_path / "case") as case:
+        case.engine().execute("CREATE TABLE case_stages (stage VARCHAR, completed_at TIMESTAMPTZ)")
+        case.engine().execute("INSERT INTO case_stages VALUES ('read', now())")
+    result = runner.invoke(app, ["report", str(tmp_path / "case")])
+    assert result.exit_code == 4
+    assert "no resolve, attribute, assess results" in result.output
 
 
 def test_summary_of_a_folder_that_is_not_a_case(tmp_path):

@@ -29,7 +29,7 @@ from rich.progress import (
 from rich.table import Table
 
 from ariane import __version__
-from ariane.errors import ArianeError, ConfigError, StageNotBuiltError
+from ariane.errors import ArianeError, ConfigError
 
 app = typer.Typer(
     name="ariane",
@@ -207,6 +207,16 @@ def scan(
     out.print(columns)
 
 
+def _parse_controller_patients(values: list[str]) -> dict[str, Path]:
+    lists: dict[str, Path] = {}
+    for value in values:
+        controller_id, sep, file = value.partition("=")
+        if not sep or not controller_id or not file:
+            raise ConfigError(f"--controller-patients {value!r}: expected CONTROLLER_ID=FILE")
+        lists[controller_id] = Path(file)
+    return lists
+
+
 @app.command()
 def run(
     files: Annotated[list[Path], typer.Argument(help="Leaked files (any supported format).")],
@@ -217,27 +227,52 @@ def run(
     aware_at: Annotated[
         str | None, typer.Option(help="When the breach became known (ISO-8601, with zone).")
     ] = None,
+    facts: Annotated[
+        Path | None, typer.Option(help="Case facts file (TOML); defaults fit a public leak.")
+    ] = None,
+    controller_patients: Annotated[
+        list[str] | None,
+        typer.Option(help="A controller's own patient list, ID=FILE (repeatable)."),
+    ] = None,
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress bar.")] = False,
 ) -> None:
     """Run every stage into an encrypted case directory."""
     from ariane import pipeline
 
-    result = _guarded(
-        lambda: pipeline.run(
-            files,
-            case,
+    def body() -> pipeline.RunResult:
+        options = pipeline.RunOptions(
+            paths=files,
             registry=registry,
             aware_at=_parse_instant(aware_at),
-            progress=_progress(quiet),
+            facts=facts,
+            controller_patients=_parse_controller_patients(controller_patients or []),
         )
-    )
-    out.print(
-        f"case {result.case_dir}: {result.summary['rows']:,} rows read, "
-        f"{result.summary['quarantined']:,} quarantined; stages done: "
-        f"{', '.join(result.stages_run)}"
-    )
+        return pipeline.run(case, options, _progress(quiet))
+
+    result = _guarded(body)
+    _print_run(result)
+
+
+def _print_run(result: Any) -> None:
+    document = result.summary
+    out.print(f"[bold]Case:[/] {result.case_dir}")
+    out.print(f"  records: {document['rows']:,} read, {document['quarantined']:,} quarantined")
+    if document.get("persons") is not None:
+        low, high = document["persons_interval"]
+        out.print(f"  persons: {document['persons']:,} (between {low:,} and {high:,})")
+    if document.get("controllers") is not None:
+        out.print(
+            f"  controllers: {len(document['controllers'])}, "
+            f"unattributed records: {document['unattributed_records']:,}"
+        )
+    if document.get("severity") is not None:
+        bands = ", ".join(f"{band} {count:,}" for band, count in document["severity"].items())
+        out.print(f"  persons by severity: {bands}")
+    out.print(f"  stages done: {', '.join(result.stages_run)}")
     if result.stages_pending:
-        out.print(f"not built yet: {', '.join(result.stages_pending)}")
+        out.print(f"  not built yet: {', '.join(result.stages_pending)}")
+    if (result.case_dir / "report" / "index.html").exists():
+        out.print(f"  report: {result.case_dir / 'report' / 'index.html'}")
 
 
 @app.command()
@@ -260,15 +295,15 @@ def summary(
 
 
 @app.command()
-def report(case: Annotated[Path, typer.Argument(help="Case directory.")]) -> None:
+def report(
+    case: Annotated[Path, typer.Argument(help="Case directory.")],
+    quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress bar.")] = False,
+) -> None:
     """(Re)write the report files of a case."""
+    from ariane import pipeline
 
-    def body() -> None:
-        raise StageNotBuiltError(
-            f"{case}: the report stage is not built yet (it needs resolve, attribute, assess)"
-        )
-
-    _guarded(body)
+    paths = _guarded(lambda: pipeline.write_reports(case, _progress(quiet)))
+    out.print(f"wrote {len(paths)} report files under {case / 'report'}")
 
 
 @app.command()
@@ -293,12 +328,7 @@ def demo(
 
     result = _guarded(lambda: pipeline.demo(out_dir, rows=rows, progress=_progress(quiet)))
     out.print(f"[bold]Synthetic leak:[/] {result.leak}")
-    out.print(f"[bold]Case:[/] {result.run.case_dir}")
-    for key in ("rows", "quarantined"):
-        out.print(f"  {key}: {result.run.summary[key]:,}")
-    out.print(f"  stages done: {', '.join(result.run.stages_run)}")
-    if result.run.stages_pending:
-        out.print(f"  not built yet: {', '.join(result.run.stages_pending)}")
+    _print_run(result.run)
     out.print(f"Next: ariane summary {result.run.case_dir}")
 
 

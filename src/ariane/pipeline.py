@@ -1,8 +1,9 @@
-"""The stages chained: what ``scan``, ``run``, ``summary`` and ``demo`` compute.
+"""The stages chained: what ``scan``, ``run``, ``report``, ``summary`` and ``demo`` compute.
 
 The CLI parses options and calls one function here; nothing else decides the order of the
-stages. Each stage that completes is recorded in the case's ``case_stages`` table, so that
-``summary`` knows which answers the case can give.
+stages. A stage that is not built yet raises :class:`StageNotBuiltError` before doing
+anything: ``run`` stops there and says which stages are pending. Each completed stage is
+recorded in the case's ``case_stages`` table, so ``summary`` knows what the case can answer.
 """
 
 from __future__ import annotations
@@ -13,14 +14,62 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from ariane import classify, read
+from ariane import assess, attribute, classify, read, report, resolve
 from ariane.case import Case
 from ariane.engine import Engine
-from ariane.errors import ConfigError, InputError
+from ariane.errors import ConfigError, InputError, StageNotBuiltError
 from ariane.progress import SILENT, Progress
 
-#: Every stage of the journey, in order; the ones without a runner are not built yet.
-STAGES = ("read", "classify", "resolve", "attribute", "assess", "report")
+
+@dataclass(frozen=True)
+class RunOptions:
+    """Everything ``run`` was told: inputs and case facts."""
+
+    paths: list[Path]
+    registry: Path | None = None
+    aware_at: datetime | None = None
+    facts: Path | None = None
+    controller_patients: dict[str, Path] = field(default_factory=dict)
+
+    def inputs(self) -> list[Path]:
+        """Every file whose digest goes to the audit log."""
+        extra = [p for p in (self.registry, self.facts) if p is not None]
+        return [*self.paths, *extra, *self.controller_patients.values()]
+
+    def check(self) -> None:
+        """Refuse missing files before any work starts."""
+        if not self.paths:
+            raise ConfigError("no input file given")
+        for path in self.paths:
+            _require_file(path, InputError)
+        for path in (self.registry, self.facts, *self.controller_patients.values()):
+            if path is not None:
+                _require_file(path, ConfigError)
+
+
+def _require_file(path: Path, error: type[InputError] | type[ConfigError]) -> None:
+    if not path.exists():
+        raise error(f"{path}: file not found")
+    if not path.is_file():
+        raise error(f"{path}: not a file")
+
+
+#: A stage runner: compute one stage into the case's engine.
+StageRunner = Callable[[Engine, RunOptions, Path, Progress], object]
+
+#: Every stage of the journey, in order, with how to run it.
+STAGES: dict[str, StageRunner] = {
+    "read": lambda engine, o, case_dir, progress: read.load(engine, o.paths, progress),
+    "classify": lambda engine, o, case_dir, progress: classify.classify(engine, progress),
+    "resolve": lambda engine, o, case_dir, progress: resolve.resolve(engine, progress),
+    "attribute": lambda engine, o, case_dir, progress: attribute.attribute(
+        engine, o.registry, o.controller_patients, progress
+    ),
+    "assess": lambda engine, o, case_dir, progress: assess.assess(engine, o.facts, progress),
+    "report": lambda engine, o, case_dir, progress: report.write_reports(
+        engine, case_dir / "report", progress
+    ),
+}
 
 
 @dataclass
@@ -50,20 +99,9 @@ class RunResult:
     summary: dict[str, Any] = field(default_factory=dict)
 
 
-def _check_inputs(paths: list[Path]) -> list[Path]:
-    if not paths:
-        raise ConfigError("no input file given")
-    for path in paths:
-        if not path.exists():
-            raise InputError(f"{path}: file not found")
-        if not path.is_file():
-            raise InputError(f"{path}: not a file")
-    return paths
-
-
 def scan(paths: list[Path], progress: Progress = SILENT) -> ScanResult:
     """Read and classify files in a throw-away encrypted store; keep nothing."""
-    paths = _check_inputs(paths)
+    RunOptions(paths).check()
     with Case.ephemeral() as case:
         engine = case.engine()
         summary = read.load(engine, paths, progress)
@@ -71,42 +109,25 @@ def scan(paths: list[Path], progress: Progress = SILENT) -> ScanResult:
     return ScanResult(summary, columns)
 
 
-def _stage_runners(
-    paths: list[Path],
-) -> dict[str, Callable[[Engine, Progress], object]]:
-    return {
-        "read": lambda engine, progress: read.load(engine, paths, progress),
-        "classify": lambda engine, progress: classify.classify(engine, progress),
-    }
-
-
-def run(
-    paths: list[Path],
-    case_dir: Path,
-    *,
-    registry: Path | None = None,
-    aware_at: datetime | None = None,
-    progress: Progress = SILENT,
-) -> RunResult:
-    """Run every built stage on ``paths`` into a new encrypted case at ``case_dir``."""
-    paths = _check_inputs(paths)
-    if registry is not None and not registry.is_file():
-        raise ConfigError(f"{registry}: registry file not found")
-    runners = _stage_runners(paths)
+def run(case_dir: Path, options: RunOptions, progress: Progress = SILENT) -> RunResult:
+    """Run every built stage on the inputs into a new encrypted case at ``case_dir``."""
+    options.check()
     case = Case.create(case_dir)
     try:
-        done, result_summary = _run_stages(case, runners, aware_at, progress)
+        done = _run_stages(case, options, progress)
+        document = summarise(case.engine())
         case.record(
             "run",
             {
-                "registry": str(registry) if registry else None,
-                "aware_at": aware_at.isoformat() if aware_at else None,
+                "registry": str(options.registry) if options.registry else None,
+                "facts": str(options.facts) if options.facts else None,
+                "aware_at": options.aware_at.isoformat() if options.aware_at else None,
             },
-            inputs=[*paths, *([registry] if registry else [])],
+            inputs=options.inputs(),
             outcome={
                 "stages": done,
-                "rows": result_summary["rows"],
-                "quarantined": result_summary["quarantined"],
+                "rows": document["rows"],
+                "quarantined": document["quarantined"],
             },
         )
     except BaseException:
@@ -114,53 +135,71 @@ def run(
         case.discard()
         raise
     case.close()
-    pending = [s for s in STAGES if s not in done]
-    return RunResult(case_dir, done, pending, result_summary)
+    return RunResult(case_dir, done, [s for s in STAGES if s not in done], document)
 
 
-def _run_stages(
-    case: Case,
-    runners: dict[str, Callable[[Engine, Progress], object]],
-    aware_at: datetime | None,
-    progress: Progress,
-) -> tuple[list[str], dict[str, Any]]:
+def _run_stages(case: Case, options: RunOptions, progress: Progress) -> list[str]:
     engine = case.engine()
     engine.execute("CREATE TABLE case_stages (stage VARCHAR, completed_at TIMESTAMPTZ)")
     engine.execute("CREATE TABLE case_facts (name VARCHAR, value VARCHAR)")
-    if aware_at is not None:
-        engine.execute("INSERT INTO case_facts VALUES ('aware_at', ?)", [aware_at.isoformat()])
-    done = []
-    for stage in STAGES:
-        runner = runners.get(stage)
-        if runner is None:
+    if options.aware_at is not None:
+        engine.execute(
+            "INSERT INTO case_facts VALUES ('aware_at', ?)", [options.aware_at.isoformat()]
+        )
+    done: list[str] = []
+    for stage, runner in STAGES.items():
+        try:
+            runner(engine, options, case.directory, progress)
+        except StageNotBuiltError:
             break
-        runner(engine, progress)
         engine.execute("INSERT INTO case_stages VALUES (?, ?)", [stage, datetime.now(UTC)])
+        engine.checkpoint()
         done.append(stage)
-    return done, summarise(engine)
+    return done
+
+
+def _read_fields(engine: Engine) -> dict[str, Any]:
+    rows, quarantined = engine.fetch(
+        "SELECT coalesce(sum(rows), 0), coalesce(sum(quarantined), 0) FROM read_sources"
+    )[0]
+    return {"rows": int(rows), "quarantined": int(quarantined)}
+
+
+#: Which stage answers which fields of ``summary --json``.
+SUMMARISERS: dict[str, Callable[[Engine], dict[str, Any]]] = {
+    "read": _read_fields,
+    "resolve": resolve.summarise,
+    "attribute": attribute.summarise,
+    "assess": assess.summarise,
+}
+
+CONTRACT_FIELDS = (
+    "rows",
+    "quarantined",
+    "persons",
+    "persons_interval",
+    "controllers",
+    "unattributed_records",
+    "departements",
+    "regions",
+    "special_categories",
+    "severity",
+)
 
 
 def summarise(engine: Engine) -> dict[str, Any]:
-    """The ``summary --json`` document, with ``None`` where a stage has not run yet."""
-    done = {row[0] for row in engine.fetch("SELECT stage FROM case_stages")}
-    rows, quarantined = (0, 0)
-    if "read" in done:
-        rows, quarantined = engine.fetch(
-            "SELECT coalesce(sum(rows), 0), coalesce(sum(quarantined), 0) FROM read_sources"
-        )[0]
-    return {
-        "rows": int(rows),
-        "quarantined": int(quarantined),
-        "persons": None,
-        "persons_interval": None,
-        "controllers": None,
-        "unattributed_records": None,
-        "departements": None,
-        "regions": None,
-        "special_categories": None,
-        "severity": None,
-        "stages": [s for s in STAGES if s in done],
-    }
+    """The ``summary --json`` document; fields of stages not run yet are ``None``."""
+    done = [row[0] for row in engine.fetch("SELECT stage FROM case_stages")]
+    document: dict[str, Any] = dict.fromkeys(CONTRACT_FIELDS)
+    duties: dict[str, dict[str, Any]] = {}
+    for stage in done:
+        fragment = SUMMARISERS.get(stage, lambda _engine: {})(engine)
+        duties.update(fragment.pop("controller_duties", {}))
+        document.update(fragment)
+    for controller in document["controllers"] or []:
+        controller.update(duties.get(controller["controller_id"], {}))
+    document["stages"] = done
+    return document
 
 
 def summary(case_dir: Path) -> dict[str, Any]:
@@ -171,11 +210,25 @@ def summary(case_dir: Path) -> dict[str, Any]:
     return document
 
 
+def write_reports(case_dir: Path, progress: Progress = SILENT) -> list[Path]:
+    """(Re)write the report files of an existing case."""
+    with Case.open(case_dir) as case:
+        done = {row[0] for row in case.engine().fetch("SELECT stage FROM case_stages")}
+        missing = [s for s in ("resolve", "attribute", "assess") if s not in done]
+        if missing:
+            raise StageNotBuiltError(
+                f"{case_dir}: the case has no {', '.join(missing)} results to report on"
+            )
+        paths = report.write_reports(case.engine(), case.report_dir, progress)
+        case.record("report", outcome={"files": len(paths)})
+    return paths
+
+
 def verify_audit(case_dir: Path) -> tuple[int, str]:
     """Verify a case's audit log; return (entries, head hash)."""
     with Case.open(case_dir) as case:
-        report = case.verify_audit()
-    return report.entries, report.head
+        report_ = case.verify_audit()
+    return report_.entries, report_.head
 
 
 @dataclass
@@ -195,10 +248,5 @@ def demo(out_dir: Path, rows: int = 20_000, progress: Progress = SILENT) -> Demo
     if case_dir.exists():
         raise ConfigError(f"{case_dir}: a previous demo is there; remove {out_dir} or use --out")
     generate(leak_dir, rows=rows, seed=2021, progress=progress)
-    result = run(
-        [leak_dir / "leak.csv"],
-        case_dir,
-        registry=leak_dir / "registry.csv",
-        progress=progress,
-    )
-    return DemoResult(leak_dir / "leak.csv", result)
+    options = RunOptions([leak_dir / "leak.csv"], registry=leak_dir / "registry.csv")
+    return DemoResult(leak_dir / "leak.csv", run(case_dir, options, progress))
