@@ -8,7 +8,7 @@ Public entry point: :func:`classify`. Reads the ``raw_<source_id>`` tables writt
                         source_id INTEGER, column_name VARCHAR, label VARCHAR,
                         confidence DOUBLE, match_rate DOUBLE, null_rate DOUBLE,
                         uniqueness DOUBLE, special BOOLEAN,
-                        runners_up VARCHAR (JSON list of {label, confidence}),
+                        runners_up VARCHAR (JSON list of {label, score}),
                         evidence VARCHAR (JSON: header, patterns, validator pass rates)
 
 ``classify_mentions`` special-category mentions per record, from notes and structured
@@ -16,19 +16,33 @@ Public entry point: :func:`classify`. Reads the ``raw_<source_id>`` tables writt
 
                         source_id INTEGER, _record BIGINT, column_name VARCHAR,
                         category VARCHAR  -- hiv | pregnancy | cancer | genetic | treatment
+
+How: :mod:`.columns` labels each column from a sample of its values (checks in
+:mod:`.validators`, reference lists in :mod:`.reference`) and its header
+(:mod:`.headers`); :mod:`.notes` finds mentions over every row with the lexicon of
+:mod:`.lexicon`, inside the engine.
 """
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass
+import json
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
+from ariane.classify import notes, validators
+from ariane.classify.columns import SPECIAL_LABELS, ColumnDecision, ColumnSample, runners_up
+from ariane.classify.profile import profile_source
 from ariane.progress import SILENT, Progress
 
 if TYPE_CHECKING:
     from ariane.engine import Engine
 
 SPECIAL_CATEGORIES = ("hiv", "pregnancy", "cancer", "genetic", "treatment")
+
+COLUMNS_TABLE = "classify_columns"
+MENTIONS_TABLE = notes.MENTIONS_TABLE
+
+_CONTRACT_KEYS = ("file", "name", "label", "confidence", "match_rate", "null_rate", "special")
 
 
 @dataclass
@@ -42,26 +56,72 @@ class ColumnProfile:
     match_rate: float
     null_rate: float
     special: bool
+    source_id: int = 0
+    uniqueness: float = 0.0
+    runners_up: list[dict[str, Any]] = field(default_factory=list)
+    evidence: dict[str, Any] = field(default_factory=dict)
 
     def as_contract(self) -> dict[str, Any]:
         """The ``columns`` entry of CONTRACT.md."""
-        return asdict(self)
+        return {key: getattr(self, key) for key in _CONTRACT_KEYS}
 
 
 def classify(engine: Engine, progress: Progress = SILENT) -> list[ColumnProfile]:
-    """Label every column of every read source; until the classifier lands, ``other``."""
-    profiles = []
-    rows = engine.fetch(
+    """Label every column of every read source and record special-category mentions."""
+    sources = engine.fetch(
         "SELECT source_id, coalesce(inner_path, path), columns, data_table FROM read_sources "
         "ORDER BY source_id"
     )
-    for source_id, file, columns, data_table in rows:
-        for name in columns:
-            null_rate = engine.fetch(
-                f'SELECT coalesce(avg(("{name}" IS NULL OR trim("{name}") = \'\')::INT), 0) '
-                f'FROM "{data_table}"'
-            )[0][0]
-            profiles.append(
-                ColumnProfile(file, name, "other", 0.0, 0.0, float(null_rate), False)
-            )
+    profiles: list[ColumnProfile] = []
+    with progress.task("Classifying columns", total=len(sources)) as task:
+        for source_id, file, columns, data_table in sources:
+            for sample, decision in profile_source(engine, data_table, list(columns)):
+                profiles.append(_profile(source_id, file, sample, decision))
+            task.advance()
+    validators.forget_values()
+    _write_columns(engine, profiles)
+    with progress.task("Finding special-category mentions", total=len(sources)) as task:
+        notes.write_mentions(engine, [(p.source_id, p.name, p.label) for p in profiles], sources)
+        task.advance(len(sources))
     return profiles
+
+
+def _profile(
+    source_id: int, file: str, sample: ColumnSample, decision: ColumnDecision
+) -> ColumnProfile:
+    return ColumnProfile(
+        file=file,
+        name=sample.name,
+        label=decision.label,
+        confidence=decision.confidence,
+        match_rate=decision.match_rate,
+        null_rate=round(sample.null_rate, 4),
+        special=decision.label in SPECIAL_LABELS,
+        source_id=source_id,
+        uniqueness=round(sample.uniqueness, 4),
+        runners_up=runners_up(decision),
+        evidence=decision.evidence,
+    )
+
+
+def _write_columns(engine: Engine, profiles: list[ColumnProfile]) -> None:
+    import pyarrow as pa
+
+    table = pa.table(
+        {
+            "source_id": pa.array([p.source_id for p in profiles], pa.int32()),
+            "column_name": pa.array([p.name for p in profiles], pa.string()),
+            "label": pa.array([p.label for p in profiles], pa.string()),
+            "confidence": pa.array([p.confidence for p in profiles], pa.float64()),
+            "match_rate": pa.array([p.match_rate for p in profiles], pa.float64()),
+            "null_rate": pa.array([p.null_rate for p in profiles], pa.float64()),
+            "uniqueness": pa.array([p.uniqueness for p in profiles], pa.float64()),
+            "special": pa.array([p.special for p in profiles], pa.bool_()),
+            "runners_up": pa.array([json.dumps(p.runners_up) for p in profiles], pa.string()),
+            "evidence": pa.array(
+                [json.dumps(p.evidence, ensure_ascii=False) for p in profiles], pa.string()
+            ),
+        }
+    )
+    engine.execute(f"DROP TABLE IF EXISTS {COLUMNS_TABLE}")
+    engine.append(COLUMNS_TABLE, table)

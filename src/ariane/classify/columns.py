@@ -1,0 +1,328 @@
+"""Label one column from a sample of its values, its header and its neighbours.
+
+Values decide, headers add confidence: every label gets a *value score* from the pass
+rates of the checks of :mod:`ariane.classify.validators` over a sample (with strong checks
+such as the NIR key or an IBAN worth more than shapes such as "looks like a name"), plus
+``HEADER_WEIGHT`` times what the header says (:mod:`ariane.classify.headers`). A header
+alone can win only where values cannot tell (a member number, an Australian suburb).
+Row-aligned samples then let columns vouch for each other: the date column whose year
+and month agree with the NIRs of the same rows is the birth date.
+"""
+
+from __future__ import annotations
+
+import statistics
+from collections import Counter
+from dataclasses import dataclass, field
+from datetime import date
+from typing import Any
+
+from ariane import nir
+from ariane.classify import headers, lexicon, validators
+
+HEADER_WEIGHT = 0.7
+#: Below this, a column is "other": nothing personal or sensitive was recognised.
+OTHER_SCORE = 0.2
+#: Distinct values every check sees before the rest of the sample is checked.
+_PROBE = 100
+#: Distinct values among this many sampled values or fewer make a column categorical.
+_CATEGORICAL_DISTINCT = 12
+
+SPECIAL_LABELS = frozenset(
+    {
+        "health.blood_group",
+        "health.visit_date",
+        "health.note",
+        "health.condition",
+        "health.pregnancy",
+        "health.hiv",
+        "health.test",
+    }
+)
+
+#: The check whose pass rate is a label's ``match_rate`` (first available wins).
+MATCH_CHECKS: dict[str, tuple[str, ...]] = {
+    "id.nir": ("nir",),
+    "provider.finess": ("finess",),
+    "provider.rpps": ("rpps",),
+    "provider.adeli": ("adeli",),
+    "finance.iban": ("iban",),
+    "contact.phone": ("phone",),
+    "contact.email": ("email",),
+    "contact.postal_code": ("postal_code_fr", "postal_code_shape"),
+    "contact.city": ("commune", "name_shape"),
+    "contact.street": ("street",),
+    "contact.address": ("address",),
+    "health.blood_group": ("blood_group",),
+    "person.sex": ("sex",),
+    "person.birth_date": ("date",),
+    "health.visit_date": ("date",),
+    "person.first_name": ("first_name",),
+    "person.last_name": ("name_shape",),
+    "person.full_name": ("full_name",),
+    "provider.physician": ("physician", "name_shape"),
+    "provider.organisation": ("organisation", "siren"),
+    "insurance.insurer": ("insurer",),
+    "health.test": ("test",),
+    "health.condition": ("condition",),
+    "health.hiv": ("hiv_value", "yes_no"),
+    "health.pregnancy": ("pregnancy_value", "yes_no"),
+    "health.note": ("note",),
+    "id.internal": ("identifier",),
+    "insurance.member_id": ("identifier",),
+}
+
+
+@dataclass
+class ColumnSample:
+    """What is known about one column before labelling it."""
+
+    name: str
+    values: list[str]  # non-null sampled values, stripped
+    null_rate: float
+    uniqueness: float  # distinct / non-null over the whole column (approximate)
+    rates: dict[str, float] = field(default_factory=dict)
+    years: list[int] = field(default_factory=list)
+    distinct: int = 0
+
+
+@dataclass
+class ColumnDecision:
+    """A label, its score and the evidence behind it."""
+
+    label: str
+    confidence: float
+    match_rate: float
+    scores: dict[str, float]
+    evidence: dict[str, Any]
+
+
+def measure(sample: ColumnSample) -> None:
+    """Fill the pass rate of every check, the distinct count and the years of the dates."""
+    values = sample.values
+    sample.distinct = len(set(values))
+    if not values:
+        return
+    # Checks run on distinct values, weighted by their counts: categorical columns are fast.
+    counts = Counter(values)
+    total = len(values)
+    probe = list(counts)[:_PROBE]
+    for name, check in validators.CHECKS.items():
+        # A check no probed value passes would score ~0 anyway: skip the rest of the sample.
+        if not any(check(v) for v in probe):
+            sample.rates[name] = 0.0
+            continue
+        sample.rates[name] = sum(n for v, n in counts.items() if check(v)) / total
+    # Mentions are rare even in a note column: always checked on the whole sample.
+    note_hits = sum(n for v, n in counts.items() if lexicon.categories_in(v))
+    sample.rates["lexicon"] = note_hits / total
+    sample.rates["note"] = (
+        sum(n for v, n in counts.items() if validators.is_free_text(v) or lexicon.categories_in(v))
+        / total
+    )
+    sample.years = [d.year for v in values if (d := validators.parse_date(v)) is not None]
+
+
+def _date_split(sample: ColumnSample) -> tuple[float, float]:
+    """How much the parsed dates look like birth dates vs visit dates (each 0..1)."""
+    if len(sample.years) < 3:
+        return 0.5, 0.5
+    years = sorted(sample.years)
+    low = years[len(years) // 10]
+    high = years[(len(years) * 9) // 10]
+    spread = high - low
+    # Birth dates spread over decades; visits cluster over a few recent years.
+    birth = min(1.0, max(0.0, (spread - 4) / 12))
+    recent = statistics.median(years) >= date.today().year - 25
+    visit = (1.0 - birth) if recent else 0.2 * (1.0 - birth)
+    return max(birth, 0.15), max(visit, 0.15)
+
+
+def value_scores(sample: ColumnSample) -> dict[str, float]:
+    """Score every label from the values alone (0..~1)."""
+    r = sample.rates
+    if not sample.values:
+        return {}
+    n = len(sample.values)
+    categorical = n >= 100 and sample.distinct <= _CATEGORICAL_DISTINCT
+    few_distinct = n >= 100 and sample.distinct / n < 0.05
+    birth, visit = _date_split(sample)
+    date_rate = r["date"]
+    # Shaped like a name, once the words other checks recognise are set aside.
+    claimed = max(r[c] for c in ("yes_no", "sex", "blood_group", "insurer", "organisation", "test"))
+    name_like = (
+        max(0.0, r["name_shape"] - claimed) * (1.0 - r["first_name"]) * (1.0 - r["commune"] * 0.5)
+    )
+    scores = {
+        "id.nir": max(r["nir"], 0.8 * r["nir_shape"]),
+        "provider.finess": 0.9 * r["finess"] * (1.0 if sample.uniqueness < 0.5 else 0.8),
+        "provider.adeli": 0.8 * r["adeli"],
+        "provider.rpps": r["rpps"],
+        "finance.iban": r["iban"],
+        "contact.phone": r["phone"],
+        "contact.email": r["email"],
+        "contact.postal_code": max(r["postal_code_fr"], 0.35 * r["postal_code_shape"]),
+        "contact.city": 0.9 * r["commune"],
+        "contact.street": 0.9 * r["street"],
+        "contact.address": r["address"],
+        "health.blood_group": _closed(r["blood_group"]) * (1.0 if sample.distinct <= 16 else 0.5),
+        "person.sex": _closed(r["sex"]) * (1.0 if sample.distinct <= 8 else 0.4),
+        "person.birth_date": date_rate * birth,
+        "health.visit_date": date_rate * visit,
+        "person.first_name": 0.9 * r["first_name"],
+        "person.last_name": 0.5 * name_like,
+        "person.full_name": 0.9 * r["full_name"],
+        # A physician's name may come without "Dr": names support it, a header decides.
+        "provider.physician": max(
+            r["physician"], 0.55 * r["full_name"], 0.3 * r["name_shape"] * (1 - r["commune"])
+        ),
+        # A SIREN/SIRET names an organisation, but every Luhn-valid FINESS or ADELI is
+        # also a valid SIREN: the header has to confirm it.
+        "provider.organisation": max(r["organisation"], 0.5 * r["siren"]),
+        "insurance.insurer": 0.9 * r["insurer"],
+        "health.test": 0.85 * r["test"],
+        "health.condition": 0.85 * r["condition"] * (1.0 if sample.uniqueness < 0.5 else 0.5),
+        "health.hiv": max(0.8 * r["hiv_value"], 0.15 * r["yes_no"]),
+        "health.pregnancy": max(0.9 * r["pregnancy_value"], 0.15 * r["yes_no"]),
+        "health.note": _note_score(sample),
+        # Identifiers tell records apart: a code shared by most rows (an age, a count) is not.
+        "id.internal": r["identifier"] * min(0.65, 0.1 + 0.6 * sample.uniqueness),
+        "insurance.member_id": 0.15 * r["identifier"],  # only a header can tell
+        "other": OTHER_SCORE,
+    }
+    if few_distinct:
+        # Patients' names rarely repeat twenty times in a file; the names of a lab's
+        # physicians do.
+        scores["provider.physician"] = max(
+            scores["provider.physician"], 0.85 * max(r["full_name"], r["physician"])
+        )
+    if categorical or few_distinct:
+        # A handful of values repeated over many rows is not a name, an address or an id.
+        for label in (
+            "person.last_name",
+            "person.first_name",
+            "person.full_name",
+            "contact.street",
+            "contact.address",
+            "contact.phone",
+            "contact.email",
+            "id.nir",
+            "id.internal",
+            "finance.iban",
+            "person.birth_date",
+        ):
+            scores[label] *= 0.5 if categorical else 0.8
+    return scores
+
+
+def _closed(rate: float) -> float:
+    """A closed vocabulary (sex codes, blood groups) holds nearly every value, or none.
+
+    Half the values passing (the 1 of a 0/1 flag as a sex code) is a coincidence.
+    """
+    return rate if rate >= 0.8 else 0.2 * rate
+
+
+def _note_score(sample: ColumnSample) -> float:
+    """Free text, or any special-category mention at all, says 'clinical note'."""
+    r = sample.rates
+    words = statistics.mean(len(v.split()) for v in sample.values)
+    # Shares claimed by structured checks (street lines, lab names...) are not free text.
+    claimed = max(
+        r[c]
+        for c in ("street", "address", "organisation", "physician", "insurer", "date", "full_name")
+    )
+    text_like = max(0.0, r["note"] - claimed) * min(1.0, words / 3)
+    # Lexicon hits are rare in any other kind of column: a few percent already count.
+    mentions = min(1.0, 0.5 + 5 * r["lexicon"]) if r["lexicon"] >= 0.01 else 0.0
+    return max(0.8 * text_like, mentions * max(r["note"], 0.6))
+
+
+def decide(sample: ColumnSample) -> ColumnDecision:
+    """Pick the label of a measured column: value evidence first, header second."""
+    header = headers.header_scores(sample.name)
+    if not sample.values:
+        scores = {"other": OTHER_SCORE}
+        for label, score in header.items():
+            scores[label] = HEADER_WEIGHT * score * 0.5  # an empty column: header only
+    else:
+        scores = value_scores(sample)
+        for label, score in header.items():
+            scores[label] = scores.get(label, 0.0) + HEADER_WEIGHT * score
+    return _decision(sample, scores, header)
+
+
+def _decision(
+    sample: ColumnSample, scores: dict[str, float], header: dict[str, float]
+) -> ColumnDecision:
+    ranked = sorted(scores.items(), key=lambda item: -item[1])
+    label, top = ranked[0]
+    second = ranked[1][1] if len(ranked) > 1 else 0.0
+    if top < OTHER_SCORE:
+        label, top = "other", OTHER_SCORE
+    margin = (top - second) / top if top > 0 else 0.0
+    confidence = round(min(1.0, top) * (0.5 + 0.5 * margin), 3)
+    evidence = {
+        "header": sample.name,
+        "header_scores": {k: round(v, 3) for k, v in sorted(header.items(), key=lambda i: -i[1])},
+        "validator_pass_rates": {k: round(v, 3) for k, v in sample.rates.items() if v > 0},
+        "sampled_values": len(sample.values),
+        "distinct_in_sample": sample.distinct,
+    }
+    return ColumnDecision(label, confidence, match_rate(label, sample), scores, evidence)
+
+
+def match_rate(label: str, sample: ColumnSample) -> float:
+    """Share of sampled non-null values that validate as ``label`` (1.0 for ``other``)."""
+    checks = MATCH_CHECKS.get(label)
+    if checks is None:
+        return 1.0
+    rates = [sample.rates.get(c, 0.0) for c in checks]
+    return round(max(rates) if rates else 0.0, 4)
+
+
+def runners_up(decision: ColumnDecision, count: int = 3) -> list[dict[str, Any]]:
+    """The next best labels and their scores."""
+    ranked = sorted(decision.scores.items(), key=lambda item: -item[1])
+    return [
+        {"label": label, "score": round(score, 3)}
+        for label, score in ranked
+        if label != decision.label
+    ][:count]
+
+
+def relabel(decision: ColumnDecision, label: str, sample: ColumnSample, why: str) -> None:
+    """Change a decision's label on evidence from other columns, saying why."""
+    decision.evidence.setdefault("cross_column", []).append(why)
+    decision.label = label
+    decision.match_rate = match_rate(label, sample)
+
+
+def nir_agreement(
+    nirs: list[str | None], sexes: list[str | None] | None, births: list[str | None] | None
+) -> float | None:
+    """Share of valid NIRs that agree with sex and birth date in the same rows."""
+    verdicts = []
+    for i, value in enumerate(nirs):
+        if not value or not nir.is_valid_nir(value):
+            continue
+        sex = sexes[i] if sexes else None
+        written = births[i] if births else None
+        birth = validators.parse_date(written) if written else None
+        verdict = nir.nir_agrees(value, sex, birth)
+        if verdict is not None:
+            verdicts.append(verdict)
+    return sum(verdicts) / len(verdicts) if verdicts else None
+
+
+def birth_agreement(nirs: list[str | None], dates: list[str | None]) -> float | None:
+    """Share of rows whose NIR's birth year and month match this date column."""
+    verdicts = []
+    for value, raw in zip(nirs, dates, strict=True):
+        if not value or not raw or not nir.is_valid_nir(value):
+            continue
+        parsed = validators.parse_date(raw)
+        if parsed is None:
+            continue
+        verdicts.append(bool(nir.nir_agrees(value, None, parsed)))
+    return sum(verdicts) / len(verdicts) if len(verdicts) >= 5 else None

@@ -1,0 +1,140 @@
+"""Profile one source table through the engine: statistics, samples, then labels.
+
+Whole-column statistics (null rate, approximate distinct count) come from one SQL pass;
+values are checked in Python on a row-aligned reservoir sample, so that columns of the
+same rows can vouch for each other (NIR vs sex and birth date). Sparse columns (a comment
+filled on one row in fifty) get a sample of their own non-null values.
+"""
+
+from __future__ import annotations
+
+import statistics
+from typing import TYPE_CHECKING
+
+from ariane.classify import columns
+from ariane.classify.columns import ColumnDecision, ColumnSample
+
+if TYPE_CHECKING:
+    from ariane.engine import Engine
+
+#: Rows sampled per source: validators run in Python on these only.
+SAMPLE_ROWS = 2000
+#: A sparse column gets its own sample when the row sample holds fewer values than this.
+MIN_VALUES = 200
+_SEED = 20210223
+
+
+def quote(name: str) -> str:
+    """A column or table name quoted for SQL."""
+    return '"' + name.replace('"', '""') + '"'
+
+
+def _present(name: str) -> str:
+    """SQL: the trimmed value, NULL when empty (an empty cell is a missing value)."""
+    return f"nullif(trim({quote(name)}), '')"
+
+
+def profile_source(
+    engine: Engine, data_table: str, names: list[str]
+) -> list[tuple[ColumnSample, ColumnDecision]]:
+    """Sample, measure and label every column of one source table."""
+    if not names:
+        return []
+    table = quote(data_table)
+    stats_sql = ", ".join(
+        f"count({_present(n)}), approx_count_distinct({_present(n)})" for n in names
+    )
+    stats = engine.fetch(f"SELECT count(*), {stats_sql} FROM {table}")[0]
+    total = int(stats[0])
+    select = ", ".join(f"{_present(n)}" for n in names)
+    rows = engine.fetch(
+        f"SELECT {select} FROM {table} "
+        f"USING SAMPLE reservoir({SAMPLE_ROWS} ROWS) REPEATABLE ({_SEED})"
+    )
+    aligned: dict[str, list[str | None]] = {n: [r[i] for r in rows] for i, n in enumerate(names)}
+    samples = []
+    for i, name in enumerate(names):
+        present = int(stats[1 + 2 * i])
+        distinct = int(stats[2 + 2 * i])
+        values = [v for v in aligned[name] if v is not None]
+        if len(values) < min(MIN_VALUES, present):
+            values = [
+                r[0]
+                for r in engine.fetch(
+                    f"SELECT {_present(name)} AS v FROM {table} WHERE v IS NOT NULL "
+                    f"LIMIT {SAMPLE_ROWS}"
+                )
+            ]
+        sample = ColumnSample(
+            name=name,
+            values=values,
+            null_rate=1.0 - present / total if total else 1.0,
+            uniqueness=min(1.0, distinct / present) if present else 0.0,
+        )
+        columns.measure(sample)
+        samples.append(sample)
+    decisions = [columns.decide(s) for s in samples]
+    _cross_check(samples, decisions, aligned)
+    return list(zip(samples, decisions, strict=True))
+
+
+def _first(decisions: list[ColumnDecision], samples: list[ColumnSample], label: str) -> str | None:
+    for sample, decision in zip(samples, decisions, strict=True):
+        if decision.label == label:
+            return sample.name
+    return None
+
+
+def _cross_check(
+    samples: list[ColumnSample],
+    decisions: list[ColumnDecision],
+    aligned: dict[str, list[str | None]],
+) -> None:
+    """Let columns of the same rows settle what one column alone cannot."""
+    dates = [
+        (s, d)
+        for s, d in zip(samples, decisions, strict=True)
+        if d.label in ("person.birth_date", "health.visit_date")
+    ]
+    nir_column = _first(decisions, samples, "id.nir")
+    if nir_column is not None:
+        agreements = {
+            s.name: columns.birth_agreement(aligned[nir_column], aligned[s.name]) for s, _ in dates
+        }
+        birth_column = max(agreements, key=lambda n: agreements[n] or 0.0, default=None)
+        if birth_column is not None and (agreements[birth_column] or 0.0) >= 0.8:
+            for sample, decision in dates:
+                decision.evidence["nir_birth_agreement"] = agreements[sample.name]
+                wanted = "person.birth_date" if sample.name == birth_column else "health.visit_date"
+                if decision.label != wanted:
+                    columns.relabel(decision, wanted, sample, "NIR birth year and month")
+            dates = []  # settled
+        sex_column = _first(decisions, samples, "person.sex")
+        birth = _first(decisions, samples, "person.birth_date")
+        agreement = columns.nir_agreement(
+            aligned[nir_column],
+            aligned[sex_column] if sex_column else None,
+            aligned[birth] if birth else None,
+        )
+        for sample, decision in zip(samples, decisions, strict=True):
+            if sample.name == nir_column and agreement is not None:
+                decision.evidence["nir_agrees_with_sex_and_birth_date"] = round(agreement, 4)
+    births = [(s, d) for s, d in dates if d.label == "person.birth_date"]
+    if len(births) > 1 and len(births) == len(dates):
+        # Several "birth dates" and no visit date: the oldest is the birth date.
+        oldest = min(births, key=lambda sd: statistics.median(sd[0].years or [9999]))
+        for sample, decision in births:
+            if (
+                sample is not oldest[0]
+                and decision.evidence["header_scores"].get("person.birth_date", 0.0) < 0.8
+            ):
+                columns.relabel(decision, "health.visit_date", sample, "later than the birth date")
+    visits = [(s, d) for s, d in dates if d.label == "health.visit_date"]
+    if len(visits) > 1 and len(visits) == len(dates):
+        oldest = min(visits, key=lambda sd: statistics.median(sd[0].years or [9999]))
+        spread = [statistics.median(s.years or [0]) for s, _ in visits]
+        if (
+            max(spread) - statistics.median(oldest[0].years or [0]) >= 15
+            and oldest[1].evidence["header_scores"].get("health.visit_date", 0.0) < 0.8
+        ):
+            columns.relabel(oldest[1], "person.birth_date", oldest[0], "decades before visits")

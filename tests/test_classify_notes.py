@@ -1,0 +1,203 @@
+"""The lexicon of special-category mentions, in Python and inside the engine."""
+
+from __future__ import annotations
+
+import random
+import re
+import unicodedata
+
+import duckdb
+import pytest
+
+from ariane.case import Case
+from ariane.classify import SPECIAL_CATEGORIES, classify
+from ariane.classify.lexicon import (
+    LEXICON,
+    categories_in,
+    category_patterns,
+    exclusion_pattern,
+)
+from test_classify_support import NOTES, load_table
+
+POSITIVES = [
+    ("VIH+", "hiv"),
+    ("vih -", "hiv"),
+    ("Patient séropositif", "hiv"),
+    ("séropo connu", "hiv"),
+    ("Ac anti-VIH1/2", "hiv"),
+    ("HIV positive", "hiv"),
+    ("sous trithérapie", "hiv"),
+    ("sous trithérapie", "treatment"),
+    ("enceinte 12 SA", "pregnancy"),
+    ("ENCEINTE", "pregnancy"),
+    ("28SA+3", "pregnancy"),
+    ("G2P1", "pregnancy"),
+    ("bêta-HCG positif", "pregnancy"),
+    ("grossesse gémellaire", "pregnancy"),
+    ("K sein", "cancer"),
+    ("k du poumon", "cancer"),
+    ("néo colique", "cancer"),
+    ("Néo prostate", "cancer"),
+    ("chimio en cours", "cancer"),
+    ("métastases osseuses", "cancer"),
+    ("ATCD de lymphome", "cancer"),
+    ("mucoviscidose", "genetic"),
+    ("mucovisc.", "genetic"),
+    ("trisomie 21", "genetic"),
+    ("drépanocytaire", "genetic"),
+    ("mutation BRCA2", "genetic"),
+    ("maladie de Huntington", "genetic"),
+    ("sous AVK", "treatment"),
+    ("sous Lévothyrox 75", "treatment"),
+    ("TTT : metformine", "treatment"),
+    ("traitement par insuline", "treatment"),
+    ("chimio en cours", "treatment"),
+]
+
+TYPOS = [
+    ("enceitne 20 SA", "pregnancy"),
+    ("encinte", "pregnancy"),
+    ("grosesse", "pregnancy"),
+    ("mucovicidose", "genetic"),
+    ("seropositfi", "hiv"),
+    ("chimo", "cancer"),
+]
+
+NEGATIVES = [
+    "Néolithique",
+    "Kermaria",
+    "habite Néoules",
+    "Cancale",
+    "vient de Vihiers",
+    "K+ 4,2 mmol/L",
+    "traitement du dossier en cours",
+    "traitement administratif",
+    "retraité",
+    "parking dans l'enceinte du CHU",
+    "grosse fatigue",
+    "bilan biochimie",
+    "antibiogramme",
+    "mutation professionnelle",
+    "RAS",
+    "à jeun",
+    "neon",
+    "Sainte-Anne-d'Auray",
+    "Musée du Kreisker",
+]
+
+
+@pytest.mark.parametrize(("text", "category"), POSITIVES + TYPOS)
+def test_mentions_are_found(text: str, category: str) -> None:
+    assert category in categories_in(text)
+
+
+@pytest.mark.parametrize("text", NEGATIVES)
+def test_place_names_and_unrelated_words_are_not_mentions(text: str) -> None:
+    assert categories_in(text) == set()
+
+
+def test_every_lexicon_entry_says_why_and_compiles() -> None:
+    for category, entries in LEXICON.items():
+        assert category in SPECIAL_CATEGORIES
+        for pattern, why in entries:
+            assert why.strip(), pattern
+            if not pattern.startswith("~"):
+                re.compile(pattern)
+
+
+def test_duckdb_and_python_agree() -> None:
+    texts = [t for t, _ in POSITIVES + TYPOS] + NEGATIVES + [t for t, _ in NOTES]
+    con = duckdb.connect()
+    con.execute("CREATE TABLE t AS SELECT unnest(?::VARCHAR[]) AS v", [texts])
+    excluded = exclusion_pattern().replace("'", "''")
+    for category, pattern in category_patterns().items():
+        quoted = pattern.replace("'", "''")
+        rows = con.execute(
+            f"SELECT v, regexp_matches(regexp_replace(strip_accents(lower(v)), '{excluded}', "
+            f"' ', 'g'), '{quoted}') FROM t"
+        ).fetchall()
+        for text, hit in rows:
+            assert hit == (category in categories_in(text)), (category, text)
+
+
+def _typo(rng: random.Random, word: str) -> str:
+    i = rng.randrange(1, len(word) - 1)
+    return word[:i] + word[i + 1 :] if rng.random() < 0.5 else word[:i] + word[i] + word[i:]
+
+
+def _strip(text: str) -> str:
+    decomposed = unicodedata.normalize("NFKD", text)
+    return "".join(ch for ch in decomposed if not unicodedata.combining(ch))
+
+
+def test_recall_and_precision_over_noisy_notes() -> None:
+    """Notes mixing mentions, noise and traps, in varied case, accents and typos."""
+    rng = random.Random(7)
+    expected: dict[str, set[str]] = {}
+    for text, category in POSITIVES:
+        expected.setdefault(text, set()).add(category)
+    fragments = list(expected.items()) + [(t, set()) for t in NEGATIVES] + NOTES
+    tp = fp = fn = 0
+    for _ in range(3000):
+        parts = rng.sample(fragments, rng.randint(1, 3))
+        text = " ; ".join(t for t, _ in parts)
+        truth = set().union(*(c for _, c in parts))
+        roll = rng.random()
+        if roll < 0.2:
+            text = text.upper()
+        elif roll < 0.4:
+            text = _strip(text).lower()
+        found = categories_in(text)
+        tp += len(found & truth)
+        fp += len(found - truth)
+        fn += len(truth - found)
+    assert tp / (tp + fp) >= 0.97
+    assert tp / (tp + fn) >= 0.97
+
+
+def test_mentions_table_from_notes_and_structured_columns() -> None:
+    notes = ["VIH+ ; RAS", None, "enceinte 12 SA", "Kermaria", "K sein, sous AVK", ""]
+    with Case.ephemeral() as case:
+        engine = case.engine()
+        load_table(
+            engine,
+            1,
+            {
+                "commentaire": notes * 40,
+                "statut_vih": ["négatif", None, "positif", None, None, None] * 40,
+                "diagnostic_cim10": ["C50.9", "E11", "O09.1", None, "B20", "Q90"] * 40,
+            },
+        )
+        profiles = {p.name: p.label for p in classify(engine)}
+        assert profiles == {
+            "commentaire": "health.note",
+            "statut_vih": "health.hiv",
+            "diagnostic_cim10": "health.condition",
+        }
+        rows = engine.fetch(
+            "SELECT column_name, category, count(*) FROM classify_mentions "
+            "WHERE _record <= 6 GROUP BY ALL ORDER BY ALL"
+        )
+    assert rows == [
+        ("commentaire", "cancer", 1),
+        ("commentaire", "hiv", 1),
+        ("commentaire", "pregnancy", 1),
+        ("commentaire", "treatment", 1),
+        ("diagnostic_cim10", "cancer", 1),
+        ("diagnostic_cim10", "genetic", 1),
+        ("diagnostic_cim10", "hiv", 1),
+        ("diagnostic_cim10", "pregnancy", 1),
+        ("statut_vih", "hiv", 2),
+    ]
+
+
+def test_no_commune_or_person_name_is_a_mention() -> None:
+    """Every French commune name (current and former) and every pooled name is silent."""
+    from ariane.classify import reference
+    from ariane.geo import referential
+
+    places = referential()
+    names = {c.name for c in places.communes_by_code.values()} | set(places.former_names)
+    names |= reference.first_names() | reference.last_names()
+    noisy = sorted(n for n in names if categories_in(n))
+    assert noisy == []
