@@ -1,26 +1,249 @@
 """Write the incident report and each controller's regulator notification draft.
 
-Public entry point: :func:`write_reports`. Reads the tables of every earlier stage and
-writes, under the case's ``report/`` folder::
+Public entry point: :func:`write_reports`. Reads the tables of every earlier stage (through
+:mod:`ariane.report.figures`, which lets only counts and categories out) and writes, under
+the case's ``report/`` folder::
 
     index.html, index.pdf                          the incident report
     controllers/<controller_id>/notification.{html,pdf,json}
 
-Reports hold counts and categories, never a person's data.
+Reports are in French: they go to French controllers and to the CNIL. Reports hold counts
+and categories, never a person's data.
 """
 
 from __future__ import annotations
 
+import json
+import re
+from datetime import datetime
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
+from jinja2 import Environment, PackageLoader, StrictUndefined
+
+from ariane.assess import circumstances_of, enisa
+from ariane.assess.facts import DEFAULT_ZONE, parse_instant
 from ariane.errors import StageNotBuiltError
 from ariane.progress import SILENT, Progress
+from ariane.report import charts, notification
+from ariane.report import map as departement_map
+from ariane.report.figures import CaseFigures, ControllerFigures, collect
 
 if TYPE_CHECKING:
     from ariane.engine import Engine
+    from ariane.report.pdf import PdfQueue
+
+__all__ = ["write_reports"]
+
+_UNSAFE = re.compile(r"[^A-Za-z0-9._-]+")
 
 
-def write_reports(engine: Engine, out_dir: Path, progress: Progress = SILENT) -> list[Path]:
-    """Write every report file; return their paths."""
-    raise StageNotBuiltError("the report stage is not built yet")
+def write_reports(
+    engine: Engine,
+    out_dir: Path,
+    progress: Progress = SILENT,
+    *,
+    pdf: bool = True,
+    pdf_workers: int | None = None,
+) -> list[Path]:
+    """Write every report file; return their paths.
+
+    ``pdf=False`` writes only HTML and JSON; ``pdf_workers`` processes render the PDFs
+    (default: one per CPU, at most four; 1 renders in this process).
+    """
+    out_dir = Path(out_dir)
+    if not engine.has_table("assess_controllers"):
+        raise StageNotBuiltError("reports need the assess stage: run it first")
+    pdfs = None
+    if pdf:
+        from ariane.report.pdf import PdfQueue, default_workers
+
+        # Started first, so that the workers load WeasyPrint while the figures are counted.
+        pdfs = PdfQueue(pdf_workers if pdf_workers is not None else default_workers())
+    try:
+        written = _write_documents(engine, out_dir, progress, pdfs)
+        if pdfs is not None:
+            with progress.task("Rendering PDF reports") as task:
+                written += pdfs.finish()
+                task.advance()
+    finally:
+        if pdfs is not None:
+            pdfs.close()
+    return written
+
+
+def _write_documents(
+    engine: Engine, out_dir: Path, progress: Progress, pdfs: PdfQueue | None
+) -> list[Path]:
+    """Write the HTML and JSON files and queue their PDFs."""
+    figures = collect(engine)
+    environment = _environment()
+    context = _common_context(figures)
+    written: list[Path] = []
+    folders = controller_folders([c.controller_id for c in figures.controllers])
+    with progress.task("Writing reports", total=len(figures.controllers) + 1) as task:
+        out_dir.mkdir(parents=True, exist_ok=True)
+        links = {cid: f"controllers/{folder}/notification.html" for cid, folder in folders.items()}
+        html = environment.get_template("index.html.j2").render(
+            **context, **_index_context(figures), links=links
+        )
+        written.append(_write_html(out_dir / "index.html", html, pdfs))
+        task.advance()
+        template = environment.get_template("notification.html.j2")
+        for controller in figures.controllers:
+            folder = out_dir / "controllers" / folders[controller.controller_id]
+            folder.mkdir(parents=True, exist_ok=True)
+            draft = notification.build(figures, controller)
+            document = draft.as_json()
+            document["generated_at"] = figures.generated_at.isoformat(timespec="seconds")
+            document["deadline"] = (
+                figures.deadline.isoformat()
+                if figures.deadline and controller.notify_regulator
+                else None
+            )
+            json_path = folder / "notification.json"
+            json_path.write_text(
+                json.dumps(document, ensure_ascii=False, indent=2) + "\n", encoding="utf-8"
+            )
+            written.append(json_path)
+            html = template.render(
+                **context,
+                c=controller,
+                draft=draft,
+                missing_labels=[f.label for s in draft.sections for f in s.fields if f.missing],
+            )
+            written.append(_write_html(folder / "notification.html", html, pdfs))
+            task.advance()
+    return written
+
+
+def controller_folders(controller_ids: list[str]) -> dict[str, str]:
+    """A safe, distinct folder name for each controller id (ids come from a registry file)."""
+    folders: dict[str, str] = {}
+    taken: set[str] = set()
+    for controller_id in controller_ids:
+        base = _UNSAFE.sub("_", controller_id).strip("._") or "controller"
+        name, number = base, 1
+        while name.lower() in taken:
+            number += 1
+            name = f"{base}_{number}"
+        taken.add(name.lower())
+        folders[controller_id] = name
+    return folders
+
+
+def _write_html(path: Path, html: str, pdfs: PdfQueue | None) -> Path:
+    path.write_text(html, encoding="utf-8")
+    if pdfs is not None:
+        pdfs.submit(path, path.with_suffix(".pdf"))
+    return path
+
+
+def _environment() -> Environment:
+    environment = Environment(
+        loader=PackageLoader("ariane.report", "templates"),
+        autoescape=True,
+        undefined=StrictUndefined,
+        trim_blocks=True,
+        lstrip_blocks=True,
+    )
+    environment.filters["n"] = charts.format_count
+    return environment
+
+
+def _french_time(moment: datetime | None) -> str:
+    """« 26/02/2021 10:00 » in the moment's own offset (French time for Ariane's clock)."""
+    return moment.strftime("%d/%m/%Y %H:%M") if moment else ""
+
+
+def _offset(moment: datetime | None) -> str:
+    """« UTC+01:00 »: the offset the time was given in."""
+    return f"UTC{moment.isoformat()[-6:]}" if moment else ""
+
+
+def _zoned(moment: datetime | None) -> str:
+    """« 23/02/2021 10:00 (UTC+01:00) »."""
+    return f"{_french_time(moment)} ({_offset(moment)})" if moment else ""
+
+
+def _common_context(figures: CaseFigures) -> dict[str, Any]:
+    return {
+        "f": figures,
+        "generated": _french_time(figures.generated_at.astimezone(DEFAULT_ZONE)),
+        "deadline": _french_time(figures.deadline),
+        "deadline_zone": _offset(figures.deadline),
+        "band_names": enisa.BAND_NAMES,
+        "to_complete": notification.TO_COMPLETE,
+        "cb_text": enisa.cb(circumstances_of(figures.facts))[1],
+    }
+
+
+def _band_chart(bands: dict[str, int]) -> Any:
+    return charts.bar_chart(
+        [(enisa.BAND_NAMES[b], bands.get(b, 0)) for b in enisa.BANDS],
+        title="Personnes par niveau de gravité",
+        colours=[charts.BAND_COLOURS[b] for b in enisa.BANDS],
+    )
+
+
+def _index_context(figures: CaseFigures) -> dict[str, Any]:
+    drawable = departement_map.codes()
+    outlined = {c.departement for c in figures.controllers if c.departement}
+    svg, legend = departement_map.departement_map(
+        {k: v for k, v in figures.persons_by_departement.items() if k in drawable}, outlined
+    )
+    names = dict(figures.departements)
+    from ariane import geo
+
+    places = geo.referential()
+    ranked = sorted(figures.persons_by_departement.items(), key=lambda item: -item[1])
+    return {
+        "band_chart": _band_chart(figures.bands),
+        "category_chart": charts.bar_chart(
+            [(enisa.CATEGORY_NAMES[c], n) for c, n in figures.categories.items()],
+            title="Personnes par catégorie particulière",
+        ),
+        "controller_chart": charts.bar_chart(
+            [(_short(c.name), c.persons) for c in _by_persons(figures.controllers)],
+            title="Personnes concernées par responsable de traitement",
+            width=680,
+        ),
+        "map_svg": svg,
+        "legend": legend,
+        "credit": departement_map.CREDIT,
+        "overseas": [
+            (k, v) for k, v in sorted(figures.persons_by_departement.items()) if k not in drawable
+        ],
+        "top_departements": [
+            (code, names.get(code) or places.departement_name(code) or "", count)
+            for code, count in ranked[:12]
+        ],
+        "incident": _incident(figures),
+        "to_notify": sum(c.persons_to_notify for c in figures.controllers),
+        "regulator_count": sum(c.notify_regulator for c in figures.controllers),
+    }
+
+
+def _incident(figures: CaseFigures) -> list[tuple[str, str]]:
+    """The facts of the incident, as the facts file states them (empty: to complete)."""
+    breach = figures.facts.breach
+    aware_at = figures.facts.aware_at()
+    return [
+        ("Nature", breach.nature),
+        ("Découverte", breach.discovered_how),
+        ("Prise de connaissance", _zoned(aware_at)),
+        ("Début", _zoned(parse_instant(breach.started_at)) if breach.started_at else ""),
+        ("Origine et cause", " ; ".join(p for p in (breach.origin, breach.cause) if p)),
+        ("Acte malveillant", "oui" if breach.malicious else "non"),
+        ("Données chiffrées", "oui" if breach.encrypted else "non"),
+        ("Mesures prises", breach.measures_taken),
+    ]
+
+
+def _by_persons(controllers: list[ControllerFigures]) -> list[ControllerFigures]:
+    return sorted(controllers, key=lambda c: (-c.persons, c.controller_id))
+
+
+def _short(label: str, limit: int = 48) -> str:
+    # Lab names often share a long prefix: keep enough to tell them apart.
+    return label if len(label) <= limit else label[: limit - 1] + "…"
