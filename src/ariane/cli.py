@@ -307,6 +307,17 @@ def report(
 
 
 @app.command()
+def facts(
+    out_file: Annotated[Path, typer.Option("--out", help="Facts file to write (TOML).")],
+) -> None:
+    """Write a commented case facts file to edit, then pass to ``run --facts``."""
+    from ariane.assess import write_facts_template
+
+    _guarded(lambda: write_facts_template(out_file))
+    out.print(f"wrote {out_file}: edit it, then pass it to `ariane run --facts {out_file}`")
+
+
+@app.command()
 def audit(case: Annotated[Path, typer.Argument(help="Case directory.")]) -> None:
     """Verify the hash-chained audit log of a case."""
     from ariane import pipeline

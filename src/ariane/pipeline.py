@@ -42,9 +42,9 @@ class RunOptions:
             raise ConfigError("no input file given")
         for path in self.paths:
             _require_file(path, InputError)
-        for path in (self.registry, self.facts, *self.controller_patients.values()):
-            if path is not None:
-                _require_file(path, ConfigError)
+        for option in (self.registry, self.facts, *self.controller_patients.values()):
+            if option is not None:
+                _require_file(option, ConfigError)
 
 
 def _require_file(path: Path, error: type[InputError] | type[ConfigError]) -> None:
@@ -191,15 +191,24 @@ def summarise(engine: Engine) -> dict[str, Any]:
     """The ``summary --json`` document; fields of stages not run yet are ``None``."""
     done = [row[0] for row in engine.fetch("SELECT stage FROM case_stages")]
     document: dict[str, Any] = dict.fromkeys(CONTRACT_FIELDS)
-    duties: dict[str, dict[str, Any]] = {}
     for stage in done:
         fragment = SUMMARISERS.get(stage, lambda _engine: {})(engine)
-        duties.update(fragment.pop("controller_duties", {}))
+        _merge_controllers(document, fragment.pop("controllers", None))
         document.update(fragment)
-    for controller in document["controllers"] or []:
-        controller.update(duties.get(controller["controller_id"], {}))
     document["stages"] = done
     return document
+
+
+def _merge_controllers(document: dict[str, Any], controllers: list[dict[str, Any]] | None) -> None:
+    """Later stages add fields to the controllers an earlier stage listed (by id)."""
+    if controllers is None:
+        return
+    if document["controllers"] is None:
+        document["controllers"] = controllers
+        return
+    by_id = {c["controller_id"]: c for c in controllers}
+    for controller in document["controllers"]:
+        controller.update(by_id.get(controller["controller_id"], {}))
 
 
 def summary(case_dir: Path) -> dict[str, Any]:
