@@ -51,6 +51,9 @@ class Engine(Protocol):
     ) -> None:
         """Register a vectorised function: it takes Arrow arrays and returns one."""
 
+    def splink_api(self) -> Any:
+        """Splink's database API (``splink.DuckDBAPI`` or its peer) over this engine."""
+
     def tables(self) -> list[str]:
         """Names of the stored tables."""
 

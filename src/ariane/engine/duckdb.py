@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING, Any
 import duckdb
 from duckdb.func import PythonUDFType
 
-from ariane.errors import CaseError, CaseKeyError
+from ariane.errors import ArianeError, CaseError, CaseKeyError
 
 if TYPE_CHECKING:
     import pyarrow as pa
@@ -65,6 +65,8 @@ class DuckDBEngine:
             config["threads"] = threads
         self.con = duckdb.connect(":memory:", config=config)
         self.con.execute(f"LOAD '{httpfs_extension_path()}'")
+        # DuckDB would draw its own progress bar on the user's terminal during long queries.
+        self.con.execute("SET enable_progress_bar = false")
         if temp_directory is not None:
             self.con.execute(f"SET temp_directory = '{_quote(str(temp_directory))}'")
         # Spilled intermediate results hold personal data too: keep them encrypted.
@@ -143,6 +145,14 @@ class DuckDBEngine:
         self.con.create_function(
             name, fn, list(parameters), returns, type=PythonUDFType.ARROW
         )
+
+    def splink_api(self) -> Any:
+        """Splink's DuckDB database API over this engine's connection (needs ``splink``)."""
+        try:
+            from splink import DuckDBAPI
+        except ImportError:
+            raise ArianeError("record linkage needs Splink: pip install 'splink>=5,<6'") from None
+        return DuckDBAPI(self.con)
 
     def tables(self) -> list[str]:
         """Names of the stored tables of the case (or of memory)."""

@@ -1,0 +1,547 @@
+"""Read delimited text (CSV, TSV, ``;`` or ``|`` separated) into a source, record by record.
+
+Two paths give the same rows:
+
+* a fast path, pyarrow's streaming CSV reader, taken only when a first pass over the bytes
+  (:func:`prescan`, which also hashes them) proves the file clean: one encoding throughout,
+  no control bytes, no blank lines, no lone carriage returns, balanced quotes;
+* a careful path, line by line with Python's csv module, that quarantines each damaged
+  record (bad encoding, binary bytes, wrong field count, broken quoting, gigantic lines)
+  with its line and byte offset, and keeps reading after it.
+
+The fast path hands over to the careful one as soon as it meets anything unexpected.
+"""
+
+from __future__ import annotations
+
+import codecs
+import csv
+import hashlib
+import io
+import re
+from collections import deque
+from collections.abc import Iterator
+from dataclasses import dataclass
+from typing import IO, Any, cast
+
+import numpy as np
+import pyarrow as pa
+import pyarrow.compute as pc
+import pyarrow.csv as pacsv
+
+from ariane.read.archive import Blob
+from ariane.read.sniff import (
+    SAMPLE_BYTES,
+    Dialect,
+    decode_sample,
+    guess_legacy_encoding,
+    sniff_dialect,
+    sniff_encoding,
+)
+from ariane.read.store import PROVENANCE_FIELDS, Origin, SourceWriter, Store
+
+CHUNK = 4 * 1024 * 1024
+#: A line or record longer than this is quarantined, never held whole in memory.
+MAX_RECORD_BYTES = 8 * 1024 * 1024
+
+_CONTROL = re.compile(rb"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
+_NOT_CONTROL = bytes(b for b in range(256) if not _CONTROL.match(bytes([b])))
+# A UTF-8 multi-byte character: in a file of another encoding, a line in UTF-8.
+_UTF8_SEQUENCE = re.compile(rb"[\xc2-\xdf][\x80-\xbf]|[\xe0-\xef][\x80-\xbf]{2}")
+WIDE_ENCODINGS = {"utf-16", "utf-16-le", "utf-16-be", "utf-32"}
+
+
+@dataclass
+class Prescan:
+    """What one pass over the bytes found."""
+
+    sha256: str
+    size: int
+    lines: int
+    clean: bool  # the fast path may read it
+    encoding: str
+    balanced_quotes: bool = True  # an even number of '"' in the file
+    stray_lines: int = 0  # non-ASCII lines not in the chosen encoding (approximately)
+    kept_lines: int = 0  # UTF-8 evidence for the chosen encoding
+
+
+def prescan(blob: Blob, encoding: str) -> Prescan:
+    """Hash the bytes, choose the encoding, and check whether the fast path reads them exactly.
+
+    ``encoding`` is the sniffed one; unless a BOM or UTF-16/32 fixed it, the choice between
+    UTF-8 and a legacy code page is made on the whole file: UTF-8 unless most non-ASCII
+    lines are not UTF-8. The minority lines are then quarantined by the careful path.
+    """
+    digest = hashlib.sha256()
+    size = lines = quotes = 0
+    structure_clean = encoding not in WIDE_ENCODINGS
+    good = bad = 0
+    bad_sample = bytearray()
+    carry = b""
+    previous_last = b"\n"  # as if a line ended just before the file: a leading blank line
+    with blob.open() as stream:
+        while block := stream.read(CHUNK):
+            digest.update(block)
+            size += len(block)
+            if encoding in WIDE_ENCODINGS:
+                continue
+            lines += block.count(b"\n")
+            quotes += block.count(b'"')
+            first = (
+                block[3:4]
+                if size == len(block) and block.startswith(b"\xef\xbb\xbf")
+                else block[:1]
+            )
+            edge = previous_last + first
+            previous_last = block[-1:]
+            if structure_clean and (
+                b"\n\n" in block
+                or b"\n\r\n" in block
+                or edge in (b"\n\n", b"\n\r")
+                or _lone_cr(block)
+                or block.translate(None, _NOT_CONTROL)  # what is left are control bytes
+            ):
+                structure_clean = False
+            # Decode whole lines only, so a character cut by the chunk edge is not an error.
+            text = carry + block
+            cut = text.rfind(b"\n") + 1
+            carry, text = text[cut:], text[:cut]
+            g, b = _utf8_lines(text, bad_sample)
+            good, bad = good + g, bad + b
+        g, b = _utf8_lines(carry, bad_sample)
+        good, bad = good + g, bad + b
+    if carry.endswith(b"\r"):
+        structure_clean = False
+    balanced = quotes % 2 == 0
+    if encoding in WIDE_ENCODINGS or encoding == "utf-8-sig":
+        return Prescan(
+            digest.hexdigest(), size, lines, structure_clean, encoding, balanced, bad, good
+        )
+    if not bad:
+        return Prescan(digest.hexdigest(), size, lines, structure_clean, "utf-8", balanced, 0, good)
+    if good >= bad:
+        return Prescan(digest.hexdigest(), size, lines, False, "utf-8", balanced, bad, good)
+    legacy = guess_legacy_encoding(bytes(bad_sample))
+    clean = structure_clean and not good and _decodes(blob, legacy)
+    return Prescan(digest.hexdigest(), size, lines, clean, legacy, balanced, good, bad)
+
+
+def _decodes(blob: Blob, encoding: str) -> bool:
+    decoder = codecs.getincrementaldecoder(encoding)()
+    with blob.open() as stream:
+        try:
+            while block := stream.read(CHUNK):
+                decoder.decode(block)
+            decoder.decode(b"", final=True)
+        except UnicodeDecodeError:
+            return False
+    return True
+
+
+def _lone_cr(block: bytes) -> bool:
+    crs = block.count(b"\r")
+    if not crs:
+        return False
+    return crs != block.count(b"\r\n") + (1 if block.endswith(b"\r") else 0)
+
+
+def _utf8_lines(text: bytes, bad_sample: bytearray) -> tuple[int, int]:
+    """UTF-8 evidence in whole lines: (multi-byte characters if all valid, invalid lines)."""
+    if not text or text.isascii():
+        return 0, 0
+    try:
+        # Bytes beyond characters: a cheap measure of how much UTF-8 the text holds.
+        return len(text) - len(text.decode("utf-8")), 0
+    except UnicodeDecodeError:
+        pass
+    good = bad = 0
+    for line in text.split(b"\n"):
+        if line.isascii():
+            continue
+        try:
+            line.decode("utf-8")
+            good += 1
+        except UnicodeDecodeError:
+            bad += 1
+            if len(bad_sample) < 65536:
+                bad_sample.extend(line + b"\n")
+    return good, bad
+
+
+def line_problem(line: bytes, encoding: str, legacy: bool) -> str | None:
+    """Why a line cannot be taken as text of ``encoding`` (None when it can)."""
+    try:
+        line.decode(encoding)
+    except UnicodeDecodeError:
+        return f"not valid {encoding} text"
+    if _CONTROL.search(line):
+        return "binary bytes in text"
+    if legacy and _UTF8_SEQUENCE.search(line):
+        try:
+            line.decode("utf-8")
+        except UnicodeDecodeError:
+            return None
+        return f"UTF-8 text in a {encoding} file"
+    return None
+
+
+def read_delimited(blob: Blob, store: Store, origin: Origin, *, fast: bool = True) -> SourceWriter:
+    """Read one delimited text file into a new source; returns its (closed) writer.
+
+    ``fast=False`` skips the pyarrow path (tests compare both paths on the same bytes).
+    """
+    scan = prescan(blob, sniff_encoding(blob.sample))
+    encoding = scan.encoding
+    origin.member_sha256 = scan.sha256
+    truncated = len(blob.sample) >= SAMPLE_BYTES
+    dialect = sniff_dialect(decode_sample(blob.sample, encoding), truncated)
+    writer = store.writer(
+        origin, _format_name(dialect), encoding, dialect.columns, has_header=dialect.has_header
+    )
+    # pyarrow skips the header as one physical line: a header spanning lines needs care.
+    simple_header = dialect.header_lines <= 1
+    # Balanced quotes matter only where quotes quote.
+    clean = scan.clean and (scan.balanced_quotes or not dialect.quoting)
+    if fast and clean and simple_header and _fast(blob, dialect, encoding, writer):
+        writer.close()
+        return writer
+    writer.discard()
+    _careful(blob, dialect, encoding, writer)
+    writer.close()
+    return writer
+
+
+def _format_name(dialect: Dialect) -> str:
+    return {"\t": "tsv", ",": "csv"}.get(dialect.delimiter, "csv")
+
+
+# -- fast path ---------------------------------------------------------------------------
+
+
+class _Refused(Exception):
+    """The fast path met something only the careful path reads exactly."""
+
+
+def _fast(blob: Blob, dialect: Dialect, encoding: str, writer: SourceWriter) -> bool:
+    """Read with pyarrow; False (after writing nothing final) if the file needs care."""
+
+    def refuse(_row: object) -> str:
+        return "error"  # pyarrow then raises; the careful path quarantines the record
+
+    codec = {"utf-8": "utf8", "utf-8-sig": "utf8"}.get(encoding, encoding)
+    names = writer.columns
+    try:
+        with blob.open() as stream:
+            reader = pacsv.open_csv(
+                stream,
+                read_options=pacsv.ReadOptions(
+                    column_names=names,
+                    skip_rows=1 if dialect.has_header else 0,
+                    encoding=codec,
+                    block_size=MAX_RECORD_BYTES,
+                    use_threads=True,
+                ),
+                parse_options=pacsv.ParseOptions(
+                    delimiter=dialect.delimiter,
+                    quote_char='"' if dialect.quoting else False,
+                    double_quote=True,
+                    newlines_in_values=True,
+                    ignore_empty_lines=False,
+                    invalid_row_handler=refuse,
+                ),
+                convert_options=pacsv.ConvertOptions(
+                    column_types={n: pa.string() for n in names},
+                    strings_can_be_null=False,
+                    quoted_strings_can_be_null=False,
+                    null_values=[],
+                    check_utf8=True,
+                ),
+            )
+            provenance = _Provenance(dialect, writer.source_id)
+            schema = pa.schema([(n, pa.string()) for n in names] + PROVENANCE_FIELDS)
+            writer.stream(schema, provenance.batches(reader))
+            writer.rows = provenance.record - 1
+    except Exception:  # noqa: BLE001 - any failure here only means "read it carefully"
+        return False
+    return True
+
+
+class _Provenance:
+    """Adds record and line numbers to pyarrow's batches; refuses what needs care."""
+
+    def __init__(self, dialect: Dialect, source_id: int) -> None:
+        self.header = dialect.header_fields if dialect.has_header else None
+        self.source_id = source_id
+        self.record = 1
+        self.line = 1 + dialect.header_lines
+
+    def batches(self, reader: pacsv.CSVStreamingReader) -> Iterator[pa.RecordBatch]:
+        last_span = 1
+        for batch in reader:
+            count = batch.num_rows
+            if not count:
+                continue
+            spans = np.ones(count, dtype=np.int64)
+            sizes = np.zeros(count, dtype=np.int64)
+            for column in batch.columns:
+                spans += pc.count_substring(column, "\n").to_numpy(zero_copy_only=False)
+                sizes += pc.binary_length(column).to_numpy(zero_copy_only=False)
+            if int(sizes.max()) + batch.num_columns > MAX_RECORD_BYTES:
+                raise _Refused  # the careful path quarantines gigantic records
+            if self.header is not None and _repeats_header(batch, self.header):
+                raise _Refused  # the careful path quarantines repeated header rows
+            starts = self.line + np.concatenate(([0], np.cumsum(spans[:-1])))
+            records = np.arange(self.record, self.record + count, dtype=np.int64)
+            yield pa.RecordBatch.from_arrays(
+                [
+                    *batch.columns,
+                    pa.array(np.full(count, self.source_id, dtype=np.int32)),
+                    pa.array(records),
+                    pa.array(starts),
+                ],
+                schema=pa.schema(list(batch.schema) + PROVENANCE_FIELDS),
+            )
+            self.record += count
+            self.line += int(spans.sum())
+            last_span = int(spans[-1])
+        if last_span > 1:
+            # pyarrow accepts a quote left open at the end of the file, swallowing the
+            # lines after it; only the careful path tells that from a long note.
+            raise _Refused
+
+
+def _repeats_header(batch: pa.RecordBatch, header: list[str]) -> bool:
+    if len(header) != batch.num_columns:
+        return False
+    same = pc.equal(batch.column(0), header[0])
+    for column, name in zip(batch.columns[1:], header[1:], strict=True):
+        same = pc.and_(same, pc.equal(column, name))
+    return bool(pc.any(same).as_py())
+
+
+# -- careful path ------------------------------------------------------------------------
+
+
+@dataclass
+class _Line:
+    number: int
+    offset: int
+    raw: bytes
+    text: str
+    problem: str | None
+
+
+class _RecordTooLong(Exception):
+    pass
+
+
+def raw_lines(
+    stream: IO[bytes], newline: bytes = b"\n", limit: int | None = None
+) -> Iterator[tuple[bytes, bool]]:
+    """Lines with their terminator; one over ``limit`` bytes comes cut, flagged True.
+
+    Memory stays bounded whatever the input: the rest of an over-long line is skipped.
+    """
+    limit = limit or MAX_RECORD_BYTES
+    pending = b""
+    skipping = False
+    while True:
+        block = stream.read(CHUNK)
+        if not block:
+            break
+        pending += block
+        start = 0
+        while True:
+            end = pending.find(newline, start)
+            if end < 0:
+                break
+            end += len(newline)
+            if skipping:
+                skipping = False
+            else:
+                yield pending[start:end], False
+            start = end
+        pending = pending[start:]
+        if len(pending) > limit:
+            if not skipping:
+                yield pending[:limit], True
+            skipping = True
+            pending = b""
+    if pending and not skipping:
+        yield pending, False
+
+
+class WideText(io.RawIOBase):
+    """UTF-16/32 bytes re-encoded as UTF-8, so every later step sees one byte encoding."""
+
+    def __init__(self, inner: IO[bytes], encoding: str) -> None:
+        self._inner = inner
+        self._decoder = codecs.getincrementaldecoder(encoding)(errors="replace")
+        self._buffer = b""
+
+    def readable(self) -> bool:
+        return True
+
+    def readinto(self, buffer: bytearray | memoryview) -> int:  # type: ignore[override]
+        while not self._buffer:
+            block = self._inner.read(CHUNK)
+            self._buffer = self._decoder.decode(block, final=not block).encode("utf-8")
+            if not block:
+                break
+        data, self._buffer = self._buffer[: len(buffer)], self._buffer[len(buffer) :]
+        buffer[: len(data)] = data
+        return len(data)
+
+
+class _Careful:
+    """Line-by-line reading that quarantines exactly the damaged records."""
+
+    def __init__(self, dialect: Dialect, encoding: str, writer: SourceWriter) -> None:
+        self.dialect = dialect
+        self.encoding = encoding
+        self.legacy = encoding not in {"utf-8", "utf-8-sig"}
+        self.writer = writer
+        self.width = len(writer.columns)
+        self.pending: deque[_Line] = deque()
+        self.current: list[_Line] = []
+        self.record = 0
+        self.header_seen = not dialect.has_header
+        self.header: list[str] | None = None
+
+    def lines(self, stream: io.BufferedReader[Any]) -> Iterator[_Line]:
+        """Numbered lines with their byte offset and, if damaged, why."""
+        offset = 0
+        peek = stream.peek(SAMPLE_BYTES)
+        newline = b"\r" if b"\n" not in peek and b"\r" in peek else b"\n"  # classic Mac
+        for number, (raw, too_long) in enumerate(raw_lines(stream, newline), start=1):
+            body = raw[3:] if number == 1 and raw.startswith(b"\xef\xbb\xbf") else raw
+            problem = (
+                f"line longer than {MAX_RECORD_BYTES // 1024**2} MiB"
+                if too_long
+                else line_problem(body, self.encoding, self.legacy)
+            )
+            text = body.decode(self.encoding, errors="replace")
+            yield _Line(number, offset, raw, text, problem)
+            offset += len(raw)
+
+    def feed(self, source: Iterator[_Line]) -> Iterator[str]:
+        size = 0
+        while True:
+            if self.pending:
+                line = self.pending.popleft()
+            else:
+                found = next(source, None)
+                if found is None:
+                    return
+                line = found
+            if not self.current:
+                size = 0  # a new record starts
+            self.current.append(line)
+            size += len(line.raw)
+            if line.problem and line.problem.startswith("line longer"):
+                raise _RecordTooLong
+            if size > MAX_RECORD_BYTES:
+                raise _RecordTooLong
+            yield line.text
+
+    def run(self, stream: io.BufferedReader[Any]) -> None:
+        source = self.lines(stream)
+        while True:
+            self.current = []
+            reader = csv.reader(
+                self.feed(source),
+                delimiter=self.dialect.delimiter,
+                quotechar='"',
+                quoting=csv.QUOTE_MINIMAL if self.dialect.quoting else csv.QUOTE_NONE,
+                strict=False,
+            )
+            try:
+                for fields in reader:
+                    self.take(fields)
+                    self.current = []
+                if not self.pending:
+                    return
+            except _RecordTooLong:
+                self.broken("record longer than the limit, or an unterminated quote")
+            except csv.Error as exc:
+                self.broken(f"bad quoting ({str(exc).split(' - ')[0]})")
+
+    def take(self, fields: list[str]) -> None:
+        lines = self.current
+        if not fields:
+            return  # a blank line: no record
+        if not self.header_seen:
+            self.header_seen = True
+            self.header = fields
+            return
+        problem = next((ln.problem for ln in lines if ln.problem), None)
+        if problem is None and fields == self.header:
+            problem = "header row repeated (files joined end to end?)"
+        if (
+            problem is None
+            and self.dialect.quoting
+            and _unterminated(lines, self.dialect.delimiter)
+        ):
+            problem = "unterminated quote"
+        if problem is None and len(fields) != self.width:
+            problem = f"expected {self.width} fields, found {len(fields)}"
+        if problem is None:
+            self.record += 1
+            self.writer.row(fields, self.record, lines[0].number)  # type: ignore[arg-type]
+            return
+        self.broken(problem)
+
+    def broken(self, reason: str) -> None:
+        """Quarantine a damaged record; after a structural break, re-read the lines after it."""
+        lines = self.current
+        self.current = []
+        if not lines:
+            return
+        damaged_line = next((ln for ln in lines if ln.problem), None)
+        if damaged_line is None and len(lines) > 1:
+            # A broken quote swallows the records after it: keep only the first line aside
+            # and read the following lines again as records of their own.
+            self.pending.extendleft(reversed(lines[1:]))
+            lines = lines[:1]
+        elif damaged_line is not None and (damaged_line.problem or "").startswith("line longer"):
+            index = lines.index(damaged_line)
+            self.pending.extendleft(reversed(lines[index + 1 :]))
+            lines = lines[: index + 1]
+        if not self.header_seen:
+            self.header_seen = True  # a damaged header is still the header
+            if damaged_line is None:
+                return
+        first = lines[0]
+        self.record += 1
+        self.writer.quarantine(
+            self.record,
+            reason,
+            b"".join(ln.raw for ln in lines),
+            line=first.number,
+            byte_offset=first.offset,
+        )
+
+
+def _unterminated(lines: list[_Line], delimiter: str) -> bool:
+    """Whether a record's text ends inside a quoted field (only at the end of the file)."""
+    text = "".join(ln.text for ln in lines)
+    if text.count('"') % 2 == 0:
+        return False
+    try:
+        list(csv.reader(io.StringIO(text, newline=""), delimiter=delimiter, strict=True))
+    except csv.Error as exc:
+        return "unexpected end of data" in str(exc)
+    return False
+
+
+def _careful(blob: Blob, dialect: Dialect, encoding: str, writer: SourceWriter) -> None:
+    csv.field_size_limit(MAX_RECORD_BYTES)
+    with blob.open() as raw:
+        inner: io.RawIOBase | IO[bytes] = raw
+        if encoding in WIDE_ENCODINGS:
+            inner = WideText(raw, encoding)
+            encoding = "utf-8"
+        if encoding == "utf-8-sig":
+            encoding = "utf-8"  # the BOM is stripped from line 1 only, never from others
+        stream = io.BufferedReader(cast(Any, inner), buffer_size=CHUNK)
+        _Careful(dialect, encoding, writer).run(stream)

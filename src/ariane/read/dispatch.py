@@ -1,0 +1,93 @@
+"""Send each file to the reader of its format (sniffed from content), with clear errors."""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+from ariane.errors import InputError
+from ariane.read.archive import ARCHIVE_ERRORS, Blob, Limits, expand
+from ariane.read.store import Origin, SourceWriter, Store
+
+#: Formats whose readers are written as their own modules, imported only when met.
+Reader = Callable[[Blob, Store, Origin], list[SourceWriter]]
+
+
+def _reader(fmt: str) -> Reader | None:
+    if fmt == "delimited":
+        from ariane.read.delimited import read_delimited
+
+        return lambda blob, store, origin: [read_delimited(blob, store, origin)]
+    if fmt in {"json", "ndjson"}:
+        from ariane.read.jsonfile import read_json
+
+        return read_json
+    if fmt == "sql":
+        from ariane.read.sqldump import read_sql
+
+        return read_sql
+    if fmt in {"xlsx", "xls"}:
+        from ariane.read.xlsx import read_xlsx
+
+        return read_xlsx
+    return None
+
+
+def read_path(path: Path, store: Store, limits: Limits | None = None) -> Iterator[SourceWriter]:
+    """Read one file given by the user (an archive yields each file it holds)."""
+    file_digest: str | None = None
+    for blob in expand(path, limits):
+        if blob.inner_path is not None and file_digest is None:
+            file_digest = _sha256(path)
+        origin = Origin(str(path), blob.inner_path, file_digest or "")
+        yield from _read_blob(blob, store, origin)
+
+
+def _read_blob(blob: Blob, store: Store, origin: Origin) -> list[SourceWriter]:
+    reader = _reader(blob.format)
+    if reader is None:
+        return [_unreadable(blob, store, origin)]
+    try:
+        writers = reader(blob, store, origin)
+    except InputError:
+        raise
+    except RecursionError:
+        raise InputError(f"{blob.where}: nested too deeply to read") from None
+    except ARCHIVE_ERRORS as exc:
+        raise InputError(f"{blob.where}: damaged file ({type(exc).__name__})") from None
+    for writer in writers:
+        if not writer.origin.sha256:
+            writer.origin.sha256 = writer.origin.member_sha256 or ""
+    return writers
+
+
+def _unreadable(blob: Blob, store: Store, origin: Origin) -> SourceWriter:
+    """An empty or non-table file: an error alone, a quarantined record inside an archive."""
+    what = "empty file" if blob.format == "empty" else blob.format.removeprefix("binary:")
+    if blob.inner_path is None:
+        if blob.format == "empty":
+            raise InputError(f"{blob.where}: empty file, nothing to read")
+        raise InputError(f"{blob.where}: not a table file (looks like {what})")
+    origin.member_sha256 = _sha256_blob(blob)
+    writer = store.writer(origin, "empty" if blob.format == "empty" else "unreadable", None, [])
+    if blob.format != "empty":
+        writer.quarantine(1, f"not a table file (looks like {what})", blob.sample[:1024])
+    writer.close()
+    return writer
+
+
+def _sha256(path: Path) -> str:
+    digest = hashlib.sha256()
+    with open(path, "rb") as handle:
+        while block := handle.read(1 << 22):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def _sha256_blob(blob: Blob) -> str:
+    digest = hashlib.sha256()
+    with blob.open() as stream:
+        while block := stream.read(1 << 22):
+            digest.update(block)
+    return digest.hexdigest()

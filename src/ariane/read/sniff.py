@@ -1,0 +1,448 @@
+"""Tell what a file is from its content, never from its name alone.
+
+Three questions, each answered from a sample of the first bytes:
+:func:`sniff_format` (zip, gzip, tar, xlsx, json, ndjson, sql, delimited text, or a file we
+refuse), :func:`sniff_encoding` (BOM, UTF-8, UTF-16 or a legacy 8-bit code page) and, for
+delimited text, :func:`sniff_dialect` (delimiter, header row, column names).
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import re
+import unicodedata
+from collections import Counter
+from dataclasses import dataclass, field
+
+import charset_normalizer
+
+#: Bytes read to decide a file's format, encoding and dialect.
+SAMPLE_BYTES = 256 * 1024
+
+DELIMITERS = (",", ";", "\t", "|")
+
+_BINARY_MAGIC = {
+    b"%PDF": "a PDF document",
+    b"\x89PNG": "a PNG image",
+    b"\xff\xd8\xff": "a JPEG image",
+    b"SQLite format 3": "an SQLite database",
+    b"\x7fELF": "an executable",
+    b"Rar!": "a RAR archive",
+    b"7z\xbc\xaf": "a 7-Zip archive",
+}
+
+
+def sniff_format(sample: bytes) -> str:
+    """The format of a file from its first bytes.
+
+    One of ``zip``, ``xls``, ``gzip``, ``bz2``, ``xz``, ``tar``, ``empty``, ``json``,
+    ``ndjson``, ``sql``, ``delimited``; or ``binary:<what>`` for content we refuse.
+    """
+    if sample.startswith(b"PK\x03\x04") or sample.startswith(b"PK\x05\x06"):
+        return "zip"  # or a workbook: only its list of members can tell (archive.py)
+    if sample.startswith(b"\x1f\x8b"):
+        return "gzip"
+    if sample.startswith(b"\xd0\xcf\x11\xe0"):
+        return "xls"  # an old Office file: calamine reads Excel 97-2003 workbooks
+    if sample.startswith(b"BZh"):
+        return "bz2"
+    if sample.startswith(b"\xfd7zXZ\x00"):
+        return "xz"
+    if len(sample) > 262 and sample[257:262] == b"ustar":
+        return "tar"
+    for magic, what in _BINARY_MAGIC.items():
+        if sample.startswith(magic):
+            return f"binary:{what}"
+    encoding = sniff_encoding(sample)
+    text = decode_sample(sample, encoding)
+    stripped = text.lstrip("\ufeff \t\r\n")
+    if not stripped:
+        return "empty"
+    if _control_ratio(stripped) > 0.1:
+        return "binary:not text"
+    if stripped[0] == "[":
+        return "json"
+    if stripped[0] == "{":
+        lines = [ln.strip() for ln in stripped.split("\n", 3)[:3] if ln.strip()]
+        several = len(lines) > 1 and lines[1].startswith("{")
+        return "ndjson" if lines[0].endswith("}") and several else "json"
+    if _looks_like_sql(stripped):
+        return "sql"
+    return "delimited"
+
+
+_SQL_MARKERS = re.compile(
+    r"^\s*(INSERT\s+(INTO\s+)?[\[`\"\w][^\n]*\bVALUES\b|INSERT\s+INTO|COPY\s+\S+.*FROM\s+stdin|CREATE\s+TABLE|--\s*(MySQL|MariaDB|PostgreSQL)"
+    r"\s+(database\s+)?dump|/\*!\d+|SET\s+\w+\s*=|LOCK\s+TABLES)",
+    re.IGNORECASE | re.MULTILINE,
+)
+
+
+def _looks_like_sql(text: str) -> bool:
+    head = text[:65536]
+    return len(_SQL_MARKERS.findall(head)) >= 1 and not _looks_delimited_first_line(head)
+
+
+def _looks_delimited_first_line(text: str) -> bool:
+    # A CSV whose first cell happens to start with "SET x=" must stay a CSV: SQL dumps
+    # begin with a comment or a statement, never with several delimited cells.
+    first = text.split("\n", 1)[0]
+    if first.startswith(("--", "/*")) or re.match(
+        r"\s*(INSERT|COPY|CREATE|SET|LOCK)\b", first, re.I
+    ):
+        return False
+    return any(first.count(d) >= 2 for d in DELIMITERS)
+
+
+def _control_ratio(text: str) -> float:
+    if not text:
+        return 0.0
+    controls = sum(1 for ch in text if ord(ch) < 32 and ch not in "\t\r\n" or ch == "\ufffd")
+    return controls / len(text)
+
+
+def sniff_encoding(sample: bytes) -> str:
+    """The encoding of a byte sample (a Python codec name)."""
+    if sample.startswith(b"\xef\xbb\xbf"):
+        return "utf-8-sig"
+    if sample.startswith((b"\xff\xfe\x00\x00", b"\x00\x00\xfe\xff")):
+        return "utf-32"
+    if sample.startswith((b"\xff\xfe", b"\xfe\xff")):
+        return "utf-16"
+    head = sample[:4096]
+    if len(head) >= 4 and head.count(b"\x00") > len(head) // 4:
+        # UTF-16 without BOM: ASCII text leaves every other byte NUL.
+        even = head[0::2].count(b"\x00")
+        odd = head[1::2].count(b"\x00")
+        return "utf-16-be" if even > odd else "utf-16-le"
+    if _is_utf8(sample):
+        return "utf-8"
+    return guess_legacy_encoding(sample)
+
+
+def _is_utf8(sample: bytes) -> bool:
+    try:
+        sample.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        # A sample cut inside a multi-byte character is still UTF-8.
+        return exc.start >= len(sample) - 3 and exc.reason == "unexpected end of data"
+    return True
+
+
+def guess_legacy_encoding(sample: bytes) -> str:
+    """Best 8-bit code page for text that is not UTF-8 (Windows-1252 when unsure).
+
+    Statistical detectors are unreliable on the few accented letters of a short French
+    sample, so the choice is by byte ranges: Windows text puts its letters in 0xA0-0xFF;
+    DOS (cp850) and Mac Roman put them mostly in 0x80-0x9F.
+    """
+    high = [b for b in sample if b >= 0x80]
+    if not high:
+        return "cp1252"
+    low_block = sum(1 for b in high if b < 0xA0)
+    if low_block * 2 <= len(high):
+        try:
+            sample.decode("cp1252")
+        except UnicodeDecodeError:
+            return "latin_1"
+        return "cp1252"
+    best = charset_normalizer.from_bytes(sample[:65536], cp_isolation=["cp850", "mac_roman"]).best()
+    return best.encoding if best is not None else "cp850"
+
+
+def decode_sample(sample: bytes, encoding: str) -> str:
+    """Decode a sample for sniffing, tolerating a cut character at its end."""
+    return sample.decode(encoding, errors="replace")
+
+
+@dataclass
+class Dialect:
+    """How a delimited file is laid out."""
+
+    delimiter: str
+    has_header: bool
+    columns: list[str]
+    header_lines: int = 0  # physical lines the header record spans
+    header_fields: list[str] = field(default_factory=list)  # as written, before naming
+    quoting: bool = True  # False: '"' is an ordinary character (files that never quote)
+
+
+def sniff_dialect(text: str, truncated: bool) -> Dialect:
+    """Delimiter, header row and column names of delimited text from a decoded sample."""
+    if truncated and "\n" in text:
+        text = text[: text.rindex("\n") + 1]  # drop a record cut by the sample's end
+    text = text.lstrip("\ufeff")
+    best: tuple[float, str, list[list[str]], int] | None = None
+    for delimiter in DELIMITERS:
+        records = _parse_sample(text, delimiter)
+        counts = [len(r) for r in records]
+        if not counts:
+            continue
+        width, hits = Counter(counts).most_common(1)[0]
+        if width <= 1:
+            continue
+        score = hits / len(counts) + width / 10_000
+        if best is None or score > best[0]:
+            best = (score, delimiter, records, width)
+    if best is None:
+        records = _parse_sample(text, ",")
+        delimiter, width = ",", 1
+    else:
+        _, delimiter, records, width = best
+    quoting = uses_quotes(text, delimiter)
+    if not quoting:
+        records = _parse_sample(text, delimiter, quoting=False)
+    header = bool(records) and looks_like_header(records[0], records[1:])
+    columns = column_names(records[0] if header else [], width)
+    header_lines = 1 + sum(f.count("\n") for f in records[0]) if header else 0
+    return Dialect(delimiter, header, columns, header_lines, records[0] if header else [], quoting)
+
+
+def uses_quotes(text: str, delimiter: str) -> bool:
+    """Whether ``"`` quotes fields, or is just a character in unquoted text.
+
+    Exports that never quote (database dumps to TSV) may hold ``"malade" depuis 2019``:
+    read as CSV, its quotes would vanish. Quoting is taken as off only when no field of
+    the sample is quoted cleanly and some quote sits where CSV forbids it.
+    """
+    if '"' not in text:
+        return True
+    d = re.escape(delimiter)
+    clean = re.search(rf'(?:^|{d})"(?:[^"]|"")*"(?:{d}|\r?$)', text, re.M)
+    if clean:
+        return True
+    try:
+        for _ in csv.reader(io.StringIO(text, newline=""), delimiter=delimiter, strict=True):
+            pass
+    except csv.Error as exc:
+        # "x expected after '"'": text follows a closing quote, so quotes are not quoting.
+        # An unterminated quote at the end is damage, not a sign of that.
+        return "expected after" not in str(exc)
+    return True
+
+
+def _parse_sample(
+    text: str, delimiter: str, limit: int = 500, quoting: bool = True
+) -> list[list[str]]:
+    reader = csv.reader(
+        io.StringIO(text, newline=""),
+        delimiter=delimiter,
+        quoting=csv.QUOTE_MINIMAL if quoting else csv.QUOTE_NONE,
+    )
+    records: list[list[str]] = []
+    try:
+        for record in reader:
+            if record:
+                records.append(record)
+            if len(records) >= limit:
+                break
+    except csv.Error:
+        pass
+    return records
+
+
+_HEADER_WORDS = {
+    # French, English, German, Spanish, Italian, Portuguese, Dutch: words seen in headers.
+    "nom",
+    "name",
+    "names",
+    "prenom",
+    "prenoms",
+    "first",
+    "last",
+    "surname",
+    "given",
+    "firstname",
+    "lastname",
+    "fullname",
+    "birth",
+    "naissance",
+    "date",
+    "dob",
+    "ddn",
+    "sex",
+    "sexe",
+    "gender",
+    "genre",
+    "address",
+    "adresse",
+    "adr",
+    "street",
+    "rue",
+    "voie",
+    "city",
+    "ville",
+    "commune",
+    "town",
+    "zip",
+    "zipcode",
+    "postal",
+    "postcode",
+    "cp",
+    "code",
+    "phone",
+    "tel",
+    "telephone",
+    "mobile",
+    "portable",
+    "fax",
+    "email",
+    "mail",
+    "courriel",
+    "id",
+    "num",
+    "numero",
+    "no",
+    "nr",
+    "number",
+    "nir",
+    "ssn",
+    "insee",
+    "secu",
+    "securite",
+    "ins",
+    "iban",
+    "rib",
+    "bic",
+    "blood",
+    "sang",
+    "groupe",
+    "group",
+    "rhesus",
+    "comment",
+    "comments",
+    "commentaire",
+    "commentaires",
+    "note",
+    "notes",
+    "remarque",
+    "observation",
+    "obs",
+    "doctor",
+    "medecin",
+    "docteur",
+    "prescripteur",
+    "physician",
+    "mutuelle",
+    "insurer",
+    "assurance",
+    "organisme",
+    "visit",
+    "visite",
+    "passage",
+    "derniere",
+    "lab",
+    "labo",
+    "laboratoire",
+    "patient",
+    "age",
+    "vorname",
+    "nachname",
+    "geburtsdatum",
+    "strasse",
+    "ort",
+    "plz",
+    "telefon",
+    "geschlecht",
+    "nome",
+    "cognome",
+    "apellido",
+    "apellidos",
+    "nombre",
+    "direccion",
+    "ciudad",
+    "fecha",
+    "nacimiento",
+    "sexo",
+    "correo",
+    "telefono",
+    "naam",
+    "achternaam",
+    "voornaam",
+    "geboortedatum",
+    "adres",
+    "woonplaats",
+    "type",
+    "status",
+    "result",
+    "resultat",
+    "analyse",
+    "examen",
+    "finess",
+    "rpps",
+    "adeli",
+    "siren",
+    "siret",
+    "created",
+    "updated",
+    "label",
+    "libelle",
+    "description",
+    "value",
+    "valeur",
+}
+
+
+def header_words(cell: str) -> list[str]:
+    """Lower-case, accent-free words of a header cell (``dateNaissance`` -> date, naissance)."""
+    spaced = re.sub(r"([a-z])([A-Z])", r"\1 \2", cell)
+    plain = unicodedata.normalize("NFKD", spaced).encode("ascii", "ignore").decode("ascii")
+    return re.findall(r"[a-z]+", plain.lower())
+
+
+def looks_like_header(first: list[str], rest: list[list[str]]) -> bool:
+    """Whether ``first`` names the columns of ``rest`` rather than being data itself."""
+    cells = [c.strip() for c in first]
+    filled = [c for c in cells if c]
+    if not filled:
+        return False
+    score = 0.0
+    if len(set(filled)) < len(filled):
+        score -= 2
+    score -= 0.5 * (len(cells) - len(filled))
+    for j, cell in enumerate(cells):
+        words = header_words(cell)
+        if any(w in _HEADER_WORDS for w in words):
+            score += 1.5
+        values = [r[j].strip() for r in rest if len(r) > j and r[j].strip()]
+        if not values or not cell:
+            continue
+        if cell in set(values):
+            score -= 1.5
+        digits = sum(1 for v in values if any(ch.isdigit() for ch in v)) / len(values)
+        # "adresse_2" is a header; "35000" or "12/03/1960" is data.
+        cell_digits = sum(ch.isdigit() for ch in cell) > 0.3 * len(cell)
+        if digits >= 0.6:
+            score += -2 if cell_digits else 2
+        elif digits <= 0.1 and cell_digits:
+            score -= 0.5
+    if not rest:
+        return score > 0 and all(not any(ch.isdigit() for ch in c) for c in filled)
+    return score > 0
+
+
+RESERVED = {"_source_id", "_record", "_line"}
+_CONTROL_CHARS = re.compile(r"[\x00-\x1f\x7f\ufffd]")
+
+
+def column_names(header: list[str], width: int) -> list[str]:
+    """Unique column names: the header's (trimmed), ``col_N`` where missing."""
+    names: list[str] = []
+    seen: set[str] = set()
+    for i in range(max(width, len(header))):
+        raw = (
+            _CONTROL_CHARS.sub("", header[i]).strip().lstrip("\ufeff").strip()
+            if i < len(header)
+            else ""
+        )
+        name = raw or f"col_{i + 1}"
+        if name.lower() in RESERVED:
+            name = f"{name}_"
+        base, n = name, 2
+        while name.lower() in seen:
+            name = f"{base}_{n}"
+            n += 1
+        seen.add(name.lower())
+        names.append(name)
+    return names

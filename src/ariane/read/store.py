@@ -1,0 +1,279 @@
+"""Write what is read into the case store: rows, quarantined records, one line per source.
+
+Every reader hands its records to a :class:`SourceWriter`; the writer batches them as Arrow
+tables into ``raw_<source_id>`` (all VARCHAR, plus provenance), keeps quarantined records
+in ``read_quarantine`` and, when closed, describes the source in ``read_sources``.
+Nothing touches disk outside the engine, whose store and spill files are encrypted.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
+
+import pyarrow as pa
+
+from ariane.read.sniff import column_names
+
+if TYPE_CHECKING:
+    from ariane.engine import Engine
+
+BATCH_ROWS = 50_000
+#: Batches (of up to 8 MiB of text each) inserted per statement by :meth:`SourceWriter.stream`.
+STREAM_GROUP_BATCHES = 16
+#: Bytes of a quarantined record kept as evidence (the rest is cut, its length noted).
+QUARANTINE_RAW_BYTES = 64 * 1024
+
+QUARANTINE_SCHEMA = pa.schema(
+    [
+        ("source_id", pa.int32()),
+        ("record", pa.int64()),
+        ("line", pa.int64()),
+        ("byte_offset", pa.int64()),
+        ("reason", pa.string()),
+        ("raw", pa.binary()),
+    ]
+)
+
+SOURCES_DDL = (
+    "CREATE TABLE IF NOT EXISTS read_sources (source_id INTEGER, path VARCHAR, "
+    "inner_path VARCHAR, table_name VARCHAR, format VARCHAR, encoding VARCHAR, "
+    "sha256 VARCHAR, has_header BOOLEAN, columns VARCHAR[], rows BIGINT, "
+    "quarantined BIGINT, data_table VARCHAR, member_sha256 VARCHAR)"
+)
+
+
+@dataclass
+class Origin:
+    """Where a source comes from: the file given, the path inside archives, its digest."""
+
+    path: str
+    inner_path: str | None
+    sha256: str  # of the file given
+    member_sha256: str | None = None  # of the bytes read for this source (inside archives)
+
+
+class Store:
+    """Allocates source ids and holds the engine for the writers."""
+
+    def __init__(self, engine: Engine) -> None:
+        self.engine = engine
+        engine.execute(SOURCES_DDL)
+        if not engine.has_table("read_quarantine"):
+            engine.append("read_quarantine", QUARANTINE_SCHEMA.empty_table())
+        row = engine.fetch("SELECT coalesce(max(source_id), 0) FROM read_sources")
+        self._next_id = int(row[0][0]) + 1
+
+    def writer(
+        self,
+        origin: Origin,
+        fmt: str,
+        encoding: str | None,
+        columns: list[str],
+        *,
+        table_name: str | None = None,
+        has_header: bool = False,
+    ) -> SourceWriter:
+        """A writer for one new logical table."""
+        source_id = self._next_id
+        self._next_id += 1
+        return SourceWriter(
+            self.engine, source_id, origin, fmt, encoding, columns, table_name, has_header
+        )
+
+
+@dataclass
+class SourceWriter:
+    """Collects the rows and quarantined records of one source and writes them in batches."""
+
+    engine: Engine
+    source_id: int
+    origin: Origin
+    format: str
+    encoding: str | None
+    columns: list[str]
+    table_name: str | None = None
+    has_header: bool = False
+    rows: int = 0
+    quarantined: int = 0
+    _buffer: list[list[str | None]] = field(default_factory=list)
+    _records: list[int] = field(default_factory=list)
+    _lines: list[int | None] = field(default_factory=list)
+    _quarantine: list[tuple[int, int | None, int | None, str, bytes]] = field(default_factory=list)
+    _created: bool = False
+
+    def __post_init__(self) -> None:
+        self.columns = column_names(self.columns, len(self.columns))
+        self._buffer = [[] for _ in self.columns]
+
+    @property
+    def data_table(self) -> str:
+        """Name of the table holding this source's rows."""
+        return f"raw_{self.source_id}"
+
+    def add_columns(self, names: list[str]) -> list[str]:
+        """Widen the source with new columns (JSON keys met late); returns their stored names."""
+        merged = column_names(self.columns + names, len(self.columns) + len(names))
+        added = merged[len(self.columns) :]
+        if self._created:
+            for name in added:
+                self.engine.execute(
+                    f'ALTER TABLE "{self.data_table}" ADD COLUMN "{_ident(name)}" VARCHAR'
+                )
+        count = len(self._records)
+        for _ in added:
+            self._buffer.append([None] * count)
+        self.columns = merged
+        return added
+
+    def row(self, values: list[str | None], record: int, line: int | None = None) -> None:
+        """Add one row (one value per column, in order)."""
+        for column, value in zip(self._buffer, values, strict=True):
+            column.append(value)
+        self._records.append(record)
+        self._lines.append(line)
+        self.rows += 1
+        if len(self._records) >= BATCH_ROWS:
+            self.flush()
+
+    def arrow(self, table: pa.Table, records: pa.Array, lines: pa.Array | None) -> None:
+        """Add a whole Arrow batch of rows (VARCHAR columns named as :attr:`columns`)."""
+        self.flush()
+        count = table.num_rows
+        arrays = [*table.columns]
+        arrays.append(pa.array([self.source_id] * count, pa.int32()))
+        arrays.append(records.cast(pa.int64()))
+        arrays.append(lines.cast(pa.int64()) if lines is not None else pa.nulls(count, pa.int64()))
+        self._append(pa.Table.from_arrays(arrays, names=[*self.columns, *_PROVENANCE]))
+        self.rows += count
+
+    def stream(self, schema: pa.Schema, batches: Iterator[pa.RecordBatch]) -> None:
+        """Store a stream of batches (columns + provenance), a few statements in all.
+
+        An ``INSERT`` over a stream lets DuckDB insert in parallel, several times faster
+        than appending batch by batch; cutting the stream into groups bounds the memory a
+        single transaction holds. The caller counts the rows.
+        """
+        self.flush()
+        view = f"__stream_{self.source_id}"
+        done = False
+
+        def group() -> Iterator[pa.RecordBatch]:
+            nonlocal done
+            for _ in range(STREAM_GROUP_BATCHES):
+                batch = next(batches, None)
+                if batch is None:
+                    done = True
+                    return
+                yield batch
+
+        while not done:
+            reader = pa.RecordBatchReader.from_batches(schema, group())
+            self.engine.register(view, reader)  # a stream: DuckDB reads it batch by batch
+            try:
+                if self._created:
+                    self.engine.execute(f'INSERT INTO "{self.data_table}" SELECT * FROM "{view}"')
+                else:
+                    self.engine.materialise(self.data_table, f'SELECT * FROM "{view}"')
+                    self._created = True
+            finally:
+                self.engine.unregister(view)
+
+    def quarantine(
+        self,
+        record: int,
+        reason: str,
+        raw: bytes,
+        *,
+        line: int | None = None,
+        byte_offset: int | None = None,
+    ) -> None:
+        """Keep one record that could not be read, with why and where."""
+        if len(raw) > QUARANTINE_RAW_BYTES:
+            raw = raw[:QUARANTINE_RAW_BYTES]
+            reason = f"{reason} (record cut to {QUARANTINE_RAW_BYTES} bytes)"
+        self._quarantine.append((record, line, byte_offset, reason, raw))
+        self.quarantined += 1
+        if len(self._quarantine) >= BATCH_ROWS:
+            self._flush_quarantine()
+
+    def flush(self) -> None:
+        """Write buffered rows."""
+        if not self._records and self._created:
+            return
+        count = len(self._records)
+        arrays: list[pa.Array] = [pa.array(col, pa.string()) for col in self._buffer]
+        arrays.append(pa.array([self.source_id] * count, pa.int32()))
+        arrays.append(pa.array(self._records, pa.int64()))
+        arrays.append(pa.array(self._lines, pa.int64()))
+        self._append(pa.Table.from_arrays(arrays, names=[*self.columns, *_PROVENANCE]))
+        self._buffer = [[] for _ in self.columns]
+        self._records = []
+        self._lines = []
+
+    def _append(self, table: pa.Table) -> None:
+        self.engine.append(self.data_table, table)
+        self._created = True
+
+    def _flush_quarantine(self) -> None:
+        if not self._quarantine:
+            return
+        record, line, offset, reason, raw = zip(*self._quarantine, strict=True)
+        table = pa.Table.from_arrays(
+            [
+                pa.array([self.source_id] * len(record), pa.int32()),
+                pa.array(record, pa.int64()),
+                pa.array(line, pa.int64()),
+                pa.array(offset, pa.int64()),
+                pa.array(reason, pa.string()),
+                pa.array(raw, pa.binary()),
+            ],
+            schema=QUARANTINE_SCHEMA,
+        )
+        self.engine.append("read_quarantine", table)
+        self._quarantine = []
+
+    def discard(self) -> None:
+        """Forget everything written so far (a faster reader gave up; a careful one restarts)."""
+        if self._created:
+            self.engine.execute(f'DROP TABLE IF EXISTS "{self.data_table}"')
+        self._created = False
+        self._buffer = [[] for _ in self.columns]
+        self._records, self._lines, self._quarantine = [], [], []
+        self.rows = self.quarantined = 0
+
+    def close(self) -> None:
+        """Write what remains and describe the source in ``read_sources``."""
+        self.flush()
+        self._flush_quarantine()
+        self.engine.execute(
+            "INSERT INTO read_sources VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            [
+                self.source_id,
+                self.origin.path,
+                self.origin.inner_path,
+                self.table_name,
+                self.format,
+                self.encoding,
+                self.origin.sha256 or self.origin.member_sha256,
+                self.has_header,
+                self.columns,
+                self.rows,
+                self.quarantined,
+                self.data_table,
+                self.origin.member_sha256 or self.origin.sha256,
+            ],
+        )
+
+
+_PROVENANCE = ["_source_id", "_record", "_line"]
+PROVENANCE_FIELDS = [
+    pa.field("_source_id", pa.int32()),
+    pa.field("_record", pa.int64()),
+    pa.field("_line", pa.int64()),
+]
+
+
+def _ident(name: str) -> str:
+    return name.replace('"', '""')

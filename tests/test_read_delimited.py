@@ -1,0 +1,254 @@
+"""Delimited text: encodings, dialects, headers, quarantine, and fast path == careful path."""
+
+from __future__ import annotations
+
+import csv
+import io
+from pathlib import Path
+
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from ariane.case import Case
+from ariane.read import load
+from ariane.read.archive import expand
+from ariane.read.delimited import read_delimited
+from ariane.read.store import Origin, Store
+
+
+@pytest.fixture(scope="module")
+def engine():
+    with Case.ephemeral() as case:
+        yield case.engine()
+
+
+def write_csv(rows: list[list[str]], delimiter: str = ",", encoding: str = "utf-8") -> bytes:
+    out = io.StringIO(newline="")
+    csv.writer(out, delimiter=delimiter, lineterminator="\r\n").writerows(rows)
+    return out.getvalue().encode(encoding)
+
+
+def read_bytes(engine, tmp_path: Path, data: bytes, name: str = "leak.csv", fast: bool = True):
+    path = tmp_path / name
+    path.write_bytes(data)
+    blob = next(expand(path))
+    writer = read_delimited(blob, Store(engine), Origin(str(path), None, ""), fast=fast)
+    cols = ", ".join('"' + c.replace('"', '""') + '"' for c in writer.columns)
+    rows = engine.fetch(f"SELECT {cols}, _record, _line FROM {writer.data_table} ORDER BY _record")
+    quarantine = engine.fetch(
+        "SELECT record, line, byte_offset, reason FROM read_quarantine WHERE source_id = ? "
+        "ORDER BY record",
+        [writer.source_id],
+    )
+    return writer, rows, quarantine
+
+
+PEOPLE = [
+    ["nom", "prénom", "date_naissance", "ville", "commentaire"],
+    ["Dupont", "Jean", "01/02/1960", "Rennes", 'suivi "VIH", traitement; ok'],
+    ["Le Gall", "Zoé", "1975-12-31", "Saint-Brieuc", "ligne 1\nligne 2"],
+    ["Ñúñez", "Ælfrida", "03/04/1980", "Évreux", "back\\slash, 'quote'"],
+]
+
+
+@pytest.mark.parametrize("encoding", ["utf-8", "utf-8-sig", "cp1252", "latin-1", "utf-16"])
+@pytest.mark.parametrize("delimiter", [",", ";", "\t", "|"])
+def test_encodings_and_delimiters_read_exactly(engine, tmp_path, encoding, delimiter):
+    rows = (
+        PEOPLE
+        if encoding in {"utf-8", "utf-8-sig", "utf-16"}
+        else [
+            [cell.replace("Ñúñez", "Nunez").replace("Ælfrida", "Aelfrida") for cell in r]
+            for r in PEOPLE
+        ]
+    )
+    writer, got, quarantine = read_bytes(engine, tmp_path, write_csv(rows, delimiter, encoding))
+    assert writer.has_header
+    assert writer.columns == rows[0]
+    assert [list(r[:-2]) for r in got] == [
+        [c.replace("\n", "\r\n") if "\n" in c else c for c in r] for r in rows[1:]
+    ] or [list(r[:-2]) for r in got] == rows[1:]
+    assert quarantine == []
+    assert [r[-2] for r in got] == [1, 2, 3]
+    assert [r[-1] for r in got] == [2, 3, 5]  # record 2 spans two lines
+
+
+def test_headerless_file_gets_numbered_columns(engine, tmp_path):
+    data = write_csv([r for r in PEOPLE[1:]] * 3, ";")
+    writer, got, _ = read_bytes(engine, tmp_path, data)
+    assert not writer.has_header
+    assert writer.columns == [f"col_{i}" for i in range(1, 6)]
+    assert len(got) == 9
+
+
+def test_header_in_other_language_is_found(engine, tmp_path):
+    rows = [["Nachname", "Vorname", "Geburtsdatum", "Telefon"]] + [
+        [f"Name{i}", f"Vor{i}", f"19{50 + i}-01-0{1 + i % 9}", f"0612345{i:03d}"] for i in range(20)
+    ]
+    writer, got, _ = read_bytes(engine, tmp_path, write_csv(rows, "|"))
+    assert writer.has_header and writer.columns[0] == "Nachname"
+    assert len(got) == 20
+
+
+def test_damaged_records_are_quarantined_with_their_place(engine, tmp_path):
+    lines = [
+        b"id;nom;ville\n",
+        b"1;Dupont;Rennes\n",
+        b"2;ragged\n",  # too few fields
+        b"3;Martin;\xc9vreux\n",  # a Latin-1 line in a UTF-8 file
+        b"4;Bin\x00\x01ary;Caen\n",  # stray binary
+        b"5;L\xc3\xa9a;Brest\n",
+        b'6;"unterminated;Vannes\n',
+        b"7;Guen;Lorient\n",
+    ]
+    writer, got, quarantine = read_bytes(engine, tmp_path, b"".join(lines))
+    assert [r[0] for r in got] == ["1", "5", "7"]
+    assert [r[1] for r in got] == ["Dupont", "Léa", "Guen"]
+    assert [(q[0], q[1]) for q in quarantine] == [(2, 3), (3, 4), (4, 5), (6, 7)]
+    assert quarantine[0][2] == sum(len(x) for x in lines[:2])  # byte offset of line 3
+    assert "fields" in quarantine[0][3] and "utf-8" in quarantine[1][3]
+    assert writer.rows + writer.quarantined == len(lines) - 1
+
+
+def test_legacy_file_with_a_few_utf8_lines(engine, tmp_path):
+    good = [f"{i};Hélène;Orléans\n".encode("cp1252") for i in range(30)]
+    stray = "99;Hélène;Orléans\n".encode()
+    writer, got, quarantine = read_bytes(
+        engine, tmp_path, b"".join(good[:10] + [stray] + good[10:])
+    )
+    assert writer.encoding == "cp1252"
+    assert len(got) == 30 and {r[1] for r in got} == {"Hélène"}
+    assert [(q[0], q[1]) for q in quarantine] == [(11, 11)]
+
+
+def test_gigantic_line_is_quarantined_not_held(engine, tmp_path):
+    huge = b"2;" + b"x" * (9 * 1024 * 1024) + b";z\n"
+    writer, got, quarantine = read_bytes(engine, tmp_path, b"1;a;b\n" + huge + b"3;c;d\n")
+    assert [r[0] for r in got] == ["1", "3"]
+    assert [(q[0], q[1]) for q in quarantine] == [(2, 2)]
+
+
+def test_empty_file_is_a_clear_error(engine, tmp_path):
+    from ariane.errors import InputError
+
+    path = tmp_path / "empty.csv"
+    path.write_bytes(b"")
+    with pytest.raises(InputError, match="empty.csv"):
+        load(engine, [path])
+
+
+def test_file_that_is_not_what_its_name_says(engine, tmp_path):
+    from ariane.errors import InputError
+
+    path = tmp_path / "leak.csv"
+    path.write_bytes(b"%PDF-1.4\n" + bytes(range(256)) * 10)
+    with pytest.raises(InputError, match="leak.csv.*PDF"):
+        load(engine, [path])
+
+
+cell = st.text(
+    alphabet=st.sampled_from(list("abcé,;\"' \n\r\t|xyz0123456789") + ["\\", "Ω"]), max_size=12
+)
+
+
+@settings(
+    max_examples=120, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
+@given(
+    rows=st.lists(st.lists(cell, min_size=3, max_size=3), min_size=1, max_size=12),
+    delimiter=st.sampled_from([",", ";", "\t", "|"]),
+)
+def test_fast_and_careful_paths_agree(engine, tmp_path, rows, delimiter):
+    data = write_csv(rows, delimiter)
+    fast = read_bytes(engine, tmp_path, data, fast=True)
+    careful = read_bytes(engine, tmp_path, data, fast=False)
+    assert fast[0].columns == careful[0].columns
+    assert fast[1] == careful[1]
+    assert [q[:2] for q in fast[2]] == [q[:2] for q in careful[2]]
+    assert fast[0].rows + fast[0].quarantined == careful[0].rows + careful[0].quarantined
+
+
+@settings(
+    max_examples=150, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
+@given(data=st.binary(max_size=400))
+def test_fuzz_random_bytes_never_crash_and_records_add_up(engine, tmp_path, data):
+    from ariane.errors import InputError
+
+    path = tmp_path / "fuzz.csv"
+    path.write_bytes(data)
+    try:
+        summary = load(engine, [path])
+    except InputError as exc:
+        assert "fuzz.csv" in str(exc) and "\n" not in str(exc)
+        return
+    for source in summary.sources:
+        stored = engine.fetch(f"SELECT count(*) FROM {source.data_table}")[0][0]
+        kept = engine.fetch(
+            "SELECT count(*) FROM read_quarantine WHERE source_id = ?", [source.source_id]
+        )[0][0]
+        assert (stored, kept) == (source.rows, source.quarantined)
+
+
+@settings(
+    max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
+@given(
+    rows=st.lists(
+        st.lists(cell.filter(lambda c: c.strip()), min_size=4, max_size=4), min_size=2, max_size=10
+    ),
+    damage=st.lists(st.tuples(st.integers(0, 400), st.binary(min_size=1, max_size=3)), max_size=4),
+)
+def test_every_nonblank_record_is_a_row_or_quarantined(engine, tmp_path, rows, damage):
+    data = bytearray(write_csv([["a", "b", "c", "d"], *rows], ";"))
+    for position, junk in damage:
+        data[position % len(data) : position % len(data)] = junk
+    writer, got, quarantine = read_bytes(engine, tmp_path, bytes(data))
+    assert len(got) == writer.rows and len(quarantine) == writer.quarantined
+    numbers = sorted([r[-2] for r in got] + [q[0] for q in quarantine])
+    assert numbers == list(range(1, len(numbers) + 1))  # no record number lost or repeated
+
+
+@pytest.mark.parametrize("fast", [True, False])
+def test_files_joined_end_to_end_quarantine_the_repeated_header(engine, tmp_path, fast):
+    lab = [["nir", "nom", "ville"], ["1600275123456", "Dupont", "Rennes"]]
+    data = write_csv(lab) + write_csv(lab) + write_csv(lab[1:])
+    writer, got, quarantine = read_bytes(engine, tmp_path, data, fast=fast)
+    assert len(got) == 3
+    assert [(q[0], q[1]) for q in quarantine] == [(2, 3)]
+    assert "header" in quarantine[0][3]
+
+
+def test_numbered_header_names_are_still_a_header(engine, tmp_path):
+    rows = [["adresse_1", "adresse_2", "tel1"]] + [
+        [f"{i} rue de la Gare", f"Bât {i}", f"06123456{i:02d}"] for i in range(30)
+    ]
+    writer, got, _ = read_bytes(engine, tmp_path, write_csv(rows))
+    assert writer.has_header and writer.columns == rows[0] and len(got) == 30
+
+
+def test_record_limit_applies_per_record_not_per_file(engine, tmp_path, monkeypatch):
+    from ariane.read import delimited
+
+    monkeypatch.setattr(delimited, "MAX_RECORD_BYTES", 200)
+    rows = [["id", "nom", "note"]] + [
+        [str(i), f"Nom{i}", "texte libre, assez long"] for i in range(300)
+    ]
+    data = write_csv(rows) + b"301;" + b"x" * 500 + b"\r\n"
+    writer, got, quarantine = read_bytes(engine, tmp_path, data, fast=False)
+    assert len(got) == 300
+    assert [(q[0], q[1]) for q in quarantine] == [(301, 302)]
+
+
+@pytest.mark.parametrize("fast", [True, False])
+def test_file_that_never_quotes_keeps_its_quote_characters(engine, tmp_path, fast):
+    data = (
+        b"nom\tcommentaire\tville\n"
+        b'Dupont\t"malade" depuis 2019\tRennes\n'
+        b'Martin\ttaille 5" environ\tBrest\n'
+        b'Guen\t"\tLorient\n'
+    )
+    writer, got, quarantine = read_bytes(engine, tmp_path, data, fast=fast)
+    assert [r[1] for r in got] == ['"malade" depuis 2019', 'taille 5" environ', '"']
+    assert quarantine == []
