@@ -124,7 +124,7 @@ class DuckDBEngine:
 
     def fetch_arrow(self, sql: str, params: Sequence[Any] | None = None) -> pa.Table:
         """Run a query and return an Arrow table."""
-        return self.con.execute(sql, params).fetch_arrow_table()
+        return self.con.execute(sql, params).to_arrow_table()
 
     def batches(self, sql: str, batch_rows: int = 100_000) -> Any:
         """Stream a query's result as Arrow record batches."""
@@ -142,9 +142,7 @@ class DuckDBEngine:
         returns: str,
     ) -> None:
         """Register an Arrow-vectorised scalar function."""
-        self.con.create_function(
-            name, fn, list(parameters), returns, type=PythonUDFType.ARROW
-        )
+        self.con.create_function(name, fn, list(parameters), returns, type=PythonUDFType.ARROW)
 
     def splink_api(self) -> Any:
         """Splink's DuckDB database API over this engine's connection (needs ``splink``)."""
