@@ -3,6 +3,7 @@
 import csv
 import json
 import os
+from pathlib import Path
 
 import pytest
 from typer.testing import CliRunner
@@ -57,7 +58,7 @@ def test_run_keeps_no_identifying_value_in_plaintext(leak, tmp_path):
     assert len(values) > 1_000
     for root, _, names in os.walk(case_dir):
         for name in names:
-            content = open(os.path.join(root, name), "rb").read()
+            content = Path(root, name).read_bytes()
             found = [v for v in values if v in content]
             assert not found, f"{name} holds {len(found)} identifying values in plaintext"
 
