@@ -250,12 +250,14 @@ class DemoResult:
 
 def demo(out_dir: Path, rows: int = 20_000, progress: Progress = SILENT) -> DemoResult:
     """Synthesise a leak into ``out_dir`` and run every built stage on it."""
-    from ariane.synth import generate
+    from ariane.synth import AWARE_AT, generate
 
     leak_dir = out_dir / "leak"
     case_dir = out_dir / "case"
     if case_dir.exists():
         raise ConfigError(f"{case_dir}: a previous demo is there; remove {out_dir} or use --out")
     generate(leak_dir, rows=rows, seed=2021, progress=progress)
-    options = RunOptions([leak_dir / "leak.csv"], registry=leak_dir / "registry.csv")
+    options = RunOptions(
+        [leak_dir / "leak.csv"], registry=leak_dir / "registry.csv", aware_at=AWARE_AT
+    )
     return DemoResult(leak_dir / "leak.csv", run(case_dir, options, progress))

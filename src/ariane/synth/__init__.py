@@ -25,7 +25,7 @@ from pathlib import Path
 from ariane.errors import ConfigError
 from ariane.geo import Referential, referential
 from ariane.progress import SILENT, Progress
-from ariane.synth.people import FileStyle, People, Record
+from ariane.synth.people import AWARE_AT, FileStyle, People, Record
 from ariane.synth.truth import Tally
 from ariane.synth.world import build_world
 from ariane.synth.writer import (
@@ -39,7 +39,7 @@ from ariane.synth.writer import (
     write_registry,
 )
 
-__all__ = ["SynthResult", "generate"]
+__all__ = ["AWARE_AT", "SynthResult", "generate"]
 
 CASE_ROWS = 491_840  # the size of the 2021 leak
 _PERSONS_PER_BLOCK = 1_000
@@ -153,6 +153,7 @@ def generate(
     truth = tally.summary(region_of)
     truth["columns"] = {name: COLUMNS[i].label for name, i in zip(names, order, strict=True)}
     truth["seed"] = seed
+    truth["aware_at"] = AWARE_AT.isoformat()
     truth["format"] = {"encoding": encoding, "delimiter": delimiter, "header": header}
     truth_path = out / "truth.json"
     truth_path.write_text(json.dumps(truth, indent=2, ensure_ascii=False) + "\n", "utf-8")

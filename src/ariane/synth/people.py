@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import random
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, datetime, timedelta, timezone
 from functools import lru_cache
 from itertools import accumulate
 
@@ -19,6 +19,8 @@ from ariane.synth.notes import Comments, draw_conditions, strip_accents, write_c
 from ariane.synth.world import MUTUELLES, Lab, Physician, World
 
 LEAK_DAY = date(2021, 2, 1)
+#: When the responder of the synthetic case became aware of the leak (for deadlines).
+AWARE_AT = datetime(2021, 2, 23, 10, 0, tzinfo=timezone(timedelta(hours=1)))
 # ABO + Rhesus frequencies in France (EFS).
 BLOOD_GROUPS: tuple[tuple[str, str], ...] = (
     ("O", "+"), ("A", "+"), ("B", "+"), ("AB", "+"),
@@ -83,8 +85,7 @@ class Record:
     controller_id: str
     fields: list[str]  # the leak's columns but the record id, in COLUMN_KEYS order
     categories: tuple[str, ...]
-    has_nir: bool
-    has_blood_group: bool
+    birth: date
 
 
 @lru_cache(maxsize=4096)  # first and last names come from small pools
@@ -332,7 +333,7 @@ class People:
             finess,
         ]
         return Record(
-            person.person_id, lab.controller_id, fields, comments.categories, bool(nir), bool(blood)
+            person.person_id, lab.controller_id, fields, comments.categories, person.birth
         )
 
     def _day(self, day: date) -> str:

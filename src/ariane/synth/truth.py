@@ -7,39 +7,50 @@ key by key. Counters only: memory does not grow with the number of rows.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from datetime import timedelta
 
+from ariane.assess.enisa import CATEGORY_BITS, LABEL_BITS, Circumstances, Exposure, grade
 from ariane.synth.notes import CATEGORIES
-from ariane.synth.people import Record
+from ariane.synth.people import AWARE_AT, Record
 from ariane.synth.world import Lab
+from ariane.synth.writer import COLUMNS
 
 BANDS: tuple[str, ...] = ("low", "medium", "high", "very_high")
+#: The columns of Record.fields: every column of the leak but the record id.
+DATA_COLUMNS = COLUMNS[1:]
+_AWARE_DAY = AWARE_AT.date()
+DEADLINE = timedelta(hours=72)
 _BAND_RANK = {band: rank for rank, band in enumerate(BANDS)}
 
 
-def person_severity(records: list[Record]) -> tuple[float, str]:
-    """ENISA severity ``SE = DPC x EI + CB`` of one person from all their records.
+def person_exposure(records: list[Record]) -> int:
+    """What the records of one person show, as :class:`~ariane.assess.enisa.Exposure` bits.
 
-    - DPC (data processing context): 4 when any record mentions a special category
-      (HIV, pregnancy, cancer, genetic disease, treatment: an actual condition or result);
-      else 3 when a blood group is given (a result, in a lab's patient list); else 1 (the
-      list of a lab only says "had general blood tests").
-    - EI (ease of identification): 1 when a record holds a NIR (always with a name);
-      else 0.75 (name, birth date and address).
-    - CB (circumstances): +0.5 published to unknown recipients, +0.5 malicious intent.
-    - Bands: low < 2, medium 2 to < 3, high 3 to < 4, very high >= 4.
+    Every kind of data a non-empty field holds, the record number (an internal id), the
+    special categories its notes mention, being a lab's patient, and being a minor at the
+    time of awareness.
     """
-    if any(record.categories for record in records):
-        dpc = 4.0
-    elif any(record.has_blood_group for record in records):
-        dpc = 3.0
-    else:
-        dpc = 1.0
-    ei = 1.0 if any(record.has_nir for record in records) else 0.75
-    score = dpc * ei + 0.5 + 0.5
-    band = (
-        "very_high" if score >= 4 else "high" if score >= 3 else "medium" if score >= 2 else "low"
-    )
-    return score, band
+    exposure = Exposure.INTERNAL_ID | Exposure.PATIENT
+    for record in records:
+        for column, value in zip(DATA_COLUMNS, record.fields, strict=True):
+            if value:
+                exposure |= LABEL_BITS.get(column.label, Exposure(0))
+        for category in record.categories:
+            exposure |= CATEGORY_BITS[category]
+        birth = record.birth
+        if birth > _AWARE_DAY.replace(year=_AWARE_DAY.year - 18):
+            exposure |= Exposure.MINOR
+    return int(exposure)
+
+
+def person_severity(records: list[Record]) -> str:
+    """The ENISA band of one person from what their records show.
+
+    Graded by the one ENISA implementation (:func:`ariane.assess.enisa.grade`) with the
+    default circumstances of a file published online (unknown recipients, malicious): the
+    truth is about which data each person exposes; the grading policy is shared.
+    """
+    return grade(person_exposure(records), Circumstances()).band
 
 
 @dataclass
@@ -59,16 +70,19 @@ class Tally:
         """Count one person and all their records."""
         self.persons += 1
         self.rows += len(records)
-        _, band = person_severity(records)
-        self.bands[band] += 1
+        self.bands[person_severity(records)] += 1
         seen: set[str] = set()
+        by_controller: dict[str, list[Record]] = {}
         for record in records:
             self.records_of[record.controller_id] = self.records_of.get(record.controller_id, 0) + 1
             seen.update(record.categories)
+            by_controller.setdefault(record.controller_id, []).append(record)
         for category in seen:
             self.categories[category] += 1
-        for controller_id in {record.controller_id for record in records}:
+        # Each controller judges a person on what its own records show.
+        for controller_id, own in by_controller.items():
             self.persons_of[controller_id] = self.persons_of.get(controller_id, 0) + 1
+            band = person_severity(own)
             worst = self.worst_band_of.get(controller_id, "low")
             if _BAND_RANK[band] > _BAND_RANK[worst]:
                 self.worst_band_of[controller_id] = band
@@ -77,12 +91,13 @@ class Tally:
         """The truth in the shape of ``summary --json``.
 
         A controller's severity is the worst band among its persons; it notifies the
-        regulator unless that band is low (art. 33), and the persons when it is high or
-        very high (art. 34). No awareness time exists in a synthetic leak: deadline null.
+        regulator unless that band is low (art. 33), by awareness + 72 h, and the persons
+        when it is high or very high (art. 34).
         """
         controllers = []
         for lab in self.labs:
             band = self.worst_band_of.get(lab.controller_id, "low")
+            notify_regulator = self.persons_of.get(lab.controller_id, 0) > 0 and band != "low"
             controllers.append(
                 {
                     "controller_id": lab.controller_id,
@@ -90,10 +105,9 @@ class Tally:
                     "records": self.records_of.get(lab.controller_id, 0),
                     "persons": self.persons_of.get(lab.controller_id, 0),
                     "severity": band,
-                    "notify_regulator": self.persons_of.get(lab.controller_id, 0) > 0
-                    and band != "low",
+                    "notify_regulator": notify_regulator,
                     "notify_persons": band in ("high", "very_high"),
-                    "deadline": None,
+                    "deadline": (AWARE_AT + DEADLINE).isoformat() if notify_regulator else None,
                 }
             )
         concerned = sorted(
