@@ -1,0 +1,223 @@
+"""Evidence per record, and the decision: ``attribute_evidence`` -> ``attribute_records``.
+
+Evidence comes at two levels. Row evidence (a FINESS or organisation column, a match in a
+controller's own patient list) speaks for one record; file evidence (the file's name)
+speaks for all the records of a source. Row evidence, when there is any, decides; a rival
+controller lowers the confidence, and below the threshold Ariane abstains.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Sequence
+from typing import TYPE_CHECKING
+
+import pyarrow as pa
+
+from ariane.attribute.evidence import OrganisationMatcher, controller_of_file, organisation_key
+from ariane.attribute.registry import Controller, finess_of, place_of
+from ariane.resolve.distinct import map_distinct
+from ariane.resolve.fields import quote
+
+if TYPE_CHECKING:
+    from ariane.engine import Engine
+
+ROW, FILE = 1, 2  # evidence levels: row evidence outranks file evidence
+_COMPACT_FINESS = "upper(regexp_replace({}, '[\\s.\\-]', '', 'g'))"
+
+
+def labelled_columns(engine: Engine, label: str) -> list[tuple[int, str, str]]:
+    """``(source_id, data_table, column)`` of every column classify gave ``label``."""
+    if not engine.has_table("classify_columns"):
+        return []
+    return [
+        (int(s), t, c)
+        for s, t, c in engine.fetch(
+            "SELECT c.source_id, s.data_table, c.column_name FROM classify_columns c "
+            "JOIN read_sources s ON s.source_id = c.source_id WHERE c.label = ? "
+            "ORDER BY c.source_id, c.column_name",
+            [label],
+        )
+        if t and engine.has_table(t)
+    ]
+
+
+def _values_sql(engine: Engine, label: str) -> str | None:
+    parts = [
+        f"SELECT CAST({source_id} AS INTEGER) AS source_id, CAST(_record AS BIGINT) AS _record, "
+        f"CAST({quote(column)} AS VARCHAR) AS value FROM {quote(table)} "
+        f"WHERE {quote(column)} IS NOT NULL"
+        for source_id, table, column in labelled_columns(engine, label)
+    ]
+    return " UNION ALL ".join(parts) if parts else None
+
+
+def derived_controllers(engine: Engine) -> list[Controller]:
+    """Controllers read off the leak when no registry is given: one per FINESS value (named
+    by the organisation most often beside it), else one per organisation name."""
+    finess_sql = _values_sql(engine, "provider.finess")
+    organisation_sql = _values_sql(engine, "provider.organisation")
+    controllers: list[Controller] = []
+    if finess_sql:
+        named = (
+            f"SELECT f.value AS finess, o.value AS organisation FROM ({finess_sql}) f "
+            f"LEFT JOIN ({organisation_sql}) o USING (source_id, _record)"
+            if organisation_sql
+            else f"SELECT value AS finess, NULL AS organisation FROM ({finess_sql})"
+        )
+        names: dict[str, Counter[str]] = {}
+        for raw, organisation, count in engine.fetch(
+            f"SELECT finess, organisation, count(*) FROM ({named}) GROUP BY ALL"
+        ):
+            finess = finess_of(raw)
+            if finess:
+                names.setdefault(finess, Counter())[organisation or ""] += int(count)
+        for finess in sorted(names):
+            common = [n for n, _ in names[finess].most_common() if n]
+            departement, region = place_of(None, None, finess)
+            name = common[0] if common else f"FINESS {finess}"
+            controllers.append(
+                Controller(
+                    finess, name, finess, None, None, None, None, None, departement, region
+                )  # fmt: skip
+            )
+        return controllers
+    if organisation_sql:
+        keys: dict[str, Counter[str]] = {}
+        for value, count in engine.fetch(
+            f"SELECT value, count(*) FROM ({organisation_sql}) GROUP BY ALL"
+        ):
+            key = organisation_key(value)
+            if key:
+                keys.setdefault(key, Counter())[value] += int(count)
+        for number, key in enumerate(sorted(keys), start=1):
+            name = keys[key].most_common(1)[0][0]
+            controllers.append(
+                Controller(
+                    f"ORG-{number:04d}", name, None, None, None, None, None, None, None, None
+                )  # fmt: skip
+            )
+    return controllers
+
+
+def store_controllers(engine: Engine, controllers: Sequence[Controller]) -> None:
+    """Write ``attribute_controllers``."""
+    fields = ("controller_id", "name", "finess", "siren", "address", "postal_code", "city",
+              "dpo_email", "departement", "region")  # fmt: skip
+    table = pa.table(
+        {f: pa.array([getattr(c, f) for c in controllers], pa.string()) for f in fields}
+    )
+    engine.execute("DROP TABLE IF EXISTS attribute_controllers")
+    engine.append("attribute_controllers", table)
+
+
+def record_keys_sql(engine: Engine) -> str:
+    """Every read record as ``source_id, _record``."""
+    if engine.has_table("resolve_records"):
+        return "SELECT source_id, _record FROM resolve_records"
+    parts = [
+        f"SELECT CAST({int(s)} AS INTEGER) AS source_id, CAST(_record AS BIGINT) AS _record "
+        f"FROM {quote(t)}"
+        for s, t in engine.fetch("SELECT source_id, data_table FROM read_sources")
+        if t and engine.has_table(t)
+    ]
+    return " UNION ALL ".join(parts) or (
+        "SELECT CAST(NULL AS INTEGER) AS source_id, CAST(NULL AS BIGINT) AS _record LIMIT 0"
+    )
+
+
+def gather_evidence(engine: Engine, controllers: Sequence[Controller]) -> None:
+    """Write ``attribute_evidence`` from FINESS and organisation columns and file names."""
+    engine.execute(
+        "CREATE OR REPLACE TABLE attribute_evidence (source_id INTEGER, _record BIGINT, "
+        "controller_id VARCHAR, confidence DOUBLE, evidence VARCHAR, level INTEGER)"
+    )
+    if not controllers:
+        return
+    finess_sql = _values_sql(engine, "provider.finess")
+    if finess_sql:
+        engine.execute(
+            f"""
+            INSERT INTO attribute_evidence
+            SELECT v.source_id, v._record, c.controller_id, 0.99, 'finess column', {ROW}
+            FROM ({finess_sql}) v
+            JOIN attribute_controllers c ON c.finess = {_COMPACT_FINESS.format("v.value")}
+            """
+        )
+    matcher = OrganisationMatcher(controllers)
+    organisation_sql = _values_sql(engine, "provider.organisation")
+    if organisation_sql:
+        map_distinct(
+            engine,
+            "attribute_map_organisations",
+            f"SELECT value FROM ({organisation_sql})",
+            matcher.match,
+            ["value"],
+            [("controller_id", pa.string()), ("confidence", pa.float64())],
+        )
+        engine.execute(
+            f"""
+            INSERT INTO attribute_evidence
+            SELECT v.source_id, v._record, m.controller_id, m.confidence,
+                   'organisation name ~' || round(m.confidence, 2), {ROW}
+            FROM ({organisation_sql}) v
+            JOIN attribute_map_organisations m ON m.value = v.value
+            WHERE m.controller_id IS NOT NULL
+            """
+        )
+        engine.execute("DROP TABLE attribute_map_organisations")
+    for source_id, path, inner_path, table in engine.fetch(
+        "SELECT source_id, path, inner_path, data_table FROM read_sources"
+    ):
+        controller_id, confidence, evidence = controller_of_file(
+            path, inner_path, controllers, matcher
+        )
+        if controller_id and table and engine.has_table(table):
+            engine.execute(
+                f"INSERT INTO attribute_evidence SELECT CAST(? AS INTEGER), _record, ?, ?, ?, "
+                f"{FILE} FROM {quote(table)}",
+                [source_id, controller_id, confidence, evidence],
+            )
+
+
+def decide(engine: Engine, min_confidence: float) -> None:
+    """Write ``attribute_records``: the best controller of each record, or NULL."""
+    engine.materialise(
+        "attribute_records",
+        f"""
+        WITH per_controller AS (
+            SELECT source_id, _record, controller_id, level,
+                   max(confidence) AS confidence,
+                   arg_max(evidence, confidence) AS evidence
+            FROM attribute_evidence GROUP BY ALL
+        ), best_level AS (
+            SELECT *, row_number() OVER (
+                PARTITION BY source_id, _record
+                ORDER BY level, confidence DESC, controller_id) AS rank
+            FROM per_controller
+            QUALIFY level = min(level) OVER (PARTITION BY source_id, _record)
+        ), decided AS (
+            SELECT b.source_id, b._record, b.controller_id, b.evidence,
+                   -- a rival controller at the same level halves its weight off the best
+                   b.confidence - 0.5 * coalesce(r.confidence, 0) AS confidence
+            FROM best_level b
+            LEFT JOIN best_level r
+                   ON r.source_id = b.source_id AND r._record = b._record AND r.rank = 2
+            WHERE b.rank = 1
+        )
+        SELECT k.source_id, k._record,
+               CASE WHEN d.confidence >= {min_confidence} THEN d.controller_id END
+                   AS controller_id,
+               coalesce(d.confidence, 0.0) AS confidence,
+               d.evidence
+        FROM ({record_keys_sql(engine)}) k
+        LEFT JOIN decided d ON d.source_id = k.source_id AND d._record = k._record
+        ORDER BY k.source_id, k._record
+        """,
+    )
+    # Records left for review, with what little was found about them.
+    engine.materialise(
+        "attribute_unattributed",
+        "SELECT source_id, _record, confidence, evidence FROM attribute_records "
+        "WHERE controller_id IS NULL",
+    )

@@ -1,0 +1,133 @@
+"""The registry of controllers (``--registry``): loaded, checked, placed.
+
+CSV with the header ``controller_id,name,finess,siren,address,postal_code,city,dpo_email``.
+Errors name the file and line, never a value.
+"""
+
+from __future__ import annotations
+
+import csv
+import re
+from dataclasses import dataclass
+from pathlib import Path
+
+from ariane.errors import ConfigError
+from ariane.geo import normalise_commune_name, referential
+
+HEADER = ("controller_id", "name", "finess", "siren", "address", "postal_code", "city",
+          "dpo_email")  # fmt: skip
+_FINESS = re.compile(r"(?:\d{2}|2A|2B)\d{7}")
+_SIREN = re.compile(r"\d{9}")
+_POSTAL_CODE = re.compile(r"\d{5}")
+
+
+@dataclass(frozen=True)
+class Controller:
+    """One data controller of the registry, with the places of its address."""
+
+    controller_id: str
+    name: str
+    finess: str | None
+    siren: str | None
+    address: str | None
+    postal_code: str | None
+    city: str | None
+    dpo_email: str | None
+    departement: str | None
+    region: str | None
+
+
+def finess_of(value: str | None) -> str | None:
+    """A FINESS number without separators, upper case, when it has the right shape."""
+    if not value:
+        return None
+    compact = re.sub(r"[\s.\-]", "", value).upper()
+    return compact if _FINESS.fullmatch(compact) else None
+
+
+def place_of(
+    postal_code: str | None, city: str | None, finess: str | None
+) -> tuple[str | None, str | None]:
+    """``(departement, region)`` of an address; the FINESS prefix when there is none.
+
+    The town given with the postal code picks the commune (a post office may serve a
+    neighbouring département).
+    """
+    geo = referential()
+    departement = None
+    if postal_code:
+        communes = geo.communes_of_postal_code(postal_code)
+        if city:
+            wanted = normalise_commune_name(city)
+            named = [c for c in communes if normalise_commune_name(c.name) == wanted]
+            if named:
+                departement = named[0].departement
+        departement = departement or geo.departement_of_postal_code(postal_code)
+    if departement is None and finess:
+        prefix = finess[:2]
+        # Overseas FINESS numbers start with 97 and then the third digit of the département.
+        departement = f"97{finess[2]}" if prefix == "97" else prefix
+        if geo.region_of_departement(departement) is None:
+            departement = None
+    region = geo.region_of_departement(departement) if departement else None
+    return departement, region
+
+
+def load(path: Path) -> list[Controller]:
+    """Read and check a registry file; :class:`ConfigError` names the line at fault."""
+    try:
+        text = path.read_text(encoding="utf-8-sig")
+    except (OSError, UnicodeDecodeError) as exc:
+        raise ConfigError(f"{path}: cannot read the registry ({type(exc).__name__})") from None
+    reader = csv.reader(text.splitlines())
+    header = next(reader, None)
+    if header is None:
+        raise ConfigError(f"{path}: the registry is empty")
+    names = [h.strip().lower() for h in header]
+    missing = [h for h in HEADER if h not in names]
+    if missing:
+        raise ConfigError(f"{path} line 1: registry header lacks {', '.join(missing)}")
+    index = {h: names.index(h) for h in HEADER}
+    controllers: list[Controller] = []
+    seen: set[str] = set()
+    for line, row in enumerate(reader, start=2):
+        if not any(cell.strip() for cell in row):
+            continue
+        if len(row) < len(names):
+            raise ConfigError(f"{path} line {line}: {len(row)} fields, expected {len(names)}")
+        value = {h: (row[i].strip() or None) for h, i in index.items()}
+        controller_id = value["controller_id"]
+        if not controller_id:
+            raise ConfigError(f"{path} line {line}: controller_id is empty")
+        if controller_id in seen:
+            raise ConfigError(f"{path} line {line}: controller_id repeats an earlier line")
+        seen.add(controller_id)
+        if not value["name"]:
+            raise ConfigError(f"{path} line {line}: name is empty")
+        finess = finess_of(value["finess"])
+        if value["finess"] and finess is None:
+            raise ConfigError(f"{path} line {line}: finess must be 9 characters (digits, 2A, 2B)")
+        siren = re.sub(r"\s", "", value["siren"]) if value["siren"] else None
+        if siren and not _SIREN.fullmatch(siren):
+            raise ConfigError(f"{path} line {line}: siren must be 9 digits")
+        postal_code = value["postal_code"]
+        if postal_code and not _POSTAL_CODE.fullmatch(postal_code):
+            raise ConfigError(f"{path} line {line}: postal_code must be 5 digits")
+        departement, region = place_of(postal_code, value["city"], finess)
+        controllers.append(
+            Controller(
+                controller_id,
+                value["name"] or "",
+                finess,
+                siren,
+                value["address"],
+                postal_code,
+                value["city"],
+                value["dpo_email"],
+                departement,
+                region,
+            )  # fmt: skip
+        )
+    if not controllers:
+        raise ConfigError(f"{path}: the registry lists no controller")
+    return controllers

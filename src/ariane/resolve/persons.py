@@ -1,0 +1,332 @@
+"""Records -> persons: a Splink model trained by EM on the leak itself, then clustering.
+
+Records identical on every compared field are first folded into one *profile* (a lab
+leak repeats a patient at every visit); Splink scores pairs of profiles found by the
+blocking rules (NIR, birth date with phonetic names, email, phone, names), and connected
+components at a match-probability threshold make persons (:mod:`ariane.resolve.estimate`).
+
+Around the model: a file's own patient number links profiles outright (tables of one dump);
+two NIRs that each agree with their record, or birth dates more than a typo apart at
+different addresses, veto a pair whatever else it shares. EM trains on high-precision
+blocks only (a NIR, names + birth date): on names alone it learns that namesakes match.
+
+Splink is seeded and its logging silenced (at debug level it can print values).
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+from ariane.resolve.distinct import scratch
+from ariane.resolve.model import (
+    blocking_rules,
+    comparisons_for,
+    deterministic_rules,
+    training_rules,
+)
+
+if TYPE_CHECKING:
+    from ariane.engine import Engine
+
+#: Fields the model compares (columns of ``resolve_fields`` or derived in the profiles).
+MODEL_FIELDS = (
+    "nir", "foreign_id", "last_name", "last_name_alt", "first_name", "last_name_sdx",
+    "first_name_sdx",
+    "birth_date", "sex", "phone", "email", "street", "postal_code", "town", "internal_id",
+)  # fmt: skip
+#: A value shared by more profiles than this is a placeholder (a lab's own phone, a
+#: dummy NIR), not an identifier: it is left out of the model.
+MAX_SHARED = 50
+#: Below this share of non-null values a field is left out of the model: too few pairs
+#: would train it.
+MIN_PRESENT = 0.001
+SEED = 2021
+#: Fields of ``resolve_fields`` any of which makes a record someone's.
+IDENTIFYING = (
+    "nir", "foreign_id", "last_name", "first_name", "birth_date", "phone", "email",
+    "internal_id",
+)  # fmt: skip
+MIN_TRAINING_PAIRS = 10
+#: Smallest m probability a comparison level keeps after training.
+M_FLOOR = 0.002
+#: Match probability given to profiles sharing a patient number of their own file.
+KEY_PROBABILITY = 0.99
+
+
+@dataclass(frozen=True)
+class Model:
+    """The match probabilities of scored profile pairs, stored as ``resolve_edges``."""
+
+    profiles: int
+    edges: int
+
+
+@contextmanager
+def quiet_splink() -> Iterator[None]:
+    """Silence Splink's loggers (values may appear in its debug output)."""
+    loggers = [logging.getLogger(name) for name in ("splink", "splink.internals")]
+    saved = [(lg, lg.level, lg.propagate) for lg in loggers]
+    for lg in loggers:
+        lg.setLevel(logging.ERROR)
+        lg.propagate = False
+    try:
+        yield
+    finally:
+        for lg, level, propagate in saved:
+            lg.setLevel(level)
+            lg.propagate = propagate
+
+
+def build_profiles(engine: Engine) -> int:
+    """Fold records into ``resolve_profiles``; map each record in ``resolve_profile_of``."""
+    keys = ", ".join(
+        f"{_model_source(f)}" for f in MODEL_FIELDS if f not in ("town", "internal_id")
+    )
+    # A record that names nobody well enough (no NIR, no name + birth date, no contact)
+    # stays alone: folding it with look-alikes would merge strangers.
+    identified = (
+        "(nir_own IS NOT NULL OR (last_name_key IS NOT NULL AND first_name_key IS NOT NULL "
+        "AND birth_date IS NOT NULL))"
+    )
+    scratch(
+        engine,
+        "resolve_profile_of",
+        f"""
+        SELECT unique_id,
+               min(unique_id) OVER (PARTITION BY {keys}, town,
+                   CASE WHEN {identified} THEN NULL ELSE unique_id END) AS profile_id
+        FROM (SELECT *, coalesce(commune_code, {_folded_city()}) AS town FROM resolve_fields)
+        -- A record with nothing that names someone (a table of labs, of settings) is no
+        -- person: it gets none rather than inflating the count.
+        WHERE {" OR ".join(f"{field} IS NOT NULL" for field in IDENTIFYING)}
+        """,
+    )
+    shared = {
+        field: f"(SELECT {field} FROM resolve_fields WHERE {field} IS NOT NULL "
+        # Counted in distinct names, not records: a patient seen weekly is not a crowd.
+        f"GROUP BY {field} HAVING count(DISTINCT coalesce(first_name_key, '') || '|' || "
+        f"coalesce(last_name_key, '')) > {MAX_SHARED})"
+        for field in ("nir_own", "foreign_id", "phone", "email")
+    }
+    scratch(
+        engine,
+        "resolve_profiles",
+        f"""
+        SELECT f.unique_id,
+               CASE WHEN f.nir_own IN {shared["nir_own"]} THEN NULL ELSE f.nir_own END AS nir,
+               CASE WHEN f.foreign_id IN {shared["foreign_id"]} THEN NULL ELSE f.foreign_id END
+                   AS foreign_id,
+               f.last_name_key AS last_name, {_alt_key()} AS last_name_alt,
+               f.first_name_key AS first_name, f.last_name_sdx, f.first_name_sdx,
+               f.birth_date, f.sex,
+               CASE WHEN f.phone IN {shared["phone"]} THEN NULL ELSE f.phone END AS phone,
+               CASE WHEN f.email IN {shared["email"]} THEN NULL ELSE f.email END AS email,
+               replace(f.street, ' ', '') AS street, f.postal_code,
+               coalesce(f.commune_code, {_folded_city("f.")}) AS town,
+               i.internal_id
+        FROM resolve_fields f
+        JOIN resolve_profile_of p ON p.unique_id = f.unique_id AND p.profile_id = f.unique_id
+        LEFT JOIN (
+            -- A patient number means something within its own file only (the tables of
+            -- one SQL dump share it; two labs' exports do not).
+            SELECT p.profile_id,
+                   min(hash(coalesce(s.inner_path, s.path)) || ':' || r.internal_id)
+                       AS internal_id
+            FROM resolve_fields r JOIN resolve_profile_of p ON p.unique_id = r.unique_id
+            JOIN read_sources s ON s.source_id = r.source_id
+            WHERE r.internal_id IS NOT NULL GROUP BY p.profile_id
+        ) i ON i.profile_id = f.unique_id
+        """,
+    )
+    return int(engine.fetch("SELECT count(*) FROM resolve_profiles")[0][0])
+
+
+def _model_source(field: str) -> str:
+    return {
+        "nir": "nir_own",
+        "last_name": "last_name_key",
+        "first_name": "first_name_key",
+        "last_name_alt": "last_name_alt",
+    }.get(field, field)
+
+
+def _alt_key() -> str:
+    return "nullif(replace(f.last_name_alt, ' ', ''), '')"
+
+
+def _folded_city(prefix: str = "") -> str:
+    folded = f"upper(strip_accents({prefix}city))"
+    return f"nullif(regexp_replace({folded}, '[^A-Z0-9]+', '', 'g'), '')"
+
+
+def present_fields(engine: Engine) -> set[str]:
+    """Model fields with enough non-null values among the profiles to be compared."""
+    counts = engine.fetch(
+        "SELECT count(*), "
+        + ", ".join(f"count({f})" for f in MODEL_FIELDS)
+        + " FROM resolve_profiles"
+    )[0]
+    total = max(int(counts[0]), 1)
+    return {
+        f for f, c in zip(MODEL_FIELDS, counts[1:], strict=True) if c >= max(2, MIN_PRESENT * total)
+    }
+
+
+def _pairs_under(engine: Engine, fields: tuple[str, ...]) -> int:
+    columns = ", ".join(fields)
+    not_null = " AND ".join(f"{f} IS NOT NULL" for f in fields)
+    return int(
+        engine.fetch(
+            f"SELECT coalesce(sum(c * (c - 1) / 2), 0) FROM (SELECT count(*) AS c "
+            f"FROM resolve_profiles WHERE {not_null} GROUP BY {columns})"
+        )[0][0]
+    )
+
+
+def _floor_m_probabilities(linker: Any) -> None:
+    """Give levels EM never saw among matches a small m rather than Splink's 1e-6.
+
+    Training pairs sharing a NIR never show a birth-date typo (the NIR agrees with the
+    date by construction): left at 1e-6, a one-digit slip would veto a match outright.
+    """
+    for comparison in linker._settings_obj.comparisons:
+        for level in comparison.comparison_levels:
+            if level.is_null_level:
+                continue
+            m = level.m_probability
+            if m is None or m < M_FLOOR:
+                level.m_probability = M_FLOOR
+
+
+def score(engine: Engine, threshold: float) -> Model:
+    """Train the model on ``resolve_profiles``; store pairs above ``threshold`` as
+    ``resolve_edges (unique_id_l, unique_id_r, match_probability)``."""
+    profiles = int(engine.fetch("SELECT count(*) FROM resolve_profiles")[0][0])
+    engine.execute(
+        "CREATE OR REPLACE TEMP TABLE resolve_edges "
+        "(unique_id_l BIGINT, unique_id_r BIGINT, match_probability DOUBLE)"
+    )
+    present = present_fields(engine)
+    comparisons = comparisons_for(present)
+    if profiles < 2 or not comparisons:
+        return Model(profiles, 0)
+    with quiet_splink():
+        _score_with_splink(engine, present, comparisons, threshold, profiles)
+    if "internal_id" in present:
+        _link_patient_numbers(engine)
+    _veto_contradictions(engine)
+    return Model(profiles, int(engine.fetch("SELECT count(*) FROM resolve_edges")[0][0]))
+
+
+def _veto_contradictions(engine: Engine) -> None:
+    """Drop pairs that cannot be one person, whatever else they share.
+
+    A person has one NIR: two NIRs that each agree with their own record's sex and birth
+    date mean two people (namesakes sharing a family email or phone, typically). The
+    same for two birth dates more than a typo apart (one character, or day and month
+    swapped) at two different addresses. The model weighs fields as if independent, and
+    a shared email could outweigh them.
+    """
+    dates_differ = """
+        l.birth_date IS NOT NULL AND r.birth_date IS NOT NULL
+        AND damerau_levenshtein(strftime(l.birth_date, '%Y%m%d'),
+                                strftime(r.birth_date, '%Y%m%d')) > 1
+        AND NOT (year(l.birth_date) = year(r.birth_date)
+                 AND month(l.birth_date) = day(r.birth_date)
+                 AND day(l.birth_date) = month(r.birth_date))
+    """
+    # Different addresses: nothing of the street, postal code or town in common.
+    places_differ = """
+        l.postal_code IS DISTINCT FROM r.postal_code AND l.town IS DISTINCT FROM r.town
+        AND coalesce(jaro_winkler_similarity(l.street, r.street), 0) < 0.8
+    """
+    engine.execute(
+        f"""
+        CREATE OR REPLACE TEMP TABLE resolve_edges AS
+        SELECT e.* FROM resolve_edges e
+        JOIN resolve_profiles l ON l.unique_id = e.unique_id_l
+        JOIN resolve_profiles r ON r.unique_id = e.unique_id_r
+        WHERE (l.nir IS NULL OR r.nir IS NULL OR l.nir = r.nir)
+          AND NOT (({dates_differ}) AND ({places_differ}))
+        """
+    )
+
+
+def _link_patient_numbers(engine: Engine) -> None:
+    """One file's own patient number is its system's key for a person: profiles sharing
+    it are one person unless their names or birth dates say otherwise.
+
+    This links the tables of a dump where only the patients table holds names (visits
+    keyed by patient number), which no probabilistic comparison could score.
+    """
+    engine.execute(
+        f"""
+        CREATE OR REPLACE TEMP TABLE resolve_edges AS
+        SELECT unique_id_l, unique_id_r, max(match_probability) AS match_probability
+        FROM (
+            SELECT * FROM resolve_edges
+            UNION ALL
+            SELECT l.unique_id, r.unique_id, {KEY_PROBABILITY}
+            FROM resolve_profiles l JOIN resolve_profiles r
+              ON l.internal_id = r.internal_id AND l.unique_id < r.unique_id
+            WHERE l.internal_id IN (
+                    SELECT internal_id FROM resolve_profiles WHERE internal_id IS NOT NULL
+                    GROUP BY internal_id HAVING count(*) <= {MAX_SHARED})
+              AND (l.last_name IS NULL OR r.last_name IS NULL
+                   OR jaro_winkler_similarity(l.last_name, r.last_name) >= 0.8
+                   OR l.last_name = r.last_name_alt OR l.last_name_alt = r.last_name)
+              AND (l.birth_date IS NULL OR r.birth_date IS NULL
+                   OR abs(year(l.birth_date) - year(r.birth_date)) <= 1)
+        )
+        GROUP BY ALL
+        """
+    )
+
+
+def _score_with_splink(
+    engine: Engine, present: set[str], comparisons: list[Any], threshold: float, profiles: int
+) -> None:
+    from splink import Linker, SettingsCreator, block_on
+
+    db_api = engine.splink_api()
+    settings = SettingsCreator(
+        link_type="dedupe_only",
+        unique_id_column_name="unique_id",
+        comparisons=comparisons,
+        blocking_rules_to_generate_predictions=blocking_rules(present),
+        retain_matching_columns=False,
+        retain_intermediate_calculation_columns=False,
+        probability_two_random_records_match=min(0.5, 1.0 / max(profiles, 2)),
+    )
+    try:
+        frame = db_api.register("resolve_profiles", table_name="resolve_profiles_in")
+        linker = Linker(frame, settings, log_level=None)
+        deterministic = deterministic_rules(present)
+        if deterministic:
+            linker.training.estimate_probability_two_random_records_match(deterministic, recall=0.8)
+            model = linker._settings_obj
+            prior = model._probability_two_random_records_match
+            if not 0.0 < prior < 1.0:
+                # No sure pair in the leak (or only sure pairs): keep a prior that lets
+                # the evidence speak rather than one that silences it.
+                model._probability_two_random_records_match = min(0.5, 1.0 / profiles)
+        linker.training.estimate_u_using_random_sampling(max_pairs=1e6, seed=SEED)
+        for fields in training_rules(present):
+            # A rule that pairs almost nothing (a small leak) would leave the model broken.
+            if _pairs_under(engine, fields) < MIN_TRAINING_PAIRS:
+                continue
+            linker.training.estimate_parameters_using_expectation_maximisation(
+                block_on(*fields), max_pairs=2e6
+            )
+        _floor_m_probabilities(linker)
+        predictions = linker.inference.predict(threshold_match_probability=threshold)
+        engine.execute(
+            "INSERT INTO resolve_edges SELECT unique_id_l, unique_id_r, match_probability "
+            f"FROM {predictions.physical_name}"
+        )
+    finally:
+        db_api.delete_tables_created_by_splink_from_db()
