@@ -11,7 +11,7 @@ import pytest
 
 from ariane import assess, report
 from ariane.case import Case
-from ariane.report import charts, notification
+from ariane.report import charts, figures, notification
 from ariane.report import map as departement_map
 from test_assess_inputs import MARKER, add_aware_at, build
 
@@ -252,3 +252,34 @@ def test_reports_need_the_assess_stage(tmp_path):
 
     with Case.ephemeral() as case, pytest.raises(StageNotBuiltError, match="assess"):
         report.write_reports(case.engine(), tmp_path)
+
+
+def test_a_person_at_two_labs_is_one_person_to_notify_and_two_notices():
+    with Case.ephemeral() as case:
+        engine = case.engine()
+        build(engine, records=200, controllers=2, seed=5, duplicate_rate=0.0)
+        add_aware_at(engine, "2021-02-23T10:00:00+01:00")
+        assess.assess(engine)
+        before = figures.collect(engine)
+        notices_before = sum(c.persons_to_notify for c in before.controllers)
+        assert before.persons_to_notify == notices_before  # everyone at one lab
+        # Give one notified person of LAB01 a second record at LAB02 (same exposure).
+        person, source_id, record = engine.fetch(
+            "SELECT e.person_id, e.source_id, e._record FROM assess_exposure e "
+            "JOIN assess_persons p USING (person_id) "
+            "WHERE e.controller_id = 'LAB01' AND p.band IN ('high', 'very_high') LIMIT 1"
+        )[0]
+        engine.execute(
+            "INSERT INTO assess_exposure SELECT source_id, _record + 1000000, person_id, "
+            "'LAB02', exposure FROM assess_exposure WHERE source_id = ? AND _record = ?",
+            [source_id, record],
+        )
+        pairs = engine.fetch(
+            "SELECT count(*) FROM (SELECT DISTINCT e.controller_id, e.person_id "
+            "FROM assess_exposure e JOIN assess_persons p USING (person_id) "
+            "WHERE p.band IN ('high', 'very_high') AND e.controller_id IS NOT NULL)"
+        )[0][0]
+        assert pairs == notices_before + 1  # one more (lab, person) notice...
+        after = figures.collect(engine)
+        assert after.persons_to_notify == before.persons_to_notify  # ...but the same person
+        assert person is not None

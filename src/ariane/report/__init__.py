@@ -219,7 +219,8 @@ def _index_context(figures: CaseFigures) -> dict[str, Any]:
             for code, count in ranked[:12]
         ],
         "incident": _incident(figures),
-        "to_notify": sum(c.persons_to_notify for c in figures.controllers),
+        "to_notify": figures.persons_to_notify,
+        "notices": sum(c.persons_to_notify for c in figures.controllers),
         "regulator_count": sum(c.notify_regulator for c in figures.controllers),
     }
 

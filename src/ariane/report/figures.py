@@ -73,6 +73,7 @@ class CaseFigures:
     records: int
     persons: int
     persons_interval: tuple[int, int]
+    persons_to_notify: int  # distinct persons owed a notice by at least one controller
     unattributed_records: int
     unattributed_persons: int
     categories: dict[str, int]
@@ -123,6 +124,14 @@ def collect(engine: Engine) -> CaseFigures:
     for band, count in engine.fetch("SELECT band, count(*) FROM assess_persons GROUP BY band"):
         bands[band] = _int(count)
     all_exposure = _int(engine.fetch("SELECT bit_or(exposure) FROM assess_persons")[0][0])
+    # A person at several labs gets one notice per lab but is one person: count them once.
+    persons_to_notify = engine.fetch(
+        "SELECT count(DISTINCT h.person_id) FROM ("
+        "  SELECT controller_id, person_id, bit_or(exposure) AS exposure FROM assess_exposure"
+        "  WHERE controller_id IS NOT NULL AND person_id IS NOT NULL GROUP BY ALL) h "
+        "JOIN assess_grades g USING (exposure) JOIN assess_controllers c USING (controller_id) "
+        "WHERE c.notify_persons AND g.band IN ('high', 'very_high')"
+    )[0][0]
     return CaseFigures(
         generated_at=datetime.now(UTC),
         facts=facts,
@@ -133,6 +142,7 @@ def collect(engine: Engine) -> CaseFigures:
         records=_int(records),
         persons=persons,
         persons_interval=interval,
+        persons_to_notify=_int(persons_to_notify),
         unattributed_records=_int(unattributed),
         unattributed_persons=_int(unattributed_persons),
         categories=_category_counts(engine),
