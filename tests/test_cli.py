@@ -1,5 +1,7 @@
 """The command line: thin, safe errors, exit codes."""
 
+import json
+
 from typer.testing import CliRunner
 
 from ariane.case import Case
@@ -47,3 +49,21 @@ def test_bad_aware_at_is_refused_before_any_work(tmp_path):
     assert result.exit_code == 2
     assert "--aware-at" in result.output
     assert not (tmp_path / "case").exists()
+
+
+def test_scan_prints_a_table_per_file_and_json_on_request(tmp_path):
+    leak = tmp_path / "patients.csv"
+    leak.write_text(
+        "nom;prenom;email\n"
+        + "".join(f"NOM{i};Prenom{i};p{i}@example.invalid\n" for i in range(30)),
+        encoding="utf-8",
+    )
+    table = runner.invoke(app, ["scan", str(leak), "-q"])
+    assert table.exit_code == 0, table.output
+    assert "30 rows read, 0 quarantined" in table.output
+    assert "Columns of" in table.output and "contact.email" in table.output
+    document = runner.invoke(app, ["scan", str(leak), "--json"])
+    assert document.exit_code == 0
+    parsed = json.loads(document.stdout)
+    assert parsed["rows"] + parsed["quarantined"] == 30
+    assert {c["name"]: c["label"] for c in parsed["columns"]}["email"] == "contact.email"

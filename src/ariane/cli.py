@@ -191,20 +191,26 @@ def scan(
             f"{source['quarantined']:,}",
         )
     out.print(files_table)
-    columns = Table(
-        "file", "column", "label", "confidence", "match", "null", "art. 9", title="Columns"
-    )
+    by_file: dict[str, list[dict[str, Any]]] = {}
     for column in document["columns"]:
-        columns.add_row(
-            Path(column["file"]).name,
-            column["name"],
-            column["label"],
-            f"{column['confidence']:.2f}",
-            f"{column['match_rate']:.0%}",
-            f"{column['null_rate']:.0%}",
-            "yes" if column["special"] else "",
-        )
-    out.print(columns)
+        by_file.setdefault(column["file"], []).append(column)
+    for file, profiles in by_file.items():
+        columns = Table(title=f"Columns of {file}")
+        columns.add_column("column", overflow="fold")
+        columns.add_column("label", no_wrap=True)
+        for heading in ("confidence", "match", "null"):
+            columns.add_column(heading, justify="right", no_wrap=True)
+        columns.add_column("art. 9", no_wrap=True)
+        for column in profiles:
+            columns.add_row(
+                column["name"],
+                column["label"],
+                f"{column['confidence']:.2f}",
+                f"{column['match_rate']:.0%}",
+                f"{column['null_rate']:.0%}",
+                "yes" if column["special"] else "",
+            )
+        out.print(columns)
 
 
 def _parse_controller_patients(values: list[str]) -> dict[str, Path]:
