@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import timedelta
+from functools import cache
 
 from ariane.assess.enisa import CATEGORY_BITS, LABEL_BITS, Circumstances, Exposure, grade
 from ariane.synth.notes import CATEGORIES
@@ -23,34 +24,46 @@ DEADLINE = timedelta(hours=72)
 _BAND_RANK = {band: rank for rank, band in enumerate(BANDS)}
 
 
-def person_exposure(records: list[Record]) -> int:
-    """What the records of one person show, as :class:`~ariane.assess.enisa.Exposure` bits.
+# Plain ints: IntFlag arithmetic is slow in a loop over millions of fields.
+_FIELD_BITS = tuple(int(LABEL_BITS.get(column.label, 0)) for column in DATA_COLUMNS)
+_CATEGORY_BITS = {category: int(bit) for category, bit in CATEGORY_BITS.items()}
+_ALWAYS = int(Exposure.INTERNAL_ID | Exposure.PATIENT)
+_MINOR = int(Exposure.MINOR)
+_ADULT_SINCE = _AWARE_DAY.replace(year=_AWARE_DAY.year - 18)
+
+
+def record_exposure(record: Record) -> int:
+    """What one record shows, as :class:`~ariane.assess.enisa.Exposure` bits.
 
     Every kind of data a non-empty field holds, the record number (an internal id), the
     special categories its notes mention, being a lab's patient, and being a minor at the
     time of awareness.
     """
-    exposure = Exposure.INTERNAL_ID | Exposure.PATIENT
-    for record in records:
-        for column, value in zip(DATA_COLUMNS, record.fields, strict=True):
-            if value:
-                exposure |= LABEL_BITS.get(column.label, Exposure(0))
-        for category in record.categories:
-            exposure |= CATEGORY_BITS[category]
-        birth = record.birth
-        if birth > _AWARE_DAY.replace(year=_AWARE_DAY.year - 18):
-            exposure |= Exposure.MINOR
-    return int(exposure)
+    exposure = _ALWAYS
+    for bit, value in zip(_FIELD_BITS, record.fields, strict=True):
+        if value:
+            exposure |= bit
+    for category in record.categories:
+        exposure |= _CATEGORY_BITS[category]
+    if record.birth > _ADULT_SINCE:
+        exposure |= _MINOR
+    return exposure
 
 
-def person_severity(records: list[Record]) -> str:
-    """The ENISA band of one person from what their records show.
+def severity_band(exposure: int) -> str:
+    """The ENISA band of what a person's records show (OR of their record exposures).
 
     Graded by the one ENISA implementation (:func:`ariane.assess.enisa.grade`) with the
     default circumstances of a file published online (unknown recipients, malicious): the
     truth is about which data each person exposes; the grading policy is shared.
     """
-    return grade(person_exposure(records), Circumstances()).band
+    return _band(exposure)
+
+
+@cache
+def _band(exposure: int) -> str:
+    # Persons share few distinct exposures: grade each one once.
+    return grade(exposure, Circumstances()).band
 
 
 @dataclass
@@ -70,19 +83,22 @@ class Tally:
         """Count one person and all their records."""
         self.persons += 1
         self.rows += len(records)
-        self.bands[person_severity(records)] += 1
+        person = 0
         seen: set[str] = set()
-        by_controller: dict[str, list[Record]] = {}
+        held: dict[str, int] = {}  # controller -> what its own records show of the person
         for record in records:
+            exposure = record_exposure(record)
+            person |= exposure
+            held[record.controller_id] = held.get(record.controller_id, 0) | exposure
             self.records_of[record.controller_id] = self.records_of.get(record.controller_id, 0) + 1
             seen.update(record.categories)
-            by_controller.setdefault(record.controller_id, []).append(record)
+        self.bands[severity_band(person)] += 1
         for category in seen:
             self.categories[category] += 1
         # Each controller judges a person on what its own records show.
-        for controller_id, own in by_controller.items():
+        for controller_id, exposure in held.items():
             self.persons_of[controller_id] = self.persons_of.get(controller_id, 0) + 1
-            band = person_severity(own)
+            band = severity_band(exposure)
             worst = self.worst_band_of.get(controller_id, "low")
             if _BAND_RANK[band] > _BAND_RANK[worst]:
                 self.worst_band_of[controller_id] = band
