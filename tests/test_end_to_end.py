@@ -1,4 +1,5 @@
-"""A synthetic leak through every built stage: counts add up, and nothing leaks to disk."""
+"""A synthetic leak through every stage: counts add up, findings match the truth, and
+nothing identifying lands on disk in plaintext."""
 
 import csv
 import json
@@ -22,6 +23,29 @@ def leak(tmp_path_factory):
     return folder
 
 
+@pytest.fixture(scope="module")
+def case(leak, tmp_path_factory):
+    """One full run, with registry and awareness time, shared by the tests below."""
+    case_dir = tmp_path_factory.mktemp("run") / "case"
+    truth = json.loads((leak / "truth.json").read_text())
+    result = runner.invoke(
+        app,
+        [
+            "run",
+            str(leak / "leak.csv"),
+            "--case",
+            str(case_dir),
+            "--quiet",
+            "--registry",
+            str(leak / "registry.csv"),
+            "--aware-at",
+            truth["aware_at"],
+        ],
+    )
+    assert result.exit_code == 0, result.output
+    return case_dir
+
+
 def _identifying_values(leak_dir) -> set[bytes]:
     truth = json.loads((leak_dir / "truth.json").read_text())
     wanted = {name for name, label in truth["columns"].items() if label in IDENTIFYING}
@@ -39,49 +63,65 @@ def _identifying_values(leak_dir) -> set[bytes]:
     return values
 
 
-def test_run_keeps_no_identifying_value_in_plaintext(leak, tmp_path):
-    case_dir = tmp_path / "case"
-    result = runner.invoke(
-        app,
-        [
-            "run",
-            str(leak / "leak.csv"),
-            "--case",
-            str(case_dir),
-            "--quiet",
-            "--registry",
-            str(leak / "registry.csv"),
-        ],
-    )
-    assert result.exit_code == 0, result.output
+def test_case_keeps_no_identifying_value_in_plaintext(leak, case):
     values = _identifying_values(leak)
     assert len(values) > 1_000
-    for root, _, names in os.walk(case_dir):
+    assert (case / "report" / "index.pdf").exists()
+    for root, _, names in os.walk(case):
         for name in names:
             content = Path(root, name).read_bytes()
             found = [v for v in values if v in content]
             assert not found, f"{name} holds {len(found)} identifying values in plaintext"
 
 
-def test_summary_counts_every_record(leak, tmp_path):
-    case_dir = tmp_path / "case"
-    assert (
-        runner.invoke(app, ["run", str(leak / "leak.csv"), "--case", str(case_dir), "-q"]).exit_code
-        == 0
-    )
-    result = runner.invoke(app, ["summary", str(case_dir), "--json"])
+def test_summary_matches_the_truth(leak, case):
+    result = runner.invoke(app, ["summary", str(case), "--json"])
     assert result.exit_code == 0, result.output
-    document = json.loads(result.stdout)
+    found = json.loads(result.stdout)
     truth = json.loads((leak / "truth.json").read_text())
-    assert document["rows"] + document["quarantined"] == truth["rows"]
-    assert document["quarantined"] == 0
-    audit = runner.invoke(app, ["audit", str(case_dir)])
+    assert found["rows"] + found["quarantined"] == truth["rows"]
+    assert found["quarantined"] == 0
+    assert abs(found["persons"] - truth["persons"]) <= 0.01 * truth["persons"]
+    low, high = found["persons_interval"]
+    assert low <= truth["persons"] <= high
+    assert found["departements"] == truth["departements"]
+    assert found["regions"] == truth["regions"]
+    assert found["special_categories"] == truth["special_categories"]
+    assert sum(found["severity"].values()) == found["persons"]
+    assert found["unattributed_records"] <= 0.005 * truth["rows"]
+    expected = {c["controller_id"]: c for c in truth["controllers"]}
+    assert {c["controller_id"] for c in found["controllers"]} <= set(expected)
+    attributed = 0
+    for controller in found["controllers"]:
+        wanted = expected[controller["controller_id"]]
+        attributed += controller["records"]
+        assert controller["records"] <= wanted["records"] * 1.005 + 1
+        for duty in ("notify_regulator", "notify_persons", "deadline"):
+            assert controller[duty] == wanted[duty], (controller["controller_id"], duty)
+    assert attributed + found["unattributed_records"] == truth["rows"]
+
+
+def test_audit_log_lists_every_command(case):
+    assert runner.invoke(app, ["summary", str(case)]).exit_code == 0
+    audit = runner.invoke(app, ["audit", str(case)])
     assert audit.exit_code == 0, audit.output
-    assert "2 entries" in audit.output  # run, summary
+    log = [json.loads(line) for line in (case / "audit.jsonl").read_text().splitlines()]
+    assert log[0]["command"] == "run"
+    assert log[0]["inputs"][0]["path"].endswith("leak.csv")
+    assert f"{len(log)} entries" in audit.output
+
+
+def test_report_rewrites_the_files(case):
+    index = case / "report" / "index.html"
+    index.unlink()
+    result = runner.invoke(app, ["report", str(case), "-q"])
+    assert result.exit_code == 0, result.output
+    assert index.exists()
+    assert list((case / "report" / "controllers").glob("*/notification.json"))
 
 
 def test_demo_runs_and_says_where(tmp_path):
     result = runner.invoke(app, ["demo", "--out", str(tmp_path / "demo"), "--rows", "2000", "-q"])
     assert result.exit_code == 0, result.output
-    assert "case" in result.output
-    assert (tmp_path / "demo" / "case" / "store.duckdb").exists()
+    assert "report:" in result.output
+    assert (tmp_path / "demo" / "case" / "report" / "index.html").exists()
