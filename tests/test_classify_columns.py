@@ -296,3 +296,76 @@ def test_physicians_without_title_and_names_with_civility() -> None:
         "col_2": "provider.physician",
         "patient": "person.full_name",
     }
+
+
+def test_yes_no_flags_are_not_names_and_hiv_results_are_hiv() -> None:
+    """'oui'/'non' is shaped like a name but is a flag; polarity under an HIV header is HIV."""
+    rng = random.Random(21)
+    n = 300
+    columns: dict[str, list[str | None]] = {
+        "Consentement": [rng.choice(["oui", "non"]) for _ in range(n)],
+        "Résultat VIH": [rng.choice(["Négatif", "Positif", "Non fait", None]) for _ in range(n)],
+        "Sérologie VIH": [
+            rng.choice(["Sérologie VIH: négatif", "Sérologie VIH: positif", None]) for _ in range(n)
+        ],
+    }
+    labels = {p.name: p.label for p in _classify(columns)}
+    assert labels == {
+        "Consentement": "other",
+        "Résultat VIH": "health.hiv",
+        "Sérologie VIH": "health.hiv",
+    }
+
+
+def test_phones_without_leading_zero_beside_adeli_numbers() -> None:
+    """Nine-digit mobiles are phones; nine-digit Luhn-keyed ADELI numbers are not."""
+    from stdnum import luhn
+
+    rng = random.Random(5)
+    n = 300
+    adeli = []
+    for _ in range(n):
+        body = f"35{rng.randrange(10**6):06d}"
+        adeli.append(body + luhn.calc_check_digit(body))
+    columns: dict[str, list[str | None]] = {
+        "col_1": [f"6{rng.randrange(10**8):08d}" for _ in range(n)],
+        "col_2": adeli,
+    }
+    labels = {p.name: p.label for p in _classify(columns)}
+    assert labels == {"col_1": "contact.phone", "col_2": "provider.adeli"}
+
+
+def test_dates_are_not_identifiers_and_second_names_are_physicians() -> None:
+    """Headerless: visits over a decade are dates; plain names beside the patient's are
+    the physician's."""
+    from datetime import date, timedelta
+
+    rows = person_rows(300, seed=31)
+    rng = random.Random(31)
+    doctors = [f"{rng.choice(['Anne', 'Yves', 'Paul', 'Léa'])} {r['person.last_name']}"
+               for r in rows[:120]]  # fmt: skip
+    columns: dict[str, list[str | None]] = {
+        "col_1": [r["person.last_name"] for r in rows],
+        "col_2": [r["person.first_name"] for r in rows],
+        "col_3": [
+            (date(2008, 1, 1) + timedelta(days=rng.randrange(4800))).strftime("%d/%m/%Y")
+            for _ in rows
+        ],
+        "col_4": [rng.choice(doctors) for _ in rows],
+    }
+    labels = {p.name: p.label for p in _classify(columns)}
+    assert labels["col_3"] == "health.visit_date"
+    assert labels["col_4"] == "provider.physician"
+
+
+def test_a_column_named_after_an_analysis_holds_its_result() -> None:
+    """'Glycémie (g/L)' full of numbers is a test result; 'Âge' full of numbers is not."""
+    rng = random.Random(8)
+    n = 300
+    columns: dict[str, list[str | None]] = {
+        "Glycémie (g/L)": [f"{rng.uniform(0.7, 1.6):.2f}" for _ in range(n)],
+        "HbA1c": [f"{rng.uniform(4.5, 9.0):.1f}" for _ in range(n)],
+        "Âge": [str(rng.randint(1, 99)) for _ in range(n)],
+    }
+    labels = {p.name: p.label for p in _classify(columns)}
+    assert labels == {"Glycémie (g/L)": "health.test", "HbA1c": "health.test", "Âge": "other"}

@@ -201,3 +201,65 @@ def test_no_commune_or_person_name_is_a_mention() -> None:
     names |= reference.first_names() | reference.last_names()
     noisy = sorted(n for n in names if categories_in(n))
     assert noisy == []
+
+
+@pytest.mark.parametrize(
+    ("text", "category"),
+    [
+        ("gravide, 24 semaines", "pregnancy"),
+        ("β-HCG à contrôler", "pregnancy"),
+        ("accouchement prévu en juin", "pregnancy"),
+        ("fausse couche en 2020", "pregnancy"),
+        ("30 weeks pregnant", "pregnancy"),
+        ("PVVIH suivi au CeGIDD", "hiv"),
+        ("HIV positive, on Biktarvy", "treatment"),
+        ("breast tumour", "cancer"),
+        ("acute leukaemia", "cancer"),
+        ("on chemo since May", "cancer"),
+        ("rémission LNH", "cancer"),
+        ("cystic fibrosis", "genetic"),
+        ("sickle cell disease", "genetic"),
+        ("Down syndrome", "genetic"),
+        ("Huntington's disease in family", "genetic"),
+        ("thalassaemia minor", "genetic"),
+        ("porteuse d'une mutation CFTR", "genetic"),
+        ("on metformin", "treatment"),
+        ("K prostate sous hormonothérapie", "treatment"),
+        ("on heparin", "treatment"),
+        ("Levothyroxine 75", "treatment"),
+    ],
+)
+def test_english_phrasings_and_other_shorthand(text: str, category: str) -> None:
+    """English notes, British spellings and shorthand the first lexicon missed."""
+    assert category in categories_in(text)
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "travaille en chimiothèque",
+        "originaire de Néo-Calédonie",
+        "néo-natal: bilan du nouveau-né",
+        "Huntington a appelé",  # an eponym alone is a surname
+        "porteur sain du staphylocoque",
+    ],
+)
+def test_more_words_that_only_contain_a_term(text: str) -> None:
+    """A chemical library, a hyphenated 'néo-' and a surname are not mentions."""
+    assert categories_in(text) == frozenset()
+
+
+@pytest.mark.parametrize(
+    ("text", "categories"),
+    [
+        ("HIV+ on ART", {"hiv", "treatment"}),
+        ("on tamoxifen", {"cancer", "treatment"}),
+        ("sous Glivec", {"cancer", "treatment"}),
+        ("on apixaban", {"treatment"}),
+        ("sous fluindione", {"treatment"}),
+    ],
+)
+def test_drugs_by_generic_name(text: str, categories: set[str]) -> None:
+    """Generic drug names say the treatment, and for cancer drugs the cancer too."""
+    assert categories <= categories_in(text)
+    assert categories_in("art therapy group on Thursday") == frozenset()

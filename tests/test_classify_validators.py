@@ -138,3 +138,114 @@ def test_meaningless_headers_say_nothing(header: str) -> None:
 def test_vague_headers_only_hint() -> None:
     assert headers.header_scores("date")["health.visit_date"] <= 0.5
     assert headers.header_scores("name")["person.full_name"] <= 0.5
+
+
+@pytest.mark.parametrize(
+    ("header", "label"),
+    [
+        ("Apellidos", "person.last_name"),
+        ("cognome", "person.last_name"),
+        ("Nachname", "person.last_name"),
+        ("Voornaam", "person.first_name"),
+        ("Fecha de nacimiento", "person.birth_date"),
+        ("Geboortedatum", "person.birth_date"),
+        ("Geschlecht", "person.sex"),
+        ("Straße", "contact.street"),
+        ("indirizzo", "contact.street"),
+        ("PLZ", "contact.postal_code"),
+        ("Ciudad", "contact.city"),
+        ("Morada", "contact.address"),
+        ("Telemóvel", "contact.phone"),
+        ("Correo electrónico", "contact.email"),
+        ("codice_previdenza", "id.nir"),
+        ("Número de seguridad social", "id.nir"),
+        ("Nº processo", "id.internal"),
+        ("Grupo sanguíneo", "health.blood_group"),
+        ("Bemerkungen", "health.note"),
+        ("Opmerkingen", "health.note"),
+        ("Krankenkasse", "insurance.insurer"),
+        ("medico_curante", "provider.physician"),
+        ("Hausarzt", "provider.physician"),
+        ("Last seen", "health.visit_date"),
+    ],
+)
+def test_header_synonyms_of_other_languages(header: str, label: str) -> None:
+    """Exports of foreign software name columns in their own language."""
+    scores = headers.header_scores(header)
+    assert max(scores, key=lambda k: scores[k]) == label
+
+
+@pytest.mark.parametrize(
+    ("header", "label"),
+    [
+        ("DaTe_NaIsSaNcE", "person.birth_date"),  # random casing: no camelCase split
+        ("Given Names", "person.first_name"),  # plural
+        ("mutuel", "insurance.insurer"),  # cut short
+        ("Observ.", "health.note"),
+        ("date_naiss", "person.birth_date"),
+    ],
+)
+def test_headers_in_odd_casing_plural_or_cut_short(header: str, label: str) -> None:
+    """Casing, plurals and truncations do not hide what a header says."""
+    scores = headers.header_scores(header)
+    assert max(scores, key=lambda k: scores[k]) == label
+
+
+def test_a_specific_word_outweighs_a_vague_one() -> None:
+    """'Résultat VIH' is about HIV first: 'résultat' alone only hints at a test."""
+    scores = headers.header_scores("Résultat VIH")
+    assert scores["health.hiv"] > scores.get("health.test", 0.0)
+
+
+def test_structured_values_with_their_field_name() -> None:
+    """'Sérologie VIH : négatif' is an HIV answer; a sentence about HIV is not."""
+    assert validators.is_hiv_value("Sérologie VIH: négatif")
+    assert validators.is_hiv_value("HIV test = pos")
+    assert validators.is_hiv_value("Statut VIH : non fait")
+    assert not validators.is_hiv_value("commentaire VIH: patient suivi au CHU")
+    assert not validators.is_hiv_value("Sérologie hépatite B: négatif")
+
+
+def test_physician_titles_of_other_languages() -> None:
+    """Dott., Dra., Dr. med. are physicians' titles; a name starting with Dr is not."""
+    for value in ("Dott. Rossi", "Dra. García", "Dr. med. Weber", "Dottssa Bianchi"):
+        assert validators.is_physician(value), value
+    assert not validators.is_physician("Drouet")
+
+
+def test_addresses_without_street_type_and_cities_with_arrondissement() -> None:
+    """A postal code followed by a real commune ends an address; 'Paris 15' is a city."""
+    for value in (
+        "Appt 4, 12 rue des Lilas, 35000 Rennes",
+        "La Ville Hervé 35310 Mordelles",
+        "BP 12 35000 Rennes cedex 9",
+    ):
+        assert validators.is_address(value), value
+    assert not validators.is_address("rdv le 12 35000 fois")
+    assert not validators.is_address("12 rue des Lilas")
+    for value in ("PARIS 15", "Lyon 3e", "Marseille 8eme arrondissement"):
+        assert validators.is_commune(value), value
+    assert not validators.is_commune("Rennes 2000")
+
+
+def test_names_written_surname_comma_first_name() -> None:
+    """'DUPONT, Marie' is a whole name; 'Paris, France' is not."""
+    assert validators.is_full_name("DUPONT, Marie")
+    assert validators.is_full_name("Le Goff , Anne-Marie")
+    assert not validators.is_full_name("Paris, France")
+
+
+def test_mobiles_whose_leading_zero_was_dropped() -> None:
+    """A spreadsheet turns 06 12 34 56 78 into 612345678: still a mobile, not a SIREN."""
+    assert validators.is_mobile_without_zero("612345678")
+    assert validators.is_mobile_without_zero("6 12 34 56 78")
+    assert not validators.is_mobile_without_zero("0612345678")
+    assert not validators.is_mobile_without_zero("212345678")  # landline or any 9 digits
+
+
+def test_a_whole_name_is_not_a_first_name() -> None:
+    """'Jean-Pierre' and 'Marie Claire' are first names; 'Jean Dupuis' is a whole name."""
+    assert validators.is_first_name("Jean-Pierre")
+    assert validators.is_first_name("Marie Claire")
+    assert not validators.is_first_name("Jean Dupuis")
+    assert validators.is_full_name("Jean Dupuis")

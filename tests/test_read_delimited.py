@@ -252,3 +252,33 @@ def test_file_that_never_quotes_keeps_its_quote_characters(engine, tmp_path, fas
     writer, got, quarantine = read_bytes(engine, tmp_path, data, fast=fast)
     assert [r[1] for r in got] == ['"malade" depuis 2019', 'taille 5" environ', '"']
     assert quarantine == []
+
+
+@pytest.mark.parametrize(
+    "preamble",
+    [
+        b"sep=;\r\n",  # Excel's separator hint
+        b"Liste des patients\r\n",  # a title alone
+        b"Export du 12/02/2021;;;;\r\n\r\n",  # a title padded to the table's width, a blank
+        b"Laboratoire X\r\nExport du 12/02/2021\r\n",  # two title lines
+    ],
+)
+def test_title_lines_above_the_header_are_set_aside(engine, tmp_path, preamble):
+    """The header under a title is found; each title record is quarantined, never lost."""
+    data = preamble + write_csv(PEOPLE, delimiter=";")
+    writer, rows, quarantine = read_bytes(engine, tmp_path, data)
+    assert writer.columns[:2] == ["nom", "prénom"]
+    assert [list(r[:2]) for r in rows] == [p[:2] for p in PEOPLE[1:]]
+    titles = preamble.count(b"\r\n") - preamble.count(b"\r\n\r\n")
+    assert [q[3] for q in quarantine] == ["above the header row (a title or a separator hint)"] * (
+        titles
+    )
+    assert writer.rows + writer.quarantined == len(PEOPLE) - 1 + titles
+
+
+def test_a_first_record_of_data_is_not_taken_for_a_title(engine, tmp_path):
+    """Headerless data whose first row is full stays data: no preamble is invented."""
+    writer, rows, quarantine = read_bytes(engine, tmp_path, write_csv(PEOPLE[1:], ";"))
+    assert writer.columns[0] == "col_1"
+    assert len(rows) == 3
+    assert quarantine == []

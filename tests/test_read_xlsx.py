@@ -124,3 +124,30 @@ def test_workbook_inside_an_archive(engine, tmp_path):
         archive.writestr("lab07/export.xlsx", inner)
     (source,) = load(engine, [path]).sources
     assert (source.inner_path, source.format, source.rows) == ("lab07/export.xlsx", "xlsx", 1)
+
+
+def test_title_rows_above_the_header_are_quarantined(engine, tmp_path):
+    """A report title over the table: the header under it is found, the title kept aside."""
+    path = tmp_path / "rapport.xlsx"
+    path.write_bytes(
+        workbook(
+            {
+                "Export": [
+                    ["Résultats du laboratoire", "", "", ""],
+                    ["", "", "", ""],
+                    ["Nom", "Prénom", "Code postal", "Commentaire"],
+                    ["Dupont", "Zoé", 35000, "RAS"],
+                    ["Martin", "Jean", 56100, "à jeun"],
+                ]
+            }
+        )
+    )
+    (source,) = load(engine, [path]).sources
+    assert source.columns == ["Nom", "Prénom", "Code postal", "Commentaire"]
+    assert (source.rows, source.quarantined) == (2, 1)
+    rows = engine.fetch(f'SELECT "Nom", _record FROM {source.data_table} ORDER BY _record')
+    assert rows == [("Dupont", 2), ("Martin", 3)]
+    reasons = engine.fetch(
+        "SELECT record, reason FROM read_quarantine WHERE source_id = ?", [source.source_id]
+    )
+    assert reasons == [(1, "above the header row (a title)")]

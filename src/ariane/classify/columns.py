@@ -47,7 +47,7 @@ MATCH_CHECKS: dict[str, tuple[str, ...]] = {
     "provider.rpps": ("rpps",),
     "provider.adeli": ("adeli",),
     "finance.iban": ("iban",),
-    "contact.phone": ("phone",),
+    "contact.phone": ("phone", "mobile_without_zero"),
     "contact.email": ("email",),
     "contact.postal_code": ("postal_code_fr", "postal_code_shape"),
     "contact.city": ("commune", "name_shape"),
@@ -133,6 +133,10 @@ def _date_split(sample: ColumnSample) -> tuple[float, float]:
     spread = high - low
     # Birth dates spread over decades; visits cluster over a few recent years.
     birth = min(1.0, max(0.0, (spread - 4) / 12))
+    if low >= date.today().year - 20:
+        # Nine in ten born in the last twenty years is a children's file at most; dates
+        # spread over a decade or two of recent years are far more often visits.
+        birth *= 0.4
     recent = statistics.median(years) >= date.today().year - 25
     visit = (1.0 - birth) if recent else 0.2 * (1.0 - birth)
     return max(birth, 0.15), max(visit, 0.15)
@@ -159,7 +163,11 @@ def value_scores(sample: ColumnSample) -> dict[str, float]:
         "provider.adeli": 0.8 * r["adeli"],
         "provider.rpps": r["rpps"],
         "finance.iban": r["iban"],
-        "contact.phone": r["phone"],
+        # Nine digits are also ADELI, SIREN or FINESS numbers: their Luhn keys say which.
+        "contact.phone": max(
+            r["phone"],
+            0.8 * r["mobile_without_zero"] * (1 - max(r["adeli"], r["siren"], r["finess"])),
+        ),
         "contact.email": r["email"],
         "contact.postal_code": max(r["postal_code_fr"], 0.35 * r["postal_code_shape"]),
         "contact.city": 0.9 * r["commune"],
@@ -174,7 +182,9 @@ def value_scores(sample: ColumnSample) -> dict[str, float]:
         "person.full_name": 0.9 * r["full_name"],
         # A physician's name may come without "Dr": names support it, a header decides.
         "provider.physician": max(
-            r["physician"], 0.55 * r["full_name"], 0.3 * r["name_shape"] * (1 - r["commune"])
+            r["physician"],
+            0.55 * r["full_name"],
+            0.3 * max(0.0, r["name_shape"] - claimed) * (1 - r["commune"]),
         ),
         # A SIREN/SIRET names an organisation, but every Luhn-valid FINESS or ADELI is
         # also a valid SIREN: the header has to confirm it.
@@ -186,7 +196,9 @@ def value_scores(sample: ColumnSample) -> dict[str, float]:
         "health.pregnancy": max(0.9 * r["pregnancy_value"], 0.15 * r["yes_no"]),
         "health.note": _note_score(sample),
         # Identifiers tell records apart: a code shared by most rows (an age, a count) is not.
-        "id.internal": r["identifier"] * min(0.65, 0.1 + 0.6 * sample.uniqueness),
+        # Dates pass the identifier shape (digits and separators) but are dates.
+        "id.internal": max(0.0, r["identifier"] - r["date"])
+        * min(0.65, 0.1 + 0.6 * sample.uniqueness),
         "insurance.member_id": 0.15 * r["identifier"],  # only a header can tell
         "other": OTHER_SCORE,
     }

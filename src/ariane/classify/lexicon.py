@@ -46,10 +46,12 @@ LEXICON: dict[str, list[tuple[str, str]]] = {
         (r"\barv\b", "ARV: antiretrovirals"),
         (r"\bantiretrovir", "antirétroviraux: HIV treatment"),
         (r"\bcd4\b", "CD4 count: HIV follow-up"),
+        (r"\bpvvih\b", "PVVIH: personne vivant avec le VIH"),
         (
             r"\b(?:truvada|biktarvy|genvoya|triumeq|odefsey|eviplera|atripla|dovato|juluca)\b",
             "HIV drugs by brand name",
         ),
+        (r"\bhaart\b|\b(?:on|sous|under) c?art\b", "(H)ART: antiretroviral therapy, 'on ART'"),
     ],
     "pregnancy": [
         (r"\benceinte\b", "enceinte: pregnant"),
@@ -74,6 +76,13 @@ LEXICON: dict[str, list[tuple[str, str]]] = {
             "trimester of a pregnancy",
         ),
         (r"\bparturiente\b", "parturiente: woman in labour"),
+        (r"\bgravid", "gravide/gravidique (and gravid in English): pregnant"),
+        (r"\bgestante\b|\b(?:primi|multi|nulli)gest", "gestante, primigeste: pregnant woman"),
+        (r"\bhcg\b", "hCG alone or after β (β-HCG): the pregnancy hormone"),
+        (r"\baccouch", "accouchement/accouchée: delivery"),
+        (r"\bcesarienne\b", "césarienne: caesarean delivery"),
+        (r"\bfausse[ -]couche", "fausse couche: miscarriage"),
+        (r"\bweeks? pregnant\b|\bexpecting a baby\b", "English phrasing of a term"),
     ],
     "cancer": [
         (r"\bcancer", "cancer, cancéreux"),
@@ -88,6 +97,11 @@ LEXICON: dict[str, list[tuple[str, str]]] = {
         (r"\bneoplas", "néoplasie/néoplasique"),
         (r"\btumeur", "tumeur"),
         (r"\btumor", "tumor/tumoral"),
+        (r"\btumour", "tumour (British spelling)"),
+        (r"\bleuka?emi", "leukemia/leukaemia in English notes"),
+        (r"\bchemo", "chemo/chemotherapy in English notes"),
+        (r"\blnh\b", "LNH: lymphome non hodgkinien"),
+        (r"\bhemopathie maligne", "hémopathie maligne: a blood cancer"),
         (r"\bmetasta", "métastase(s)/métastatique"),
         (r"\b(?:adeno)?carcinom", "carcinome/adénocarcinome"),
         (r"\blymphom", "lymphome"),
@@ -101,6 +115,12 @@ LEXICON: dict[str, list[tuple[str, str]]] = {
         (r"\bradioth?erap", "radiothérapie"),
         (r"\bonco(?:log[a-z]*)?\b", "onco/oncologie/oncologue"),
         (r"\bcurietherap", "curiethérapie"),
+        (
+            r"\b(?:tamoxif[a-z]*|letrozole|femara|anastrozole|arimidex|exemestane|aromasine|"
+            r"imatinib|glivec|capecitabine|xeloda|trastuzumab|herceptin|pembrolizumab|"
+            r"keytruda|nivolumab|opdivo|cyclophosphamide|endoxan|bevacizumab|avastin)\b",
+            "cancer drugs (hormone therapy, targeted therapy, chemotherapy) by name",
+        ),
     ],
     "genetic": [
         (r"\bmucovis", "mucoviscidose (cystic fibrosis), and its truncation mucovisc."),
@@ -118,6 +138,19 @@ LEXICON: dict[str, list[tuple[str, str]]] = {
         (r"\bbrca ?[12]?\b", "BRCA1/2 mutation"),
         (r"\bx[ -]fragile\b", "syndrome de l'X fragile"),
         (r"\bcaryotype", "caryotype: a genetic test"),
+        (r"\bcystic fibrosis\b", "cystic fibrosis in English notes"),
+        (r"\bsickle[ -]cell", "sickle-cell disease in English notes"),
+        (r"\bdown(?:'s| s|s)? syndrome\b", "Down syndrome (trisomy 21)"),
+        (
+            r"\b(?:huntington|duchenne|marfan|turner|klinefelter|gaucher|fabry)(?:'s| s|s)? "
+            r"(?:disease|syndrome|chorea|dystrophy)\b",
+            "eponymous genetic diseases in English phrasing",
+        ),
+        (r"\bthalass?a?emi", "thalassaemia (British spelling)"),
+        (r"\bhaemophil", "haemophilia (British spelling)"),
+        (r"\bmuscular dystroph", "muscular dystrophy"),
+        (r"\bfragile x\b", "fragile X syndrome in English notes"),
+        (r"\b(?:cftr|fmr1|smn1|mthfr)\b", "genes named only in genetic testing"),
         (r"\bhemochromatose", "hémochromatose (hereditary)"),
         (r"\bneurofibromatose", "neurofibromatose"),
         (r"\bphenylcetonuri", "phénylcétonurie"),
@@ -128,8 +161,8 @@ LEXICON: dict[str, list[tuple[str, str]]] = {
             "the eponyms alone are surnames",
         ),
         (
-            r"\bmutation (?:genetique|du gene|brca|jak2|heterozygote|homozygote|"
-            r"[a-z]{0,5}\d)",
+            r"\bmutation (?:d ?une |du gene |du |de )?(?:genetique|du gene|brca|jak2|heterozygote|"
+            r"homozygote|cftr|hfe|apc|ret|vhl|facteur v|[a-z]{0,5}\d)",
             "mutation of a gene (not 'mutation professionnelle')",
         ),
     ],
@@ -149,14 +182,28 @@ LEXICON: dict[str, list[tuple[str, str]]] = {
         (r"\btrith?erapie|\barv\b|\bantiretrovir", "HIV therapy is a treatment too"),
         (r"\btreatment\b", "treatment in English notes"),
         (
+            r"\b(?:tamoxif[a-z]*|letrozole|femara|anastrozole|arimidex|exemestane|aromasine|"
+            r"imatinib|glivec|capecitabine|xeloda|trastuzumab|herceptin|pembrolizumab|"
+            r"keytruda|nivolumab|opdivo|cyclophosphamide|endoxan|bevacizumab|avastin)\b",
+            "cancer drugs are treatments too",
+        ),
+        (r"\bhaart\b|\b(?:on|sous|under) c?art\b", "(H)ART: antiretroviral therapy, 'on ART'"),
+        (
+            r"\b(?:truvada|biktarvy|genvoya|triumeq|odefsey|eviplera|atripla|dovato|juluca)\b",
+            "HIV drugs by brand name are treatments too",
+        ),
+        (r"\bhormonoth?erap|\bhormone therapy\b", "hormonothérapie (cancer, menopause)"),
+        (r"\blevothyrox", "lévothyroxine/Lévothyrox"),
+        (
             r"\b(?:previscan|coumadine|sintrom|warfarine?|eliquis|xarelto|pradaxa|"
-            r"kardegic|plavix|lovenox|heparine|fragmine|innohep)\b",
+            r"kardegic|plavix|lovenox|heparine?|fragmine|innohep|apixaban|rivaroxaban|dabigatran|"
+            r"edoxaban|fluindione|acenocoumarol|clopidogrel|enoxaparine?|tinzaparine?)\b",
             "anticoagulants and antiplatelets by name",
         ),
         (r"\banticoagul", "anticoagulant(s)"),
         (r"\binsuline?\b|\binsulinotherap", "insulin (not insulinémie, a lab test)"),
         (
-            r"\b(?:metformine|glucophage|stagid|januvia|ozempic|trulicity|victoza)\b",
+            r"\b(?:metformine?|glucophage|stagid|januvia|ozempic|trulicity|victoza)\b",
             "diabetes drugs",
         ),
         (r"\b(?:levothyrox|l ?thyroxine|euthyrox|tcaps)\b", "thyroid hormone"),
@@ -166,10 +213,16 @@ LEXICON: dict[str, list[tuple[str, str]]] = {
         (r"\bantibio(?:tiques?|therapie|s)?\b", "antibiotics (not antibiogramme, a lab test)"),
         (r"\bdialys", "dialyse"),
         (r"\blithium\b", "lithium (and lithémie follow-up)"),
-        (r"\b(?:statine|tahor|crestor|atorvastatine|rosuvastatine|simvastatine)s?\b", "statins"),
-        (r"\b(?:amiodarone|cordarone|digoxine)\b", "cardiac drugs needing lab follow-up"),
+        (
+            r"\b(?:statine?|tahor|crestor|atorvastatine?|rosuvastatine?|simvastatine?)s?\b",
+            "statins (French and English spellings)",
+        ),
+        (r"\b(?:amiodarone|cordarone|digoxine?)\b", "cardiac drugs needing lab follow-up"),
         (r"\b(?:depakine|valproate|tegretol|keppra|lamictal)\b", "antiepileptics"),
-        (r"\b(?:immunosuppresseur|ciclosporine|tacrolimus)", "immunosuppressants"),
+        (
+            r"\b(?:immunosuppresseur|immunosuppressant|ciclosporine?|tacrolimus)",
+            "immunosuppressants",
+        ),
         (r"\b(?:substitution|methadone|subutex|buprenorphine)\b", "opioid substitution"),
         (r"\bpilule\b|\bcontracepti", "contraception"),
     ],
@@ -181,6 +234,8 @@ EXCLUSIONS: list[tuple[str, str]] = [
     (r"\benceinte (?:acoustique|bluetooth|connectee)\b", "a loudspeaker"),
     (r"\bk\+", "K+: potassium, not a cancer"),
     (r"\bmutation (?:professionnelle|de poste)\b", "a job transfer"),
+    (r"\bchimiothe?que", "chimiothèque: a library of chemical compounds"),
+    (r"\bneo-[a-z]+", "néo- as a hyphenated prefix (néo-natal, Néo-Calédonie)"),
 ]
 
 _MIN_TYPO_LENGTH = 8

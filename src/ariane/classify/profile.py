@@ -91,6 +91,7 @@ def _cross_check(
     aligned: dict[str, list[str | None]],
 ) -> None:
     """Let columns of the same rows settle what one column alone cannot."""
+    _second_names_are_physicians(samples, decisions)
     dates = [
         (s, d)
         for s, d in zip(samples, decisions, strict=True)
@@ -138,3 +139,29 @@ def _cross_check(
             and oldest[1].evidence["header_scores"].get("health.visit_date", 0.0) < 0.8
         ):
             columns.relabel(oldest[1], "person.birth_date", oldest[0], "decades before visits")
+
+
+def _second_names_are_physicians(
+    samples: list[ColumnSample], decisions: list[ColumnDecision]
+) -> None:
+    """A whole name beside the patient's name is someone else's: the physician's.
+
+    The patient is named once per record (a last-name column, or the most distinct of the
+    whole-name columns); another whole-name column that repeats more, and whose header does
+    not say it is the patient's, names the attending or prescribing physician.
+    """
+    names = [
+        (s, d) for s, d in zip(samples, decisions, strict=True) if d.label == "person.full_name"
+    ]
+    has_last_name = any(d.label == "person.last_name" for d in decisions)
+    if not names or (len(names) == 1 and not has_last_name):
+        return
+    patient = None if has_last_name else max(names, key=lambda sd: sd[0].uniqueness)
+    for sample, decision in names:
+        if patient is not None and sample is patient[0]:
+            continue
+        if decision.evidence["header_scores"].get("person.full_name", 0.0) >= 0.8:
+            continue
+        if patient is not None and sample.uniqueness >= 0.9 * patient[0].uniqueness:
+            continue
+        columns.relabel(decision, "provider.physician", sample, "a second name column")

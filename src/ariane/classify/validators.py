@@ -38,7 +38,10 @@ _BLOOD = re.compile(
 _ICD10 = re.compile(r"^[A-Z]\d{2}(?:\.?[0-9A-Z]{1,4})?$", re.IGNORECASE)
 _NAME = re.compile(r"^[^\W\d_]+(?:[ '\-.][^\W\d_]+)*\.?$")
 _CIVILITY = re.compile(r"^(?:m|mr|mme|mlle|monsieur|madame|mademoiselle|mrs|ms)\.?\s+", re.I)
-_PHYSICIAN = re.compile(r"^(?:dr|docteur|doctor|pr|professeur|prof)\b\.?\s*\S", re.IGNORECASE)
+_PHYSICIAN = re.compile(
+    r"^(?:dr|dre|dra|docteur|doctor|doctora|dott|dottore|dott\.?ssa|pr|professeur|prof)\b\.?\s*\S",
+    re.IGNORECASE,
+)
 # Street types written out may open a street line alone ("rue des Lilas"); abbreviations
 # that are also common words or titles ("Dr", "St", "Ch") count only after a number.
 _STREET_WORDS = (
@@ -57,6 +60,14 @@ _STREET = re.compile(
     rf"|^\d+\s*(?:bis|ter|[a-d])?,?\s+[a-z]",
 )
 _FULL_ADDRESS = re.compile(r"[a-z].*\b(?:\d{5}|\d{2} \d{3}|\d{4})\b")
+#: "... 35310 Mordelles", "... 35000 RENNES CEDEX 9": a postal code and a town end the value.
+_POSTAL_TOWN = re.compile(
+    r"[a-z].*? (?:\d{5}|\d{2} \d{3}) ([a-z][a-z ]{1,45}?)(?: cedex(?: \d+)?)?$"
+)
+#: "Paris 15", "Lyon 3e", "Marseille 8eme arrondissement": a city with its arrondissement.
+_ARRONDISSEMENT = re.compile(
+    r"\s+\d{1,2}\s*(?:e|er|eme|ème)?(?:\s+arr(?:ondissement)?\.?)?$", re.IGNORECASE
+)
 _IDENTIFIER = re.compile(r"^[A-Za-z0-9]*\d[A-Za-z0-9]*(?:[\-_/.:][A-Za-z0-9]+)*$")
 _INTEGER = re.compile(r"^\d+$")
 _DATE_ISO = re.compile(r"^(\d{4})[-/.](\d{1,2})[-/.](\d{1,2})(?:[ T].*)?$")
@@ -165,6 +176,12 @@ _HIV_VALUES = re.compile(
     r"^(?:vih|hiv)(?:[ -]?[12])?\s*(?:\+|-|pos|neg|positif|negatif|positive|negative|detecte"
     r"|non detecte)?$|^(?:sero)?(?:positi|negati)(?:f|ve)s?$|^seropositi|^seroneg"
 )
+#: "Sérologie VIH : négatif", "HIV test = pos": a field name written into every value.
+_HIV_PREFIX = re.compile(r"^[a-z0-9 /().-]{0,30}\b(?:vih|hiv)\b[a-z0-9 /().-]{0,20}?\s*[:=]\s*")
+_HIV_ANSWERS = re.compile(
+    r"^(?:\+|-|pos|neg|positif|negatif|positive|negative|positifs|negatifs|detecte|non detecte"
+    r"|indetermine|douteux|non fait|en cours|a controler|oui|non|yes|no|inconnu|unknown)\.?$"
+)
 _PREGNANCY_VALUES = re.compile(
     r"^(?:enceinte|grossesse|pregnant|non enceinte|not pregnant)\b|^\d{1,2} ?(?:sa|sem|semaines|"
     r"weeks|wk)\b|^g\d ?p\d$|^(?:t1|t2|t3|1er trimestre|2e trimestre|3e trimestre)$"
@@ -252,6 +269,12 @@ def is_phone(value: str) -> bool:
     return False
 
 
+def is_mobile_without_zero(value: str) -> bool:
+    """A French mobile whose leading 0 a spreadsheet dropped: ``612345678``, ``6 12 34 56 78``."""
+    text = _digits(value)
+    return len(text) == 9 and text.isdigit() and text[0] in "67" and is_phone("0" + text)
+
+
 def is_email(value: str) -> bool:
     """An e-mail address."""
     return bool(_EMAIL.match(value))
@@ -271,8 +294,12 @@ def is_postal_code_shaped(value: str) -> bool:
 
 
 def is_commune(value: str) -> bool:
-    """The name of a current or former French commune."""
-    return geo.referential().is_commune_name(value)
+    """The name of a current or former French commune (an arrondissement number allowed)."""
+    places = geo.referential()
+    if places.is_commune_name(value):
+        return True
+    city = _ARRONDISSEMENT.sub("", value)
+    return city != value and places.is_commune_name(city)
 
 
 def is_blood_group(value: str) -> bool:
@@ -334,9 +361,13 @@ def is_date(value: str) -> bool:
 
 
 def is_first_name(value: str) -> bool:
-    """A known first name (compound first names included: ``Jean-Pierre``)."""
+    """A known first name, or several (``Jean-Pierre``, ``Marie Claire``): never a surname too.
+
+    "Jean Martin" starts with a first name but is a whole name: every word must be one.
+    """
     words = fold(value).split()
-    return bool(words) and _NAME.match(value) is not None and words[0] in reference.first_names()
+    firsts = reference.first_names()
+    return bool(words) and _NAME.match(value) is not None and all(w in firsts for w in words)
 
 
 def is_name_shaped(value: str) -> bool:
@@ -345,8 +376,10 @@ def is_name_shaped(value: str) -> bool:
 
 
 def is_full_name(value: str) -> bool:
-    """Two to four name words, one of them a known first name (either order)."""
+    """Two to four name words, one of them a known first name (either order, ``DUPONT, Marie``)."""
     value = _CIVILITY.sub("", value)
+    if value.count(",") == 1:
+        value = re.sub(r"\s*,\s*", " ", value)
     if not _NAME.match(value):
         return False
     words = fold(value).split()
@@ -389,8 +422,12 @@ def is_condition(value: str) -> bool:
 
 
 def is_hiv_value(value: str) -> bool:
-    """An HIV status or test answer (``VIH+``, ``séronégatif``, ``HIV neg``)."""
-    return bool(_HIV_VALUES.match(_lower_ascii(value)))
+    """An HIV status or test answer (``VIH+``, ``séronégatif``, ``Sérologie VIH : négatif``)."""
+    text = _lower_ascii(value)
+    if _HIV_VALUES.match(text):
+        return True
+    prefix = _HIV_PREFIX.match(text)
+    return prefix is not None and bool(_HIV_ANSWERS.match(text[prefix.end() :].strip()))
 
 
 def is_pregnancy_value(value: str) -> bool:
@@ -407,10 +444,13 @@ def is_street(value: str) -> bool:
 def is_address(value: str) -> bool:
     """A whole address in one field: a street line, a postal code and a town."""
     folded = fold(value)
-    if not _STREET.search(folded):
-        return False
-    match = _FULL_ADDRESS.search(folded)
-    return match is not None and match.end() < len(folded)
+    match = _FULL_ADDRESS.search(folded) if _STREET.search(folded) else None
+    if match is not None and match.end() < len(folded):
+        return True
+    # No street type ("Appt 4, 12 rue...", "La Ville Hervé 35310 Mordelles"): a French
+    # postal code followed by a real commune is an address.
+    town = _POSTAL_TOWN.search(folded)
+    return town is not None and is_commune(town[1])
 
 
 def is_identifier(value: str) -> bool:
@@ -447,6 +487,7 @@ CHECKS: dict[str, Callable[[str], bool]] = {
     "siren": is_siren_or_siret,
     "iban": is_iban,
     "phone": is_phone,
+    "mobile_without_zero": is_mobile_without_zero,
     "email": is_email,
     "postal_code_fr": is_french_postal_code,
     "postal_code_shape": is_postal_code_shaped,

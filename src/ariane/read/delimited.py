@@ -407,6 +407,7 @@ class _Careful:
         self.record = 0
         self.header_seen = not dialect.has_header
         self.header: list[str] | None = None
+        self.preamble = dialect.preamble
 
     def lines(self, stream: io.BufferedReader[Any]) -> Iterator[_Line]:
         """Numbered lines with their byte offset and, if damaged, why."""
@@ -470,6 +471,11 @@ class _Careful:
         lines = self.current
         if not fields:
             return  # a blank line: no record
+        if self.preamble:
+            # A title above the header is no row, yet nothing is dropped silently.
+            self.preamble -= 1
+            self.keep_aside(lines, "above the header row (a title or a separator hint)")
+            return
         if not self.header_seen:
             self.header_seen = True
             self.header = fields
@@ -511,6 +517,10 @@ class _Careful:
             self.header_seen = True  # a damaged header is still the header
             if damaged_line is None:
                 return
+        self.keep_aside(lines, reason)
+
+    def keep_aside(self, lines: list[_Line], reason: str) -> None:
+        """Quarantine the record made of ``lines``, with its number, first line and offset."""
         first = lines[0]
         self.record += 1
         self.writer.quarantine(

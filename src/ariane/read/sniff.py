@@ -166,6 +166,7 @@ class Dialect:
     header_lines: int = 0  # physical lines the header record spans
     header_fields: list[str] = field(default_factory=list)  # as written, before naming
     quoting: bool = True  # False: '"' is an ordinary character (files that never quote)
+    preamble: int = 0  # records before the header row (a title, Excel's "sep=;" hint)
 
 
 def sniff_dialect(text: str, truncated: bool) -> Dialect:
@@ -194,9 +195,46 @@ def sniff_dialect(text: str, truncated: bool) -> Dialect:
     if not quoting:
         records = _parse_sample(text, delimiter, quoting=False)
     header = bool(records) and looks_like_header(records[0], records[1:])
+    # A first record half as wide as the table is a title, unless no header follows it.
+    narrow = bool(records) and len(records[0]) <= width // 2
+    preamble = find_preamble(records, width) if records and (narrow or not header) else 0
+    if preamble:
+        header, records = True, records[preamble:]
     columns = column_names(records[0] if header else [], width)
     header_lines = 1 + sum(f.count("\n") for f in records[0]) if header else 0
-    return Dialect(delimiter, header, columns, header_lines, records[0] if header else [], quoting)
+    return Dialect(
+        delimiter,
+        header,
+        columns,
+        header_lines + preamble,  # more than one line: the fast path steps aside
+        records[0] if header else [],
+        quoting,
+        preamble,
+    )
+
+
+#: Records above a header that may be skipped: a report title, a date, a separator hint.
+MAX_PREAMBLE = 5
+
+
+def find_preamble(records: list[list[str]], width: int) -> int:
+    """How many title records sit above the header row (0 when there is no such header).
+
+    A title line has another width than the table, or at most one filled cell; the header
+    below it is full width and names the columns of the records after it.
+    """
+    for k in range(1, min(MAX_PREAMBLE, len(records) - 2) + 1):
+        above = records[k - 1]
+        if len(above) == width and sum(1 for c in above if c.strip()) > 1:
+            return 0  # a full record above: this is not a preamble
+        candidate = records[k]
+        if (
+            len(candidate) == width
+            and all(c.strip() for c in candidate)
+            and looks_like_header(candidate, records[k + 1 :])
+        ):
+            return k
+    return 0
 
 
 def uses_quotes(text: str, delimiter: str) -> bool:

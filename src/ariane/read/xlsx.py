@@ -15,7 +15,7 @@ from typing import Any
 
 from ariane.errors import InputError, UnsafeInputError
 from ariane.read.archive import Blob, Limits
-from ariane.read.sniff import column_names, looks_like_header
+from ariane.read.sniff import column_names, find_preamble, looks_like_header
 from ariane.read.store import Origin, SourceWriter, Store
 
 #: Workbooks are read whole by calamine; larger ones must be exported to CSV first.
@@ -86,10 +86,18 @@ def _sheet(
     width = max((len(r) for _, r in filled), default=0)
     while width and all(len(r) < width or not r[width - 1].strip() for _, r in filled):
         width -= 1  # trailing columns empty everywhere are formatting, not data
-    header = bool(filled) and looks_like_header(filled[0][1][:width], [r for _, r in filled[1:50]])
-    names = column_names(filled[0][1][:width] if header else [], width)
+    top = [(r + [""] * width)[:width] for _, r in filled[:50]]
+    header = bool(filled) and looks_like_header(top[0], top[1:])
+    # A report title above the header: kept aside as records, never dropped silently.
+    preamble = 0 if header or not filled else find_preamble(top, width)
+    header = header or preamble > 0
+    names = column_names(top[preamble] if header else [], width)
     writer = store.writer(origin, fmt, None, names, table_name=name, has_header=header)
-    for record, (_, row) in enumerate(filled[1:] if header else filled, start=1):
+    for record, (_, row) in enumerate(filled[:preamble], start=1):
+        raw = "\t".join(row).encode("utf-8")
+        writer.quarantine(record, "above the header row (a title)", raw)
+    data = filled[preamble + 1 :] if header else filled
+    for record, (_, row) in enumerate(data, start=preamble + 1):
         values = (row + [""] * width)[:width]
         writer.row(values, record, None)  # type: ignore[arg-type]
     writer.close()
