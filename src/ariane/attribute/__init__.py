@@ -24,15 +24,18 @@ Public entry point: :func:`attribute`. Reads the raw tables, ``classify_columns`
                             _record, confidence, evidence)
 
 Evidence, strongest first: a FINESS column matching the registry; an organisation-name
-column matched fuzzily (:mod:`~.evidence`); a match in a controller's own patient list
-(``--controller-patients``, :mod:`~.patients`); the file's name (a FINESS number or a lab's
-name in it, innermost archive member first). Row evidence outranks file evidence; a rival
+column matched fuzzily, or a FINESS number written in it (:mod:`~.evidence`); a match in
+a controller's own patient list (``--controller-patients``, :mod:`~.patients`; with visit
+dates, a person in several lists is placed by the record's visit); the file's name (a
+FINESS number or a lab's name in it: an archive member's name, then its folders, then the
+file given). Row evidence outranks file evidence; a rival
 controller lowers the confidence; below :data:`MIN_CONFIDENCE` the record is unattributed.
 
 Without a registry, Ariane reads the controllers off the leak: one per FINESS value
 (``controller_id`` is the FINESS, named after the organisation most often beside it, placed
-by the FINESS prefix), else one per distinct organisation name (``ORG-0001``...); with
-neither, every record stays unattributed rather than guessed.
+by the FINESS prefix; an organisation column of FINESS numbers counts as one), else one per
+lab name however the leak writes it (``ORG-0001``..., :mod:`~.derived`); with neither,
+every record stays unattributed rather than guessed.
 
 :func:`summarise` gives ``controllers`` (id, name, records, persons), ``unattributed_records``,
 ``departements`` and ``regions`` (INSEE codes of the controllers holding records) of
@@ -69,13 +72,14 @@ def attribute(
     from ariane.attribute import registry as registry_module
 
     with progress.task("Attributing records to controllers", total=3) as task:
+        members: dict[str, str] = {}
         if registry is not None:
             controllers = registry_module.load(registry)
         else:
-            controllers = records.derived_controllers(engine)
+            controllers, members = records.derived_controllers(engine)
         records.store_controllers(engine, controllers)
         task.advance()
-        records.gather_evidence(engine, controllers)
+        records.gather_evidence(engine, controllers, members)
         if controller_patients:
             known = {c.controller_id for c in controllers}
             patients.gather_evidence(engine, controller_patients, known)

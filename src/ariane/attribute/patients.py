@@ -5,6 +5,8 @@ fields (normalised like the leak's) match a list belong to that lab. A record fo
 several labs' lists is evidence for none of them.
 
 The lists are CSV files with a header row; their columns are recognised by header name.
+A list may give one row per visit with its date ('Date de prélèvement'): a person in
+several labs' lists is then placed by the date of the record's visit.
 """
 
 from __future__ import annotations
@@ -29,6 +31,7 @@ _HEADER_HINTS: tuple[tuple[str, str], ...] = (
     (r"prenom|first|given|forename", "first_name"),
     (r"(^|[_ ])nom|surname|last|^name", "last_name"),
     (r"naiss|birth|dob|ddn", "birth_date"),
+    (r"visit|passage|prelev|sample|analyse|venue", "visit_date"),
 )
 
 
@@ -55,7 +58,7 @@ def gather_evidence(engine: Engine, lists: dict[str, Path], known: set[str]) -> 
         return
     engine.execute(
         "CREATE OR REPLACE TABLE attribute_patients (controller_id VARCHAR, nir VARCHAR, "
-        "last_name VARCHAR, first_name VARCHAR, birth_date DATE)"
+        "last_name VARCHAR, first_name VARCHAR, birth_date DATE, visit_date DATE)"
     )
     for controller_id, path in sorted(lists.items()):
         if controller_id not in known:
@@ -66,19 +69,46 @@ def gather_evidence(engine: Engine, lists: dict[str, Path], known: set[str]) -> 
     engine.execute(
         f"""
         INSERT INTO attribute_evidence
-        WITH found AS (
-            SELECT DISTINCT r.source_id, r._record, p.controller_id
+        WITH visits AS ({_visits_sql(engine)}),
+        found AS (
+            SELECT r.source_id, r._record, p.controller_id,
+                   coalesce(bool_or(p.visit_date = v.visit_date), false) AS on_visit
             FROM resolve_records r JOIN attribute_patients p
               ON (r.nir IS NOT NULL AND r.nir = p.nir)
               OR (r.birth_date = p.birth_date AND r.last_name = p.last_name
                   AND r.first_name = p.first_name)
+            LEFT JOIN visits v ON v.source_id = r.source_id AND v._record = r._record
+            GROUP BY ALL
+        ), kept AS (
+            -- A person in several labs' lists: the list holding the record's visit date
+            -- says which lab this record is from.
+            SELECT * FROM found
+            QUALIFY on_visit OR NOT bool_or(on_visit) OVER (PARTITION BY source_id, _record)
         )
         SELECT source_id, _record, controller_id,
-               0.9 / count(*) OVER (PARTITION BY source_id, _record), 'patient list', {ROW}
-        FROM found
+               0.9 / count(*) OVER (PARTITION BY source_id, _record),
+               CASE WHEN on_visit THEN 'patient list, visit date' ELSE 'patient list' END, {ROW}
+        FROM kept
         """
     )
     engine.execute("DROP TABLE attribute_patients")
+
+
+def _visits_sql(engine: Engine) -> str:
+    """Every record's visit dates (columns classify labelled ``health.visit_date``)."""
+    from ariane.attribute.records import labelled_columns
+
+    parsed = n.parse_date("visit_text", n.DAY_FIRST, date.today())
+    parts = [
+        f"SELECT CAST({source_id} AS INTEGER) AS source_id, CAST(_record AS BIGINT) AS _record, "
+        f"{parsed} AS visit_date FROM (SELECT _record, {n.date_text(quote(column))} AS visit_text "
+        f"FROM {quote(table)})"
+        for source_id, table, column in labelled_columns(engine, "health.visit_date")
+    ]
+    return " UNION ALL ".join(parts) or (
+        "SELECT CAST(NULL AS INTEGER) AS source_id, CAST(NULL AS BIGINT) AS _record, "
+        "CAST(NULL AS DATE) AS visit_date LIMIT 0"
+    )
 
 
 def _load(engine: Engine, controller_id: str, path: Path) -> None:
@@ -103,13 +133,16 @@ def _load(engine: Engine, controller_id: str, path: Path) -> None:
         return quote(fields[field]) if field in fields else "CAST(NULL AS VARCHAR)"
 
     birth = n.birth_date(n.parse_date("bd_text", n.DAY_FIRST, date.today()), date.today())
+    visit = n.parse_date("visit_text", n.DAY_FIRST, date.today())
     engine.execute(
         f"""
         INSERT INTO attribute_patients
-        SELECT ?, {n.nir("nir_c")}, {n.birth_name(n.name("ln"))}, {n.name("fn")}, {birth}
+        SELECT ?, {n.nir("nir_c")}, {n.birth_name(n.name("ln"))}, {n.name("fn")}, {birth},
+               {visit}
         FROM (SELECT {n.nir_compact(column("nir"))} AS nir_c, {column("last_name")} AS ln,
                      {column("first_name")} AS fn,
-                     {n.date_text(column("birth_date"))} AS bd_text
+                     {n.date_text(column("birth_date"))} AS bd_text,
+                     {n.date_text(column("visit_date"))} AS visit_text
               FROM {view})
         """,
         [controller_id],

@@ -14,7 +14,8 @@ from typing import TYPE_CHECKING
 
 import pyarrow as pa
 
-from ariane.attribute.evidence import OrganisationMatcher, controller_of_file, organisation_key
+from ariane.attribute.derived import organisation_controllers
+from ariane.attribute.evidence import OrganisationMatcher, controller_of_file
 from ariane.attribute.registry import Controller, finess_of, place_of
 from ariane.resolve.distinct import map_distinct
 from ariane.resolve.fields import quote
@@ -24,6 +25,7 @@ if TYPE_CHECKING:
 
 ROW, FILE = 1, 2  # evidence levels: row evidence outranks file evidence
 _COMPACT_FINESS = "upper(regexp_replace({}, '[\\s.\\-]', '', 'g'))"
+_FINESS_SHAPE = "([0-9]{2}|2A|2B)[0-9]{7}"
 
 
 def labelled_columns(engine: Engine, label: str) -> list[tuple[int, str, str]]:
@@ -52,11 +54,19 @@ def _values_sql(engine: Engine, label: str) -> str | None:
     return " UNION ALL ".join(parts) if parts else None
 
 
-def derived_controllers(engine: Engine) -> list[Controller]:
+def derived_controllers(engine: Engine) -> tuple[list[Controller], dict[str, str]]:
     """Controllers read off the leak when no registry is given: one per FINESS value (named
-    by the organisation most often beside it), else one per organisation name."""
+    by the organisation most often beside it), else one per lab name
+    (:mod:`~.derived`); and, for the latter, the controller of each written name."""
     finess_sql = _values_sql(engine, "provider.finess")
     organisation_sql = _values_sql(engine, "provider.organisation")
+    if organisation_sql:
+        # An organisation column holding FINESS numbers ('35 000 0017') names labs by
+        # FINESS: one controller per number, not one per way of spacing it.
+        shaped = f"regexp_full_match({_COMPACT_FINESS.format('value')}, '{_FINESS_SHAPE}')"
+        as_finess = f"SELECT * FROM ({organisation_sql}) WHERE {shaped}"
+        finess_sql = f"{finess_sql} UNION ALL {as_finess}" if finess_sql else as_finess
+        organisation_sql = f"SELECT * FROM ({organisation_sql}) WHERE NOT {shaped}"
     controllers: list[Controller] = []
     if finess_sql:
         named = (
@@ -81,23 +91,13 @@ def derived_controllers(engine: Engine) -> list[Controller]:
                     finess, name, finess, None, None, None, None, None, departement, region
                 )  # fmt: skip
             )
-        return controllers
+        if controllers:
+            return controllers, {}
     if organisation_sql:
-        keys: dict[str, Counter[str]] = {}
-        for value, count in engine.fetch(
-            f"SELECT value, count(*) FROM ({organisation_sql}) GROUP BY ALL"
-        ):
-            key = organisation_key(value)
-            if key:
-                keys.setdefault(key, Counter())[value] += int(count)
-        for number, key in enumerate(sorted(keys), start=1):
-            name = keys[key].most_common(1)[0][0]
-            controllers.append(
-                Controller(
-                    f"ORG-{number:04d}", name, None, None, None, None, None, None, None, None
-                )  # fmt: skip
-            )
-    return controllers
+        values = engine.fetch(f"SELECT value, count(*) FROM ({organisation_sql}) GROUP BY ALL")
+        derived = organisation_controllers([(str(v), int(c)) for v, c in values])
+        return derived.controllers, derived.members
+    return controllers, {}
 
 
 def store_controllers(engine: Engine, controllers: Sequence[Controller]) -> None:
@@ -126,8 +126,11 @@ def record_keys_sql(engine: Engine) -> str:
     )
 
 
-def gather_evidence(engine: Engine, controllers: Sequence[Controller]) -> None:
-    """Write ``attribute_evidence`` from FINESS and organisation columns and file names."""
+def gather_evidence(
+    engine: Engine, controllers: Sequence[Controller], members: dict[str, str] | None = None
+) -> None:
+    """Write ``attribute_evidence`` from FINESS and organisation columns and file names;
+    ``members`` maps names written in the leak to the controllers derived from them."""
     engine.execute(
         "CREATE OR REPLACE TABLE attribute_evidence (source_id INTEGER, _record BIGINT, "
         "controller_id VARCHAR, confidence DOUBLE, evidence VARCHAR, level INTEGER)"
@@ -151,15 +154,19 @@ def gather_evidence(engine: Engine, controllers: Sequence[Controller]) -> None:
             engine,
             "attribute_map_organisations",
             f"SELECT value FROM ({organisation_sql})",
-            matcher.match,
+            lambda value: (
+                (members[value], 0.9, "organisation name")
+                if members and value in members
+                else matcher.evidence(value)
+            ),
             ["value"],
-            [("controller_id", pa.string()), ("confidence", pa.float64())],
-        )
+            [("controller_id", pa.string()), ("confidence", pa.float64()),
+             ("evidence", pa.string())],
+        )  # fmt: skip
         engine.execute(
             f"""
             INSERT INTO attribute_evidence
-            SELECT v.source_id, v._record, m.controller_id, m.confidence,
-                   'organisation name ~' || round(m.confidence, 2), {ROW}
+            SELECT v.source_id, v._record, m.controller_id, m.confidence, m.evidence, {ROW}
             FROM ({organisation_sql}) v
             JOIN attribute_map_organisations m ON m.value = v.value
             WHERE m.controller_id IS NOT NULL

@@ -94,7 +94,7 @@ def _write_outputs(engine: Engine, result: Any) -> None:
     )
     for table in (
         "resolve_clusters", "resolve_profile_of", "resolve_edges", "resolve_fields",
-        "resolve_profiles",
+        "resolve_profiles", "resolve_profile_numbers",
     ):  # fmt: skip
         engine.execute(f'DROP TABLE IF EXISTS "{table}"')
 

@@ -26,7 +26,7 @@ if TYPE_CHECKING:
 #: Match probability at which two profiles are one person.
 THRESHOLD = 0.5
 #: Looser and stricter thresholds bounding the count.
-LOOSE, STRICT = 0.05, 0.95
+LOOSE, STRICT = 0.02, 0.95
 #: Share of persons added on each side for what the model is wrongly sure of.
 CALIBRATION = 0.001
 

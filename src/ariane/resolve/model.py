@@ -22,7 +22,7 @@ def comparisons_for(present: set[str]) -> list[Any]:
             _names_comparison(cll, cl, "last_name_alt" in present, "first_name" in present)
         )
     if "birth_date" in present:
-        comparisons.append(cl.DateOfBirthComparison("birth_date", input_is_string=False))
+        comparisons.append(_birth_comparison(cll, cl, "nir_birth" in present))
     if "sex" in present:
         comparisons.append(cl.ExactMatch("sex"))
     if "phone" in present:
@@ -37,6 +37,29 @@ def comparisons_for(present: set[str]) -> list[Any]:
     if address:
         comparisons.append(_address_comparison(cll, cl, address))
     return comparisons
+
+
+def _birth_comparison(cll: Any, cl: Any, with_nir_birth: bool) -> Any:
+    """Birth dates; where one side has none, the year and month its NIR gives."""
+    dates = cl.DateOfBirthComparison("birth_date", input_is_string=False)
+    if not with_nir_birth:
+        return dates
+    levels = dates.create_comparison_levels()
+    year_month = "coalesce(nir_birth_{0}, strftime(birth_date_{0}, '%y%m'))"
+    return cl.CustomComparison(
+        [
+            cll.CustomLevel(
+                "(birth_date_l IS NULL AND nir_birth_l IS NULL) "
+                "OR (birth_date_r IS NULL AND nir_birth_r IS NULL)"
+            ).configure(is_null_level=True),
+            *levels[1:-1],  # the date levels: NULL (so skipped) where a date is missing
+            cll.CustomLevel(
+                f"{year_month.format('l')} = {year_month.format('r')}", "same year and month"
+            ),
+            cll.ElseLevel(),
+        ],
+        output_column_name="birth_date",
+    )
 
 
 def _names_comparison(cll: Any, cl: Any, with_alt: bool, with_first: bool) -> Any:
@@ -140,6 +163,18 @@ def blocking_rules(present: set[str]) -> list[Any]:
             if place in present:
                 rules.append(block_on("birth_date", place))
                 break
+        if "nir_birth" in present:
+            # A NIR's year and month against a birth date, or another NIR's: one phonetic
+            # name must agree. Each rule has a NIR-only side, which keeps blocks small (year
+            # and month alone would pair most of a large leak's namesakes).
+            sides = (
+                ("l.nir_birth", "strftime(r.birth_date, '%y%m')"),
+                ("strftime(l.birth_date, '%y%m')", "r.nir_birth"),
+                ("l.nir_birth", "r.nir_birth"),
+            )
+            for name in ("last_name_sdx", "first_name_sdx"):
+                if name in present:
+                    rules += [f"{a} = {b} AND l.{name} = r.{name}" for a, b in sides]
     for contact in ("email", "phone"):
         if contact in present:
             rules.append(block_on(contact))
@@ -175,7 +210,8 @@ def deterministic_rules(present: set[str]) -> list[Any]:
 
 #: The fields each comparison reads (an EM session cannot train one its rule blocks on).
 _COMPARED = (
-    {"nir"}, {"foreign_id"}, {"last_name", "first_name", "last_name_alt"}, {"birth_date"}, {"sex"},
+    {"nir"}, {"foreign_id"}, {"last_name", "first_name", "last_name_alt"},
+    {"birth_date", "nir_birth"}, {"sex"},
     {"phone"}, {"email"}, {"internal_id"}, {"street", "postal_code", "town"},
 )  # fmt: skip
 

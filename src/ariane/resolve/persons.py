@@ -6,8 +6,10 @@ blocking rules (NIR, birth date with phonetic names, email, phone, names), and c
 components at a match-probability threshold make persons (:mod:`ariane.resolve.estimate`).
 
 Around the model: a file's own patient number links profiles outright (tables of one dump);
-two NIRs that each agree with their record, or birth dates more than a typo apart at
-different addresses, veto a pair whatever else it shares. EM trains on high-precision
+a record with names only joins the one person of that name; two NIRs that each agree with
+their record, birth dates more than a typo apart at different addresses, first names no
+slip explains (siblings, twins), veto a pair whatever else it shares. Without a birth
+date, a person's own NIR gives the year and month to compare. EM trains on high-precision
 blocks only (a NIR, names + birth date): on names alone it learns that namesakes match.
 
 Splink is seeded and its logging silenced (at debug level it can print values).
@@ -36,8 +38,11 @@ if TYPE_CHECKING:
 MODEL_FIELDS = (
     "nir", "foreign_id", "last_name", "last_name_alt", "first_name", "last_name_sdx",
     "first_name_sdx",
-    "birth_date", "sex", "phone", "email", "street", "postal_code", "town", "internal_id",
+    "birth_date", "nir_birth", "sex", "phone", "email", "street", "postal_code", "town",
+    "internal_id",
 )  # fmt: skip
+#: Model fields computed in the profiles, not read from ``resolve_fields``.
+_DERIVED = ("town", "internal_id", "nir_birth")
 #: A value shared by more profiles than this is a placeholder (a lab's own phone, a
 #: dummy NIR), not an identifier: it is left out of the model.
 MAX_SHARED = 50
@@ -55,6 +60,11 @@ MIN_TRAINING_PAIRS = 10
 M_FLOOR = 0.002
 #: Match probability given to profiles sharing a patient number of their own file.
 KEY_PROBABILITY = 0.99
+#: Match probability left to a pair whose first names, or dates and sexes, or generations
+#: disagree: under the 0.5 threshold, above the loose one of the interval (0.02).
+DOUBTED = 0.03
+#: Match probability given to a names-only record and the one person of that name.
+NAMES_ONLY_PROBABILITY = 0.9
 
 
 @dataclass(frozen=True)
@@ -83,9 +93,7 @@ def quiet_splink() -> Iterator[None]:
 
 def build_profiles(engine: Engine) -> int:
     """Fold records into ``resolve_profiles``; map each record in ``resolve_profile_of``."""
-    keys = ", ".join(
-        f"{_model_source(f)}" for f in MODEL_FIELDS if f not in ("town", "internal_id")
-    )
+    keys = ", ".join(f"{_model_source(f)}" for f in MODEL_FIELDS if f not in _DERIVED)
     # A record that names nobody well enough (no NIR, no name + birth date, no contact)
     # stays alone: folding it with look-alikes would merge strangers.
     identified = (
@@ -122,7 +130,13 @@ def build_profiles(engine: Engine) -> int:
                    AS foreign_id,
                f.last_name_key AS last_name, {_alt_key()} AS last_name_alt,
                f.first_name_key AS first_name, f.last_name_sdx, f.first_name_sdx,
-               f.birth_date, f.sex,
+               f.birth_date,
+               -- Without a birth date, a person's own NIR still gives its year and month:
+               -- what lets a file of NIRs meet a file of birth dates.
+               CASE WHEN f.birth_date IS NULL AND f.nir_own IS NOT NULL
+                         AND substr(f.nir_own, 4, 2) BETWEEN '01' AND '12'
+                    THEN substr(f.nir_own, 2, 4) END AS nir_birth,
+               f.sex,
                CASE WHEN f.phone IN {shared["phone"]} THEN NULL ELSE f.phone END AS phone,
                CASE WHEN f.email IN {shared["email"]} THEN NULL ELSE f.email END AS email,
                replace(f.street, ' ', '') AS street, f.postal_code,
@@ -140,6 +154,19 @@ def build_profiles(engine: Engine) -> int:
             JOIN read_sources s ON s.source_id = r.source_id
             WHERE r.internal_id IS NOT NULL GROUP BY p.profile_id
         ) i ON i.profile_id = f.unique_id
+        """,
+    )
+    # Every patient number of every record, by profile: one profile may fold records of
+    # two files (a person registered in two labs' dumps), each with its own number.
+    scratch(
+        engine,
+        "resolve_profile_numbers",
+        """
+        SELECT DISTINCT p.profile_id,
+               hash(coalesce(s.inner_path, s.path)) || ':' || r.internal_id AS number
+        FROM resolve_fields r JOIN resolve_profile_of p ON p.unique_id = r.unique_id
+        JOIN read_sources s ON s.source_id = r.source_id
+        WHERE r.internal_id IS NOT NULL
         """,
     )
     return int(engine.fetch("SELECT count(*) FROM resolve_profiles")[0][0])
@@ -202,6 +229,29 @@ def _floor_m_probabilities(linker: Any) -> None:
                 level.m_probability = M_FLOOR
 
 
+#: Days in a month: a random pair shares a birth year and month about this many times
+#: more often than an exact birth date.
+DAYS_IN_MONTH = 30.4
+
+
+def _weigh_nir_birth(linker: Any) -> None:
+    """Weigh 'same year and month' (a NIR against a birth date) from the exact-date level.
+
+    Few pairs reach that level, too few for EM to learn it; but a person's own NIR agrees
+    with their birth date by construction (as often as an exact date agrees), and
+    strangers share a year and month about a month's days more often than a date.
+    """
+    for comparison in linker._settings_obj.comparisons:
+        levels = {level.label_for_charts: level for level in comparison.comparison_levels}
+        exact = next((lv for label, lv in levels.items() if label.startswith("Exact")), None)
+        year_month = levels.get("same year and month")
+        if exact is None or year_month is None:
+            continue
+        if exact.m_probability is not None and exact.u_probability is not None:
+            year_month.m_probability = exact.m_probability
+            year_month.u_probability = min(1.0, exact.u_probability * DAYS_IN_MONTH)
+
+
 def score(engine: Engine, threshold: float) -> Model:
     """Train the model on ``resolve_profiles``; store pairs above ``threshold`` as
     ``resolve_edges (unique_id_l, unique_id_r, match_probability)``."""
@@ -218,7 +268,9 @@ def score(engine: Engine, threshold: float) -> Model:
         _score_with_splink(engine, present, comparisons, threshold, profiles)
     if "internal_id" in present:
         _link_patient_numbers(engine)
+    _link_names_only(engine)
     _veto_contradictions(engine)
+    _unlink_ambiguous_bare(engine)
     return Model(profiles, int(engine.fetch("SELECT count(*) FROM resolve_edges")[0][0]))
 
 
@@ -228,8 +280,36 @@ def _veto_contradictions(engine: Engine) -> None:
     A person has one NIR: two NIRs that each agree with their own record's sex and birth
     date mean two people (namesakes sharing a family email or phone, typically). The
     same for two birth dates more than a typo apart (one character, or day and month
-    swapped) at two different addresses. The model weighs fields as if independent, and
-    a shared email could outweigh them.
+    swapped) at two different addresses, and for two first names that no slip explains
+    (siblings and twins sharing a home, a phone and a parent's NIR); at one address too,
+    two such dates with two sexes, or a generation apart (a parent and a child of the same
+    name). These last three are doubts rather than vetoes: such a pair keeps a probability
+    of :data:`DOUBTED`, under the threshold but inside the count's interval (test data
+    like FEBRL replaces whole first names and dates of one person), and a number of the
+    person's own shared by both (a NIR that agrees with each record, another identifier)
+    lifts the doubt: then a field was mistyped. The model weighs
+    fields as if independent, and a shared email could outweigh them.
+    """
+    # Two first names that are no slip, no short form and no swap of each other: siblings
+    # (twins too) or a parent, however much of a home, a phone and a NIR they share.
+    first_names_differ = """
+        l.first_name IS NOT NULL AND r.first_name IS NOT NULL
+        AND jaro_winkler_similarity(l.first_name, r.first_name) < 0.85
+        AND NOT contains(l.first_name, r.first_name) AND NOT contains(r.first_name, l.first_name)
+        AND l.first_name IS DISTINCT FROM r.last_name AND r.first_name IS DISTINCT FROM l.last_name
+    """
+    sexes_differ = "l.sex IS NOT NULL AND r.sex IS NOT NULL AND l.sex <> r.sex"
+    # ...unless a number of the person's own agrees (one slip allowed where no key checks
+    # it): then a name or date was mistyped.
+    same_identifier = (
+        "coalesce(l.nir = r.nir OR damerau_levenshtein(l.foreign_id, r.foreign_id) <= 1, false)"
+    )
+    # A parent and a child of the same name in one home: no slip moves a year by fifteen
+    # and changes the day and month as well.
+    generations_apart = """
+        l.birth_date IS NOT NULL AND r.birth_date IS NOT NULL
+        AND abs(year(l.birth_date) - year(r.birth_date)) >= 15
+        AND month(l.birth_date) <> month(r.birth_date) AND day(l.birth_date) <> day(r.birth_date)
     """
     dates_differ = """
         l.birth_date IS NOT NULL AND r.birth_date IS NOT NULL
@@ -247,11 +327,87 @@ def _veto_contradictions(engine: Engine) -> None:
     engine.execute(
         f"""
         CREATE OR REPLACE TEMP TABLE resolve_edges AS
-        SELECT e.* FROM resolve_edges e
+        SELECT e.unique_id_l, e.unique_id_r,
+               CASE WHEN NOT ({same_identifier})
+                     AND (({first_names_differ}) OR (({dates_differ}) AND ({sexes_differ}))
+                          OR ({generations_apart}))
+                    THEN least(e.match_probability, {DOUBTED}) ELSE e.match_probability
+               END AS match_probability
+        FROM resolve_edges e
         JOIN resolve_profiles l ON l.unique_id = e.unique_id_l
         JOIN resolve_profiles r ON r.unique_id = e.unique_id_r
         WHERE (l.nir IS NULL OR r.nir IS NULL OR l.nir = r.nir)
           AND NOT (({dates_differ}) AND ({places_differ}))
+        """
+    )
+
+
+def _bare(p: str = "") -> str:
+    """SQL: the profile (columns prefixed ``p``) names someone by nothing but names."""
+    fields = ("nir", "foreign_id", "nir_birth", "phone", "email", "internal_id", "street",
+              "postal_code", "town", "birth_date")  # fmt: skip
+    return "(" + " AND ".join(f"{p}{f} IS NULL" for f in fields) + ")"
+
+
+def _born(p: str = "") -> str:
+    """SQL: a profile's birth year and month (from its date, else its NIR)."""
+    return f"coalesce({p}nir_birth, strftime({p}birth_date, '%y%m'))"
+
+
+def _unlink_ambiguous_bare(engine: Engine) -> None:
+    """A names-only profile paired with two people that cannot be one (two births, two
+    NIRs) could be either: it keeps no pair, rather than merging namesakes through it."""
+    engine.execute(
+        f"""
+        CREATE OR REPLACE TEMP TABLE resolve_edges AS
+        WITH ends AS (
+            SELECT unique_id_l AS bare, unique_id_r AS other FROM resolve_edges
+            UNION ALL
+            SELECT unique_id_r, unique_id_l FROM resolve_edges
+        ), ambiguous AS (
+            SELECT e.bare FROM ends e
+            JOIN resolve_profiles b ON b.unique_id = e.bare AND {_bare("b.")}
+            JOIN resolve_profiles o ON o.unique_id = e.other
+            GROUP BY e.bare
+            HAVING count(DISTINCT {_born("o.")}) > 1
+                OR count(DISTINCT o.nir) > 1
+        )
+        SELECT * FROM resolve_edges
+        WHERE unique_id_l NOT IN (SELECT bare FROM ambiguous)
+          AND unique_id_r NOT IN (SELECT bare FROM ambiguous)
+        """
+    )
+
+
+def _link_names_only(engine: Engine) -> None:
+    """A record naming someone by first and last name only (no date, number, contact or
+    address) is the person of that name when the leak knows only one: no two births or
+    NIRs go with the name. (Splink cannot tell: names alone never outweigh its prior.)
+    """
+    engine.execute(
+        f"""
+        CREATE OR REPLACE TEMP TABLE resolve_edges AS
+        WITH named AS (
+            SELECT unique_id, first_name, last_name, nir, {_born()} AS born,
+                   {_bare()} AS names_only
+            FROM resolve_profiles WHERE first_name IS NOT NULL AND last_name IS NOT NULL
+        ), single AS (
+            SELECT first_name, last_name FROM named GROUP BY ALL
+            HAVING bool_or(names_only) AND count(DISTINCT born) <= 1
+               AND count(DISTINCT nir) <= 1 AND count(*) <= {MAX_SHARED}
+        )
+        SELECT unique_id_l, unique_id_r, max(match_probability) AS match_probability
+        FROM (
+            SELECT * FROM resolve_edges
+            UNION ALL
+            SELECT least(a.unique_id, b.unique_id), greatest(a.unique_id, b.unique_id),
+                   {NAMES_ONLY_PROBABILITY}
+            FROM named a JOIN single s USING (first_name, last_name)
+            JOIN named b ON b.first_name = a.first_name AND b.last_name = a.last_name
+            WHERE a.names_only AND b.unique_id <> a.unique_id
+              AND (NOT b.names_only OR a.unique_id < b.unique_id)
+        )
+        GROUP BY ALL
         """
     )
 
@@ -266,17 +422,21 @@ def _link_patient_numbers(engine: Engine) -> None:
     engine.execute(
         f"""
         CREATE OR REPLACE TEMP TABLE resolve_edges AS
+        -- A number many profiles share is a placeholder: left out before pairing.
+        WITH numbers AS (
+            SELECT * FROM resolve_profile_numbers
+            QUALIFY count(*) OVER (PARTITION BY number) <= {MAX_SHARED}
+        )
         SELECT unique_id_l, unique_id_r, max(match_probability) AS match_probability
         FROM (
             SELECT * FROM resolve_edges
             UNION ALL
             SELECT l.unique_id, r.unique_id, {KEY_PROBABILITY}
-            FROM resolve_profiles l JOIN resolve_profiles r
-              ON l.internal_id = r.internal_id AND l.unique_id < r.unique_id
-            WHERE l.internal_id IN (
-                    SELECT internal_id FROM resolve_profiles WHERE internal_id IS NOT NULL
-                    GROUP BY internal_id HAVING count(*) <= {MAX_SHARED})
-              AND (l.last_name IS NULL OR r.last_name IS NULL
+            FROM numbers nl JOIN numbers nr
+              ON nl.number = nr.number AND nl.profile_id < nr.profile_id
+            JOIN resolve_profiles l ON l.unique_id = nl.profile_id
+            JOIN resolve_profiles r ON r.unique_id = nr.profile_id
+            WHERE (l.last_name IS NULL OR r.last_name IS NULL
                    OR jaro_winkler_similarity(l.last_name, r.last_name) >= 0.8
                    OR l.last_name = r.last_name_alt OR l.last_name_alt = r.last_name)
               AND (l.birth_date IS NULL OR r.birth_date IS NULL
@@ -323,6 +483,7 @@ def _score_with_splink(
                 block_on(*fields), max_pairs=2e6
             )
         _floor_m_probabilities(linker)
+        _weigh_nir_birth(linker)
         predictions = linker.inference.predict(threshold_match_probability=threshold)
         engine.execute(
             "INSERT INTO resolve_edges SELECT unique_id_l, unique_id_r, match_probability "
