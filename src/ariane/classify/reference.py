@@ -7,32 +7,13 @@ cases, not every value: a column is labelled from the share of values that match
 
 from __future__ import annotations
 
-import importlib
 import re
 import unicodedata
 from functools import cache, lru_cache
 
-_NOT_ALNUM = re.compile(r"[^a-z0-9]+")
+from ariane.names import faker_names
 
-#: Locales whose Faker first-name lists we pool: the people of a French lab's file, and
-#: the English-speaking witnesses (FEBRL is Australian).
-_NAME_LOCALES = (
-    "fr_FR",
-    "fr_CH",
-    "fr_CA",
-    "en_US",
-    "en_GB",
-    "en_IE",
-    "de_DE",
-    "es_ES",
-    "it_IT",
-    "pt_PT",
-    "nl_NL",
-    "pl_PL",
-    "ar_AA",
-    "tr_TR",
-    "ro_RO",
-)
+_NOT_ALNUM = re.compile(r"[^a-z0-9]+")
 
 
 @lru_cache(maxsize=1 << 16)
@@ -43,27 +24,10 @@ def fold(text: str) -> str:
     return _NOT_ALNUM.sub(" ", ascii_only.lower()).strip()
 
 
-def _provider_list(provider: type, attribute: str) -> list[str]:
-    for base in provider.__mro__:
-        value = base.__dict__.get(attribute)
-        if isinstance(value, (list, tuple, set, dict)):
-            return [fold(v) for v in value]
-    return []
-
-
 @cache
 def _faker_names() -> tuple[frozenset[str], frozenset[str]]:
-    firsts: set[str] = set()
-    lasts: set[str] = set()
-    for locale in _NAME_LOCALES:
-        try:
-            provider = importlib.import_module(f"faker.providers.person.{locale}").Provider
-        except ImportError:
-            continue
-        for attribute in ("first_names", "first_names_male", "first_names_female"):
-            firsts.update(_provider_list(provider, attribute))
-        lasts.update(_provider_list(provider, "last_names"))
-    return frozenset(firsts), frozenset(lasts)
+    firsts, lasts = faker_names()
+    return frozenset(map(fold, firsts)), frozenset(map(fold, lasts))
 
 
 @lru_cache(maxsize=8)

@@ -6,12 +6,13 @@ million rows pays for each different name once.
 
 from __future__ import annotations
 
-import importlib
 import re
 import unicodedata
 from functools import cache
 
 import jellyfish
+
+from ariane.names import faker_names
 
 # Titles before a name; they say nothing about which word is the last name.
 _TITLES = frozenset(
@@ -20,9 +21,6 @@ _TITLES = frozenset(
 )
 # A usage-name marker and the name after it stay with the last name ("X épouse Y").
 _MARKERS = frozenset(["NEE", "NE", "EPOUSE", "EPSE", "EP", "VEUVE", "VVE", "DITE", "DIT"])
-# Faker's name lists per locale: first names of the people a French leak is likely to hold.
-_LEXICON_LOCALES = ("fr_FR", "fr_CH", "fr_CA", "en_US", "en_GB", "de_DE", "es_ES", "it_IT",
-                    "pt_PT", "nl_NL", "pl_PL", "tr_TR", "ar_AA")  # fmt: skip
 _WORD = re.compile(r"[^\W\d_]+(?:['’-][^\W\d_]+)*", re.UNICODE)
 
 
@@ -35,19 +33,9 @@ def fold(word: str) -> str:
 @cache
 def first_name_lexicon() -> frozenset[str]:
     """Folded first names known to Faker's person providers (several locales)."""
-    names: set[str] = set()
-    for locale in _LEXICON_LOCALES:
-        try:
-            provider = importlib.import_module(f"faker.providers.person.{locale}").Provider
-        except ImportError:
-            continue
-        for attribute in ("first_names", "first_names_male", "first_names_female"):
-            for first in getattr(provider, attribute, ()) or ():
-                names.update(fold(part) for part in re.split(r"[\s-]+", str(first)) if part)
-    last_names: set[str] = set()
-    for locale in ("fr_FR",):
-        provider = importlib.import_module(f"faker.providers.person.{locale}").Provider
-        last_names.update(fold(str(n)) for n in getattr(provider, "last_names", ()) or ())
+    firsts = faker_names()[0]
+    names = {fold(part) for first in firsts for part in re.split(r"[\s-]+", first) if part}
+    last_names = {fold(name) for name in faker_names(("fr_FR",))[1]}
     # A word that is both (MARTIN, LAURENT) gives no cue.
     return frozenset(names - last_names)
 
