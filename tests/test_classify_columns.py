@@ -369,3 +369,67 @@ def test_a_column_named_after_an_analysis_holds_its_result() -> None:
     }
     labels = {p.name: p.label for p in _classify(columns)}
     assert labels == {"Glycémie (g/L)": "health.test", "HbA1c": "health.test", "Âge": "other"}
+
+
+def _with_luhn(body: str) -> str:
+    from stdnum import luhn
+
+    # Corsican départements 2A/2B are keyed as 20 (FINESS rule).
+    return body + luhn.calc_check_digit(body.replace("2A", "20").replace("2B", "20"))
+
+
+def test_finess_numbers_are_finess_under_an_organisation_header() -> None:
+    """Keys right on every value outweigh a header naming whose number it is."""
+    rng = random.Random(17)
+    n = 300
+    departements = ["35", "22", "29", "56", "2A", "2B", "75"]
+    sites = [
+        _with_luhn(f"{rng.choice(departements)}0{rng.randrange(10**5):05d}") for _ in range(25)
+    ]
+    finess: list[str | None] = [rng.choice(sites) for _ in range(n)]
+    labs = ["Laboratoire Bio Ouest", "CHU de Rennes", "Clinique Saint-Yves", "LBM Armor"]
+    columns: dict[str, list[str | None]] = {
+        "Etablissement": finess,
+        "Site": finess[::-1],
+        "Structure": finess[1:] + finess[:1],
+        "col_4": finess[2:] + finess[:2],
+    }
+    profiles = _classify(columns)
+    assert {p.name: p.label for p in profiles} == dict.fromkeys(columns, "provider.finess")
+    # The establishment's header still confirms its number: surer than no header at all.
+    confidence = {p.name: p.confidence for p in profiles}
+    assert confidence["Etablissement"] > confidence["col_4"]
+    names: dict[str, list[str | None]] = {"Etablissement": [rng.choice(labs) for _ in range(n)]}
+    assert [p.label for p in _classify(names)] == ["provider.organisation"]
+
+
+def test_practitioner_numbers_under_a_physician_header_are_adeli() -> None:
+    """Nine Luhn-keyed digits are FINESS by default; a physician's header says ADELI."""
+    rng = random.Random(23)
+    practitioners = [_with_luhn(f"351{rng.randrange(10**5):05d}") for _ in range(20)]
+    adeli: list[str | None] = [rng.choice(practitioners) for _ in range(300)]
+    columns: dict[str, list[str | None]] = {"Médecin traitant": adeli, "col_2": adeli[::-1]}
+    labels = {p.name: p.label for p in _classify(columns)}
+    assert labels == {"Médecin traitant": "provider.adeli", "col_2": "provider.finess"}
+
+
+def test_a_header_naming_another_nine_digit_number_keeps_its_say() -> None:
+    """Every Luhn-keyed FINESS is a valid SIREN and ADELI: only the header tells them apart.
+
+    The contract has no SIREN label; a SIREN column stays ``provider.organisation`` (the
+    number names one), as before: never a FINESS.
+    """
+    rng = random.Random(19)
+    n = 300
+    numbers: list[str | None] = [_with_luhn(f"3{rng.randrange(10**7):07d}") for _ in range(n)]
+    columns: dict[str, list[str | None]] = {
+        "siren": numbers,
+        "SIRET employeur": numbers[::-1],
+        "N° ADELI": numbers[1:] + numbers[:1],
+    }
+    labels = {p.name: p.label for p in _classify(columns)}
+    assert labels == {
+        "siren": "provider.organisation",
+        "SIRET employeur": "provider.organisation",
+        "N° ADELI": "provider.adeli",
+    }

@@ -10,13 +10,14 @@ import pytest
 
 from ariane.case import Case
 from ariane.nir import make_nir
-from ariane.resolve import names, phones, resolve, summarise
+from ariane.resolve import fields, names, phones, resolve, summarise
 from ariane.resolve import normalise as n
 from ariane.resolve.addresses import place
 
 
-def add_source(engine, source_id, path, columns, labels):
+def add_source(engine, source_id, path, columns, labels, confidence=None):
     """A read source + its classify labels, built directly (read/classify are not run)."""
+    confidence = confidence or {}
     rows = len(next(iter(columns.values())))
     data = {name: pa.array(values, pa.string()) for name, values in columns.items()}
     data["_source_id"] = pa.array([source_id] * rows, pa.int32())
@@ -44,10 +45,16 @@ def add_source(engine, source_id, path, columns, labels):
                 "source_id": pa.array([source_id] * len(columns), pa.int32()),
                 "column_name": list(columns),
                 "label": [labels.get(c, "other") for c in columns],
-                "confidence": pa.array([0.9] * len(columns), pa.float64()),
+                "confidence": pa.array([confidence.get(c, 0.9) for c in columns], pa.float64()),
+                "uniqueness": pa.array([_uniqueness(v) for v in columns.values()], pa.float64()),
             }
         ),
     )
+
+
+def _uniqueness(values):
+    present = [v for v in values if v is not None]
+    return len(set(present)) / len(present) if present else 0.0
 
 
 @pytest.fixture
@@ -276,6 +283,66 @@ def test_tables_of_one_dump_meet_on_patient_numbers_and_labs_are_no_persons(engi
     }
     assert all(person[(2, i + 1)] == person[(1, i % 50 + 1)] for i in range(150))
     assert person[(3, 1)] is None and person[(3, 2)] is None
+
+
+@pytest.mark.parametrize(
+    ("own_key", "patient_link"),
+    [("id_analyse", "id_patient"), ("ID", "N° dossier"), ("col_1", "col_2")],
+)
+def test_visits_link_to_their_patient_not_by_their_own_key(engine, own_key, patient_link):
+    """A visits table's own key must not stand for the patient, however confident.
+
+    The keys are small integers in both tables: read as patient numbers, analysis 7 would
+    join patient 7.
+    """
+    people = _people(40, seed=5)
+    add_source(
+        engine, 1, "dump.sql",
+        {"nom": [p["last"] for p in people], "prenom": [p["first"] for p in people],
+         "ddn": [p["born"].isoformat() for p in people],
+         "id_patient": [str(i + 1) for i in range(40)]},
+        {"nom": "person.last_name", "prenom": "person.first_name", "ddn": "person.birth_date",
+         "id_patient": "id.internal"},
+    )  # fmt: skip
+    rng = random.Random(5)
+    patient_of_visit = [1 + rng.randrange(40) for _ in range(120)]
+    add_source(
+        engine, 2, "dump.sql",
+        {own_key: [str(i + 1) for i in range(120)],
+         patient_link: [str(p) for p in patient_of_visit]},
+        {own_key: "id.internal", patient_link: "id.internal"},
+        confidence={own_key: 0.95, patient_link: 0.6},
+    )  # fmt: skip
+    resolve(engine, today=date(2026, 1, 1))
+    person = {
+        (s, r): p
+        for s, r, p in engine.fetch("SELECT source_id, _record, person_id FROM resolve_records")
+    }
+    patients = [person[(1, i + 1)] for i in range(40)]
+    assert len(set(patients)) == 40  # no two patients merged
+    assert all(person[(2, v + 1)] == patients[p - 1] for v, p in enumerate(patient_of_visit))
+    assert summarise(engine)["persons"] == 40
+
+
+@pytest.mark.parametrize(
+    ("header", "uniqueness", "rank"),
+    [
+        ("id_patient", 1.0, (0, 1)),
+        ("idPatient", 0.3, (0, 0)),
+        ("N° patient", 0.3, (0, 0)),
+        ("IPP", None, (0, 0)),
+        ("numDossier", 0.5, (0, 0)),
+        ("id_analyse", 1.0, (2, 1)),
+        ("Prélèvement", 1.0, (2, 1)),
+        ("visit_id", 0.4, (2, 0)),
+        ("ID", 1.0, (2, 1)),
+        ("col_3", 0.3, (1, 0)),
+        ("col_3", 0.99, (1, 1)),
+        ("patient_visit", 0.4, (1, 0)),
+    ],
+)
+def test_patient_link_rank_reads_headers_then_values(header, uniqueness, rank):
+    assert fields.patient_link_rank(header, uniqueness) == rank
 
 
 def test_namesakes_sharing_an_email_but_not_a_nir_stay_apart(engine):

@@ -4,7 +4,9 @@ Values decide, headers add confidence: every label gets a *value score* from the
 rates of the checks of :mod:`ariane.classify.validators` over a sample (with strong checks
 such as the NIR key or an IBAN worth more than shapes such as "looks like a name"), plus
 ``HEADER_WEIGHT`` times what the header says (:mod:`ariane.classify.headers`). A header
-alone can win only where values cannot tell (a member number, an Australian suburb).
+alone can win only where values cannot tell (a member number, an Australian suburb), and
+a checksum right on nearly every value (FINESS, NIR, IBAN...) silences the headers of other
+labels: FINESS numbers under "Etablissement" are FINESS numbers.
 Row-aligned samples then let columns vouch for each other: the date column whose year
 and month agree with the NIRs of the same rows is the birth date.
 """
@@ -39,6 +41,26 @@ SPECIAL_LABELS = frozenset(
         "health.test",
     }
 )
+
+#: Labels whose values carry a checksum, and its check: a key right on nearly every value
+#: says what the column holds better than any header synonym of a free-text label can.
+CHECKSUM_CHECKS: dict[str, str] = {
+    "id.nir": "nir",
+    "provider.finess": "finess",
+    "provider.rpps": "rpps",
+    "provider.adeli": "adeli",
+    "finance.iban": "iban",
+}
+#: Checksum pass rates from which headers of other labels start to fade, and at which
+#: they say nothing more (a Luhn key is right by chance on one random number in ten).
+_CHECKSUM_DOUBT = 0.8
+_CHECKSUM_SURE = 0.95
+#: The registry numbers of an owner: a header naming the owner of a column of such numbers
+#: ("Etablissement" over FINESS numbers, "Médecin" over ADELI ones) still confirms them.
+NUMBERS_OF_OWNER: dict[str, tuple[str, ...]] = {
+    "provider.organisation": ("provider.finess",),
+    "provider.physician": ("provider.rpps", "provider.adeli"),
+}
 
 #: The check whose pass rate is a label's ``match_rate`` (first available wins).
 MATCH_CHECKS: dict[str, tuple[str, ...]] = {
@@ -259,9 +281,31 @@ def decide(sample: ColumnSample) -> ColumnDecision:
             scores[label] = HEADER_WEIGHT * score * 0.5  # an empty column: header only
     else:
         scores = value_scores(sample)
+        dominance = _checksum_dominance(sample)
         for label, score in header.items():
-            scores[label] = scores.get(label, 0.0) + HEADER_WEIGHT * score
+            if label in CHECKSUM_CHECKS:
+                scores[label] = scores.get(label, 0.0) + HEADER_WEIGHT * score
+                continue
+            scores[label] = scores.get(label, 0.0) + HEADER_WEIGHT * (1.0 - dominance) * score
+            # Naming whose number it is confirms the owner's kind of number, more weakly
+            # than naming the number itself.
+            for number in NUMBERS_OF_OWNER.get(label, ()):
+                scores[number] = scores.get(number, 0.0) + HEADER_WEIGHT * dominance * score / 2
     return _decision(sample, scores, header)
+
+
+def _checksum_dominance(sample: ColumnSample) -> float:
+    """How far the checksum keys of the values overrule headers of other labels (0..1).
+
+    FINESS numbers under "Etablissement" are still FINESS numbers: a key right on nearly
+    every value cannot be chance, while the header only says whose number it is. Only a
+    header naming another number of the same shape keeps its say: every Luhn-keyed
+    FINESS is also a valid SIREN, so a "SIREN" header is the only way to tell them apart.
+    """
+    if headers.names_registry(sample.name):
+        return 0.0
+    rate = max(sample.rates.get(check, 0.0) for check in CHECKSUM_CHECKS.values())
+    return min(1.0, max(0.0, (rate - _CHECKSUM_DOUBT) / (_CHECKSUM_SURE - _CHECKSUM_DOUBT)))
 
 
 def _decision(

@@ -16,7 +16,7 @@ import unicodedata
 from difflib import SequenceMatcher
 from functools import cache
 
-from ariane.classify.synonyms import FILLER, OWNERS, SYNONYMS
+from ariane.classify.synonyms import FILLER, OWNERS, REGISTRY_NUMBERS, SYNONYMS
 
 #: Headers that carry no meaning (headerless files, spreadsheet defaults).
 _MEANINGLESS = re.compile(r"^(col|column|colonne|field|champ|unnamed|var|v|c)?\s*\d+$")
@@ -42,6 +42,12 @@ def is_meaningless(header: str) -> bool:
     """Whether a header says nothing (``col_3``, ``Unnamed: 2``, empty)."""
     folded = fold(header)
     return not folded or bool(_MEANINGLESS.match(folded))
+
+
+def names_registry(header: str) -> bool:
+    """Whether a header names a registry number without a label of its own (SIREN, VAT)."""
+    words = tuple(fold(header).split())
+    return any(_contains(words, tuple(phrase.split())) for phrase in REGISTRY_NUMBERS)
 
 
 @cache

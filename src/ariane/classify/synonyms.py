@@ -477,6 +477,23 @@ SYNONYMS: dict[str, tuple[str, ...]] = {
     ),
 }
 
+#: Registry numbers with a checksum but no label of their own: a header naming one says
+#: which nine- or fourteen-digit number a column holds when the keys cannot (every
+#: Luhn-keyed FINESS number is also a valid SIREN).
+REGISTRY_NUMBERS = (
+    "siren",
+    "siret",
+    "tva",
+    "vat",
+    "ust idnr",
+    "ust id",
+    "partita iva",
+    "cif",
+    "kvk",
+    "company number",
+    "business number",
+)
+
 #: Words that, anywhere in a header, say whose value it is ("nom du medecin" is not the
 #: patient's name, "nom mutuelle" is an insurer): they outweigh a person.* synonym.
 OWNERS: dict[str, str] = {

@@ -10,6 +10,8 @@ from __future__ import annotations
 from collections import defaultdict
 from typing import TYPE_CHECKING
 
+from ariane.classify.headers import fold
+
 if TYPE_CHECKING:
     from ariane.engine import Engine
 
@@ -35,6 +37,26 @@ RAW_FIELDS: tuple[str, ...] = tuple(f for fields in FIELDS_OF_LABEL.values() for
 #: joined in the file's order rather than ranked.
 JOINED_LABELS = frozenset({"contact.street", "contact.address"})
 
+#: Header words of a number that stands for a person: the patient link of a table.
+PERSON_WORDS = frozenset(
+    ["patient", "pat", "dossier", "client", "person", "personne", "individu", "nip", "ipp"]
+    + ["mrn", "pid", "assure", "beneficiaire", "malade", "subject", "sujet", "adherent"]
+)
+#: Header words of a number that stands for one row: an analysis, a sample, a visit.
+ROW_WORDS = frozenset(
+    ["analyse", "analysis", "examen", "exam", "prelevement", "sample", "echantillon"]
+    + ["specimen", "visit", "visite", "consultation", "sejour", "stay", "encounter", "venue"]
+    + ["ligne", "line", "row", "record", "enregistrement", "demande", "request", "order"]
+    + ["commande", "resultat", "result", "acte", "bilan", "facture", "invoice", "rdv"]
+)
+#: Headers made of these words alone name a table's own key ("id", "N°", "pk").
+BARE_KEY_WORDS = frozenset(
+    ["id", "pk", "key", "cle", "rowid", "oid", "uid", "uuid", "serial", "index", "idx", "n"]
+    + ["no", "nr", "num", "numero", "number", "code", "identifiant", "identifier"]
+)
+#: Values this unique or more are a key of their rows, not a number repeated per person.
+UNIQUE_KEY = 0.95
+
 
 def quote(name: str) -> str:
     """A SQL identifier, quoted."""
@@ -44,7 +66,8 @@ def quote(name: str) -> str:
 def field_columns(engine: Engine) -> dict[int, dict[str, list[str]]]:
     """For every source: raw field -> the columns that fill it (one, or the parts of a
     joined field in the file's order)."""
-    labelled: dict[int, dict[str, list[tuple[float, int, str]]]] = defaultdict(
+    # Candidates sort on (patient-link rank..., -confidence, position in the file, column).
+    labelled: dict[int, dict[str, list[tuple[int, int, float, int, str]]]] = defaultdict(
         lambda: defaultdict(list)
     )
     if not engine.has_table("classify_columns"):
@@ -54,29 +77,53 @@ def field_columns(engine: Engine) -> dict[int, dict[str, list[str]]]:
         for source_id, columns in engine.fetch("SELECT source_id, columns FROM read_sources")
         for i, name in enumerate(columns or [])
     }
+    known = engine.fetch_arrow("SELECT * FROM classify_columns LIMIT 0").column_names
+    uniqueness = "uniqueness" if "uniqueness" in known else "NULL"
     rows = engine.fetch(
-        "SELECT source_id, column_name, label, coalesce(confidence, 0) FROM classify_columns"
+        f"SELECT source_id, column_name, label, coalesce(confidence, 0), {uniqueness} "
+        "FROM classify_columns"
     )
-    for source_id, column, label, confidence in rows:
+    for source_id, column, label, confidence, unique in rows:
         if label in FIELDS_OF_LABEL:
             position = positions.get((source_id, column), 1 << 30)
-            labelled[source_id][label].append((-float(confidence), position, column))
+            rank = patient_link_rank(column, unique) if label == "id.internal" else (0, 0)
+            labelled[source_id][label].append((*rank, -float(confidence), position, column))
     out: dict[int, dict[str, list[str]]] = {}
     for source_id, by_label in labelled.items():
         fields: dict[str, list[str]] = {}
         for label, candidates in by_label.items():
             if label in JOINED_LABELS:
-                ordered = sorted(candidates, key=lambda c: c[1])
-                fields[FIELDS_OF_LABEL[label][0]] = [column for _, _, column in ordered]
+                ordered = sorted(candidates, key=lambda c: c[-2])
+                fields[FIELDS_OF_LABEL[label][0]] = [c[-1] for c in ordered]
                 continue
             # Two name or phone columns: keep both, the more confident first; a tie keeps
             # the file's order (a birth name usually comes before the usage name).
-            for field, (_, _, column) in zip(
-                FIELDS_OF_LABEL[label], sorted(candidates), strict=False
-            ):
-                fields[field] = [column]
+            for field, candidate in zip(FIELDS_OF_LABEL[label], sorted(candidates), strict=False):
+                fields[field] = [candidate[-1]]
         out[source_id] = fields
     return out
+
+
+def patient_link_rank(header: str, uniqueness: float | None) -> tuple[int, int]:
+    """How surely an internal-identifier column is the patient link (lower is surer).
+
+    A visits table holds its own key (``id_analyse``) beside its link to the patient
+    (``id_patient``): only the link may join the records of one person, the own key would
+    orphan every visit. The header says which when it names the person or the row; else
+    the values do: a patient number recurs over visits, a table's own key never repeats.
+    """
+    words = fold(header).split()
+    person = any(_names(word, PERSON_WORDS) for word in words)
+    row = any(_names(word, ROW_WORDS) for word in words)
+    bare = bool(words) and all(word in BARE_KEY_WORDS for word in words)
+    role = 0 if person and not row else 2 if (row and not person) or bare else 1
+    unique = uniqueness is not None and uniqueness >= UNIQUE_KEY
+    return role, int(unique)
+
+
+def _names(word: str, terms: frozenset[str]) -> bool:
+    """A header word is one of the terms, or glues a long one to another (``idpatient``)."""
+    return word in terms or any(len(term) >= 5 and term in word for term in terms)
 
 
 def _value(columns: list[str]) -> str:
