@@ -24,10 +24,12 @@ import time
 from itertools import combinations
 from pathlib import Path
 
-import pyarrow as pa
-
 from ariane.case import Case
 from ariane.resolve import resolve, summarise
+
+# The tests' builder of read + classify tables: one definition for tests and benchmark.
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))
+from test_resolve import add_source  # noqa: E402
 
 FEBRL_LABELS = {
     "given_name": "person.first_name",
@@ -41,47 +43,6 @@ FEBRL_LABELS = {
     "date_of_birth": "person.birth_date",
     "soc_sec_id": "id.nir",  # a social security number: what classify labels id.nir
 }
-
-
-def add_source(engine, source_id, path, columns, labels):
-    """Store ``columns`` (name -> list of str|None) as ``raw_<id>`` with its labels."""
-    rows = len(next(iter(columns.values())))
-    data = {name: pa.array(values, pa.string()) for name, values in columns.items()}
-    data["_source_id"] = pa.array([source_id] * rows, pa.int32())
-    data["_record"] = pa.array(range(1, rows + 1), pa.int64())
-    data["_line"] = pa.array(range(2, rows + 2), pa.int64())
-    engine.append(f"raw_{source_id}", pa.table(data))
-    names = list(columns)
-    engine.append(
-        "read_sources",
-        pa.table(
-            {
-                "source_id": pa.array([source_id], pa.int32()),
-                "path": [path],
-                "inner_path": pa.array([None], pa.string()),
-                "table_name": pa.array([None], pa.string()),
-                "format": ["csv"],
-                "encoding": ["utf-8"],
-                "sha256": [""],
-                "has_header": [True],
-                "columns": pa.array([names], pa.list_(pa.string())),
-                "rows": pa.array([rows], pa.int64()),
-                "quarantined": pa.array([0], pa.int64()),
-                "data_table": [f"raw_{source_id}"],
-            }
-        ),
-    )
-    engine.append(
-        "classify_columns",
-        pa.table(
-            {
-                "source_id": pa.array([source_id] * len(names), pa.int32()),
-                "column_name": names,
-                "label": [labels.get(n, "other") for n in names],
-                "confidence": pa.array([0.9] * len(names), pa.float64()),
-            }
-        ),
-    )
 
 
 def _frame_columns(frame):
