@@ -6,6 +6,7 @@ import csv
 import io
 from pathlib import Path
 
+import pyarrow as pa
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
@@ -282,3 +283,29 @@ def test_a_first_record_of_data_is_not_taken_for_a_title(engine, tmp_path):
     assert writer.columns[0] == "col_1"
     assert len(rows) == 3
     assert quarantine == []
+
+
+def test_line_breaks_only_counted_where_a_column_holds_them():
+    from ariane.read.delimited import _may_hold_newline
+
+    assert not _may_hold_newline(pa.array(["ab", "", "c d"]))
+    assert not _may_hold_newline(pa.array(["", ""]))
+    assert _may_hold_newline(pa.array(["a", "b\nc"]))
+    assert _may_hold_newline(pa.array(["a", "b\nc", "d"]).slice(1))
+
+
+def test_fast_path_numbers_lines_after_a_multi_line_value(engine, tmp_path, monkeypatch):
+    from ariane.read import delimited
+
+    rows = [["id", "note", "ville"]] + [
+        [str(i), "ligne 1\nligne 2\nligne 3" if i % 7 == 3 else f"note {i}", "Rennes"]
+        for i in range(1, 61)
+    ]
+    data = write_csv(rows).replace(b"\r\n", b"\n")
+    with monkeypatch.context() as patch:
+        patch.setattr(delimited, "_careful", lambda *_: pytest.fail("fast path refused"))
+        fast = read_bytes(engine, tmp_path, data, fast=True)
+    careful = read_bytes(engine, tmp_path, data, fast=False)
+    assert fast[1] == careful[1]
+    expected_line = 2 + sum(3 if i % 7 == 3 else 1 for i in range(1, 60))
+    assert fast[1][-1][-1] == expected_line

@@ -21,6 +21,7 @@ import io
 import re
 from collections import deque
 from collections.abc import Iterator
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import IO, Any, cast
 
@@ -79,9 +80,14 @@ def prescan(blob: Blob, encoding: str) -> Prescan:
     bad_sample = bytearray()
     carry = b""
     previous_last = b"\n"  # as if a line ended just before the file: a leading blank line
-    with blob.open() as stream:
+    # hashlib releases the GIL: each block is hashed in a thread while it is being checked
+    # here, the next one only once the previous is done (the digest is of the bytes in order).
+    hashed: Future[None] | None = None
+    with blob.open() as stream, ThreadPoolExecutor(max_workers=1) as hasher:
         while block := stream.read(CHUNK):
-            digest.update(block)
+            if hashed is not None:
+                hashed.result()
+            hashed = hasher.submit(digest.update, block)
             size += len(block)
             if encoding in WIDE_ENCODINGS:
                 continue
@@ -94,11 +100,11 @@ def prescan(blob: Blob, encoding: str) -> Prescan:
             )
             edge = previous_last + first
             previous_last = block[-1:]
+            crs = block.count(b"\r")
             if structure_clean and (
                 b"\n\n" in block
-                or b"\n\r\n" in block
+                or (crs and (b"\n\r\n" in block or _lone_cr(block, crs)))
                 or edge in (b"\n\n", b"\n\r")
-                or _lone_cr(block)
                 or block.translate(None, _NOT_CONTROL)  # what is left are control bytes
             ):
                 structure_clean = False
@@ -110,6 +116,8 @@ def prescan(blob: Blob, encoding: str) -> Prescan:
             good, bad = good + g, bad + b
         g, b = _utf8_lines(carry, bad_sample)
         good, bad = good + g, bad + b
+        if hashed is not None:
+            hashed.result()
     if carry.endswith(b"\r"):
         structure_clean = False
     balanced = quotes % 2 == 0
@@ -138,10 +146,8 @@ def _decodes(blob: Blob, encoding: str) -> bool:
     return True
 
 
-def _lone_cr(block: bytes) -> bool:
-    crs = block.count(b"\r")
-    if not crs:
-        return False
+def _lone_cr(block: bytes, crs: int) -> bool:
+    """A carriage return not followed by a line feed (``crs``: the block's count of them)."""
     return crs != block.count(b"\r\n") + (1 if block.endswith(b"\r") else 0)
 
 
@@ -284,7 +290,8 @@ class _Provenance:
             spans = np.ones(count, dtype=np.int64)
             sizes = np.zeros(count, dtype=np.int64)
             for column in batch.columns:
-                spans += pc.count_substring(column, "\n").to_numpy(zero_copy_only=False)
+                if _may_hold_newline(column):
+                    spans += pc.count_substring(column, "\n").to_numpy(zero_copy_only=False)
                 sizes += pc.binary_length(column).to_numpy(zero_copy_only=False)
             if int(sizes.max()) + batch.num_columns > MAX_RECORD_BYTES:
                 raise _Refused  # the careful path quarantines gigantic records
@@ -310,10 +317,22 @@ class _Provenance:
             raise _Refused
 
 
+def _may_hold_newline(column: pa.Array) -> bool:
+    """False when no value of a string column holds a line break (counting them is slower).
+
+    The whole character buffer is searched (a C ``memchr``), which may reach past a sliced
+    array's values: a False is then still exact, a True only means "count them".
+    """
+    data = column.buffers()[2]
+    return data is not None and data.to_pybytes().find(b"\n") >= 0
+
+
 def _repeats_header(batch: pa.RecordBatch, header: list[str]) -> bool:
     if len(header) != batch.num_columns:
         return False
     same = pc.equal(batch.column(0), header[0])
+    if not pc.any(same).as_py():
+        return False  # the common case, decided on the first column alone
     for column, name in zip(batch.columns[1:], header[1:], strict=True):
         same = pc.and_(same, pc.equal(column, name))
     return bool(pc.any(same).as_py())
