@@ -102,7 +102,10 @@ def test_summary_matches_the_truth(leak, case):
 
 
 def test_audit_log_lists_every_command(case):
-    assert runner.invoke(app, ["summary", str(case)]).exit_code == 0
+    readable = runner.invoke(app, ["summary", str(case)])
+    assert readable.exit_code == 0, readable.output
+    assert "Controllers" in readable.output and "LAB01" in readable.output
+    assert "persons interval" in readable.output
     audit = runner.invoke(app, ["audit", str(case)])
     assert audit.exit_code == 0, audit.output
     log = [json.loads(line) for line in (case / "audit.jsonl").read_text().splitlines()]

@@ -293,11 +293,48 @@ def summary(
     if as_json:
         _print_json(document)
         return
-    table = Table("finding", "value", title=f"Case {case}")
+    _print_findings(case, document)
+
+
+def _print_findings(case: Path, document: dict[str, Any]) -> None:
+    """The summary for a person: headline figures, then one line per controller."""
+    findings = Table("finding", "value", title=f"Case {case}", show_header=False)
     for key, value in document.items():
-        shown = "not computed yet" if value is None else json.dumps(value, ensure_ascii=False)
-        table.add_row(key, shown)
+        if key == "controllers":
+            continue
+        if value is None:
+            shown = "not computed yet"
+        elif isinstance(value, dict):
+            shown = ", ".join(f"{k} {v:,}" for k, v in value.items())
+        elif isinstance(value, list):
+            shown = ", ".join(f"{v:,}" if isinstance(v, int) else str(v) for v in value)
+        else:
+            shown = f"{value:,}" if isinstance(value, int) else str(value)
+        findings.add_row(key.replace("_", " "), shown)
+    out.print(findings)
+    controllers = document.get("controllers") or []
+    if not controllers:
+        return
+    table = Table(title="Controllers")
+    for heading in ("id", "name", "records", "persons", "severity", "CNIL", "persons told"):
+        table.add_column(heading, overflow="fold")
+    table.add_column("deadline", no_wrap=True)
+    for controller in controllers:
+        table.add_row(
+            controller["controller_id"],
+            controller["name"],
+            f"{controller['records']:,}",
+            f"{controller['persons']:,}",
+            controller.get("severity") or "",
+            _yes_no(controller.get("notify_regulator")),
+            _yes_no(controller.get("notify_persons")),
+            controller.get("deadline") or "",
+        )
     out.print(table)
+
+
+def _yes_no(value: bool | None) -> str:
+    return "" if value is None else ("yes" if value else "no")
 
 
 @app.command()
