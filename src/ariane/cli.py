@@ -315,10 +315,11 @@ def _print_findings(case: Path, document: dict[str, Any]) -> None:
     controllers = document.get("controllers") or []
     if not controllers:
         return
-    table = Table(title="Controllers")
-    for heading in ("id", "name", "records", "persons", "severity", "CNIL", "persons told"):
-        table.add_column(heading, overflow="fold")
-    table.add_column("deadline", no_wrap=True)
+    table = Table(title="Controllers (CNIL: notify the regulator; told: notify the persons)")
+    table.add_column("id", no_wrap=True)
+    table.add_column("name", overflow="fold", ratio=1)
+    for heading in ("records", "persons", "severity", "CNIL", "told"):
+        table.add_column(heading, no_wrap=True)
     for controller in controllers:
         table.add_row(
             controller["controller_id"],
@@ -328,9 +329,10 @@ def _print_findings(case: Path, document: dict[str, Any]) -> None:
             controller.get("severity") or "",
             _yes_no(controller.get("notify_regulator")),
             _yes_no(controller.get("notify_persons")),
-            controller.get("deadline") or "",
         )
     out.print(table)
+    for deadline in sorted({c["deadline"] for c in controllers if c.get("deadline")}):
+        out.print(f"Notification deadline (art. 33, awareness + 72 h): {deadline}")
 
 
 def _yes_no(value: bool | None) -> str:
