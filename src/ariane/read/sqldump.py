@@ -1,10 +1,16 @@
-"""Read SQL dumps: ``mysqldump``/``mariadb-dump`` and ``pg_dump`` plain format.
+"""Read SQL dumps: ``mysqldump``/``mariadb-dump``, ``pg_dump`` plain format and the like.
 
 Every table of the dump becomes its own source. Rows come from ``INSERT`` statements
 (extended or one row each, with or without a column list) and from PostgreSQL ``COPY ...
-FROM stdin`` blocks; column names from the column list, else from ``CREATE TABLE``.
-Each tuple (or COPY line) is a record; one with the wrong number of values, or a statement
-that cannot be parsed, is quarantined with its line and byte offset.
+FROM stdin`` blocks. A table's columns come from its ``CREATE TABLE``, else from the first
+column list met; each ``INSERT`` or ``COPY`` that names its columns puts its values under
+those names (a column not named is NULL; a name never seen adds a column).
+
+Each tuple (or COPY line) is a record. One with the wrong number of values, a quote never
+closed or text that is not SQL is quarantined with its line and byte offset, and reading
+goes on at the next tuple or line (see :mod:`ariane.read.sqlscan` for how damage is read
+again, carefully, in linear time). Stretches of damage that start no tuple of their own
+are one record, quoted as evidence.
 
 String escaping differs by tool: MySQL strings use backslash escapes, PostgreSQL strings
 double their quotes (``E'...'`` strings use backslashes), COPY text uses backslash escapes
@@ -14,33 +20,16 @@ and ``\\N`` for NULL.
 from __future__ import annotations
 
 import hashlib
+import io
 import re
-from collections.abc import Iterator
-from dataclasses import dataclass
+from typing import IO, Any, cast
 
 from ariane.read.archive import Blob
-from ariane.read.delimited import raw_lines
+from ariane.read.delimited import WIDE_ENCODINGS, WideText
 from ariane.read.sniff import sniff_encoding
+from ariane.read.sqlscan import MAX_RECORD_BYTES, QUOTE_BYTES, Scanner, Token
 from ariane.read.store import Origin, SourceWriter, Store
 
-_TOKEN = re.compile(
-    r"""
-    (?P<estr>[eE]'(?:[^'\\]|\\.|'')*')
-  | (?P<str>'(?:[^'\\]|\\.|'')*')
-  | (?P<pgstr>'(?:[^']|'')*')
-  | (?P<ident>`(?:[^`]|``)*`|"(?:[^"]|"")*"|\[[^\]\n]*\])
-  | (?P<punct>[(),;])
-  | (?P<word>[^\s(),;'"`\[]+)
-  | (?P<space>\s+)
-  | (?P<open>['"`])
-  """,
-    re.VERBOSE | re.DOTALL,
-)
-# PostgreSQL strings never use backslash escapes (standard_conforming_strings = on).
-_PG_TOKEN = re.compile(
-    _TOKEN.pattern.replace(r"(?P<str>'(?:[^'\\]|\\.|'')*')", r"(?P<str>'(?:[^']|'')*')"),
-    re.VERBOSE | re.DOTALL,
-)
 _MYSQL_ESCAPES = {
     "0": "\x00",
     "b": "\b",
@@ -51,23 +40,45 @@ _MYSQL_ESCAPES = {
 }
 _MYSQL_ESCAPE = re.compile(r"\\(.)|''", re.DOTALL)
 _COPY_ESCAPE = re.compile(r"\\(x[0-9a-fA-F]{1,2}|[0-7]{1,3}|.)", re.DOTALL)
-#: An extended INSERT holds many records; dump tools keep one under 16 MiB by default.
-MAX_STATEMENT_BYTES = 64 * 1024 * 1024
 _COPY_SIMPLE = {"b": "\b", "f": "\f", "n": "\n", "r": "\r", "t": "\t", "v": "\v"}
 _CONSTRAINT_WORDS = {
-    "PRIMARY",
-    "KEY",
-    "UNIQUE",
-    "CONSTRAINT",
-    "INDEX",
-    "FULLTEXT",
-    "FOREIGN",
-    "CHECK",
-    "SPATIAL",
-    "EXCLUDE",
-    "LIKE",
-    "PERIOD",
+    b"PRIMARY",
+    b"KEY",
+    b"UNIQUE",
+    b"CONSTRAINT",
+    b"INDEX",
+    b"FULLTEXT",
+    b"FOREIGN",
+    b"CHECK",
+    b"SPATIAL",
+    b"EXCLUDE",
+    b"LIKE",
+    b"PERIOD",
 }
+#: Words that start a statement: met where a tuple should be, the ";" before was lost.
+_STATEMENT_WORDS = {
+    b"INSERT",
+    b"REPLACE",
+    b"CREATE",
+    b"COPY",
+    b"DROP",
+    b"ALTER",
+    b"LOCK",
+    b"UNLOCK",
+    b"SET",
+    b"SELECT",
+    b"BEGIN",
+    b"COMMIT",
+    b"START",
+    b"GO",
+    b"USE",
+    b"TRUNCATE",
+    b"UPDATE",
+    b"DELETE",
+}
+_STRINGS = {"str", "pgstr", "estr", "dollar"}
+_NAMES = {"word", "ident", "dq"}
+_OPEN, _CLOSE, _COMMA, _SEMICOLON = b"(", b")", b",", b";"
 
 
 def unescape_mysql(body: str) -> str:
@@ -114,251 +125,528 @@ def _name(token: str) -> str:
     return token
 
 
+def _parts(text: str) -> list[str]:
+    """The parts of a dotted name, unquoted: ``"a"."b.c"`` -> ``["a", "b.c"]``."""
+    found = re.findall(r'`(?:[^`]|``)*`|"(?:[^"]|"")*"|\[[^\]]*\]|[^.\s]+', text)
+    return [_name(p) for p in found] or [text]
+
+
 def table_name(text: str) -> str:
     """``public."T"`` -> ``T``; ``db.`t``` -> ``db.t``: quotes and the ``public`` schema dropped."""
-    parts = [
-        _name(p) for p in re.findall(r'`(?:[^`]|``)*`|"(?:[^"]|"")*"|\[[^\]]*\]|[^.\s]+', text)
-    ]
+    parts = _parts(text)
     if len(parts) > 1 and parts[0] in {"public", "dbo", "main"}:
         parts = parts[1:]
     return ".".join(parts)
 
 
-@dataclass
-class _Statement:
-    text: str
-    line: int
-    offset: int
-    raw: bytes
+class _Damaged(Exception):
+    """A statement's head holds a quote never closed: read it again, or skip its line."""
 
 
-class _Dump:
-    """The tables of one dump and their writers."""
+class _BadRecord(Exception):
+    """A tuple that cannot be read; ``skip`` when reading must look for the next one."""
 
-    def __init__(self, store: Store, origin: Origin, encoding: str, postgres: bool) -> None:
-        self.store = store
-        self.origin = origin
-        self.encoding = encoding
-        self.postgres = postgres
-        self.token = _PG_TOKEN if postgres else _TOKEN
-        self.columns: dict[str, list[str]] = {}
-        self.writers: dict[str, SourceWriter] = {}
-        self.records: dict[str, int] = {}
+    def __init__(self, reason: str, skip: bool = True) -> None:
+        super().__init__(reason)
+        self.reason = reason
+        self.skip = skip
 
-    def writer(self, table: str, columns: list[str] | None) -> SourceWriter:
-        if table not in self.writers:
-            names = columns or self.columns.get(table) or []
-            self.writers[table] = self.store.writer(
-                self.origin,
-                "sql",
-                self.encoding,
-                names,
-                table_name=table or None,
-                has_header=bool(names),
-            )
-            self.records[table] = 0
-        return self.writers[table]
 
-    def next_record(self, table: str) -> int:
-        self.records[table] += 1
-        return self.records[table]
+class _Table:
+    """One table of the dump: its writer, its columns by name, its positional order."""
 
-    # -- statements --------------------------------------------------------------------
+    def __init__(self, writer: SourceWriter, names: list[str]) -> None:
+        self.writer = writer
+        self.records = 0
+        self._exact: dict[str, int] = {}
+        self._folded: dict[str, int] = {}
+        self._register(names, 0)
+        #: Where the values of a tuple without a column list go (CREATE TABLE's order).
+        self.order: list[int] = list(range(len(names)))
 
-    def statement(self, stmt: _Statement) -> str | None:
-        """Handle one statement; returns the table name when it opens a COPY block."""
-        head = stmt.text.lstrip()[:32].upper()
-        if head.startswith("CREATE TABLE"):
-            self.create(stmt)
-        elif head.startswith(("INSERT", "REPLACE")):
-            self.insert(stmt)
-        elif head.startswith("COPY"):
-            return self.copy_header(stmt)
-        return None
+    def _register(self, names: list[str], first: int) -> None:
+        for i, name in enumerate(names, start=first):
+            self._exact.setdefault(name, i)
+            self._folded.setdefault(name.casefold(), i)
 
-    def create(self, stmt: _Statement) -> None:
-        match = re.match(
-            r"\s*CREATE\s+TABLE\s+(?:IF\s+NOT\s+EXISTS\s+)?(.+?)\s*\(", stmt.text, re.I | re.S
-        )
-        if not match:
-            return
-        table = table_name(match.group(1))
-        body = stmt.text[match.end() :]
-        names: list[str] = []
-        for part in _top_level_parts(body, self.token):
-            words = part.split(None, 1)
-            if not words or words[0].upper().strip('`"') in _CONSTRAINT_WORDS:
-                continue
-            first = re.match(r'`(?:[^`]|``)*`|"(?:[^"]|"")*"|\S+', part)
-            if first:
-                names.append(_name(first.group(0)))
-        self.columns[table] = names
-        self.writer(table, names)
+    def position(self, name: str) -> int | None:
+        """Index of a column by its name (SQL names are matched without case if need be)."""
+        found = self._exact.get(name)
+        return found if found is not None else self._folded.get(name.casefold())
 
-    def insert(self, stmt: _Statement) -> None:
-        match = re.match(
-            r"\s*(?:INSERT|REPLACE)\s+(?:IGNORE\s+)?(?:INTO\s+)?((?:`(?:[^`]|``)*`"
-            r"|\"(?:[^\"]|\"\")*\"|\[[^\]]*\]|[^\s(`\"\[])+)\s*(\([^)]*\))?\s*VALUES\s*",
-            stmt.text,
-            re.I | re.S,
-        )
-        if not match:
-            self.unparsed(stmt, "INSERT statement not understood")
-            return
-        table = table_name(match.group(1))
-        columns = None
-        if match.group(2):
-            columns = [_name(c.strip()) for c in match.group(2)[1:-1].split(",")]
-        writer = self.writer(table, columns)
-        width = len(writer.columns)
-        position = match.end()
-        for values, line in self.tuples(stmt, position):
-            record = self.next_record(table)
-            if values is None:
-                writer.quarantine(
-                    record, "tuple not understood", stmt.raw, line=line, byte_offset=stmt.offset
-                )
-            elif width and len(values) != width:
-                writer.quarantine(
-                    record,
-                    f"expected {width} values, found {len(values)}",
-                    stmt.raw,
-                    line=line,
-                    byte_offset=stmt.offset,
-                )
-            else:
-                if not width:
-                    writer.add_columns([f"col_{i + 1}" for i in range(len(values))])
-                    width = len(values)
-                writer.row(values, record, line)
+    def positions(self, names: list[str]) -> list[int]:
+        """Where each named column's values go; names never seen become new columns."""
+        new = [n for n in dict.fromkeys(names) if self.position(n) is None]
+        if new:
+            first = len(self.writer.columns)
+            self.writer.add_columns(new)
+            self._register(new, first)
+        return [cast(int, self.position(n)) for n in names]
 
-    def tuples(
-        self, stmt: _Statement, position: int
-    ) -> Iterator[tuple[list[str | None] | None, int]]:
-        """Each ``(...)`` of a VALUES list, as values (None when damaged), with its line."""
-        text = stmt.text
-        line = stmt.line + text.count("\n", 0, position)
-        values: list[str | None] | None = None
-        depth = 0
-        start_line = line
-        for token in self.token.finditer(text, position):
-            kind, value = token.lastgroup, token.group(0)
-            if kind == "space":
-                line += value.count("\n")
-                continue
-            if value == "(":
-                depth += 1
-                if depth == 1:
-                    values, start_line = [], line
-                continue
-            if value == ")":
-                depth -= 1
-                if depth == 0 and values is not None:
-                    yield values, start_line
-                    values = None
-                continue
-            if depth == 0:
-                if value in {",", ";"}:
-                    continue
-                break  # ON DUPLICATE KEY ... and the like
-            if values is None or value == ",":
-                continue
-            if kind == "word" and (value in {"N", "n"} or value[:1] == "_" and value[1:].isalnum()):
-                continue  # a string introducer: _binary 'abc', _utf8mb4 'abc', N'abc'
-            line += value.count("\n")
-            values.append(self.literal(kind or "", value))
-        if values is not None:
-            yield None, start_line
+    def declare(self, names: list[str]) -> None:
+        """A ``CREATE TABLE``: its order is the one of tuples without a column list."""
+        self.order = self.positions(names)
 
-    def literal(self, kind: str, token: str) -> str | None:
-        if kind == "str":
-            return (
-                unescape_mysql(token[1:-1]) if not self.postgres else token[1:-1].replace("''", "'")
-            )
-        if kind == "pgstr":
-            return token[1:-1].replace("''", "'")
-        if kind == "estr":
-            return unescape_mysql(token[2:-1])
-        if token.upper() == "NULL":
-            return None
-        return token
-
-    def copy_header(self, stmt: _Statement) -> str | None:
-        match = re.match(r"\s*COPY\s+(.+?)\s*(\([^)]*\))?\s+FROM\s+stdin", stmt.text, re.I | re.S)
-        if not match:
-            return None
-        table = table_name(match.group(1))
-        columns = None
-        if match.group(2):
-            columns = [_name(c.strip()) for c in match.group(2)[1:-1].split(",")]
-        self.writer(table, columns)
-        return table
-
-    def copy_line(self, table: str, raw: bytes, text: str, line: int, offset: int) -> None:
-        writer = self.writers[table]
-        record = self.next_record(table)
-        fields = text.rstrip("\r\n").split("\t") if text.rstrip("\r\n") else [""]
-        width = len(writer.columns)
-        if width and len(fields) != width:
-            writer.quarantine(
+    def add(
+        self,
+        values: list[str | None],
+        positions: list[int] | None,
+        record: int,
+        line: int,
+        offset: int,
+        raw: bytes,
+    ) -> bool:
+        """Store one record as a row (values placed by name), or quarantine it."""
+        if positions is None:
+            if not self.order and not self.writer.columns:
+                self.order = self.positions([f"col_{i + 1}" for i in range(len(values))])
+            positions = self.order
+        if len(values) != len(positions):
+            self.writer.quarantine(
                 record,
-                f"expected {width} fields, found {len(fields)}",
+                f"expected {len(positions)} values, found {len(values)}",
                 raw,
                 line=line,
                 byte_offset=offset,
             )
-            return
-        if not width:
-            writer.add_columns([f"col_{i + 1}" for i in range(len(fields))])
-        writer.row([unescape_copy(f) for f in fields], record, line)
+            return False
+        width = len(self.writer.columns)
+        if len(positions) != width or positions != list(range(width)):
+            row: list[str | None] = [None] * width
+            for position, value in zip(positions, values, strict=True):
+                row[position] = value
+            values = row
+        self.writer.row(values, record, line)
+        return True
 
-    def unparsed(self, stmt: _Statement, reason: str) -> None:
-        writer = self.writer("", [])
-        writer.quarantine(
-            self.next_record(""), reason, stmt.raw, line=stmt.line, byte_offset=stmt.offset
+
+class _Dump:
+    """The statements of one dump, read from a :class:`Scanner` into one source per table."""
+
+    def __init__(
+        self, scan: Scanner, store: Store, origin: Origin, encoding: str, codec: str
+    ) -> None:
+        self.scan = scan
+        self.store = store
+        self.origin = origin
+        self.encoding = encoding
+        self.codec = codec
+        self.postgres = scan.postgres
+        self.tables: dict[str, _Table] = {}
+
+    def table(self, name: str, names: list[str] | None) -> _Table:
+        """The table of that name, its writer opened when first met."""
+        if name not in self.tables:
+            writer = self.store.writer(
+                self.origin,
+                "sql",
+                self.encoding,
+                list(names or []),
+                table_name=name or None,
+                has_header=bool(names),
+            )
+            self.tables[name] = _Table(writer, list(names or []))
+        return self.tables[name]
+
+    def text(self, raw: bytes) -> str:
+        """Bytes of the dump as text (a value in another encoding read as Windows-1252)."""
+        try:
+            return raw.decode(self.codec)
+        except UnicodeDecodeError:
+            return raw.decode("cp1252", errors="replace")
+
+    def quote(self, start: int) -> bytes:
+        """Evidence for a damaged record: its bytes from ``start`` to the read position."""
+        return self.scan.span(start, min(self.scan.pos, start + QUOTE_BYTES))
+
+    # -- statements ----------------------------------------------------------------------
+
+    def run(self) -> None:
+        """Read every statement to the end of the dump."""
+        scan = self.scan
+        while (token := scan.significant()) is not None:
+            kind, start, end, closed = token
+            scan.set_mark(start)
+            word = scan.span(start, end).upper() if kind == "word" else b""
+            try:
+                if not closed:
+                    raise _Damaged
+                if word.startswith(b"\\") or word == b"DELIMITER":
+                    scan.skip_line()  # a psql meta-command, a mysql client command
+                elif word in {b"INSERT", b"REPLACE"}:
+                    self.insert(start)
+                elif word == b"CREATE":
+                    self.create()
+                elif word == b"COPY":
+                    self.copy()
+                elif word != b"GO" and scan.span(start, end) != _SEMICOLON:
+                    self.skip_statement()
+            except _Damaged:
+                if not scan.careful(start) and scan.mark == start:
+                    scan.rewind()
+                    continue
+                if word in {b"INSERT", b"REPLACE"}:
+                    self.unparsed(start, "statement not understood (a quote never closed)")
+                scan.skip_line()
+
+    def next(self) -> Token | None:
+        """The next significant token of a statement's head."""
+        token = self.scan.significant()
+        if token is not None and not token[3]:
+            raise _Damaged
+        return token
+
+    def word(self, token: Token | None) -> bytes:
+        """The token as an upper-case keyword (empty when it is not a bare word)."""
+        if token is None or token[0] != "word":
+            return b""
+        return self.scan.span(token[1], token[2]).upper()
+
+    def punct(self, token: Token | None) -> bytes:
+        """The punctuation the token is, else empty."""
+        if token is None or token[0] != "punct":
+            return b""
+        return self.scan.span(token[1], token[2])
+
+    def skip_statement(self) -> None:
+        """Go past the statement's ``;`` (its tokens unread)."""
+        scan = self.scan
+        while (token := self.next()) is not None:
+            if token[0] == "punct" and scan.span(token[1], token[2]) == _SEMICOLON:
+                return
+            if scan.mark is not None and scan.pos - scan.mark > MAX_RECORD_BYTES:
+                scan.drop_mark()  # too long to read again: let its bytes go
+
+    def dotted_name(self, first: Token) -> str:
+        """A possibly schema-qualified, possibly quoted name, from its first token on."""
+        scan = self.scan
+        parts = [scan.span(first[1], first[2])]
+        end = first[2]
+        while (token := scan.token()) is not None and token[0] in _NAMES and token[1] == end:
+            if not token[3]:
+                raise _Damaged
+            parts.append(scan.span(token[1], token[2]))
+            end = token[2]
+        if token is not None:
+            scan.push(token)
+        return self.text(b"".join(parts))
+
+    def name_list(self) -> list[str]:
+        """The names of a ``(a, "b", `c`)`` list, its "(" already read."""
+        names: list[str] = []
+        while (token := self.next()) is not None:
+            mark = self.punct(token)
+            if mark == _CLOSE:
+                return names
+            if mark != _COMMA:
+                names.append(_parts(self.dotted_name(token))[-1])
+        return names
+
+    def create(self) -> None:
+        """``CREATE TABLE``: the table's columns and their order."""
+        token = self.next()
+        while self.word(token) in {b"OR", b"REPLACE", b"GLOBAL", b"LOCAL", b"TEMPORARY"} | {
+            b"TEMP",
+            b"UNLOGGED",
+        }:
+            token = self.next()
+        if self.word(token) != b"TABLE":
+            if token is not None:
+                self.scan.push(token)
+            self.skip_statement()
+            return
+        token = self.next()
+        if self.word(token) == b"IF":
+            for _ in range(3):  # IF NOT EXISTS name
+                token = self.next()
+        if token is None or token[0] not in _NAMES:
+            return
+        table = table_name(self.dotted_name(token))
+        if self.punct(self.next()) != _OPEN:
+            self.skip_statement()
+            return
+        names: list[str] = []
+        depth, first = 1, True
+        while depth and (token := self.next()) is not None:
+            mark = self.punct(token)
+            if mark == _OPEN:
+                depth += 1
+            elif mark == _CLOSE:
+                depth -= 1
+            elif mark == _COMMA and depth == 1:
+                first = True
+            elif first and depth == 1:
+                first = False
+                if self.word(token) not in _CONSTRAINT_WORDS:
+                    names.append(_name(self.text(self.scan.span(token[1], token[2]))))
+        self.skip_statement()
+        if table in self.tables:
+            self.tables[table].declare(names)
+        else:
+            self.table(table, names)
+
+    def copy(self) -> None:
+        """``COPY table (columns) FROM stdin;`` and its data lines, up to ``\\.``."""
+        token = self.next()
+        if token is None or token[0] not in _NAMES:
+            return
+        name = table_name(self.dotted_name(token))
+        columns = None
+        token = self.next()
+        if self.punct(token) == _OPEN:
+            columns = self.name_list()
+            token = self.next()
+        source = self.next() if self.word(token) == b"FROM" else None
+        if self.word(source) != b"STDIN":
+            if source is not None:
+                self.scan.push(source)
+            self.skip_statement()
+            return
+        self.skip_statement()
+        self.scan.skip_line()
+        self.copy_lines(self.table(name, columns), columns)
+
+    def copy_lines(self, table: _Table, columns: list[str] | None) -> None:
+        scan = self.scan
+        scan.drop_mark()
+        positions = table.positions(columns) if columns else None
+        line = 0
+        while (found := scan.copy_line()) is not None:
+            start, raw, too_long = found
+            line = scan.line_at(start) if not line else line + 1
+            text = raw.rstrip(b"\r\n")
+            if text == b"\\.":
+                return
+            table.records += 1
+            if too_long:
+                table.writer.quarantine(
+                    table.records, "line longer than the limit", raw, line=line, byte_offset=start
+                )
+                continue
+            values = [unescape_copy(self.text(field)) for field in text.split(b"\t")]
+            table.add(values, positions, table.records, line, start, raw)
+
+    def insert(self, start: int) -> None:
+        """An ``INSERT``: its table, its column list, then each tuple as a record."""
+        token = self.next()
+        while self.word(token) in {b"LOW_PRIORITY", b"DELAYED", b"HIGH_PRIORITY"} | {
+            b"IGNORE",
+            b"INTO",
+        }:
+            token = self.next()
+        if token is None or token[0] not in _NAMES:
+            self.unparsed(start, "INSERT statement not understood")
+            return
+        name = table_name(self.dotted_name(token))
+        columns = None
+        token = self.next()
+        if self.punct(token) == _OPEN:
+            columns = self.name_list()
+            token = self.next()
+        table = self.table(name, columns)
+        while self.word(token) in {b"OVERRIDING", b"SYSTEM", b"USER"}:
+            token = self.next()
+            if self.word(token) == b"VALUE" and self.word(following := self.next()) == b"VALUES":
+                token = following
+        if self.word(token) not in {b"VALUES", b"VALUE"}:
+            self.unparsed(start, "INSERT form not read (no VALUES list)", table)
+            return
+        self.tuples(table, table.positions(columns) if columns else None)
+
+    def tuples(self, table: _Table, positions: list[int] | None) -> None:
+        """Each ``(...)`` of a VALUES list as a record, up to the statement's end."""
+        scan = self.scan
+        damaged = False  # text that is no tuple, just after damage, belongs to the damage
+        while (token := scan.significant()) is not None:
+            mark = self.punct(token) if token[3] else b""
+            if mark == _OPEN:
+                damaged = not self.record(table, positions, token[1])
+                continue
+            if mark == _COMMA:
+                continue
+            if mark == _SEMICOLON:
+                return
+            word = self.word(token)
+            if word in {b"ON", b"RETURNING"}:  # ON DUPLICATE KEY ..., ON CONFLICT ...
+                self.skip_statement()
+                return
+            if word in _STATEMENT_WORDS:
+                scan.push(token)  # its ";" was lost: the next statement starts here
+                return
+            scan.set_mark(token[1])
+            if not token[3] and not scan.careful(token[1]):
+                scan.rewind()  # a quote left open between tuples: read it again carefully
+                continue
+            scan.skip_to_boundary()
+            if not damaged:
+                table.records += 1
+                table.writer.quarantine(
+                    table.records,
+                    "text between tuples not understood",
+                    self.quote(token[1]),
+                    line=scan.line_at(token[1]),
+                    byte_offset=token[1],
+                )
+                damaged = True
+
+    def record(self, table: _Table, positions: list[int] | None, start: int) -> bool:
+        """One tuple, its "(" read: a row, or quarantined. True when it is a row."""
+        scan = self.scan
+        scan.set_mark(start)
+        table.records += 1
+        line = scan.line_at(start)
+        expected = len(positions if positions is not None else table.order)
+        failure: _BadRecord | None = None
+        try:
+            values = self.values(start, expected)
+        except _BadRecord as bad:
+            failure = bad
+        if failure is not None and not scan.careful(start):
+            # A lost quote shows as a bad tuple further on: read the same bytes again,
+            # carefully, so that the damage stays in its own tuple.
+            scan.rewind()
+            scan.significant()  # its "("
+            try:
+                values = self.values(start, expected)
+                failure = None
+            except _BadRecord as again:
+                failure = again
+        if failure is None:
+            return table.add(values, positions, table.records, line, start, self.quote(start))
+        table.writer.quarantine(
+            table.records, failure.reason, self.quote(start), line=line, byte_offset=start
+        )
+        if failure.skip:
+            scan.skip_to_boundary()
+        return False
+
+    def values(self, start: int, expected: int) -> list[str | None]:
+        """The values of one tuple up to its ")" (raises :class:`_BadRecord`).
+
+        ``expected`` is the number of values the tuple should hold (0: not known yet).
+        """
+        scan = self.scan
+        values: list[str | None] = []
+        parts: list[Token] = []
+        depth = 1
+        while True:
+            token = scan.token()
+            if token is None:
+                raise _BadRecord("record cut short at the end of the dump", skip=False)
+            kind, first, end, closed = token
+            if end - start > MAX_RECORD_BYTES:
+                raise _BadRecord(f"record longer than {MAX_RECORD_BYTES // 1024**2} MiB")
+            if not closed:
+                raise _BadRecord("quote never closed")
+            if kind == "space" or kind == "comment":
+                continue
+            if kind == "punct":
+                mark = scan.span(first, end)
+                if mark == _CLOSE:
+                    depth -= 1
+                    if not depth:
+                        if parts:
+                            values.append(self.value(parts))
+                        elif values:
+                            raise _BadRecord("empty value")
+                        if expected and len(values) != expected:
+                            raise _BadRecord(
+                                f"expected {expected} values, found {len(values)}", skip=False
+                            )
+                        return values
+                elif mark == _OPEN:
+                    depth += 1
+                elif mark == _COMMA and depth == 1:
+                    if not parts:
+                        raise _BadRecord("empty value")
+                    values.append(self.value(parts))
+                    parts = []
+                    continue
+                elif mark == _SEMICOLON:
+                    raise _BadRecord("statement ends inside a tuple")
+            elif parts and depth == 1 and not self.continues(parts[-1], token):
+                raise _BadRecord("a value where a comma should be")
+            parts.append(token)
+
+    def continues(self, previous: Token, token: Token) -> bool:
+        """Whether ``token`` may follow ``previous`` within one value at the tuple's level.
+
+        After a string only another string ('a' 'b') or a cast ('x'::date) may follow: a
+        word there is the sign of a quote lost earlier, closed by the next value's quote.
+        """
+        if self.is_string(previous):
+            return self.is_string(token) or (
+                token[0] == "word" and self.scan.span(token[1], token[1] + 2) in {b"::", b"||"}
+            )
+        if self.is_string(token):  # an introducer: _utf8mb4 'x', N'x', X'41'
+            return previous[0] == "word" and _introducer(self.scan.span(previous[1], previous[2]))
+        return True  # an expression: now(), 1 + 2
+
+    def is_string(self, token: Token) -> bool:
+        """Whether the token is a string literal (MySQL reads double quotes as strings)."""
+        return token[0] in _STRINGS or (token[0] == "dq" and not self.postgres)
+
+    def value(self, parts: list[Token]) -> str | None:
+        """One value: a literal, NULL, or the text of an expression."""
+        scan = self.scan
+        kind, start, end, _ = parts[0]
+        if len(parts) == 1:
+            raw = scan.span(start, end)
+            if kind == "word":
+                return None if raw.upper() == b"NULL" else self.text(raw)
+            if self.is_string(parts[0]):
+                return self.literal(kind, raw)
+        else:
+            strings = [p for p in parts if self.is_string(p)]
+            words = [scan.span(p[1], p[2]) for p in parts if not self.is_string(p)]
+            if strings and all(_introducer(w) for w in words):
+                text = "".join(self.literal(p[0], scan.span(p[1], p[2])) for p in strings)
+                if words and words[0].upper() == b"X":
+                    return self.text(bytes.fromhex(text)) if _is_hex(text) else text
+                return text
+        return self.text(scan.span(start, parts[-1][2])).strip()
+
+    def literal(self, kind: str, raw: bytes) -> str:
+        """The value of a string literal."""
+        if kind == "dollar":
+            tag = raw[: raw.index(b"$", 1) + 1]
+            return self.text(raw[len(tag) : -len(tag)])
+        if kind == "estr":
+            return unescape_mysql(self.text(raw[2:-1]))
+        if kind == "pgstr":
+            return self.text(raw[1:-1]).replace("''", "'")
+        if kind == "dq":
+            return unescape_mysql(self.text(raw[1:-1]).replace('""', '"'))
+        return unescape_mysql(self.text(raw[1:-1]))
+
+    def unparsed(self, start: int, reason: str, table: _Table | None = None) -> None:
+        """A statement that may hold records but cannot be read: one quarantined record."""
+        if table is None:
+            table = self.table("", [])
+        table.records += 1
+        line = self.scan.line_at(start)
+        try:
+            self.skip_statement()
+        except _Damaged:
+            self.scan.skip_line()
+        table.writer.quarantine(
+            table.records, reason, self.quote(start), line=line, byte_offset=start
         )
 
 
-def _top_level_parts(body: str, token: re.Pattern[str]) -> list[str]:
-    """Comma-separated parts of a CREATE TABLE body, up to its closing parenthesis."""
-    parts: list[str] = []
-    current: list[str] = []
-    depth = 0
-    for match in token.finditer(body):
-        value = match.group(0)
-        if value == "(":
-            depth += 1
-        elif value == ")":
-            if depth == 0:
-                break
-            depth -= 1
-        elif value == "," and depth == 0:
-            parts.append("".join(current).strip())
-            current = []
-            continue
-        current.append(value)
-    parts.append("".join(current).strip())
-    return [p for p in parts if p]
+def _introducer(word: bytes) -> bool:
+    """``_utf8mb4``, ``N``, ``X`` before a string, or a PostgreSQL ``::type`` cast after."""
+    upper = word.upper()
+    return upper in {b"N", b"X", b"_BINARY"} or upper[:1] == b"_" or upper.startswith(b"::")
 
 
-def _complete(text: str, token: re.Pattern[str]) -> bool:
-    """Whether ``text`` ends a statement: a ``;`` outside any string at its end."""
-    if not text.rstrip().endswith(";"):
-        return False
-    last = None
-    for match in token.finditer(text):
-        if match.lastgroup == "open":
-            return False  # a string still open: the ";" seen is inside it
-        if match.lastgroup != "space":
-            last = match
-    return last is not None and last.group(0) == ";"
+def _is_hex(text: str) -> bool:
+    return len(text) % 2 == 0 and all(c in "0123456789abcdefABCDEF" for c in text)
 
 
 def read_sql(blob: Blob, store: Store, origin: Origin) -> list[SourceWriter]:
     """Read every table of a SQL dump into its own source."""
     encoding = sniff_encoding(blob.sample)
-    if encoding not in {"utf-8", "utf-8-sig"}:
-        encoding = encoding if encoding.startswith("utf") else "utf-8"
     head = blob.sample.decode("utf-8", errors="replace")
     postgres = bool(
         # PostgreSQL and SQLite strings double their quotes and never use backslash escapes.
@@ -374,71 +662,20 @@ def read_sql(blob: Blob, store: Store, origin: Origin) -> list[SourceWriter]:
         while block := stream.read(1 << 22):
             digest.update(block)
     origin.member_sha256 = digest.hexdigest()
-    dump = _Dump(store, origin, encoding, postgres)
-    codec = "utf-8" if encoding == "utf-8-sig" else encoding
-    with blob.open() as stream:
-        _read(stream, dump, codec)
-    writers = list(dump.writers.values())
+    with blob.open() as raw:
+        source: IO[bytes] = raw
+        codec = encoding
+        if encoding in WIDE_ENCODINGS:
+            # UTF-16/32 read as UTF-8: SQL syntax is then ASCII bytes, cut before decoding.
+            source = io.BufferedReader(cast(Any, WideText(raw, encoding)))
+            codec = "utf-8"
+        elif encoding == "utf-8-sig":
+            codec = "utf-8"
+        scan = Scanner(source, postgres)
+        scan.skip_bom()
+        dump = _Dump(scan, store, origin, encoding, codec)
+        dump.run()
+    writers = [t.writer for t in dump.tables.values()]
     for writer in writers:
         writer.close()
     return writers
-
-
-def _read(stream: object, dump: _Dump, codec: str) -> None:
-    copy_table: str | None = None
-    pending: list[tuple[bytes, str]] = []
-    pending_size = 0
-    start_line = start_offset = 0
-    offset = 0
-    lines = raw_lines(stream, limit=MAX_STATEMENT_BYTES)  # type: ignore[arg-type]
-    for number, (raw, too_long) in enumerate(lines, start=1):
-        here = offset
-        offset += len(raw)
-        text = raw.decode(codec, errors="replace")
-        if number == 1:
-            text = text.lstrip("\ufeff")
-        if copy_table is not None:
-            if text.rstrip("\r\n") == "\\.":
-                copy_table = None
-            elif too_long:
-                writer = dump.writers[copy_table]
-                writer.quarantine(
-                    dump.next_record(copy_table),
-                    "line longer than the limit",
-                    raw,
-                    line=number,
-                    byte_offset=here,
-                )
-            else:
-                dump.copy_line(copy_table, raw, text, number, here)
-            continue
-        if not pending:
-            stripped = text.strip()
-            if (
-                not stripped
-                or stripped.startswith(("--", "#", "\\"))  # comments, psql meta-commands
-                or (stripped.startswith("/*") and stripped.rstrip(";").endswith("*/"))
-            ):
-                continue
-            start_line, start_offset = number, here
-        pending.append((raw, text))
-        pending_size += len(raw)
-        if too_long or pending_size > MAX_STATEMENT_BYTES:
-            statement = _Statement("", start_line, start_offset, b"".join(r for r, _ in pending))
-            dump.unparsed(statement, "statement longer than the limit")
-            pending, pending_size = [], 0
-            continue
-        joined = "".join(t for _, t in pending)
-        if _complete(joined, dump.token):
-            statement = _Statement(
-                joined, start_line, start_offset, b"".join(r for r, _ in pending)
-            )
-            pending, pending_size = [], 0
-            copy_table = dump.statement(statement)
-    if pending:
-        joined = "".join(t for _, t in pending)
-        statement = _Statement(joined, start_line, start_offset, b"".join(r for r, _ in pending))
-        if joined.lstrip()[:6].upper() in {"INSERT", "REPLAC"}:
-            dump.insert(statement)  # a dump cut short: read the tuples that are whole
-        elif joined.strip():
-            dump.unparsed(statement, "statement cut short at the end of the dump")

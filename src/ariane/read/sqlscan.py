@@ -1,0 +1,274 @@
+"""Tokens of a SQL dump, read from a stream in one pass with bounded memory.
+
+The :class:`Scanner` reads blocks of bytes and cuts them into tokens with one compiled
+pattern (SQL syntax is ASCII, so bytes are cut before any decoding and offsets are byte
+offsets). Memory holds the bytes from the oldest mark still needed (the start of the
+record being read) to the read position; a token or record over :data:`MAX_RECORD_BYTES`
+is reported, never held whole.
+
+Damage is read twice at most. When a record cannot be read (a quote never closed, a value
+where a comma should be), the caller rewinds to the record's start and reads the bytes up
+to where the first reading had got *carefully*: there a string may not run past a line end
+or past ``),(`` between tuples, so a lost quote damages its own record only. Careful reading
+never rewinds, which keeps the whole pass linear.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import IO
+
+#: A record (one tuple, one COPY line) or one token longer than this is quarantined.
+MAX_RECORD_BYTES = 64 * 1024 * 1024
+#: Bytes of a damaged record kept to quote it in the quarantine.
+QUOTE_BYTES = 64 * 1024
+BLOCK = 1 << 20
+#: The most read at once when a long token must be seen whole (reads grow geometrically).
+MAX_READ = 16 * 1024 * 1024
+#: Bytes kept ahead of the read position, so small tokens never straddle a block.
+_LOOKAHEAD = 256
+
+#: (kind, start, end, closed): offsets are absolute byte offsets in the stream.
+Token = tuple[str, int, int, bool]
+
+_BOUNDARY = re.compile(rb"\n|\)[ \t]?,[ \t\r\n]{0,2}\(")
+_NEWLINE = re.compile(rb"\n")
+
+
+def _pattern(postgres: bool, careful: bool) -> re.Pattern[bytes]:
+    """The token pattern: every alternative matches, so a token is always found."""
+    nl = r"\n" if careful else ""
+    # Careful reading: a string stops at a line end and at "),(" between tuples.
+    rp = ")" if careful else ""
+    tuple_end = r"|\)(?![ \t]?,[ \t\r\n]{0,2}\()" if careful else ""
+    escaped = r"\\[^\n]" if careful else r"\\."
+    if postgres:
+        strings = (
+            rf"(?P<estr>[eE]'(?:[^'\\{nl}{rp}]|{escaped}|''{tuple_end})*+(?P<e_end>')?)"
+            rf"|(?P<pgstr>'(?:[^'{nl}{rp}]|''{tuple_end})*+(?P<p_end>')?)"
+            r"|(?P<dollar>\$(?:[A-Za-z_][A-Za-z0-9_]*)?\$)"
+            rf'|(?P<dq>"(?:[^"{nl}]|"")*+(?P<d_end>")?)'
+        )
+        comment = rf"(?P<comment>--[^\n]*+|/\*(?:[^*{nl}]|\*(?!/))*+(?P<c_end>\*/)?)"
+    else:
+        strings = (
+            rf"(?P<str>'(?:[^'\\{nl}{rp}]|{escaped}|''{tuple_end})*+(?P<s_end>')?)"
+            rf'|(?P<dq>"(?:[^"\\{nl}]|{escaped}|"")*+(?P<d_end>")?)'
+        )
+        comment = rf"(?P<comment>--[^\n]*+|\#[^\n]*+|/\*(?:[^*{nl}]|\*(?!/))*+(?P<c_end>\*/)?)"
+    dollar = "$" if postgres else ""
+    pattern = (
+        r"(?P<space>\s++)"
+        rf"|{comment}"
+        rf"|{strings}"
+        rf"|(?P<ident>`(?:[^`{nl}]|``)*+(?P<b_end>`)?|\[[^\]\n]*+(?P<k_end>\])?)"
+        r"|(?P<punct>[(),;])"
+        # A PostgreSQL "$" starts a dollar-quoted string only at the start of a token.
+        rf"|(?P<word>(?:[^\s(),;'\"`\[{dollar}-]|-(?!-))(?:[^\s(),;'\"`\[-]|-(?!-))*+|\$)"
+    )
+    return re.compile(pattern.encode(), re.DOTALL)
+
+
+#: The groups that match the closing quote of each kind of token that needs one.
+_ENDS = {
+    "str": ("s_end",),
+    "estr": ("e_end",),
+    "pgstr": ("p_end",),
+    "dq": ("d_end",),
+    "ident": ("b_end", "k_end"),
+    "comment": ("c_end",),
+}
+
+
+class Scanner:
+    """Tokens, COPY lines and raw bytes of one stream, with marks to read a record again."""
+
+    def __init__(self, stream: IO[bytes], postgres: bool) -> None:
+        self.stream = stream
+        self.buf = b""
+        self.base = 0  # absolute offset of buf[0]
+        self.pos = 0
+        self.eof = False
+        self.mark: int | None = None  # bytes from here on stay in memory
+        self.careful_until = 0
+        self._mark_line = 1
+        self._line_at = 0  # lines are counted lazily: line number at this offset
+        self._line = 1
+        self._pushed: Token | None = None
+        self._normal = _pattern(postgres, careful=False)
+        self._careful = _pattern(postgres, careful=True)
+        self.postgres = postgres
+
+    # -- buffer --------------------------------------------------------------------------
+
+    def _fill(self) -> bool:
+        """Read one more block (bigger when a long token waits); False at the end."""
+        if self.eof:
+            return False
+        low = self.pos if self.mark is None else min(self.mark, self.pos)
+        if low > self.base:
+            if self._line_at < low:
+                self._line += self.buf.count(b"\n", self._line_at - self.base, low - self.base)
+                self._line_at = low
+            self.buf = self.buf[low - self.base :]
+            self.base = low
+        block = self.stream.read(min(max(BLOCK, len(self.buf)), MAX_READ))
+        if not block:
+            self.eof = True
+            return False
+        self.buf += block
+        return True
+
+    def _ahead(self, count: int) -> bool:
+        """Whether ``count`` bytes past the position are in memory (reading if needed)."""
+        while self.pos + count > self.base + len(self.buf):
+            if not self._fill():
+                return False
+        return True
+
+    def at_end(self) -> bool:
+        """Whether every byte has been read."""
+        return self._pushed is None and not self._ahead(1)
+
+    def span(self, start: int, end: int) -> bytes:
+        """Bytes between two absolute offsets (those no longer in memory left out)."""
+        return self.buf[max(start - self.base, 0) : max(end - self.base, 0)]
+
+    def skip_bom(self) -> None:
+        """Go past a UTF-8 byte order mark at the start."""
+        if self._ahead(3) and self.buf.startswith(b"\xef\xbb\xbf"):
+            self.pos = 3
+
+    def line_at(self, offset: int) -> int:
+        """The 1-based line number of an offset still in memory."""
+        if offset >= self._line_at:
+            self._line += self.buf.count(b"\n", self._line_at - self.base, offset - self.base)
+        else:
+            self._line -= self.buf.count(b"\n", offset - self.base, self._line_at - self.base)
+        self._line_at = offset
+        return self._line
+
+    # -- marks ---------------------------------------------------------------------------
+
+    def set_mark(self, offset: int) -> None:
+        """Keep the bytes from ``offset`` (still in memory) on, to quote or read them again."""
+        self.mark = offset
+        self._mark_line = self.line_at(offset)
+
+    def drop_mark(self) -> None:
+        """Let the bytes before the position go."""
+        self.mark = None
+
+    def careful(self, offset: int) -> bool:
+        """Whether the bytes at ``offset`` are read carefully (they were damaged once)."""
+        return offset < self.careful_until
+
+    def rewind(self) -> None:
+        """Go back to the mark and read carefully up to where reading had got."""
+        assert self.mark is not None
+        self.careful_until = max(self.careful_until, self.pos)
+        self.pos = self.mark
+        self._line_at, self._line = self.mark, self._mark_line
+        self._pushed = None
+
+    # -- tokens --------------------------------------------------------------------------
+
+    def push(self, token: Token) -> None:
+        """Give back one token: the next call to :meth:`token` returns it."""
+        self._pushed = token
+
+    def token(self) -> Token | None:
+        """The next token, None at the end; ``closed`` is False for a string left open."""
+        if self._pushed is not None:
+            token, self._pushed = self._pushed, None
+            return token
+        while True:
+            self._ahead(_LOOKAHEAD)
+            i = self.pos - self.base
+            if i >= len(self.buf):
+                return None
+            pattern = self._careful if self.pos < self.careful_until else self._normal
+            match = pattern.match(self.buf, i)
+            assert match is not None  # every byte starts some alternative
+            end = match.end()
+            kind = match.lastgroup or "word"
+            closed = True
+            if kind == "dollar":
+                end, closed = self._dollar_end(match.group(0), end)
+                if end < 0:
+                    continue
+            elif end == len(self.buf) and not self.eof and end - i <= MAX_RECORD_BYTES:
+                self._fill()  # the token may go on in the next block
+                continue
+            elif kind in _ENDS and not (kind == "comment" and self.buf[i] != ord("/")):
+                closed = any(match.group(name) is not None for name in _ENDS[kind])
+            start = self.pos
+            self.pos = self.base + end
+            return kind, start, self.pos, closed
+
+    def _dollar_end(self, tag: bytes, body: int) -> tuple[int, bool]:
+        """End of a PostgreSQL ``$tag$...$tag$`` string and whether it closed (-1: read more)."""
+        found = self.buf.find(tag, body)
+        if self.pos < self.careful_until:
+            line_end = self.buf.find(b"\n", body)
+            if line_end >= 0 and (found < 0 or found > line_end):
+                return line_end, False  # careful reading: left open at the line end
+        if found >= 0:
+            return found + len(tag), True
+        if not self.eof and len(self.buf) - body <= MAX_RECORD_BYTES and self._fill():
+            return -1, False
+        return len(self.buf), False
+
+    def significant(self) -> Token | None:
+        """The next token that is neither space nor a closed comment."""
+        while True:
+            token = self.token()
+            if token is None or token[0] not in {"space", "comment"} or not token[3]:
+                return token
+
+    # -- raw skips -----------------------------------------------------------------------
+
+    def skip_line(self) -> None:
+        """Go past the next line end (a psql meta-command, damage)."""
+        self._skip_to(_NEWLINE, keep_tail=0)
+
+    def skip_to_boundary(self) -> None:
+        """Go to the next line or the next tuple's ``(``, quotes ignored (after damage)."""
+        self._skip_to(_BOUNDARY, keep_tail=8)
+
+    def _skip_to(self, pattern: re.Pattern[bytes], keep_tail: int) -> None:
+        self._pushed = None
+        while True:
+            i = self.pos - self.base
+            match = pattern.search(self.buf, i)
+            if match is not None:
+                self.pos = self.base + match.end() - (match.group(0)[-1:] == b"(")
+                return
+            self.pos = self.base + max(i, len(self.buf) - keep_tail)
+            if not self._fill():
+                self.pos = self.base + len(self.buf)
+                return
+
+    def copy_line(self) -> tuple[int, bytes, bool] | None:
+        """The next line of a COPY block: (start, bytes, too long); None at the end.
+
+        A line over the limit comes cut to its first :data:`QUOTE_BYTES`, the rest skipped.
+        """
+        start = self.pos
+        searched = start
+        while True:
+            end = self.buf.find(b"\n", searched - self.base)
+            if end >= 0:
+                self.pos = self.base + end + 1
+                return start, self.buf[start - self.base : end + 1], False
+            searched = self.base + len(self.buf)
+            if searched - start > MAX_RECORD_BYTES:
+                head = self.span(start, start + QUOTE_BYTES)
+                self.pos = searched
+                self.skip_line()
+                return start, head, True
+            if not self._fill():
+                if searched == start:
+                    return None
+                self.pos = searched
+                return start, self.span(start, searched), False
