@@ -76,6 +76,9 @@ _STATEMENT_WORDS = {
     b"UPDATE",
     b"DELETE",
 }
+#: No table has more columns (MySQL's limit is 4,096, PostgreSQL's 1,600): a longer tuple
+#: is damage, and holding its values would cost far more memory than its bytes.
+MAX_VALUES = 4096
 _STRINGS = {"str", "pgstr", "estr", "dollar"}
 _NAMES = {"word", "ident", "dq"}
 _OPEN, _CLOSE, _COMMA, _SEMICOLON = b"(", b")", b",", b";"
@@ -317,6 +320,24 @@ class _Dump:
             if scan.mark is not None and scan.pos - scan.mark > MAX_RECORD_BYTES:
                 scan.drop_mark()  # too long to read again: let its bytes go
 
+    def skip_clause(self, start: int) -> None:
+        """Go past the statement's end from ``start``; a quote left open is read again."""
+        scan = self.scan
+        scan.set_mark(start)
+        try:
+            self.skip_statement()
+            return
+        except _Damaged:
+            if not scan.careful(start):
+                scan.rewind()
+                scan.significant()
+                try:
+                    self.skip_statement()
+                    return
+                except _Damaged:
+                    pass
+        scan.skip_line()
+
     def dotted_name(self, first: Token) -> str:
         """A possibly schema-qualified, possibly quoted name, from its first token on."""
         scan = self.scan
@@ -468,7 +489,7 @@ class _Dump:
                 return
             word = self.word(token)
             if word in {b"ON", b"RETURNING"}:  # ON DUPLICATE KEY ..., ON CONFLICT ...
-                self.skip_statement()
+                self.skip_clause(token[1])
                 return
             if word in _STATEMENT_WORDS:
                 scan.push(token)  # its ";" was lost: the next statement starts here
@@ -497,6 +518,12 @@ class _Dump:
         line = scan.line_at(start)
         expected = len(positions if positions is not None else table.order)
         failure: _BadRecord | None = None
+        simple = scan.simple_tuple(start)
+        if simple is not None and (not expected or len(simple) == expected):
+            values = [self.simple_value(body, bare) for body, bare in simple]
+            return table.add(values, positions, table.records, line, start, b"")
+        if simple is not None:
+            scan.pos = start + 1  # the wrong number of values: read token by token
         try:
             values = self.values(start, expected)
         except _BadRecord as bad:
@@ -561,11 +588,15 @@ class _Dump:
                         raise _BadRecord("empty value")
                     values.append(self.value(parts))
                     parts = []
+                    if len(values) >= MAX_VALUES:
+                        raise _BadRecord(f"more than {MAX_VALUES} values")
                     continue
                 elif mark == _SEMICOLON:
                     raise _BadRecord("statement ends inside a tuple")
             elif parts and depth == 1 and not self.continues(parts[-1], token):
                 raise _BadRecord("a value where a comma should be")
+            if len(parts) >= MAX_VALUES:
+                raise _BadRecord(f"a value of more than {MAX_VALUES} parts")
             parts.append(token)
 
     def continues(self, previous: Token, token: Token) -> bool:
@@ -605,6 +636,15 @@ class _Dump:
                     return self.text(bytes.fromhex(text)) if _is_hex(text) else text
                 return text
         return self.text(scan.span(start, parts[-1][2])).strip()
+
+    def simple_value(self, body: bytes, bare: bytes) -> str | None:
+        """A value read by :meth:`Scanner.simple_tuple`."""
+        if bare:
+            return None if bare.upper() == b"NULL" else bare.decode("ascii")
+        text = self.text(body)
+        if self.postgres:
+            return text.replace("''", "'") if "'" in text else text
+        return unescape_mysql(text)
 
     def literal(self, kind: str, raw: bytes) -> str:
         """The value of a string literal."""

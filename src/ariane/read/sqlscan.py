@@ -31,6 +31,23 @@ _LOOKAHEAD = 256
 #: (kind, start, end, closed): offsets are absolute byte offsets in the stream.
 Token = tuple[str, int, int, bool]
 
+# The common tuple, read in one match: strings, NULL, numbers and bare words only.
+_SIMPLE_VALUE = {
+    False: r"'(?:[^'\\]|\\.|'')*+'",
+    True: r"'(?:[^']|'')*+'",
+}
+_BARE = r"[A-Za-z0-9_.+:-]++"
+
+
+def _simple(postgres: bool) -> tuple[re.Pattern[bytes], re.Pattern[bytes]]:
+    value = rf"(?:{_SIMPLE_VALUE[postgres]}|{_BARE})"
+    tuple_ = re.compile(rf"\(\s*+{value}\s*+(?:,\s*+{value}\s*+)*+\)".encode(), re.DOTALL)
+    parts = re.compile(rf"'((?:[^'\\]|\\.|'')*+)'|({_BARE})".encode(), re.DOTALL)
+    if postgres:
+        parts = re.compile(rf"'((?:[^']|'')*+)'|({_BARE})".encode(), re.DOTALL)
+    return tuple_, parts
+
+
 _BOUNDARY = re.compile(rb"\n|\)[ \t]?,[ \t\r\n]{0,2}\(")
 _NEWLINE = re.compile(rb"\n")
 
@@ -98,6 +115,7 @@ class Scanner:
         self._normal = _pattern(postgres, careful=False)
         self._careful = _pattern(postgres, careful=True)
         self.postgres = postgres
+        self._simple_tuple, self._simple_parts = _simple(postgres)
 
     # -- buffer --------------------------------------------------------------------------
 
@@ -205,6 +223,21 @@ class Scanner:
             start = self.pos
             self.pos = self.base + end
             return kind, start, self.pos, closed
+
+    def simple_tuple(self, start: int) -> list[tuple[bytes, bytes]] | None:
+        """A tuple of plain literals starting at ``start``, read in one match, or None.
+
+        Each value comes as (string body, "") or ("", bare word); the position moves past
+        the ")". Anything less plain is left to :meth:`token`, one token at a time.
+        """
+        if start < self.careful_until:
+            return None
+        match = self._simple_tuple.match(self.buf, start - self.base)
+        if match is None or match.end() >= len(self.buf) and not self.eof:
+            return None
+        self.pos = self.base + match.end()
+        self._pushed = None
+        return self._simple_parts.findall(self.buf, match.start(), match.end())
 
     def _dollar_end(self, tag: bytes, body: int) -> tuple[int, bool]:
         """End of a PostgreSQL ``$tag$...$tag$`` string and whether it closed (-1: read more)."""
