@@ -1,17 +1,22 @@
-"""SQL dumps written by the real tools (mariadb-dump, pg_dump) read back value for value."""
+"""SQL dumps read back value for value: written by the real tools (mariadb-dump, pg_dump)
+and built by hand, whole or damaged at known places, with the counts known from the build.
+"""
 
 from __future__ import annotations
 
 import os
 import shutil
 import subprocess
+import time
 import uuid
+from dataclasses import dataclass
 
 import pytest
 
 from ariane.case import Case
 from ariane.read import load
 from ariane.read.sqldump import unescape_copy, unescape_mysql
+from ariane.read.sqlscan import MAX_RECORD_BYTES
 
 REQUIRE = os.environ.get("ARIANE_REQUIRE_SERVICES") == "1"
 
@@ -111,6 +116,38 @@ def _read(tmp_path, dump: bytes, name: str):
                 source,
                 engine.fetch(f"SELECT {cols} FROM {source.data_table} ORDER BY _record"),
             )
+    return tables
+
+
+@dataclass
+class Table:
+    """What was read from one table: its source, rows (record first) and quarantine."""
+
+    columns: list[str]
+    rows: list[tuple]
+    quarantine: list[tuple]  # (record, line, byte_offset, reason)
+
+    @property
+    def values(self) -> list[tuple]:
+        return [row[1:] for row in self.rows]
+
+
+def _read_all(tmp_path, dump: bytes, name: str = "dump.sql") -> dict[str | None, Table]:
+    path = tmp_path / name
+    path.write_bytes(dump)
+    with Case.ephemeral() as case:
+        engine = case.engine()
+        summary = load(engine, [path])
+        tables = {}
+        for source in summary.sources:
+            cols = "".join(f', "{c}"' for c in source.columns)
+            rows = engine.fetch(f"SELECT _record{cols} FROM {source.data_table} ORDER BY _record")
+            quarantine = engine.fetch(
+                "SELECT record, line, byte_offset, reason FROM read_quarantine "
+                f"WHERE source_id = {source.source_id} ORDER BY record"
+            )
+            assert (source.rows, source.quarantined) == (len(rows), len(quarantine))
+            tables[source.table_name] = Table(source.columns, rows, quarantine)
     return tables
 
 
@@ -231,3 +268,223 @@ def test_other_dump_tools(tmp_path, dump, table):
     source, got = tables[table]
     assert source.columns == ["id", "nom"]
     assert got == [("1", "C:\\dossier\\"), ("2", "l'x")]
+
+
+# -- column lists ----------------------------------------------------------------------------
+
+NIR = [f"1{i:02d}0575123{i:03d}{i % 97:02d}" for i in range(20)]
+
+
+def test_each_insert_places_its_values_by_its_own_column_list(tmp_path):
+    dump = (
+        "-- MySQL dump 10.13\n"
+        "CREATE TABLE `patient` (`id` int NOT NULL, `nir` varchar(15), `nom` varchar(40),"
+        " PRIMARY KEY (`id`), KEY `k` (`nom`));\n"
+        f"INSERT INTO `patient` (`id`, `nir`, `nom`) VALUES (1,'{NIR[1]}','Dupont'),"
+        f"(2,'{NIR[2]}','Martin');\n"
+        f"INSERT INTO `patient` (`nom`, `id`, `nir`) VALUES ('Le Gall',3,'{NIR[3]}');\n"
+        f"INSERT INTO patient (nir) VALUES ('{NIR[4]}');\n"
+        f"INSERT INTO patient VALUES (5,'{NIR[5]}','Morel');\n"
+        f'INSERT INTO "patient" ("nom", "nir", "id") VALUES (\'Roux\',\'{NIR[6]}\',6);\n'
+        f"INSERT INTO patient (NIR, Id) VALUES ('{NIR[7]}', 7);\n"
+    ).encode()
+    table = _read_all(tmp_path, dump)["patient"]
+    assert table.columns == ["id", "nir", "nom"]
+    assert table.values == [
+        ("1", NIR[1], "Dupont"),
+        ("2", NIR[2], "Martin"),
+        ("3", NIR[3], "Le Gall"),
+        (None, NIR[4], None),  # only some columns named: the others NULL
+        ("5", NIR[5], "Morel"),
+        ("6", NIR[6], "Roux"),
+        ("7", NIR[7], None),  # names matched without case, as SQL does
+    ]
+    assert [row[0] for row in table.rows] == [1, 2, 3, 4, 5, 6, 7]
+    assert table.quarantine == []
+
+
+def test_tables_without_create_take_lists_by_name_and_schemas_apart(tmp_path):
+    dump = (
+        "-- PostgreSQL database dump\n"
+        f"INSERT INTO public.patient (id, nir) VALUES (1, '{NIR[1]}');\n"
+        f"INSERT INTO \"public\".\"patient\" (nir, id, ville) VALUES ('{NIR[2]}', 2, 'Brest');\n"
+        f"INSERT INTO patient VALUES (3, '{NIR[3]}');\n"
+        "INSERT INTO archive.patient (id) VALUES (9);\n"
+    ).encode()
+    tables = _read_all(tmp_path, dump)
+    assert tables["patient"].columns == ["id", "nir", "ville"]
+    assert tables["patient"].values == [
+        ("1", NIR[1], None),
+        ("2", NIR[2], "Brest"),
+        ("3", NIR[3], None),  # no list: the order of the first list
+    ]
+    assert tables["archive.patient"].values == [("9",)]
+
+
+def test_copy_columns_placed_by_name_after_create_table(tmp_path):
+    dump = (
+        "-- PostgreSQL database dump\n"
+        "CREATE TABLE public.patient (\n    id integer,\n    nir text,\n    nom text\n);\n"
+        "COPY public.patient (nom, id, nir) FROM stdin;\n"
+        f"Dupont\t1\t{NIR[1]}\n\\N\t2\t{NIR[2]}\nO\\\\Brien\\ttab\t3\t{NIR[3]}\n\\.\n"
+        "COPY public.patient (id) FROM stdin;\n4\n\\.\n"
+    ).encode()
+    table = _read_all(tmp_path, dump)["patient"]
+    assert table.columns == ["id", "nir", "nom"]
+    assert table.values == [
+        ("1", NIR[1], "Dupont"),
+        ("2", NIR[2], None),
+        ("3", NIR[3], "O\\Brien\ttab"),
+        ("4", None, None),
+    ]
+    assert [row[0] for row in table.rows] == [1, 2, 3, 4]
+
+
+def _mysql_string(value: str) -> str:
+    escaped = value.replace("\\", "\\\\").replace("'", "\\'").replace("\n", "\\n")
+    return f"'{escaped}'"
+
+
+NOTES = ["a;b(c)d)", "it's 'quoted'", "back\\slash", "ligne 1\nligne 2", "),('x', NULL);", ""]
+
+
+def test_mysql_syntax_comments_escapes_and_expressions(tmp_path):
+    tuples = ",\n".join(f"({i}, {_mysql_string(note)}, -{i})" for i, note in enumerate(NOTES))
+    dump = (
+        "-- MySQL dump 10.13\n/*!40101 SET NAMES utf8mb4 */;\n# a hash comment\n"
+        "CREATE TABLE `db`.`t` (`id` int, `note` text, `n` int) ;\n"
+        "/* a block comment; with ( and ' */\n"
+        f"INSERT INTO `db`.`t` VALUES {tuples}, -- between tuples\n"
+        "(10, 'it''s doubled', NULL), (11, _utf8mb4'intro', +5), (12, N'nat', now()),\n"
+        "(13, \"double \\\"quoted\\\"\", 0x41), (14, 'raw\nnewline', 'a' 'b');\n"
+    ).encode()
+    table = _read_all(tmp_path, dump)["db.t"]
+    assert table.values == [
+        *((str(i), note, f"-{i}") for i, note in enumerate(NOTES)),
+        ("10", "it's doubled", None),
+        ("11", "intro", "+5"),
+        ("12", "nat", "now()"),
+        ("13", 'double "quoted"', "0x41"),
+        ("14", "raw\nnewline", "ab"),
+    ]
+    assert table.quarantine == []
+
+
+def test_postgres_syntax_strings_and_identifiers(tmp_path):
+    dump = (
+        "-- PostgreSQL database dump\nSET standard_conforming_strings = on;\n"
+        "CREATE FUNCTION f() RETURNS text AS $body$ SELECT 'x;y'; INSERT INTO t VALUES (1); "
+        "$body$ LANGUAGE sql;\n"
+        'CREATE TABLE public."Patient" ("Nom de famille" text, note text);\n'
+        "INSERT INTO public.\"Patient\" VALUES ('C:\\dossier\\', E'tab\\there\\''),\n"
+        "  ('l''x', 'ligne 1\nligne 2;'), ('$$', $$dollar ' quoted$$), (NULL, '');\n"
+    ).encode()
+    tables = _read_all(tmp_path, dump)
+    assert set(tables) == {"Patient"}  # nothing read from the function's body
+    assert tables["Patient"].columns == ["Nom de famille", "note"]
+    assert tables["Patient"].values == [
+        ("C:\\dossier\\", "tab\there'"),
+        ("l'x", "ligne 1\nligne 2;"),
+        ("$$", "dollar ' quoted"),
+        (None, ""),
+    ]
+
+
+# -- damage at known places ------------------------------------------------------------------
+
+
+def _record(i: int, damage: str | None) -> str:
+    nir, nom = f"'{NIR[i % 20]}'", f"'Nom {i}'"
+    if damage == "closing":  # the closing quote of the last value lost
+        nom = nom[:-1]
+    elif damage == "opening":  # the opening quote of a value lost
+        nir = nir[1:]
+    elif damage == "count":
+        nom += ", 'extra'"
+    return f"({i}, {nir}, {nom})"
+
+
+def _build(layout: str, count: int, damage: dict[int, str]):
+    """A dump of ``count`` records (1-based) with ``damage`` at known records.
+
+    Returns the bytes, the rows expected (record, id, nir, nom) and where each damaged
+    record starts (record, line, byte offset), all known from how the dump is built.
+    """
+    head = b"-- MySQL dump 10.13\nCREATE TABLE `t` (`id` int, `nir` text, `nom` text);\n"
+    out = bytearray(head)
+    starts = {}
+    for i in range(1, count + 1):
+        if layout == "statements":
+            out += b"INSERT INTO `t` VALUES "
+        elif i == 1 or layout == "extended" and i % 5 == 1:  # extended: 5 records a line
+            out += b"INSERT INTO `t` VALUES" + (b"\n" if layout == "lines" else b" ")
+        starts[i] = (out.count(b"\n") + 1, len(out))
+        out += _record(i, damage.get(i)).encode()
+        last = layout == "statements" or i == count or layout == "extended" and i % 5 == 0
+        out += b";\n" if last else b",\n" if layout == "lines" else b","
+    rows = [(i, str(i), NIR[i % 20], f"Nom {i}") for i in range(1, count + 1) if i not in damage]
+    return bytes(out), rows, [(i, *starts[i]) for i in sorted(damage)]
+
+
+LAYOUTS = ["extended", "lines", "statements"]
+
+
+@pytest.mark.parametrize("layout", LAYOUTS)
+@pytest.mark.parametrize(
+    "damage",
+    [{3: "closing"}, {4: "opening"}, {2: "count"}, {3: "closing", 8: "opening", 11: "count"}],
+    ids=["closing", "opening", "count", "three"],
+)
+def test_damaged_records_alone_are_quarantined(tmp_path, layout, damage):
+    dump, rows, damaged = _build(layout, 14, damage)
+    table = _read_all(tmp_path, dump)["t"]
+    assert table.rows == rows
+    assert [q[:3] for q in table.quarantine] == damaged
+    for (record, *_), reason in zip(damaged, (q[3] for q in table.quarantine), strict=True):
+        if damage[record] == "count":
+            assert reason == "expected 3 values, found 4"
+        else:
+            assert reason in {"quote never closed", "a value where a comma should be"}
+
+
+@pytest.mark.parametrize("layout", LAYOUTS)
+def test_a_quote_open_to_the_end_quarantines_the_rest(tmp_path, layout):
+    dump, rows, damaged = _build(layout, 9, {9: "closing"})
+    dump += b"trailing text\nwith lines ( and ; but no quote\n" * 50
+    table = _read_all(tmp_path, dump)["t"]
+    assert table.rows == rows
+    # the text after the open quote starts no tuple: it is the damaged record's evidence
+    assert [q[:3] for q in table.quarantine] == damaged
+
+
+def test_a_dump_cut_inside_a_tuple(tmp_path):
+    dump, rows, _ = _build("extended", 7, {})
+    start = dump.rindex(b"(7,")
+    table = _read_all(tmp_path, dump[: start + len(b"(7, '1")])["t"]
+    assert table.rows == rows[:6]
+    assert table.quarantine == [(7, 4, start, "quote never closed")]  # line 4: records 6, 7
+
+
+def test_text_between_tuples_is_one_record(tmp_path):
+    dump = (
+        b"-- MySQL dump\nCREATE TABLE t (id int, nom text);\n"
+        b"INSERT INTO t VALUES (1,'a'),\n2,'b'),\n(3,'c');\n"
+    )
+    table = _read_all(tmp_path, dump)["t"]
+    assert table.values == [("1", "a"), ("3", "c")]
+    start = dump.index(b"2,'b'")
+    assert table.quarantine == [(2, 4, start, "text between tuples not understood")]
+
+
+def test_a_tuple_over_the_shipped_limit_is_quarantined_and_reading_goes_on(tmp_path):
+    big = b"x" * (MAX_RECORD_BYTES + 1024)
+    dump = (
+        b"-- MySQL dump\nCREATE TABLE t (id int, nom text);\n"
+        b"INSERT INTO t VALUES (1,'a'),(2,'" + big + b"'),(3,'c');\n"
+        b"INSERT INTO t VALUES (4,'d');\n"
+    )
+    table = _read_all(tmp_path, dump)["t"]
+    assert table.values == [("1", "a"), ("3", "c"), ("4", "d")]
+    start = dump.index(b"(2,")
+    assert [q[:3] for q in table.quarantine] == [(2, 3, start)]
+    assert "longer than" in table.quarantine[0][3]

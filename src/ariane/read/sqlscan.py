@@ -20,6 +20,8 @@ from typing import IO
 
 #: A record (one tuple, one COPY line) or one token longer than this is quarantined.
 MAX_RECORD_BYTES = 64 * 1024 * 1024
+#: Tuples with more commas than this are read token by token (see ``sqldump.MAX_VALUES``).
+MAX_SIMPLE_VALUES = 4096
 #: Bytes of a damaged record kept to quote it in the quarantine.
 QUOTE_BYTES = 64 * 1024
 BLOCK = 1 << 20
@@ -32,24 +34,27 @@ _LOOKAHEAD = 256
 Token = tuple[str, int, int, bool]
 
 # The common tuple, read in one match: strings, NULL, numbers and bare words only.
-_SIMPLE_VALUE = {
-    False: r"'(?:[^'\\]|\\.|'')*+'",
-    True: r"'(?:[^']|'')*+'",
+_SIMPLE_BODY = {
+    False: r"[^'\\]*+(?:(?:\\.|'')[^'\\]*+)*+",
+    True: r"[^']*+(?:''[^']*+)*+",
 }
 _BARE = r"[A-Za-z0-9_.+:-]++"
 
 
 def _simple(postgres: bool) -> tuple[re.Pattern[bytes], re.Pattern[bytes]]:
-    value = rf"(?:{_SIMPLE_VALUE[postgres]}|{_BARE})"
+    value = rf"(?:'{_SIMPLE_BODY[postgres]}'|{_BARE})"
     tuple_ = re.compile(rf"\(\s*+{value}\s*+(?:,\s*+{value}\s*+)*+\)".encode(), re.DOTALL)
-    parts = re.compile(rf"'((?:[^'\\]|\\.|'')*+)'|({_BARE})".encode(), re.DOTALL)
-    if postgres:
-        parts = re.compile(rf"'((?:[^']|'')*+)'|({_BARE})".encode(), re.DOTALL)
+    parts = re.compile(rf"'({_SIMPLE_BODY[postgres]})'|({_BARE})".encode(), re.DOTALL)
     return tuple_, parts
 
 
 _BOUNDARY = re.compile(rb"\n|\)[ \t]?,[ \t\r\n]{0,2}\(")
 _NEWLINE = re.compile(rb"\n")
+
+
+def _body(plain: str, escapes: str) -> str:
+    """A quoted body as runs of plain bytes between escapes: one loop in C per run."""
+    return rf"{plain}*+(?:(?:{escapes}){plain}*+)*+"
 
 
 def _pattern(postgres: bool, careful: bool) -> re.Pattern[bytes]:
@@ -59,26 +64,29 @@ def _pattern(postgres: bool, careful: bool) -> re.Pattern[bytes]:
     rp = ")" if careful else ""
     tuple_end = r"|\)(?![ \t]?,[ \t\r\n]{0,2}\()" if careful else ""
     escaped = r"\\[^\n]" if careful else r"\\."
+    backslash = _body(rf"[^'\\{nl}{rp}]", rf"{escaped}|''{tuple_end}")
+    block = _body(rf"[^*{nl}]", r"\*(?!/)")
+    backtick = _body(rf"[^`{nl}]", "``")
     if postgres:
+        doubled = _body(rf"[^'{nl}{rp}]", rf"''{tuple_end}")
+        quoted = _body(rf'[^"{nl}]', '""')
         strings = (
-            rf"(?P<estr>[eE]'(?:[^'\\{nl}{rp}]|{escaped}|''{tuple_end})*+(?P<e_end>')?)"
-            rf"|(?P<pgstr>'(?:[^'{nl}{rp}]|''{tuple_end})*+(?P<p_end>')?)"
+            rf"(?P<estr>[eE]'{backslash}(?P<e_end>')?)"
+            rf"|(?P<pgstr>'{doubled}(?P<p_end>')?)"
             r"|(?P<dollar>\$(?:[A-Za-z_][A-Za-z0-9_]*)?\$)"
-            rf'|(?P<dq>"(?:[^"{nl}]|"")*+(?P<d_end>")?)'
+            rf'|(?P<dq>"{quoted}(?P<d_end>")?)'
         )
-        comment = rf"(?P<comment>--[^\n]*+|/\*(?:[^*{nl}]|\*(?!/))*+(?P<c_end>\*/)?)"
+        hash_comment = ""
     else:
-        strings = (
-            rf"(?P<str>'(?:[^'\\{nl}{rp}]|{escaped}|''{tuple_end})*+(?P<s_end>')?)"
-            rf'|(?P<dq>"(?:[^"\\{nl}]|{escaped}|"")*+(?P<d_end>")?)'
-        )
-        comment = rf"(?P<comment>--[^\n]*+|\#[^\n]*+|/\*(?:[^*{nl}]|\*(?!/))*+(?P<c_end>\*/)?)"
+        quoted = _body(rf'[^"\\{nl}]', rf'{escaped}|""')
+        strings = rf"(?P<str>'{backslash}(?P<s_end>')?)" rf'|(?P<dq>"{quoted}(?P<d_end>")?)'
+        hash_comment = r"|\#[^\n]*+"
     dollar = "$" if postgres else ""
     pattern = (
         r"(?P<space>\s++)"
-        rf"|{comment}"
+        rf"|(?P<comment>--[^\n]*+{hash_comment}|/\*{block}(?P<c_end>\*/)?)"
         rf"|{strings}"
-        rf"|(?P<ident>`(?:[^`{nl}]|``)*+(?P<b_end>`)?|\[[^\]\n]*+(?P<k_end>\])?)"
+        rf"|(?P<ident>`{backtick}(?P<b_end>`)?|\[[^\]\n]*+(?P<k_end>\])?)"
         r"|(?P<punct>[(),;])"
         # A PostgreSQL "$" starts a dollar-quoted string only at the start of a token.
         rf"|(?P<word>(?:[^\s(),;'\"`\[{dollar}-]|-(?!-))(?:[^\s(),;'\"`\[-]|-(?!-))*+|\$)"
@@ -235,6 +243,8 @@ class Scanner:
         match = self._simple_tuple.match(self.buf, start - self.base)
         if match is None or match.end() >= len(self.buf) and not self.eof:
             return None
+        if self.buf.count(b",", match.start(), match.end()) >= MAX_SIMPLE_VALUES:
+            return None  # left to the token reader, which bounds the values of a tuple
         self.pos = self.base + match.end()
         self._pushed = None
         return self._simple_parts.findall(self.buf, match.start(), match.end())
