@@ -488,3 +488,72 @@ def test_a_tuple_over_the_shipped_limit_is_quarantined_and_reading_goes_on(tmp_p
     start = dump.index(b"(2,")
     assert [q[:3] for q in table.quarantine] == [(2, 3, start)]
     assert "longer than" in table.quarantine[0][3]
+
+
+# -- real dumps of one table before and after its columns moved -----------------------------
+
+PEOPLE = [("1", NIR[1], "Dupont"), ("2", NIR[2], "Martin")]
+LATER = ("3", NIR[3], "Le Gall")
+
+
+def _mariadb_dump(*options: str) -> bytes:
+    command = ["mariadb-dump", "-h127.0.0.1", "-uroot", *options]
+    return subprocess.run(command, check=True, capture_output=True).stdout
+
+
+@pytest.mark.server
+@pytest.mark.parametrize(
+    "options",
+    [["--no-create-info", "--complete-insert"], ["--skip-complete-insert"]],
+    ids=["column-lists", "create-table"],
+)
+def test_mariadb_dumps_before_and_after_columns_moved(tmp_path, mariadb_tables, options):
+    name = mariadb_tables[0]
+    rows = ",".join(f"({i}, '{nir}', '{nom}')" for i, nir, nom in PEOPLE)
+    script = (
+        f"CREATE TABLE `{name}` (id INT PRIMARY KEY, nir VARCHAR(15), nom VARCHAR(40));"
+        f"INSERT INTO `{name}` VALUES {rows};"
+    )
+    subprocess.run([*MARIADB, "-e", script], check=True, capture_output=True)
+    before = _mariadb_dump("--complete-insert", "test", name)
+    i, nir, nom = LATER
+    script = (
+        f"ALTER TABLE `{name}` MODIFY nom VARCHAR(40) AFTER id;"  # now id, nom, nir
+        f"INSERT INTO `{name}` (id, nom, nir) VALUES ({i}, '{nom}', '{nir}');"
+    )
+    subprocess.run([*MARIADB, "-e", script], check=True, capture_output=True)
+    after = _mariadb_dump(*options, "test", name)
+    assert b"`nom`, `nir`" in after or b"`nom` varchar(40) DEFAULT NULL,\n  `nir`" in after
+    table = _read_all(tmp_path, before + after)[name]
+    assert table.columns == ["id", "nir", "nom"]
+    assert table.values == [*PEOPLE, *PEOPLE, LATER]
+    assert table.quarantine == []
+
+
+@pytest.mark.server
+@pytest.mark.parametrize(
+    "options",
+    [["--data-only"], ["--data-only", "--column-inserts"], ["--inserts"]],
+    ids=["copy", "column-inserts", "create-table"],
+)
+def test_pg_dumps_before_and_after_columns_moved(tmp_path, postgres_tables, options):
+    name = postgres_tables[0]
+    rows = ",".join(f"({i}, '{nir}', '{nom}')" for i, nir, nom in PEOPLE)
+    script = f'CREATE TABLE "{name}" (id INT, nir TEXT, nom TEXT); INSERT INTO "{name}" VALUES {rows};'
+    subprocess.run([*PSQL, "-c", script], check=True, capture_output=True)
+    dump = ["pg_dump", "-h", "127.0.0.1", "-U", "postgres", "-t", name]
+    before = subprocess.run([*dump, "--column-inserts", "test"], check=True, capture_output=True)
+    i, nir, nom = LATER
+    cases = " ".join(f"WHEN {i} THEN '{nir}'" for i, nir, _ in PEOPLE)
+    script = (  # PostgreSQL cannot reorder columns: drop and add one, it comes last
+        f'ALTER TABLE "{name}" DROP COLUMN nir; ALTER TABLE "{name}" ADD COLUMN nir TEXT;'
+        f'UPDATE "{name}" SET nir = CASE id {cases} END;'
+        f"INSERT INTO \"{name}\" (id, nom, nir) VALUES ({i}, '{nom}', '{nir}');"
+    )
+    subprocess.run([*PSQL, "-c", script], check=True, capture_output=True)
+    after = subprocess.run([*dump, *options, "test"], check=True, capture_output=True)
+    table = _read_all(tmp_path, before.stdout + after.stdout)[name]
+    assert table.columns == ["id", "nir", "nom"]
+    assert table.values[:2] == PEOPLE
+    assert sorted(table.values[2:]) == [*PEOPLE, LATER]  # UPDATE moved rows on disk
+    assert table.quarantine == []
