@@ -539,7 +539,9 @@ def test_mariadb_dumps_before_and_after_columns_moved(tmp_path, mariadb_tables, 
 def test_pg_dumps_before_and_after_columns_moved(tmp_path, postgres_tables, options):
     name = postgres_tables[0]
     rows = ",".join(f"({i}, '{nir}', '{nom}')" for i, nir, nom in PEOPLE)
-    script = f'CREATE TABLE "{name}" (id INT, nir TEXT, nom TEXT); INSERT INTO "{name}" VALUES {rows};'
+    script = (
+        f'CREATE TABLE "{name}" (id INT, nir TEXT, nom TEXT); INSERT INTO "{name}" VALUES {rows};'
+    )
     subprocess.run([*PSQL, "-c", script], check=True, capture_output=True)
     dump = ["pg_dump", "-h", "127.0.0.1", "-U", "postgres", "-t", name]
     before = subprocess.run([*dump, "--column-inserts", "test"], check=True, capture_output=True)
@@ -557,3 +559,61 @@ def test_pg_dumps_before_and_after_columns_moved(tmp_path, postgres_tables, opti
     assert table.values[:2] == PEOPLE
     assert sorted(table.values[2:]) == [*PEOPLE, LATER]  # UPDATE moved rows on disk
     assert table.quarantine == []
+
+
+# -- linear time: twice the input, at most ~twice the time --------------------------------------
+
+
+def _row(i: int) -> str:
+    return f"({i},'{NIR[i % 20]}','Nom {i} l\\'x','a; b (c)',NULL)"
+
+
+HEAD = "-- MySQL dump\nCREATE TABLE t (id int, nir text, nom text, note text, vide text);\n"
+
+
+def _one_row_a_line(n: int) -> tuple[bytes, int, int]:
+    text = HEAD + "INSERT INTO t VALUES\n" + ",\n".join(_row(i) for i in range(n)) + ";\n"
+    return text.encode(), n, 0
+
+
+def _extended(n: int) -> tuple[bytes, int, int]:
+    return (
+        (HEAD + "INSERT INTO t VALUES " + ",".join(_row(i) for i in range(n)) + ";\n").encode(),
+        n,
+        0,
+    )
+
+
+def _copy(n: int) -> tuple[bytes, int, int]:
+    lines = "".join(f"{i}\t{NIR[i % 20]}\tNom {i}\ta\\tb\t\\N\n" for i in range(n))
+    head = "-- PostgreSQL database dump\nCOPY public.t (id, nir, nom, note, vide) FROM stdin;\n"
+    return (head + lines + "\\.\n").encode(), n, 0
+
+
+def _never_closed(n: int) -> tuple[bytes, int, int]:
+    """One row, then a string opened and never closed over ``n`` lines of text."""
+    text = HEAD + "INSERT INTO t VALUES " + _row(1) + ",(2,'" + "texte (x), y; z\n" * n
+    return text.encode(), 1, 1
+
+
+@pytest.mark.parametrize(
+    ("build", "n"),
+    [(_never_closed, 50_000), (_one_row_a_line, 20_000), (_extended, 20_000), (_copy, 40_000)],
+    ids=["never-closed", "one-row-a-line", "extended", "copy"],
+)
+def test_reading_time_grows_linearly(tmp_path, build, n):
+    seconds = []
+    for size in (n, 2 * n):
+        dump, rows, quarantined = build(size)
+        path = tmp_path / f"{size}.sql"
+        path.write_bytes(dump)
+        best = float("inf")
+        for _ in range(3):
+            with Case.ephemeral() as case:
+                engine = case.engine()
+                start = time.perf_counter()
+                summary = load(engine, [path])
+                best = min(best, time.perf_counter() - start)
+            assert (summary.rows, summary.quarantined) == (rows, quarantined)
+        seconds.append(best)
+    assert seconds[1] / seconds[0] <= 2.5, seconds
