@@ -5,6 +5,7 @@ and built by hand, whole or damaged at known places, with the counts known from 
 from __future__ import annotations
 
 import os
+import random
 import shutil
 import subprocess
 import time
@@ -372,13 +373,13 @@ def test_mysql_syntax_comments_escapes_and_expressions(tmp_path):
 
 def test_postgres_syntax_strings_and_identifiers(tmp_path):
     dump = (
-        "-- PostgreSQL database dump\nSET standard_conforming_strings = on;\n"
-        "CREATE FUNCTION f() RETURNS text AS $body$ SELECT 'x;y'; INSERT INTO t VALUES (1); "
-        "$body$ LANGUAGE sql;\n"
-        'CREATE TABLE public."Patient" ("Nom de famille" text, note text);\n'
-        "INSERT INTO public.\"Patient\" VALUES ('C:\\dossier\\', E'tab\\there\\''),\n"
-        "  ('l''x', 'ligne 1\nligne 2;'), ('$$', $$dollar ' quoted$$), (NULL, '');\n"
-    ).encode()
+        b"-- PostgreSQL database dump\nSET standard_conforming_strings = on;\n"
+        b"CREATE FUNCTION f() RETURNS text AS $body$ SELECT 'x;y'; INSERT INTO t VALUES (1); "
+        b"$body$ LANGUAGE sql;\n"
+        b'CREATE TABLE public."Patient" ("Nom de famille" text, note text);\n'
+        b"INSERT INTO public.\"Patient\" VALUES ('C:\\dossier\\', E'tab\\there\\''),\n"
+        b"  ('l''x', 'ligne 1\nligne 2;'), ('$$', $$dollar ' quoted$$), (NULL, '');\n"
+    )
     tables = _read_all(tmp_path, dump)
     assert set(tables) == {"Patient"}  # nothing read from the function's body
     assert tables["Patient"].columns == ["Nom de famille", "note"]
@@ -404,26 +405,30 @@ def _record(i: int, damage: str | None) -> str:
     return f"({i}, {nir}, {nom})"
 
 
-def _build(layout: str, count: int, damage: dict[int, str]):
+def _build(layout: str, count: int, damage: dict[int, str], name: str = "t", before: bytes = b""):
     """A dump of ``count`` records (1-based) with ``damage`` at known records.
 
-    Returns the bytes, the rows expected (record, id, nir, nom) and where each damaged
-    record starts (record, line, byte offset), all known from how the dump is built.
+    Returns the bytes (after ``before``), the rows expected (record, id, nir, nom) and
+    where each damaged record starts (record, line, byte offset), all known from how the
+    dump is built.
     """
-    head = b"-- MySQL dump 10.13\nCREATE TABLE `t` (`id` int, `nir` text, `nom` text);\n"
-    out = bytearray(head)
+    out = bytearray(before)
+    out += (
+        f"-- MySQL dump 10.13\nCREATE TABLE `{name}` (`id` int, `nir` text, `nom` text);\n".encode()
+    )
+    insert = f"INSERT INTO `{name}` VALUES".encode()
     starts = {}
     for i in range(1, count + 1):
         if layout == "statements":
-            out += b"INSERT INTO `t` VALUES "
+            out += insert + b" "
         elif i == 1 or layout == "extended" and i % 5 == 1:  # extended: 5 records a line
-            out += b"INSERT INTO `t` VALUES" + (b"\n" if layout == "lines" else b" ")
+            out += insert + (b"\n" if layout == "lines" else b" ")
         starts[i] = (out.count(b"\n") + 1, len(out))
         out += _record(i, damage.get(i)).encode()
         last = layout == "statements" or i == count or layout == "extended" and i % 5 == 0
         out += b";\n" if last else b",\n" if layout == "lines" else b","
     rows = [(i, str(i), NIR[i % 20], f"Nom {i}") for i in range(1, count + 1) if i not in damage]
-    return bytes(out), rows, [(i, *starts[i]) for i in sorted(damage)]
+    return bytes(out[len(before) :]), rows, [(i, *starts[i]) for i in sorted(damage)]
 
 
 LAYOUTS = ["extended", "lines", "statements"]
@@ -445,6 +450,22 @@ def test_damaged_records_alone_are_quarantined(tmp_path, layout, damage):
             assert reason == "expected 3 values, found 4"
         else:
             assert reason in {"quote never closed", "a value where a comma should be"}
+
+
+def test_damage_anywhere_stays_in_its_records(tmp_path):
+    """200 tables one after the other, each damaged at random places known in advance."""
+    dump = b""
+    expected = {}
+    for seed in range(200):
+        draw = random.Random(seed)
+        count = draw.randint(1, 25)
+        places = draw.sample(range(1, count + 1), draw.randint(0, min(count, 4)))
+        damage = {k: draw.choice(["closing", "opening", "count"]) for k in places}
+        part, rows, damaged = _build(draw.choice(LAYOUTS), count, damage, f"t{seed}", dump)
+        dump += part
+        expected[f"t{seed}"] = (rows, damaged)
+    tables = _read_all(tmp_path, dump)
+    assert {name: (t.rows, [q[:3] for q in t.quarantine]) for name, t in tables.items()} == expected
 
 
 @pytest.mark.parametrize("layout", LAYOUTS)

@@ -528,9 +528,10 @@ class _Dump:
             values = self.values(start, expected)
         except _BadRecord as bad:
             failure = bad
-        if failure is not None and not scan.careful(start):
+        if failure is not None and scan.pos > scan.careful_until:
             # A lost quote shows as a bad tuple further on: read the same bytes again,
-            # carefully, so that the damage stays in its own tuple.
+            # carefully, so that the damage stays in its own tuple. A tuple begun in
+            # bytes already read carefully is read again only when it ran past them.
             scan.rewind()
             scan.significant()  # its "("
             try:
