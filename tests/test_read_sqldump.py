@@ -638,3 +638,19 @@ def test_reading_time_grows_linearly(tmp_path, build, n):
             assert (summary.rows, summary.quarantined) == (rows, quarantined)
         seconds.append(best)
     assert seconds[1] / seconds[0] <= 2.5, seconds
+
+
+@pytest.mark.parametrize(
+    ("encoding", "prefix"),
+    [("utf-8", b"\xef\xbb\xbf"), ("utf-16", b""), ("cp1252", b"")],
+    ids=["utf-8-bom", "utf-16", "cp1252"],
+)
+def test_encodings(tmp_path, encoding, prefix):
+    text = (
+        "-- MySQL dump 10.13\nCREATE TABLE `t` (`nom` text, `ville` text);\n"
+        "INSERT INTO `t` VALUES ('Hélène Œuvray','Saint-Étienne'),('Ærø; (x)','Brest');\n"
+    )
+    table = _read_all(tmp_path, prefix + text.encode(encoding))["t"]
+    assert table.columns == ["nom", "ville"]
+    assert table.values == [("Hélène Œuvray", "Saint-Étienne"), ("Ærø; (x)", "Brest")]
+    assert table.quarantine == []

@@ -3,14 +3,15 @@
 The :class:`Scanner` reads blocks of bytes and cuts them into tokens with one compiled
 pattern (SQL syntax is ASCII, so bytes are cut before any decoding and offsets are byte
 offsets). Memory holds the bytes from the oldest mark still needed (the start of the
-record being read) to the read position; a token or record over :data:`MAX_RECORD_BYTES`
-is reported, never held whole.
+record being read) to the read position; a token or a record is held up to
+:data:`MAX_RECORD_BYTES`, never beyond: past that it is reported as too long.
 
-Damage is read twice at most. When a record cannot be read (a quote never closed, a value
-where a comma should be), the caller rewinds to the record's start and reads the bytes up
-to where the first reading had got *carefully*: there a string may not run past a line end
-or past ``),(`` between tuples, so a lost quote damages its own record only. Careful reading
-never rewinds, which keeps the whole pass linear.
+Damage is read again once, carefully. When a record cannot be read (a quote never closed,
+a value where a comma should be), the caller rewinds to the record's start and reads the
+bytes up to where the first reading had got *carefully*: there a string may not run past a
+line end or past ``),(`` between tuples, so a lost quote damages its own record only.
+Careful reading goes forward only; a record begun there is read again only when it ran
+past the careful bytes, so each byte is read a bounded number of times: linear time.
 """
 
 from __future__ import annotations
@@ -151,10 +152,6 @@ class Scanner:
             if not self._fill():
                 return False
         return True
-
-    def at_end(self) -> bool:
-        """Whether every byte has been read."""
-        return self._pushed is None and not self._ahead(1)
 
     def span(self, start: int, end: int) -> bytes:
         """Bytes between two absolute offsets (those no longer in memory left out)."""
