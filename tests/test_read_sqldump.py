@@ -469,6 +469,15 @@ def test_damage_anywhere_stays_in_its_records(tmp_path):
 
 
 @pytest.mark.parametrize("layout", LAYOUTS)
+def test_every_record_missing_a_quote(tmp_path, layout):
+    damage = {i: ("closing", "opening")[i % 2] for i in range(1, 1001)}
+    dump, rows, damaged = _build(layout, 1000, damage)
+    table = _read_all(tmp_path, dump)["t"]
+    assert rows == [] and table.rows == []
+    assert [q[:3] for q in table.quarantine] == damaged
+
+
+@pytest.mark.parametrize("layout", LAYOUTS)
 def test_a_quote_open_to_the_end_quarantines_the_rest(tmp_path, layout):
     dump, rows, damaged = _build(layout, 9, {9: "closing"})
     dump += b"trailing text\nwith lines ( and ; but no quote\n" * 50

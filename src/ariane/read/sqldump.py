@@ -79,6 +79,8 @@ _STATEMENT_WORDS = {
 #: No table has more columns (MySQL's limit is 4,096, PostgreSQL's 1,600): a longer tuple
 #: is damage, and holding its values would cost far more memory than its bytes.
 MAX_VALUES = 4096
+_TABLE_KINDS = {b"OR", b"REPLACE", b"GLOBAL", b"LOCAL", b"TEMPORARY", b"TEMP", b"UNLOGGED"}
+_INSERT_WORDS = {b"LOW_PRIORITY", b"DELAYED", b"HIGH_PRIORITY", b"IGNORE", b"INTO"}
 _STRINGS = {"str", "pgstr", "estr", "dollar"}
 _NAMES = {"word", "ident", "dq"}
 _OPEN, _CLOSE, _COMMA, _SEMICOLON = b"(", b")", b",", b";"
@@ -290,7 +292,8 @@ class _Dump:
                     continue
                 if word in {b"INSERT", b"REPLACE"}:
                     self.unparsed(start, "statement not understood (a quote never closed)")
-                scan.skip_line()
+                else:
+                    scan.skip_line()
 
     def next(self) -> Token | None:
         """The next significant token of a statement's head."""
@@ -366,10 +369,7 @@ class _Dump:
     def create(self) -> None:
         """``CREATE TABLE``: the table's columns and their order."""
         token = self.next()
-        while self.word(token) in {b"OR", b"REPLACE", b"GLOBAL", b"LOCAL", b"TEMPORARY"} | {
-            b"TEMP",
-            b"UNLOGGED",
-        }:
+        while self.word(token) in _TABLE_KINDS:
             token = self.next()
         if self.word(token) != b"TABLE":
             if token is not None:
@@ -381,6 +381,7 @@ class _Dump:
             for _ in range(3):  # IF NOT EXISTS name
                 token = self.next()
         if token is None or token[0] not in _NAMES:
+            self.skip_statement()
             return
         table = table_name(self.dotted_name(token))
         if self.punct(self.next()) != _OPEN:
@@ -410,6 +411,7 @@ class _Dump:
         """``COPY table (columns) FROM stdin;`` and its data lines, up to ``\\.``."""
         token = self.next()
         if token is None or token[0] not in _NAMES:
+            self.skip_statement()
             return
         name = table_name(self.dotted_name(token))
         columns = None
@@ -428,6 +430,7 @@ class _Dump:
         self.copy_lines(self.table(name, columns), columns)
 
     def copy_lines(self, table: _Table, columns: list[str] | None) -> None:
+        """Each line of a COPY block as a record, tab-separated, up to ``\\.``."""
         scan = self.scan
         scan.drop_mark()
         positions = table.positions(columns) if columns else None
@@ -441,7 +444,11 @@ class _Dump:
             table.records += 1
             if too_long:
                 table.writer.quarantine(
-                    table.records, "line longer than the limit", raw, line=line, byte_offset=start
+                    table.records,
+                    f"line longer than {MAX_RECORD_BYTES // 1024**2} MiB",
+                    raw,
+                    line=line,
+                    byte_offset=start,
                 )
                 continue
             values = [unescape_copy(self.text(field)) for field in text.split(b"\t")]
@@ -450,10 +457,7 @@ class _Dump:
     def insert(self, start: int) -> None:
         """An ``INSERT``: its table, its column list, then each tuple as a record."""
         token = self.next()
-        while self.word(token) in {b"LOW_PRIORITY", b"DELAYED", b"HIGH_PRIORITY"} | {
-            b"IGNORE",
-            b"INTO",
-        }:
+        while self.word(token) in _INSERT_WORDS:
             token = self.next()
         if token is None or token[0] not in _NAMES:
             self.unparsed(start, "INSERT statement not understood")
