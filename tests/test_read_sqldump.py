@@ -606,6 +606,10 @@ def _one_row_a_line(n: int) -> tuple[bytes, int, int]:
     return text.encode(), n, 0
 
 
+def _one_insert_a_line(n: int) -> tuple[bytes, int, int]:
+    return (HEAD + "".join(f"INSERT INTO t VALUES {_row(i)};\n" for i in range(n))).encode(), n, 0
+
+
 def _extended(n: int) -> tuple[bytes, int, int]:
     return (
         (HEAD + "INSERT INTO t VALUES " + ",".join(_row(i) for i in range(n)) + ";\n").encode(),
@@ -628,8 +632,14 @@ def _never_closed(n: int) -> tuple[bytes, int, int]:
 
 @pytest.mark.parametrize(
     ("build", "n"),
-    [(_never_closed, 50_000), (_one_row_a_line, 20_000), (_extended, 20_000), (_copy, 40_000)],
-    ids=["never-closed", "one-row-a-line", "extended", "copy"],
+    [
+        (_never_closed, 50_000),
+        (_one_row_a_line, 20_000),
+        (_one_insert_a_line, 20_000),
+        (_extended, 20_000),
+        (_copy, 40_000),
+    ],
+    ids=["never-closed", "one-row-a-line", "one-insert-a-line", "extended", "copy"],
 )
 def test_reading_time_grows_linearly(tmp_path, build, n):
     seconds = []

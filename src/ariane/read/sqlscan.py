@@ -85,10 +85,10 @@ def _pattern(postgres: bool, careful: bool) -> re.Pattern[bytes]:
     dollar = "$" if postgres else ""
     pattern = (
         r"(?P<space>\s++)"
+        r"|(?P<punct>[(),;])"
         rf"|(?P<comment>--[^\n]*+{hash_comment}|/\*{block}(?P<c_end>\*/)?)"
         rf"|{strings}"
         rf"|(?P<ident>`{backtick}(?P<b_end>`)?|\[[^\]\n]*+(?P<k_end>\])?)"
-        r"|(?P<punct>[(),;])"
         # A PostgreSQL "$" starts a dollar-quoted string only at the start of a token.
         rf"|(?P<word>(?:[^\s(),;'\"`\[{dollar}-]|-(?!-))(?:[^\s(),;'\"`\[-]|-(?!-))*+|\$)"
     )
@@ -206,8 +206,10 @@ class Scanner:
             token, self._pushed = self._pushed, None
             return token
         while True:
-            self._ahead(_LOOKAHEAD)
             i = self.pos - self.base
+            if len(self.buf) - i < _LOOKAHEAD and not self.eof:
+                self._fill()
+                continue
             if i >= len(self.buf):
                 return None
             pattern = self._careful if self.pos < self.careful_until else self._normal
@@ -223,11 +225,17 @@ class Scanner:
             elif end == len(self.buf) and not self.eof and end - i <= MAX_RECORD_BYTES:
                 self._fill()  # the token may go on in the next block
                 continue
-            elif kind in _ENDS and not (kind == "comment" and self.buf[i] != ord("/")):
-                closed = any(match.group(name) is not None for name in _ENDS[kind])
+            elif kind in _ENDS:
+                closed = self._closed(kind, match)
             start = self.pos
             self.pos = self.base + end
             return kind, start, self.pos, closed
+
+    @staticmethod
+    def _closed(kind: str, match: re.Match[bytes]) -> bool:
+        if kind == "comment" and match.group(0)[:2] != b"/*":
+            return True  # a line comment ends with its line
+        return any(match.group(name) is not None for name in _ENDS[kind])
 
     def simple_tuple(self, start: int) -> list[tuple[bytes, bytes]] | None:
         """A tuple of plain literals starting at ``start``, read in one match, or None.
