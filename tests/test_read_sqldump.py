@@ -391,6 +391,23 @@ def test_postgres_syntax_strings_and_identifiers(tmp_path):
     ]
 
 
+def test_statement_forms_and_clauses(tmp_path):
+    dump = (
+        b"-- MySQL dump\nCREATE TABLE t (id int, nom text);\n"
+        b"INSERT IGNORE INTO t VALUES (1,'a') ON DUPLICATE KEY UPDATE nom = 'x;y';\n"
+        b"REPLACE INTO t (id, nom) VALUES (2,'b') AS new ON DUPLICATE KEY UPDATE nom = new.nom;\n"
+        b"INSERT INTO t VALUES (3,'c')\n"  # its ";" lost
+        b"INSERT INTO t VALUES (4,'d');\n"
+        b"INSERT INTO t SELECT * FROM u;\n"
+        b"LOCK TABLES `t` WRITE;\nDELIMITER ;;\nDELIMITER ;\nUNLOCK TABLES;\n"
+        b"INSERT INTO t VALUES (5,'e');\n"
+    )
+    table = _read_all(tmp_path, dump)["t"]
+    assert table.rows == [(1, "1", "a"), (2, "2", "b"), (3, "3", "c"), (4, "4", "d"), (6, "5", "e")]
+    start = dump.index(b"INSERT INTO t SELECT")
+    assert table.quarantine == [(5, 7, start, "INSERT form not read (no VALUES list)")]
+
+
 # -- damage at known places ------------------------------------------------------------------
 
 

@@ -190,7 +190,8 @@ class _Table:
 
     def declare(self, names: list[str]) -> None:
         """A ``CREATE TABLE``: its order is the one of tuples without a column list."""
-        self.order = self.positions(names)
+        if names:  # CREATE TABLE t (LIKE u) names none: the order known stays
+            self.order = self.positions(names)
 
     def add(
         self,
@@ -505,7 +506,7 @@ class _Dump:
             if mark == _SEMICOLON:
                 return
             word = self.word(token)
-            if word in {b"ON", b"RETURNING"}:  # ON DUPLICATE KEY ..., ON CONFLICT ...
+            if word in {b"ON", b"RETURNING", b"AS"}:  # ON DUPLICATE KEY ..., ON CONFLICT ...
                 self.skip_clause(token[1])
                 return
             if word in _STATEMENT_WORDS:
@@ -538,7 +539,7 @@ class _Dump:
         simple = scan.simple_tuple(start)
         if simple is not None and (not expected or len(simple) == expected):
             values = [self.simple_value(body, bare) for body, bare in simple]
-            return table.add(values, positions, table.records, line, start, b"")
+            return table.add(values, positions, table.records, line, start, self.quote(start))
         if simple is not None:
             scan.pos = start + 1  # the wrong number of values: read token by token
         try:
