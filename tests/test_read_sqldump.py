@@ -17,7 +17,7 @@ import pytest
 from ariane.case import Case
 from ariane.read import load
 from ariane.read.sqldump import unescape_copy, unescape_mysql
-from ariane.read.sqlscan import MAX_RECORD_BYTES
+from ariane.read.sqlscan import BLOCK, MAX_RECORD_BYTES, Scanner
 
 REQUIRE = os.environ.get("ARIANE_REQUIRE_SERVICES") == "1"
 
@@ -690,3 +690,20 @@ def test_encodings(tmp_path, encoding, prefix):
     assert table.columns == ["nom", "ville"]
     assert table.values == [("Hélène Œuvray", "Saint-Étienne"), ("Ærø; (x)", "Brest")]
     assert table.quarantine == []
+
+
+def test_memory_holds_a_block_not_the_dump(tmp_path, monkeypatch):
+    held = []
+    fill = Scanner._fill
+
+    def spy(self):
+        more = fill(self)
+        held.append(len(self.buf))
+        return more
+
+    monkeypatch.setattr(Scanner, "_fill", spy)
+    dump = _extended(80_000)[0] + _one_insert_a_line(20_000)[0]
+    assert len(dump) > 5 * BLOCK
+    table = _read_all(tmp_path, dump)["t"]
+    assert len(table.rows) == 100_000
+    assert max(held) <= 2 * BLOCK
