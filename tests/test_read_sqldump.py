@@ -357,7 +357,8 @@ def test_mysql_syntax_comments_escapes_and_expressions(tmp_path):
         "/* a block comment; with ( and ' */\n"
         f"INSERT INTO `db`.`t` VALUES {tuples}, -- between tuples\n"
         "(10, 'it''s doubled', NULL), (11, _utf8mb4'intro', +5), (12, N'nat', now()),\n"
-        "(13, \"double \\\"quoted\\\"\", 0x41), (14, 'raw\nnewline', 'a' 'b');\n"
+        "(13, \"double \\\"quoted\\\"\", 0x41), (14, 'raw\nnewline', 'a' 'b'),\n"
+        "(15, X'4869', b'0101');\n"
     ).encode()
     table = _read_all(tmp_path, dump)["db.t"]
     assert table.values == [
@@ -367,6 +368,7 @@ def test_mysql_syntax_comments_escapes_and_expressions(tmp_path):
         ("12", "nat", "now()"),
         ("13", 'double "quoted"', "0x41"),
         ("14", "raw\nnewline", "ab"),
+        ("15", "Hi", "0101"),
     ]
     assert table.quarantine == []
 

@@ -694,9 +694,9 @@ class _Dump:
 
 
 def _introducer(word: bytes) -> bool:
-    """``_utf8mb4``, ``N``, ``X`` before a string, or a PostgreSQL ``::type`` cast after."""
+    """``_utf8mb4``, ``N``, ``X``, ``B`` before a string, or a ``::type`` cast after one."""
     upper = word.upper()
-    return upper in {b"N", b"X", b"_BINARY"} or upper[:1] == b"_" or upper.startswith(b"::")
+    return upper in {b"N", b"X", b"B"} or upper[:1] == b"_" or upper.startswith(b"::")
 
 
 def _is_hex(text: str) -> bool:
