@@ -410,6 +410,26 @@ def test_statement_forms_and_clauses(tmp_path):
     assert table.quarantine == [(5, 7, start, "INSERT form not read (no VALUES list)")]
 
 
+def test_insert_set_form_is_one_record(tmp_path):
+    dump = (
+        b"-- MySQL dump\nCREATE TABLE p (id int, nir varchar(15), nom text);\n"
+        b"INSERT INTO p SET id=1, nom='Dupont', nir = '185';\n"
+        b"INSERT INTO p SET `nom` ='a,b', id= -2;\n"
+        b"INSERT INTO p SET id =3, nom=concat('a', 'b') ON DUPLICATE KEY UPDATE nom='x;';\n"
+        b"INSERT INTO p SET id 4;\n"
+        b"INSERT INTO p VALUES (5,'x','y');\n"
+    )
+    table = _read_all(tmp_path, dump)["p"]
+    assert table.rows == [
+        (1, "1", "185", "Dupont"),
+        (2, "-2", None, "a,b"),
+        (3, "3", None, "concat('a', 'b')"),
+        (5, "5", "x", "y"),
+    ]
+    start = dump.index(b"INSERT INTO p SET id 4")
+    assert table.quarantine == [(4, 6, start, "INSERT ... SET not understood")]
+
+
 # -- damage at known places ------------------------------------------------------------------
 
 

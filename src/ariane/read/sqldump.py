@@ -485,12 +485,57 @@ class _Dump:
             token = self.next()
             if self.word(token) == b"VALUE" and self.word(following := self.next()) == b"VALUES":
                 token = following
+        if columns is None and self.word(token) == b"SET":
+            self.assignments(table, start)
+            return
         if token is None or self.word(token) not in {b"VALUES", b"VALUE"}:
             self.unparsed(start, "INSERT form not read (no VALUES list)", table)
             return
         positions = table.positions(columns) if columns else None
         self.last_head = (scan.span(start, token[2]), table, positions)
         self.tuples(table, positions)
+
+    def assignments(self, table: _Table, start: int) -> None:
+        """MySQL's ``INSERT INTO t SET a = 1, b = 'x'``: one record."""
+        scan = self.scan
+        names: list[str] = []
+        values: list[str | None] = []
+        parts: list[Token] | None = None  # None: "=" not met yet in this assignment
+        depth = 0
+        while True:
+            token = self.next()
+            mark = self.punct(token)
+            at_end = token is None or mark == _SEMICOLON or self.word(token) == b"ON"
+            if at_end or mark == _COMMA and not depth:
+                if not parts or len(names) != len(values) + 1:
+                    ended = mark == _SEMICOLON
+                    self.unparsed(start, "INSERT ... SET not understood", table, ended)
+                    return
+                values.append(self.value(parts))
+                parts = None
+                if at_end:
+                    break
+                continue
+            assert token is not None
+            if parts is not None:
+                depth += (mark == _OPEN) - (mark == _CLOSE)
+                parts.append(token)
+                continue
+            # The name, "=" and the value's start may share a word: a=1, a= 1, a =1, a = 1.
+            text = scan.span(token[1], token[2])
+            equals = text.find(b"=") if token[0] == "word" else -1
+            if len(names) == len(values):
+                names.append(_parts(self.text(text if equals < 0 else text[:equals]))[-1])
+            elif equals != 0:
+                names = []  # two names in a row: not an assignment
+            if equals >= 0:
+                rest = token[1] + equals + 1
+                parts = [("word", rest, token[2], True)] if rest < token[2] else []
+        if token is not None and mark != _SEMICOLON:
+            self.skip_clause(token[1])  # ON DUPLICATE KEY UPDATE ...
+        table.records += 1
+        line = scan.line_at(start)
+        table.add(values, table.positions(names), table.records, line, start, self.quote(start))
 
     def tuples(self, table: _Table, positions: list[int] | None) -> None:
         """Each ``(...)`` of a VALUES list as a record, up to the statement's end."""
@@ -678,14 +723,20 @@ class _Dump:
             return unescape_mysql(self.text(raw[1:-1]).replace('""', '"'))
         return unescape_mysql(self.text(raw[1:-1]))
 
-    def unparsed(self, start: int, reason: str, table: _Table | None = None) -> None:
-        """A statement that may hold records but cannot be read: one quarantined record."""
+    def unparsed(
+        self, start: int, reason: str, table: _Table | None = None, ended: bool = False
+    ) -> None:
+        """A statement that may hold records but cannot be read: one quarantined record.
+
+        ``ended`` when its ";" has been read already.
+        """
         if table is None:
             table = self.table("", [])
         table.records += 1
         line = self.scan.line_at(start)
         try:
-            self.skip_statement()
+            if not ended:
+                self.skip_statement()
         except _Damaged:
             self.scan.skip_line()
         table.writer.quarantine(
