@@ -198,7 +198,7 @@ class _Table:
         values: list[str | None],
         positions: list[int] | None,
         record: int,
-        line: int,
+        line: int | None,
         offset: int,
         raw: bytes,
     ) -> bool:
@@ -265,6 +265,8 @@ class _Dump:
 
     def quote(self, start: int) -> bytes:
         """Evidence for a damaged record: its bytes from ``start`` to the read position."""
+        if start < self.scan.base:
+            return b""  # over the limit, its bytes already let go
         return self.scan.span(start, min(self.scan.pos, start + QUOTE_BYTES))
 
     # -- statements ----------------------------------------------------------------------
@@ -300,9 +302,12 @@ class _Dump:
 
     def next(self) -> Token | None:
         """The next significant token of a statement's head."""
-        token = self.scan.significant()
+        scan = self.scan
+        token = scan.significant()
         if token is not None and not token[3]:
             raise _Damaged
+        if scan.mark is not None and scan.pos - scan.mark > MAX_RECORD_BYTES:
+            scan.drop_mark()  # too long to read again: let its bytes go
         return token
 
     def word(self, token: Token | None) -> bytes:
@@ -323,8 +328,6 @@ class _Dump:
         while (token := self.next()) is not None:
             if token[0] == "punct" and scan.span(token[1], token[2]) == _SEMICOLON:
                 return
-            if scan.mark is not None and scan.pos - scan.mark > MAX_RECORD_BYTES:
-                scan.drop_mark()  # too long to read again: let its bytes go
 
     def skip_clause(self, start: int) -> None:
         """Go past the statement's end from ``start``; a quote left open is read again."""
@@ -440,7 +443,7 @@ class _Dump:
         line = 0
         while (found := scan.copy_line()) is not None:
             start, raw, too_long = found
-            line = scan.line_at(start) if not line else line + 1
+            line = line + 1 if line else scan.line_at(start) or 0
             text = raw.rstrip(b"\r\n")
             if text == b"\\.":
                 return

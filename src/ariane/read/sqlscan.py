@@ -162,8 +162,10 @@ class Scanner:
         if self._ahead(3) and self.buf.startswith(b"\xef\xbb\xbf"):
             self.pos = 3
 
-    def line_at(self, offset: int) -> int:
-        """The 1-based line number of an offset still in memory."""
+    def line_at(self, offset: int) -> int | None:
+        """The 1-based line number of an offset (None once its bytes are let go)."""
+        if offset < self.base:
+            return None
         if offset >= self._line_at:
             self._line += self.buf.count(b"\n", self._line_at - self.base, offset - self.base)
         else:
@@ -176,7 +178,7 @@ class Scanner:
     def set_mark(self, offset: int) -> None:
         """Keep the bytes from ``offset`` (still in memory) on, to quote or read them again."""
         self.mark = offset
-        self._mark_line = self.line_at(offset)
+        self._mark_line = self.line_at(offset) or 1
 
     def drop_mark(self) -> None:
         """Let the bytes before the position go."""
@@ -293,6 +295,8 @@ class Scanner:
                 self.pos = self.base + match.end() - (match.group(0)[-1:] == b"(")
                 return
             self.pos = self.base + max(i, len(self.buf) - keep_tail)
+            if self.mark is not None and self.pos - self.mark > MAX_RECORD_BYTES:
+                self.mark = None  # skipping is never undone: let the bytes go
             if not self._fill():
                 self.pos = self.base + len(self.buf)
                 return
