@@ -391,3 +391,78 @@ def demo(
 def main() -> None:
     """Entry point of the ``ariane`` script."""
     app()
+
+
+selfcheck_app = typer.Typer(
+    help="Let people check whether they are concerned, without a second leak.",
+    no_args_is_help=True,
+)
+
+
+@selfcheck_app.command("export")
+def selfcheck_export(
+    case: Annotated[Path, typer.Argument(help="Case directory.")],
+    out_dir: Annotated[Path, typer.Option("--out", help="New index directory to write.")],
+    hmac_key: Annotated[
+        Path | None, typer.Option(help="HMAC key file to create (default: OUT.hmac-key).")
+    ] = None,
+    sender_key: Annotated[
+        Path | None, typer.Option(help="Sender key file to create (default: OUT.sender-key).")
+    ] = None,
+) -> None:
+    """Write the self-check index of a case: keyed digests and sealed contacts only."""
+    from ariane.selfcheck.export import export
+
+    result = _guarded(lambda: export(case, out_dir, hmac_key, sender_key))
+    out.print(
+        f"wrote the self-check index of {result.persons:,} persons ({result.digests:,} "
+        f"identifier digests, {result.controllers} controllers) to {result.index_dir}"
+    )
+    out.print(f"  HMAC key (for the web service): {result.hmac_key}")
+    out.print(f"  sender key (for the sender only): {result.sender_key}")
+
+
+@selfcheck_app.command("serve")
+def selfcheck_serve(
+    index_dir: Annotated[Path, typer.Argument(help="Index directory (selfcheck export).")],
+    host: Annotated[str, typer.Option(help="Address to listen on.")] = "127.0.0.1",
+    port: Annotated[int, typer.Option(help="Port to listen on.")] = 8000,
+    redis: Annotated[
+        str | None,
+        typer.Option(help="Redis URL for the rate limits, e.g. redis://127.0.0.1:6379/0."),
+    ] = None,
+    smtp: Annotated[str | None, typer.Option(help="SMTP server HOST:PORT for answers.")] = None,
+    mail_from: Annotated[str, typer.Option(help="From address of answers.")] = (
+        "ne-pas-repondre@localhost"
+    ),
+    hmac_key: Annotated[Path | None, typer.Option(help="HMAC key file.")] = None,
+    sender_key: Annotated[Path | None, typer.Option(help="Sender key file.")] = None,
+    outbox: Annotated[
+        Path | None, typer.Option(help="Folder of sealed SMS, letters (default: INDEX.outbox).")
+    ] = None,
+    limit_ip: Annotated[str, typer.Option(help="Checks per client IP: COUNT/SECONDS.")] = "20/600",
+    limit_identifier: Annotated[
+        str, typer.Option(help="Checks per identifier: COUNT/SECONDS.")
+    ] = "5/86400",
+    limit_overall: Annotated[str, typer.Option(help="Checks overall: COUNT/SECONDS.")] = (
+        "100000/3600"
+    ),
+) -> None:
+    """Serve the self-check page and API over an index until interrupted."""
+    from ariane.selfcheck.limits import Limit, Limits
+    from ariane.selfcheck.serve import ServeOptions, serve
+
+    def body() -> None:
+        limits = Limits(
+            Limit.parse(limit_ip), Limit.parse(limit_identifier), Limit.parse(limit_overall)
+        )
+        serve(
+            ServeOptions(
+                index_dir, host, port, redis, smtp, mail_from, hmac_key, sender_key, outbox, limits
+            )
+        )
+
+    _guarded(body)
+
+
+app.add_typer(selfcheck_app, name="selfcheck")

@@ -1,0 +1,328 @@
+"""The public self-check web service: an app factory over an index and its settings.
+
+``POST /check`` answers the same bytes, hit or miss, and does the same work on the request
+path: parse, check, digest, count against the limits, look up (a binary search), hand one
+job to the sender. What differs, the sending, happens in the sender's process afterwards.
+Errors depend only on what was typed. Nothing typed is ever logged.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import hmac
+import json
+import logging
+import secrets
+from collections.abc import AsyncIterator, Callable
+from contextlib import asynccontextmanager
+from dataclasses import dataclass, field
+from importlib import resources
+from pathlib import Path
+from typing import Any
+from urllib.parse import parse_qs
+
+from fastapi import FastAPI, Request
+from fastapi.responses import HTMLResponse, JSONResponse, Response
+from jinja2 import Environment, PackageLoader, select_autoescape
+from pydantic import BaseModel, Field
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from ariane import __version__
+from ariane.selfcheck import identifiers
+from ariane.selfcheck.index import DigestIndex
+from ariane.selfcheck.limits import Limiter, Limits, MemoryLimiter, RedisLimiter
+
+log = logging.getLogger("ariane.selfcheck")
+
+#: The one answer, whatever the outcome (CONTRACT.md, "Self-check").
+ANSWER = (
+    "Votre demande est enregistrée. Si vos données sont concernées, un message vous est "
+    "envoyé aux coordonnées que votre laboratoire détient."
+)
+CSRF_COOKIE = "ariane_csrf"
+CSRF_FIELD = "csrf_token"
+FORM = "application/x-www-form-urlencoded"
+SECURITY_HEADERS = [
+    (b"content-security-policy",
+     b"default-src 'self'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'"),
+    (b"x-frame-options", b"DENY"),
+    (b"referrer-policy", b"no-referrer"),
+    (b"cache-control", b"no-store"),
+    (b"x-content-type-options", b"nosniff"),
+    (b"cross-origin-opener-policy", b"same-origin"),
+]  # fmt: skip
+
+
+@dataclass
+class Settings:
+    """What the service needs: the index, its HMAC key, limits, and where to count them."""
+
+    index_dir: Path
+    hmac_key: bytes
+    limits: Limits = field(default_factory=Limits)
+    redis_url: str | None = None
+    max_body: int = 2048
+    csrf_secret: bytes = field(default_factory=lambda: secrets.token_bytes(32))
+
+
+class CheckRequest(BaseModel):
+    """Identifiers to check: ``nir`` with ``birth_date``, or ``email`` (``phone`` optional)."""
+
+    nir: str | None = Field(None, max_length=identifiers.MAX_FIELD)
+    birth_date: str | None = Field(
+        None, max_length=identifiers.MAX_FIELD, json_schema_extra={"format": "date"}
+    )
+    email: str | None = Field(None, max_length=identifiers.MAX_FIELD)
+    phone: str | None = Field(None, max_length=identifiers.MAX_FIELD)
+
+
+class CheckAnswer(BaseModel):
+    """The one answer to every accepted check."""
+
+    status: str = "received"
+    message: str = ANSWER
+
+
+class Problem(BaseModel):
+    """What to fix in the request (``field`` names the field at fault, when one is)."""
+
+    error: str
+    field: str | None = None
+
+
+class _Refused(Exception):
+    def __init__(
+        self, status: int, message: str, field: str | None = None, retry_after: int = 0
+    ) -> None:
+        super().__init__(message)
+        self.status, self.message, self.field = status, message, field
+        self.retry_after = retry_after
+
+
+class SecurityHeaders:
+    """Pure ASGI middleware: the same security headers on every response."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+
+        async def with_headers(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                message["headers"] = [*message.get("headers", []), *SECURITY_HEADERS]
+            await send(message)
+
+        await self.app(scope, receive, with_headers)
+
+
+def create_app(settings: Settings, submit: Callable[[list[int]], None]) -> FastAPI:
+    """The self-check app over ``settings.index_dir``; ``submit`` hands jobs to the sender."""
+    index = DigestIndex(settings.index_dir, settings.hmac_key)
+    pages = Environment(
+        loader=PackageLoader("ariane.selfcheck", "templates"),
+        autoescape=select_autoescape(["html"]),
+    )
+    labs = index.controllers
+    stylesheet = resources.files("ariane.selfcheck").joinpath("static/selfcheck.css").read_bytes()
+    answer_html = (
+        pages.get_template("answer.html")
+        .render(heading="Demande enregistrée", message=ANSWER, kind="information", controllers=labs)
+        .encode()
+    )
+    answer_json = CheckAnswer().model_dump_json().encode()
+    state: dict[str, Limiter] = {}
+
+    @asynccontextmanager
+    async def lifespan(_: FastAPI) -> AsyncIterator[None]:
+        if settings.redis_url:
+            limiter = RedisLimiter(settings.redis_url)
+            await limiter.ping()
+            state["limiter"] = limiter
+        else:
+            log.warning(
+                "no --redis: rate limits are counted in this process only "
+                "(use Redis when running more than one process)"
+            )
+            state["limiter"] = MemoryLimiter()
+        try:
+            yield
+        finally:
+            await state.pop("limiter").close()
+
+    app = FastAPI(
+        title="Ariane self-check",
+        version=__version__,
+        description="Lets a person learn whether they are concerned by a leak; the answer "
+        "goes only to a contact channel already on file.",
+        docs_url=None,  # the docs pages load scripts from elsewhere: not on this service
+        redoc_url=None,
+        lifespan=lifespan,
+    )
+    app.add_middleware(SecurityHeaders)
+
+    def form_page(request: Request, status: int = 200, error: str | None = None) -> Response:
+        token = secrets.token_urlsafe(32)
+        body = pages.get_template("form.html").render(
+            csrf_token=token, error=error, controllers=labs
+        )
+        response = HTMLResponse(body, status_code=status)
+        response.set_cookie(
+            CSRF_COOKIE,
+            f"{token}.{_sign(settings.csrf_secret, token)}",
+            httponly=True,
+            samesite="strict",
+            secure=request.url.scheme == "https",
+            path="/",
+        )
+        return response
+
+    @app.get("/", response_class=HTMLResponse, summary="The self-check form")
+    async def form(request: Request) -> Response:
+        """The form page (plain HTML, works without JavaScript)."""
+        return form_page(request)
+
+    @app.get("/static/selfcheck.css", include_in_schema=False)
+    async def css() -> Response:
+        return Response(stylesheet, media_type="text/css")
+
+    @app.get("/healthz", summary="Liveness")
+    async def healthz() -> dict[str, str]:
+        """``{"status": "ok"}``."""
+        return {"status": "ok"}
+
+    @app.post(
+        "/check",
+        summary="Check whether one's data are concerned",
+        response_model=CheckAnswer,
+        responses={
+            200: {"content": {"text/html": {"schema": {"type": "string"}}}},
+            400: {"model": Problem, "description": "Something typed must be fixed"},
+            403: {"model": Problem, "description": "Form post without a valid CSRF token"},
+            415: {"model": Problem, "description": "Neither JSON nor a form"},
+            429: {"model": Problem, "description": "Too many checks; retry later"},
+        },
+        openapi_extra={
+            "requestBody": {
+                "required": True,
+                "content": {
+                    "application/json": {"schema": CheckRequest.model_json_schema()},
+                    FORM: {"schema": _form_schema()},
+                },
+            }
+        },
+    )
+    async def check(request: Request) -> Response:
+        """Always the same 200 answer; the outcome goes only to a channel on file."""
+        is_form = _media_type(request) == FORM
+        try:
+            fields = await _read_fields(request, settings.max_body)
+            if is_form and not _csrf_ok(settings.csrf_secret, request, fields.get(CSRF_FIELD)):
+                raise _Refused(
+                    403,
+                    "Le formulaire a expiré ou ne vient pas de ce site : "
+                    "rechargez la page et envoyez-le de nouveau.",
+                )
+            try:
+                typed = identifiers.parse(fields)
+            except identifiers.EntryError as exc:
+                raise _Refused(400, exc.message, exc.field) from None
+            digests = typed.digests(settings.hmac_key)
+            ip = request.client.host if request.client else "unknown"
+            wait = await state["limiter"].wait(settings.limits.counters(ip, digests))
+            if wait:
+                minutes = max(1, (wait + 59) // 60)
+                raise _Refused(
+                    429, f"Trop de demandes : réessayez dans {minutes} minute(s).", None, wait
+                )
+            # A miss hands the decoy over: the same call, the same size of job.
+            submit(index.entries(digests) or [index.decoy])
+        except _Refused as refused:
+            response = _refusal(refused, is_form, form_page, request)
+            if refused.retry_after:
+                response.headers["retry-after"] = str(refused.retry_after)
+            return response
+        if is_form:
+            return Response(answer_html, media_type="text/html; charset=utf-8")
+        return Response(answer_json, media_type="application/json")
+
+    return app
+
+
+def _refusal(
+    refused: _Refused, is_form: bool, form_page: Callable[..., Response], request: Request
+) -> Response:
+    if is_form:
+        return form_page(request, refused.status, refused.message)
+    return JSONResponse(
+        Problem(error=refused.message, field=refused.field).model_dump(),
+        status_code=refused.status,
+    )
+
+
+def _form_schema() -> dict[str, Any]:
+    schema = CheckRequest.model_json_schema()
+    schema["properties"][CSRF_FIELD] = {"type": "string", "maxLength": 100}
+    schema["required"] = [CSRF_FIELD]
+    return schema
+
+
+def _media_type(request: Request) -> str:
+    return request.headers.get("content-type", "").split(";")[0].strip().lower()
+
+
+async def _read_fields(request: Request, max_body: int) -> dict[str, Any]:
+    """The request's fields from JSON or a form, within ``max_body`` bytes."""
+    declared = request.headers.get("content-length", "")
+    if declared.isdigit() and int(declared) > max_body:
+        raise _Refused(400, _too_big(max_body))
+    body = b""
+    async for chunk in request.stream():
+        body += chunk
+        if len(body) > max_body:
+            raise _Refused(400, _too_big(max_body))
+    media = _media_type(request)
+    try:
+        text = body.decode("utf-8")
+    except UnicodeDecodeError:
+        raise _Refused(400, "La demande doit être encodée en UTF-8.") from None
+    if media == "application/json":
+        try:
+            fields = json.loads(text)
+        except ValueError:
+            raise _Refused(400, "Le corps de la demande n'est pas du JSON valide.") from None
+        if not isinstance(fields, dict):
+            raise _Refused(400, "Le corps de la demande doit être un objet JSON.")
+        return fields
+    if media == FORM:
+        try:
+            parsed = parse_qs(text, keep_blank_values=True, max_num_fields=10)
+        except ValueError:
+            raise _Refused(400, "Le formulaire envoyé a trop de champs.") from None
+        return {name: values[0] for name, values in parsed.items()}
+    raise _Refused(
+        415, "Envoyez la demande en JSON (application/json) ou depuis le formulaire de la page."
+    )
+
+
+def _too_big(max_body: int) -> str:
+    return f"La demande est trop longue ({max_body} octets au plus) : raccourcissez les champs."
+
+
+def _sign(secret: bytes, token: str) -> str:
+    digest = hmac.new(secret, token.encode(), hashlib.sha256).digest()
+    return base64.urlsafe_b64encode(digest).decode().rstrip("=")
+
+
+def _csrf_ok(secret: bytes, request: Request, typed: object) -> bool:
+    """Signed double submit: the cookie is ``token.signature``, the form carries ``token``."""
+    cookie = request.cookies.get(CSRF_COOKIE, "")
+    token, _, signature = cookie.partition(".")
+    if not token or not isinstance(typed, str):
+        return False
+    return hmac.compare_digest(signature, _sign(secret, token)) and hmac.compare_digest(
+        typed.encode(), token.encode()
+    )
