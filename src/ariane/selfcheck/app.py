@@ -134,24 +134,21 @@ def create_app(settings: Settings, submit: Callable[[list[int]], None]) -> FastA
         .encode()
     )
     answer_json = CheckAnswer().model_dump_json().encode()
-    state: dict[str, Limiter] = {}
+    limiter: Limiter = RedisLimiter(settings.redis_url) if settings.redis_url else MemoryLimiter()
 
     @asynccontextmanager
     async def lifespan(_: FastAPI) -> AsyncIterator[None]:
-        if settings.redis_url:
-            limiter = RedisLimiter(settings.redis_url)
+        if isinstance(limiter, RedisLimiter):
             await limiter.ping()
-            state["limiter"] = limiter
         else:
             log.warning(
                 "no --redis: rate limits are counted in this process only "
                 "(use Redis when running more than one process)"
             )
-            state["limiter"] = MemoryLimiter()
         try:
             yield
         finally:
-            await state.pop("limiter").close()
+            await limiter.close()
 
     app = FastAPI(
         title="Ariane self-check",
@@ -232,7 +229,7 @@ def create_app(settings: Settings, submit: Callable[[list[int]], None]) -> FastA
                 raise _Refused(400, exc.message, exc.field) from None
             digests = typed.digests(settings.hmac_key)
             ip = request.client.host if request.client else "unknown"
-            wait = await state["limiter"].wait(settings.limits.counters(ip, digests))
+            wait = await limiter.wait(settings.limits.counters(ip, digests))
             if wait:
                 minutes = max(1, (wait + 59) // 60)
                 raise _Refused(

@@ -61,14 +61,15 @@ class Limits:
     ip: Limit = Limit(20, 600)
     identifier: Limit = Limit(5, 86_400)
     overall: Limit = Limit(100_000, 3_600)
+    prefix: str = "ariane:sc"
 
     def counters(self, ip: str, digests: list[bytes]) -> list[tuple[str, Limit]]:
         """The counters one request increments."""
-        keyed = [("ariane:sc:all", self.overall), (f"ariane:sc:ip:{ip}", self.ip)]
+        keyed = [(f"{self.prefix}:all", self.overall), (f"{self.prefix}:ip:{ip}", self.ip)]
         for digest in digests:
             # A hash of the digest: the limiter's store never holds an index digest.
             name = hashlib.sha256(b"ariane-selfcheck-limit" + digest).hexdigest()[:32]
-            keyed.append((f"ariane:sc:id:{name}", self.identifier))
+            keyed.append((f"{self.prefix}:id:{name}", self.identifier))
         return keyed
 
 
