@@ -196,11 +196,11 @@ def create_app(settings: Settings, submit: Callable[[list[int]], None]) -> FastA
         summary="Check whether one's data are concerned",
         response_model=CheckAnswer,
         responses={
-            200: {"content": {"text/html": {"schema": {"type": "string"}}}},
-            400: {"model": Problem, "description": "Something typed must be fixed"},
-            403: {"model": Problem, "description": "Form post without a valid CSRF token"},
-            415: {"model": Problem, "description": "Neither JSON nor a form"},
-            429: {"model": Problem, "description": "Too many checks; retry later"},
+            200: {"content": {"text/html": _HTML}},
+            400: _problem("Something typed must be fixed"),
+            403: _problem("Form post without a valid CSRF token"),
+            415: _problem("Neither JSON nor a form"),
+            429: _problem("Too many checks; retry later"),
         },
         openapi_extra={
             "requestBody": {
@@ -258,6 +258,14 @@ def _refusal(
         Problem(error=refused.message, field=refused.field).model_dump(),
         status_code=refused.status,
     )
+
+
+_HTML = {"schema": {"type": "string"}}
+
+
+def _problem(description: str) -> dict[str, Any]:
+    """An error answer: JSON to a JSON post, the form page again to a form post."""
+    return {"model": Problem, "description": description, "content": {"text/html": _HTML}}
 
 
 def _form_schema() -> dict[str, Any]:
