@@ -119,8 +119,16 @@ class SecurityHeaders:
         await self.app(scope, receive, with_headers)
 
 
-def create_app(settings: Settings, submit: Callable[[list[int]], None]) -> FastAPI:
-    """The self-check app over ``settings.index_dir``; ``submit`` hands jobs to the sender."""
+def create_app(
+    settings: Settings,
+    submit: Callable[[list[int]], None],
+    on_shutdown: Callable[[], None] | None = None,
+) -> FastAPI:
+    """The self-check app over ``settings.index_dir``; ``submit`` hands jobs to the sender.
+
+    ``on_shutdown`` runs when the server stops (``serve`` stops the sender there: uvicorn
+    re-raises SIGTERM once it has shut down, so code after it would never run).
+    """
     index = DigestIndex(settings.index_dir, settings.hmac_key)
     pages = Environment(
         loader=PackageLoader("ariane.selfcheck", "templates"),
@@ -149,6 +157,8 @@ def create_app(settings: Settings, submit: Callable[[list[int]], None]) -> FastA
             yield
         finally:
             await limiter.close()
+            if on_shutdown is not None:
+                on_shutdown()
 
     app = FastAPI(
         title="Ariane self-check",

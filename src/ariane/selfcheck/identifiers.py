@@ -62,7 +62,7 @@ class Identifiers:
 
 def _digest(key: bytes, kind: str, value: str) -> bytes:
     # Domain-separated so that an email can never collide with a phone or a NIR.
-    return hmac.new(key, f"{kind}\x00{value}".encode(), hashlib.sha256).digest()
+    return hmac.digest(key, f"{kind}\x00{value}".encode(), hashlib.sha256)
 
 
 def nir_digest(key: bytes, nir: str, birth_date: date) -> bytes:

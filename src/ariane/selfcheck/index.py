@@ -169,8 +169,9 @@ class DigestIndex:
         if len(raw) != self.manifest["digests"] * RECORD.itemsize:
             raise ConfigError(f"{index_dir / DIGESTS}: truncated or altered")
         records = np.frombuffer(raw, dtype=RECORD)
-        self._digests = records["digest"]
-        self._entries = records["entry"]
+        # Contiguous copies: a strided field view would be copied by every search.
+        self._digests = np.ascontiguousarray(records["digest"])
+        self._entries = np.ascontiguousarray(records["entry"])
         self.decoy = int(self.manifest["entries"])
         self.controllers = [Controller(**c) for c in self.manifest["controllers"]]
 
@@ -178,9 +179,10 @@ class DigestIndex:
         """Entry numbers matching any of ``digests`` (empty for a miss)."""
         found: set[int] = set()
         for digest in digests:
-            low = int(np.searchsorted(self._digests, digest, side="left"))
-            high = int(np.searchsorted(self._digests, digest, side="right"))
-            found.update(int(e) for e in self._entries[low:high])
+            key = np.array([digest], dtype=self._digests.dtype)
+            low = int(np.searchsorted(self._digests, key, side="left")[0])
+            high = int(np.searchsorted(self._digests, key, side="right")[0])
+            found.update(self._entries[low:high].tolist())
         return sorted(found)
 
 
@@ -191,18 +193,17 @@ class ContactStore:
         manifest = read_manifest(index_dir)
         self.slot = int(manifest["slot"])
         self.count = int(manifest["entries"]) + 1  # with the decoy
-        self._path = index_dir / CONTACTS
-        size = self._path.stat().st_size
-        if size != self.slot * self.count:
-            raise ConfigError(f"{self._path}: truncated or altered")
+        path = index_dir / CONTACTS
+        # Read once: the sender answers from memory, as fast for the decoy as for an entry.
+        self._slots = path.read_bytes()
+        if len(self._slots) != self.slot * self.count:
+            raise ConfigError(f"{path}: truncated or altered")
 
     def sealed(self, entry: int) -> bytes:
         """The age ciphertext of entry ``entry`` (the last one is the decoy)."""
-        with open(self._path, "rb") as handle:
-            handle.seek(entry * self.slot)
-            block = handle.read(self.slot)
-        (length,) = struct.unpack("<H", block[:2])
-        return block[2 : 2 + length]
+        start = entry * self.slot
+        (length,) = struct.unpack_from("<H", self._slots, start)
+        return self._slots[start + 2 : start + 2 + length]
 
 
 def seal_plaintext(document: dict[str, Any]) -> bytes:

@@ -17,6 +17,7 @@ import base64
 import json
 import logging
 import multiprocessing
+import os
 import queue
 import secrets
 import smtplib
@@ -90,13 +91,17 @@ class Dispatcher:
             self.dropped += 1
 
     def stop(self, timeout: float = 30.0) -> None:
-        """Let the sender finish the jobs queued, then stop it."""
+        """Let the sender finish the jobs queued, then stop it (once; later calls do nothing)."""
+        if self._process.pid is None:
+            return
         if self._process.is_alive():
             self._queue.put(None)
             self._process.join(timeout)
         if self._process.is_alive():
             self._process.terminate()
             self._process.join()
+        self._queue.close()
+        self._queue.join_thread()
 
 
 def run(jobs: Any, settings: SenderSettings) -> None:
@@ -110,7 +115,16 @@ def run(jobs: Any, settings: SenderSettings) -> None:
     }
     settings.outbox.mkdir(parents=True, exist_ok=True, mode=0o700)
     outbox = Outbox(settings.outbox, identity.to_public())
-    while (job := jobs.get()) is not None:
+    parent = os.getppid()
+    while True:
+        try:
+            job = jobs.get(timeout=1.0)
+        except queue.Empty:
+            if os.getppid() != parent:  # the web process died without stopping us
+                return
+            continue
+        if job is None:
+            return
         for entry in job:
             document = json.loads(pyrage.decrypt(store.sealed(entry), [identity]))
             if "decoy" in document:

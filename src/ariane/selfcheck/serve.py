@@ -62,7 +62,7 @@ def serve(options: ServeOptions) -> None:
     logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
     settings = Settings(options.index_dir, key, options.limits, options.redis_url)
     dispatcher = Dispatcher(senders)
-    app = create_app(settings, dispatcher.submit)
+    app = create_app(settings, dispatcher.submit, on_shutdown=dispatcher.stop)
     dispatcher.start()
     logging.getLogger("ariane.selfcheck").info(
         "self-check over %d entries on http://%s:%d",
