@@ -285,4 +285,26 @@ def test_timing_of_hit_and_miss_is_indistinguishable(built, key, tmp_path):
     finally:
         dispatcher.stop()
     result = ks_2samp(times["hit"], times["miss"])
+    print(f"KS over {len(times['hit'])} hits and {len(times['miss'])} misses: {result}")
     assert result.pvalue > 0.01, (result, sorted(times["hit"])[1000], sorted(times["miss"])[1000])
+
+
+def test_nothing_typed_is_logged(built, key, caplog):
+    person = built.persons[0]
+    bodies = [
+        {"nir": person.nir, "birth_date": person.birth_date.isoformat()},
+        {"email": person.email, "phone": person.phone},
+        {"nir": person.nir[:13] + "00", "birth_date": "1990-02-30"},
+        {"email": "personne.404@exemple.fr"},
+    ]
+    caplog.set_level("DEBUG")
+    with TestClient(_app(built, key, lambda job: None)) as client:
+        for body in bodies:
+            client.post("/check", json=body)
+            client.post("/check", data=body)
+    logged = "\n".join(record.getMessage() for record in caplog.records)
+    assert "rate limits are counted in this process only" in logged  # logging was captured
+    for body in bodies:
+        for value in body.values():
+            assert value not in logged
+            assert value.replace(" ", "") not in logged

@@ -2,6 +2,9 @@
 
 The web process hands it entry numbers through a queue and returns at once; for a miss it
 hands the decoy entry, which the sender decrypts like any other and then drops. The sender
+works in ticks (one second by default): the jobs of a tick are answered together, in random
+order, so its bursts of work (which slow the web process a little on a busy machine) come
+with the clock, not right after a hit. The sender
 answers only to the channel on file for the entry, in this order: the email address (by
 SMTP, or into the outbox when no SMTP server is given), else the phone (an SMS to send,
 into the outbox), else the postal address (a letter to print, into the outbox). A person
@@ -19,8 +22,10 @@ import logging
 import multiprocessing
 import os
 import queue
+import random
 import secrets
 import smtplib
+import time
 from dataclasses import dataclass
 from email.message import EmailMessage
 from pathlib import Path
@@ -46,6 +51,7 @@ class SenderSettings:
     outbox: Path
     smtp: tuple[str, int] | None = None
     mail_from: str = "ne-pas-repondre@localhost"
+    batch_seconds: float = 1.0
 
 
 def parse_smtp(value: str | None) -> tuple[str, int] | None:
@@ -116,16 +122,16 @@ def run(jobs: Any, settings: SenderSettings) -> None:
     settings.outbox.mkdir(parents=True, exist_ok=True, mode=0o700)
     outbox = Outbox(settings.outbox, identity.to_public())
     parent = os.getppid()
-    while True:
-        try:
-            job = jobs.get(timeout=1.0)
-        except queue.Empty:
-            if os.getppid() != parent:  # the web process died without stopping us
-                return
-            continue
-        if job is None:
+    shuffle = random.SystemRandom().shuffle
+    stopping = False
+    while not stopping:
+        batch, stopping = _collect(jobs, settings.batch_seconds)
+        if not batch and os.getppid() != parent:  # the web process died without stopping us
             return
-        for entry in job:
+        # Answered together, in random order, at the end of the tick: the sender's busy
+        # moments follow the clock, not the moment a hit came in.
+        shuffle(batch)
+        for entry in (entry for job in batch for entry in job):
             document = json.loads(pyrage.decrypt(store.sealed(entry), [identity]))
             if "decoy" in document:
                 continue
@@ -134,6 +140,21 @@ def run(jobs: Any, settings: SenderSettings) -> None:
             except (OSError, smtplib.SMTPException) as exc:
                 # Never the address: only that one answer failed, and why in general terms.
                 log.warning("an answer could not be delivered (%s)", type(exc).__name__)
+
+
+def _collect(jobs: Any, seconds: float) -> tuple[list[list[int]], bool]:
+    """The jobs queued during one tick; and whether the stop signal came."""
+    batch: list[list[int]] = []
+    deadline = time.monotonic() + seconds
+    while (left := deadline - time.monotonic()) > 0:
+        try:
+            job = jobs.get(timeout=left)
+        except queue.Empty:
+            break
+        if job is None:
+            return batch, True
+        batch.append(job)
+    return batch, False
 
 
 class Outbox:
