@@ -1,5 +1,8 @@
 """``ariane selfcheck``: thin commands, one-line errors with the right exit codes."""
 
+import subprocess
+import sys
+
 import pytest
 from typer.testing import CliRunner
 
@@ -69,3 +72,15 @@ def test_serve_refuses_what_it_cannot_use(built, tmp_path):
         2,
         "not an age identity",
     )
+
+
+def test_the_service_opens_no_case():
+    code = (
+        "import sys, ariane.selfcheck.app, ariane.selfcheck.serve, ariane.selfcheck.sender; "
+        "print(sorted(m for m in sys.modules if m.startswith(('ariane.case', 'duckdb'))))"
+    )
+    loaded = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, check=True,
+        env={"PYTHONPATH": ":".join(sys.path)},
+    ).stdout  # fmt: skip
+    assert loaded.strip() == "[]"

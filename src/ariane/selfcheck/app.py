@@ -1,9 +1,9 @@
 """The public self-check web service: an app factory over an index and its settings.
 
-``POST /check`` answers the same bytes, hit or miss, and does the same work on the request
-path: parse, check, digest, count against the limits, look up (a binary search), hand one
-job to the sender. What differs, the sending, happens in the sender's process afterwards.
-Errors depend only on what was typed. Nothing typed is ever logged.
+Handlers read the request and call :class:`~.service.SelfCheck`; ``POST /check`` answers
+the same bytes, hit or miss (prepared once, here). What differs, the sending, happens in
+the sender's process afterwards. Errors depend only on what was typed. Nothing typed is
+ever logged.
 """
 
 from __future__ import annotations
@@ -32,6 +32,7 @@ from ariane import __version__
 from ariane.selfcheck import identifiers
 from ariane.selfcheck.index import DigestIndex
 from ariane.selfcheck.limits import Limiter, Limits, MemoryLimiter, RedisLimiter
+from ariane.selfcheck.service import Refusal, SelfCheck
 
 log = logging.getLogger("ariane.selfcheck")
 
@@ -91,15 +92,6 @@ class Problem(BaseModel):
     field: str | None = None
 
 
-class _Refused(Exception):
-    def __init__(
-        self, status: int, message: str, field: str | None = None, retry_after: int = 0
-    ) -> None:
-        super().__init__(message)
-        self.status, self.message, self.field = status, message, field
-        self.retry_after = retry_after
-
-
 class SecurityHeaders:
     """Pure ASGI middleware: the same security headers on every response."""
 
@@ -143,6 +135,7 @@ def create_app(
     )
     answer_json = CheckAnswer().model_dump_json().encode()
     limiter: Limiter = RedisLimiter(settings.redis_url) if settings.redis_url else MemoryLimiter()
+    service = SelfCheck(index, settings.hmac_key, settings.limits, limiter, submit)
 
     @asynccontextmanager
     async def lifespan(_: FastAPI) -> AsyncIterator[None]:
@@ -228,26 +221,13 @@ def create_app(
         try:
             fields = await _read_fields(request, settings.max_body)
             if is_form and not _csrf_ok(settings.csrf_secret, request, fields.get(CSRF_FIELD)):
-                raise _Refused(
+                raise Refusal(
                     403,
                     "Le formulaire a expiré ou ne vient pas de ce site : "
                     "rechargez la page et envoyez-le de nouveau.",
                 )
-            try:
-                typed = identifiers.parse(fields)
-            except identifiers.EntryError as exc:
-                raise _Refused(400, exc.message, exc.field) from None
-            digests = typed.digests(settings.hmac_key)
-            ip = request.client.host if request.client else "unknown"
-            wait = await limiter.wait(settings.limits.counters(ip, digests))
-            if wait:
-                minutes = max(1, (wait + 59) // 60)
-                raise _Refused(
-                    429, f"Trop de demandes : réessayez dans {minutes} minute(s).", None, wait
-                )
-            # A miss hands the decoy over: the same call, the same size of job.
-            submit(index.entries(digests) or [index.decoy])
-        except _Refused as refused:
+            await service.check(fields, request.client.host if request.client else "unknown")
+        except Refusal as refused:
             response = _refusal(refused, is_form, form_page, request)
             if refused.retry_after:
                 response.headers["retry-after"] = str(refused.retry_after)
@@ -260,7 +240,7 @@ def create_app(
 
 
 def _refusal(
-    refused: _Refused, is_form: bool, form_page: Callable[..., Response], request: Request
+    refused: Refusal, is_form: bool, form_page: Callable[..., Response], request: Request
 ) -> Response:
     if is_form:
         return form_page(request, refused.status, refused.message)
@@ -293,32 +273,32 @@ async def _read_fields(request: Request, max_body: int) -> dict[str, Any]:
     """The request's fields from JSON or a form, within ``max_body`` bytes."""
     declared = request.headers.get("content-length", "")
     if declared.isdigit() and int(declared) > max_body:
-        raise _Refused(400, _too_big(max_body))
+        raise Refusal(400, _too_big(max_body))
     body = b""
     async for chunk in request.stream():
         body += chunk
         if len(body) > max_body:
-            raise _Refused(400, _too_big(max_body))
+            raise Refusal(400, _too_big(max_body))
     media = _media_type(request)
     try:
         text = body.decode("utf-8")
     except UnicodeDecodeError:
-        raise _Refused(400, "La demande doit être encodée en UTF-8.") from None
+        raise Refusal(400, "La demande doit être encodée en UTF-8.") from None
     if media == "application/json":
         try:
             fields = json.loads(text)
         except ValueError:
-            raise _Refused(400, "Le corps de la demande n'est pas du JSON valide.") from None
+            raise Refusal(400, "Le corps de la demande n'est pas du JSON valide.") from None
         if not isinstance(fields, dict):
-            raise _Refused(400, "Le corps de la demande doit être un objet JSON.")
+            raise Refusal(400, "Le corps de la demande doit être un objet JSON.")
         return fields
     if media == FORM:
         try:
             parsed = parse_qs(text, keep_blank_values=True, max_num_fields=10)
         except ValueError:
-            raise _Refused(400, "Le formulaire envoyé a trop de champs.") from None
+            raise Refusal(400, "Le formulaire envoyé a trop de champs.") from None
         return {name: values[0] for name, values in parsed.items()}
-    raise _Refused(
+    raise Refusal(
         415, "Envoyez la demande en JSON (application/json) ou depuis le formulaire de la page."
     )
 
