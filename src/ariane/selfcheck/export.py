@@ -103,12 +103,14 @@ class _Person:
     controllers: list[str]
 
     def digests(self, key: bytes) -> list[bytes]:
+        """Every keyed digest this person can be found by."""
         found = [nir_digest(key, n, b) for n, b in self.nirs]
         found += [email_digest(key, e) for e in self.emails]
         found += [phone_digest(key, p) for p in self.phones]
         return sorted(set(found))
 
     def contact(self) -> dict[str, Any]:
+        """What the sender needs to answer: channels on file and controllers."""
         return {
             "email": self.email,
             "phone": self.phone,

@@ -23,6 +23,7 @@ from __future__ import annotations
 import hashlib
 import hmac
 import json
+import mmap
 import os
 import secrets
 import struct
@@ -194,10 +195,12 @@ class ContactStore:
         self.slot = int(manifest["slot"])
         self.count = int(manifest["entries"]) + 1  # with the decoy
         path = index_dir / CONTACTS
-        # Read once: the sender answers from memory, as fast for the decoy as for an entry.
-        self._slots = path.read_bytes()
-        if len(self._slots) != self.slot * self.count:
-            raise ConfigError(f"{path}: truncated or altered")
+        # Mapped, not read: ~1.4 kB a person is 0.7 GB for the 2021 case; the page cache
+        # keeps what is used, and a slot costs the same to reach for the decoy as for anyone.
+        with open(path, "rb") as handle:
+            if os.fstat(handle.fileno()).st_size != self.slot * self.count:
+                raise ConfigError(f"{path}: truncated or altered")
+            self._slots = mmap.mmap(handle.fileno(), 0, access=mmap.ACCESS_READ)
 
     def sealed(self, entry: int) -> bytes:
         """The age ciphertext of entry ``entry`` (the last one is the decoy)."""
