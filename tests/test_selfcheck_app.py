@@ -4,6 +4,7 @@ import asyncio
 import os
 import random
 import re
+import socket
 import time
 import uuid
 
@@ -308,3 +309,17 @@ def test_nothing_typed_is_logged(built, key, caplog):
         for value in body.values():
             assert value not in logged
             assert value.replace(" ", "") not in logged
+
+
+def test_without_its_redis_the_service_refuses_rather_than_counts_nothing(built, key):
+    with socket.socket() as probe:  # a port with nobody behind it
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    jobs = []
+    app = _app(built, key, jobs.append, Limits(), f"redis://127.0.0.1:{port}/0")
+    client = TestClient(app)  # no lifespan: as if Redis went away after the server started
+    response = client.post("/check", json={"email": "a@exemple.fr"})
+    assert response.status_code == 503
+    assert "indisponible" in response.json()["error"]
+    assert response.headers["content-security-policy"].startswith("default-src 'self'")
+    assert jobs == []

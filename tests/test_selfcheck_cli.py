@@ -68,6 +68,11 @@ def test_serve_refuses_what_it_cannot_use(built, tmp_path):
         "COUNT/SECONDS",
     )
     _one_line_error(
+        runner.invoke(app, [*serve, str(built.index_dir), "--redis", "redis://127.0.0.1:1/0"]),
+        2,
+        "cannot reach the Redis server",
+    )
+    _one_line_error(
         runner.invoke(app, [*serve, str(built.index_dir), "--sender-key", str(wrong)]),
         2,
         "not an age identity",

@@ -204,6 +204,7 @@ def create_app(
             403: _problem("Form post without a valid CSRF token"),
             415: _problem("Neither JSON nor a form"),
             429: _problem("Too many checks; retry later"),
+            503: _problem("The rate limits cannot be counted (Redis unreachable)"),
         },
         openapi_extra={
             "requestBody": {

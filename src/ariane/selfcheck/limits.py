@@ -115,6 +115,9 @@ class MemoryLimiter:
         """Nothing to release."""
 
 
+_UNREACHABLE = "--redis: cannot reach the Redis server at the URL given"
+
+
 class RedisLimiter:
     """Fixed windows in Redis, all counters of a request in one atomic script.
 
@@ -138,7 +141,18 @@ class RedisLimiter:
         try:
             await self._client.ping()
         except (redis.exceptions.RedisError, OSError):
-            raise ConfigError("--redis: cannot reach the Redis server at the URL given") from None
+            raise ConfigError(_UNREACHABLE) from None
+
+    @staticmethod
+    def check_reachable(url: str) -> None:
+        """The same check, before any server starts (a bad URL is one line, not a trace)."""
+        import redis
+        import redis.exceptions
+
+        try:
+            redis.Redis.from_url(url, socket_connect_timeout=3).ping()
+        except (redis.exceptions.RedisError, OSError, ValueError):
+            raise ConfigError(_UNREACHABLE) from None
 
     async def wait(self, counters: list[tuple[str, Limit]]) -> int:
         """See :meth:`Limiter.wait`."""

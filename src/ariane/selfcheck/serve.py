@@ -13,7 +13,7 @@ from pathlib import Path
 
 from ariane.errors import ConfigError
 from ariane.selfcheck.index import hmac_key_path, read_hmac_key, read_manifest, sender_key_path
-from ariane.selfcheck.limits import Limits
+from ariane.selfcheck.limits import Limits, RedisLimiter
 from ariane.selfcheck.sender import Dispatcher, SenderSettings, load_identity, parse_smtp
 
 
@@ -59,6 +59,8 @@ def serve(options: ServeOptions) -> None:
         options.index_dir.resolve()
     ):
         raise ConfigError(f"{options.outbox}: the outbox must be outside the index directory")
+    if options.redis_url:
+        RedisLimiter.check_reachable(options.redis_url)
     logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
     settings = Settings(options.index_dir, key, options.limits, options.redis_url)
     dispatcher = Dispatcher(senders)

@@ -8,12 +8,15 @@ here says whether it was a hit; only the sender, in another process, learns it.
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable
 from typing import Any
 
 from ariane.selfcheck import identifiers
 from ariane.selfcheck.index import DigestIndex
 from ariane.selfcheck.limits import Limiter, Limits
+
+log = logging.getLogger("ariane.selfcheck")
 
 
 class Refusal(Exception):
@@ -48,7 +51,13 @@ class SelfCheck:
         except identifiers.EntryError as exc:
             raise Refusal(400, exc.message, exc.field) from None
         digests = typed.digests(self._key)
-        wait = await self.limiter.wait(self.limits.counters(client, digests))
+        try:
+            wait = await self.limiter.wait(self.limits.counters(client, digests))
+        except Exception as exc:  # noqa: BLE001 - without counting, refuse (never unlimited)
+            log.warning("rate limits cannot be counted (%s): checks refused", type(exc).__name__)
+            raise Refusal(
+                503, "Le service est momentanément indisponible : réessayez dans quelques minutes."
+            ) from None
         if wait:
             minutes = max(1, (wait + 59) // 60)
             raise Refusal(
