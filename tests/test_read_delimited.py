@@ -4,6 +4,9 @@ from __future__ import annotations
 
 import csv
 import io
+import re
+from collections import Counter
+from datetime import timedelta
 from pathlib import Path
 
 import pyarrow as pa
@@ -170,11 +173,21 @@ def test_fast_and_careful_paths_agree(engine, tmp_path, rows, delimiter):
     assert fast[0].rows + fast[0].quarantined == careful[0].rows + careful[0].quarantined
 
 
+def _lines(data: bytes) -> list[bytes]:
+    """Lines as any reader may split them (CR, LF or CRLF)."""
+    return re.split(rb"\r\n|\r|\n", data)
+
+
 @settings(
-    max_examples=150, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+    max_examples=150,
+    deadline=timedelta(seconds=5),
+    derandomize=True,
+    database=None,
+    suppress_health_check=[HealthCheck.function_scoped_fixture],
 )
 @given(data=st.binary(max_size=400))
 def test_fuzz_random_bytes_never_crash_and_records_add_up(engine, tmp_path, data):
+    """Random bytes: a clean error, or records that fit in the lines the bytes hold."""
     from ariane.errors import InputError
 
     path = tmp_path / "fuzz.csv"
@@ -184,16 +197,30 @@ def test_fuzz_random_bytes_never_crash_and_records_add_up(engine, tmp_path, data
     except InputError as exc:
         assert "fuzz.csv" in str(exc) and "\n" not in str(exc)
         return
+    lines = _lines(data)
+    firsts = []
     for source in summary.sources:
-        stored = engine.fetch(f"SELECT count(*) FROM {source.data_table}")[0][0]
+        stored = engine.fetch(f"SELECT _line FROM {source.data_table}")
         kept = engine.fetch(
-            "SELECT count(*) FROM read_quarantine WHERE source_id = ?", [source.source_id]
-        )[0][0]
-        assert (stored, kept) == (source.rows, source.quarantined)
+            "SELECT line FROM read_quarantine WHERE source_id = ?", [source.source_id]
+        )
+        assert (len(stored), len(kept)) == (source.rows, source.quarantined)
+        firsts += [line for (line,) in stored + kept]
+    # Each record starts on a line of its own that holds at least one byte.
+    assert len(firsts) <= len([line for line in lines if line])
+    assert all(line is None or 1 <= line <= len(lines) for line in firsts)
+
+
+def _normal(cell: str | None) -> str | None:
+    return None if cell is None else cell.replace("\r\n", "\n").replace("\r", "\n")
 
 
 @settings(
-    max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+    max_examples=60,
+    deadline=timedelta(seconds=5),
+    derandomize=True,
+    database=None,
+    suppress_health_check=[HealthCheck.function_scoped_fixture],
 )
 @given(
     rows=st.lists(
@@ -202,13 +229,32 @@ def test_fuzz_random_bytes_never_crash_and_records_add_up(engine, tmp_path, data
     damage=st.lists(st.tuples(st.integers(0, 400), st.binary(min_size=1, max_size=3)), max_size=4),
 )
 def test_every_nonblank_record_is_a_row_or_quarantined(engine, tmp_path, rows, damage):
-    data = bytearray(write_csv([["a", "b", "c", "d"], *rows], ";"))
-    for position, junk in damage:
-        data[position % len(data) : position % len(data)] = junk
+    """Junk inserted at known places: the records it did not touch are rows, value for value."""
+    header = write_csv([["a", "b", "c", "d"]], ";")
+    written = [write_csv([row], ";") for row in rows]
+    clean = header + b"".join(written)
+    places = sorted({position % len(clean): junk for position, junk in damage}.items())
+    data = bytearray(clean)
+    for place, junk in reversed(places):  # from the end, so each place is the clean one
+        data[place:place] = junk
     writer, got, quarantine = read_bytes(engine, tmp_path, bytes(data))
     assert len(got) == writer.rows and len(quarantine) == writer.quarantined
     numbers = sorted([r[-2] for r in got] + [q[0] for q in quarantine])
     assert numbers == list(range(1, len(numbers) + 1))  # no record number lost or repeated
+    assert len(numbers) <= len([line for line in _lines(bytes(data)) if line])
+    if places and places[0][0] < len(header):
+        return  # a damaged header may change the table's width: no record is sure to fit it
+    # Junk inserted before a record's first byte, or inside it, may spoil it; the others
+    # are rows, whatever damage comes before them (a quote left open included).
+    untouched: Counter[tuple[str | None, ...]] = Counter()
+    start = len(header)
+    for row, raw in zip(rows, written, strict=True):
+        end = start + len(raw)
+        if not any(start <= place < end for place, _ in places):
+            untouched[tuple(_normal(c) for c in row)] += 1
+        start = end
+    stored = Counter(tuple(_normal(c) for c in r[:4]) for r in got if len(r) == 6)
+    assert not untouched - stored, "records untouched by the damage are missing"
 
 
 @pytest.mark.parametrize("fast", [True, False])
