@@ -165,6 +165,23 @@ def test_delimited_text_reads_every_record_exactly(
     assert_exact(engine, tmp_path, built)
 
 
+@bounded(25)
+@given(
+    plan=plans(tuple(kind for kind in gen.CSV_DAMAGE if kind != "quote"), ("truncated",)),
+    delimiter=st.sampled_from([",", ";", "|", "\t"]),
+    encoding=st.sampled_from(["utf-8", "utf-8-sig", "cp1252", "latin-1"]),
+    header=st.booleans(),
+)
+def test_delimited_text_damage_on_one_line_reads_exactly(
+    engine, tmp_path, plan, delimiter, encoding, header
+):
+    """The part of the property main already keeps: no open quote, no multi-line record."""
+    plan.tricky = False
+    plan.wide = plan.wide and encoding.startswith("utf")
+    built = gen.delimited(plan, delimiter=delimiter, encoding=encoding, header=header)
+    assert_exact(engine, tmp_path, built)
+
+
 def test_many_lines_opening_a_quote_never_closed(engine, tmp_path):
     """Each such line is one damaged record; the valid lines between them stay rows."""
     n = 120
@@ -216,6 +233,13 @@ def test_lines_in_a_second_encoding_are_read(engine, tmp_path, main, stray):
 def test_json_array_reads_every_record_exactly(engine, tmp_path, layout, data):
     plan = data.draw(plans(gen.JSON_DAMAGE, ("truncated",)))
     assert_exact(engine, tmp_path, gen.json_array(plan, layout))
+
+
+@bounded()
+@given(plan=plans(gen.JSON_DAMAGE))
+def test_pretty_json_array_with_damaged_elements_reads_exactly(engine, tmp_path, plan):
+    """The part of the property main already keeps: one element per line block, no cut."""
+    assert_exact(engine, tmp_path, gen.json_array(plan, "pretty"))
 
 
 @PENDING_JSON
