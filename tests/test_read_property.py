@@ -40,10 +40,6 @@ PENDING_JSON = pytest.mark.xfail(
     reason="issue 14: JSON reader (recovery only after a newline; a cut array lost whole; "
     "an array inside an object read whole; keyed objects as one row)",
 )
-PENDING_SQL = pytest.mark.xfail(
-    strict=False,
-    reason="issue 14: SQL dump reader (keeps the first column list of a table)",
-)
 
 BASE = settings(
     max_examples=12,
@@ -260,15 +256,7 @@ def test_ndjson_reads_every_record_exactly(engine, tmp_path, plan, blank_lines):
 
 @bounded()
 @given(data=st.data())
-@pytest.mark.parametrize(
-    "columns",
-    [
-        "none",
-        "same",
-        pytest.param("shuffled", marks=PENDING_SQL),
-        pytest.param("subset", marks=PENDING_SQL),
-    ],
-)
+@pytest.mark.parametrize("columns", gen.COLUMN_LISTS)
 @pytest.mark.parametrize("dialect", ["mysql", "postgres"])
 def test_sql_inserts_read_every_record_exactly(engine, tmp_path, dialect, columns, data):
     plan = data.draw(plans(gen.SQL_DAMAGE, gen.TAIL_DAMAGE))
