@@ -252,8 +252,10 @@ def table(runs: list[Run], unit: str, baseline: float, cap: float) -> list[str]:
         if previous is not None and not previous.killed:
             ratio = ">" if run.killed else ""
             growth = f"{ratio}{run.seconds / previous.seconds:.2f}"
-            before = max(previous.seconds - baseline, 0.01)
-            net = f"{ratio}{max(run.seconds - baseline, 0.01) / before:.2f}"
+            before = previous.seconds - baseline
+            # Net of start-up only when there is something left to compare.
+            if before > 0.2:
+                net = f"{ratio}{max(run.seconds - baseline, 0.0) / before:.2f}"
         exit_text = "killed" if run.killed else str(run.exit_code)
         records = "-" if run.records is None else f"{run.records:,}"
         lines.append(
