@@ -68,10 +68,16 @@ class ColumnProfile:
 
 def classify(engine: Engine, progress: Progress = SILENT) -> list[ColumnProfile]:
     """Label every column of every read source and record special-category mentions."""
-    sources = engine.fetch(
-        "SELECT source_id, coalesce(inner_path, path), columns, data_table FROM read_sources "
-        "ORDER BY source_id"
-    )
+    from ariane.read import source_references
+
+    # A member's own name may name a person: profiles carry its neutral reference.
+    references = source_references(engine)
+    sources = [
+        (source_id, references[source_id], columns, data_table)
+        for source_id, columns, data_table in engine.fetch(
+            "SELECT source_id, columns, data_table FROM read_sources ORDER BY source_id"
+        )
+    ]
     profiles: list[ColumnProfile] = []
     with progress.task("Classifying columns", total=len(sources)) as task:
         for source_id, file, columns, data_table in sources:

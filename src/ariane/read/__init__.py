@@ -9,10 +9,14 @@ Public entry point: :func:`load`. For every input it writes, through the engine:
                       table_name VARCHAR, format VARCHAR, encoding VARCHAR,
                       sha256 VARCHAR, has_header BOOLEAN, columns VARCHAR[],
                       rows BIGINT, quarantined BIGINT, data_table VARCHAR,
-                      member_sha256 VARCHAR
+                      member_sha256 VARCHAR, member INTEGER, note VARCHAR
 
                   ``sha256`` is the digest of the file given; ``member_sha256`` that of
                   the bytes read for this source (they differ inside archives).
+                  ``inner_path`` (the path inside archives) may name a person: it stays
+                  in the store. Outside it, ``member`` (the file's number among those in
+                  the file given) names it: :func:`member_reference`. ``note`` says why a
+                  source adds no records (a tar link to a member already read).
 
 ``raw_<source_id>`` the rows: every input column as VARCHAR under its (deduplicated) name,
                   headerless columns ``col_1``, ``col_2``..., plus provenance columns
@@ -36,7 +40,7 @@ Formats are sniffed from content, never from names alone: delimited text (``snif
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass, field
-from pathlib import Path
+from pathlib import Path, PurePath
 from typing import TYPE_CHECKING, Any
 
 from ariane.progress import SILENT, Progress
@@ -55,13 +59,15 @@ class SourceSummary:
     encoding: str | None
     rows: int
     quarantined: int
-    inner_path: str | None = None
+    inner_path: str | None = None  # "member 17": never the member's own name (see module)
     table_name: str | None = None
     columns: list[str] = field(default_factory=list)
     data_table: str = ""
+    member: int | None = None
+    note: str | None = None
 
     def as_contract(self) -> dict[str, Any]:
-        """The ``files`` entry of CONTRACT.md (plus inner path and table name)."""
+        """The ``files`` entry of CONTRACT.md (plus member reference, table name, note)."""
         out = asdict(self)
         out.pop("data_table")
         out.pop("source_id")
@@ -85,6 +91,31 @@ class ReadSummary:
         return sum(s.quarantined for s in self.sources)
 
 
+def member_reference(path: str, member: int | None) -> str:
+    """How a file inside an archive is named outside the store: ``member 17 of leak.zip``."""
+    return path if member is None else f"member {member} of {path}"
+
+
+def source_references(engine: Engine, *, name_only: bool = False) -> dict[int, str]:
+    """Each source's name for output: the file given, or ``member 17 of leak.zip``.
+
+    ``name_only`` keeps the file's own name without its folders (reports: a path may name
+    the user's machine). Read as Arrow so that stores missing ``member`` still work.
+    """
+    if not engine.has_table("read_sources"):
+        return {}
+    references = {}
+    for source in engine.fetch_arrow("SELECT * FROM read_sources").to_pylist():
+        path = source.get("path") or "?"
+        given = PurePath(path).name if name_only else path
+        references[source["source_id"]] = member_reference(given, source.get("member"))
+    return references
+
+
+def _neutral(member: int | None) -> str | None:
+    return None if member is None else f"member {member}"
+
+
 def load(engine: Engine, paths: list[Path], progress: Progress = SILENT) -> ReadSummary:
     """Read every input file into the engine's store; return what was read."""
     from ariane.read.dispatch import read_path
@@ -103,10 +134,12 @@ def load(engine: Engine, paths: list[Path], progress: Progress = SILENT) -> Read
                         encoding=writer.encoding,
                         rows=writer.rows,
                         quarantined=writer.quarantined,
-                        inner_path=writer.origin.inner_path,
+                        inner_path=_neutral(writer.origin.member),
                         table_name=writer.table_name,
                         columns=list(writer.columns),
                         data_table=writer.data_table,
+                        member=writer.origin.member,
+                        note=writer.origin.note,
                     )
                 )
                 tracker.advance(writer.rows + writer.quarantined)

@@ -1,11 +1,20 @@
 """Open archives (zip, gzip, bzip2, xz, tar, nested) into the files they hold, within limits.
 
-A :class:`Blob` is one file to read: where it came from (the path given and the path inside
-archives) and how to open it afresh (readers read twice: once to hash and check, once to
-parse). Nothing is extracted to disk: members are streamed from the archive each time.
+A :class:`Blob` is one file to read: where it came from and how to open it afresh (readers
+read twice: once to hash and check, once to parse). Nothing is extracted in clear: a zip
+member is read from its archive each time; a tar is read in one streaming pass, each member
+held in memory when small or spilled to an encrypted temporary file (``spill``); a zip that
+is itself inside a compressed stream or another zip is spilled before it is opened.
 
-Limits guard against zip bombs and archive loops: expansion ratio, total expanded size,
-nesting depth and member count. Crossing one raises :class:`UnsafeInputError`.
+A member's path inside the archive is provenance kept in the store only: it may name a
+person (``DUPONT_Jean_VIH_positif.csv``). Everywhere else a member is named by its number in
+the file given (:func:`ariane.read.member_reference`: "member 17 of leak.zip").
+
+Limits guard against zip bombs and archive loops. Declared sizes and ratios are checked
+before anything is inflated, and bytes are counted while inflating: per member ratio, total
+expansion of one input (``max_total``, and at most ``max_ratio`` times the input's size
+beyond ``ratio_floor``), nesting depth and member count. Crossing one raises
+:class:`UnsafeInputError` naming the file given.
 """
 
 from __future__ import annotations
@@ -14,16 +23,19 @@ import bz2
 import gzip
 import io
 import lzma
+import posixpath
 import tarfile
 import zipfile
 import zlib
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path, PurePosixPath
 from typing import IO, Any, cast
 
 from ariane.errors import InputError, UnsafeInputError
+from ariane.read import member_reference
 from ariane.read.sniff import SAMPLE_BYTES, sniff_format
+from ariane.read.spill import SpillFolder
 
 Opener = Callable[[], IO[bytes]]
 
@@ -40,16 +52,28 @@ ARCHIVE_ERRORS: tuple[type[BaseException], ...] = (
     RuntimeError,  # encrypted zip members
 )
 
+#: Tar members up to this size are held in memory; larger ones are spilled, encrypted.
+IN_MEMORY_BYTES = 4 * 1024 * 1024
+
 
 @dataclass(frozen=True)
 class Limits:
     """How much an archive may expand before it is refused as hostile."""
 
-    max_ratio: float = 200.0  # expanded / compressed, per member
-    ratio_floor: int = 64 * 1024 * 1024  # small members may expand more than the ratio
+    max_ratio: float = 200.0  # expanded / compressed, per member and for the whole input
+    ratio_floor: int = 64 * 1024 * 1024  # small inputs may expand more than the ratio
     max_total: int = 16 * 1024**3  # bytes expanded from one input file, all members
     max_depth: int = 4  # archives inside archives
-    max_members: int = 10_000
+    max_members: int = 10_000  # files in one input, at every depth
+
+
+@dataclass(frozen=True)
+class Link:
+    """A tar member without content of its own: a link, or a device or pipe."""
+
+    target: int | None  # member number of the file it stands for, when read before it
+    reason: str  # why it adds no records (neutral: no names)
+    raw: bytes = b""  # the link's target as stored (provenance, kept in the store only)
 
 
 @dataclass
@@ -57,76 +81,71 @@ class Blob:
     """One file to read: its provenance and a way to open it."""
 
     path: str
-    inner_path: str | None
+    inner_path: str | None  # provenance inside archives: kept in the store, never printed
     open: Opener
     format: str
     sample: bytes = field(repr=False, default=b"")
+    member: int | None = None  # its number among the files of the file given
+    link: Link | None = None
 
     @property
     def where(self) -> str:
-        """How errors name this file: ``leak.zip:lab1/patients.csv`` or ``leak.csv``."""
-        return f"{self.path}:{self.inner_path}" if self.inner_path else self.path
+        """How errors name this file: ``member 3 of leak.zip`` or ``leak.csv``."""
+        return member_reference(self.path, self.member)
 
 
-class _Budget:
-    """Bytes still allowed to expand from one input file."""
+@dataclass
+class _Node:
+    """A file met while walking an input, before its format decides what it is."""
 
-    def __init__(self, where: str, limits: Limits) -> None:
-        self.where = where
+    inner: str | None  # path inside archives (None: the file given)
+    label: str | None  # prefix of the inner paths of its members
+    member: int | None
+    open: Opener
+    sample: bytes
+    size: int  # bytes it takes in its parent (ratio checks)
+    seekable: bool  # open() gives a stream cheap to seek in (a file, a spill, bytes)
+
+
+class _Walk:
+    """What one input may still expand into, its members' numbers and its spill folder."""
+
+    def __init__(self, path: str, size: int, limits: Limits, spills: SpillFolder) -> None:
+        self.path = path
         self.limits = limits
+        self.spills = spills
+        self.members = 0
         self.used = 0
+        self.allowed = min(limits.max_total, max(int(size * limits.max_ratio), limits.ratio_floor))
 
-    def take(self, amount: int, inner: str) -> None:
+    def number(self) -> int:
+        """The next member's number; refuses an input holding too many files."""
+        self.members += 1
+        if self.members > self.limits.max_members:
+            raise UnsafeInputError(
+                f"{self.path}: more than {self.limits.max_members:,} files inside; refused"
+            )
+        return self.members
+
+    def take(self, amount: int) -> None:
+        """Count bytes expanded (declared or inflated); refuses beyond the input's budget."""
         self.used += amount
-        if self.used > self.limits.max_total:
+        if self.used > self.allowed:
             raise UnsafeInputError(
-                f"{self.where}:{inner}: archive expands beyond "
-                f"{self.limits.max_total // 1024**2} MiB; refused as a possible zip bomb"
+                f"{self.path}: expands beyond {self.allowed // 1024**2:,} MiB; "
+                "refused as a possible zip bomb"
             )
 
-
-class _Capped(io.RawIOBase):
-    """A stream that refuses to give more than ``cap`` bytes (a bomb guard while reading)."""
-
-    def __init__(self, inner: IO[bytes], cap: int, where: str) -> None:
-        self._inner = inner
-        self._cap = cap
-        self._seen = 0
-        self._where = where
-
-    def readable(self) -> bool:
-        return True
-
-    def readinto(self, buffer: bytearray | memoryview) -> int:  # type: ignore[override]
-        data = self._inner.read(len(buffer))
-        self._seen += len(data)
-        if self._seen > self._cap:
-            raise UnsafeInputError(
-                f"{self._where}: expands more than {self._cap // 1024**2} MiB "
-                "(ratio limit); refused as a possible zip bomb"
-            )
-        buffer[: len(data)] = data
-        return len(data)
-
-    def close(self) -> None:
-        self._inner.close()
-        super().close()
-
-
-def _capped(opener: Opener, cap: int, where: str) -> Opener:
-    def open_capped() -> IO[bytes]:
-        return io.BufferedReader(_Capped(opener(), cap, where), buffer_size=1 << 20)
-
-    return open_capped
-
-
-def _sample(opener: Opener) -> bytes:
-    with opener() as stream:
-        return stream.read(SAMPLE_BYTES)
+    def remaining(self) -> int:
+        """Bytes still allowed to expand."""
+        return max(self.allowed - self.used, 0)
 
 
 def expand(path: Path, limits: Limits | None = None) -> Iterator[Blob]:
-    """Every readable file in ``path``: itself, or the members of the archive it is."""
+    """Every readable file in ``path``: itself, or the members of the archive it is.
+
+    Blobs are valid until the next one is asked for (spilled members are then removed).
+    """
     limits = limits or Limits()
     where = str(path)
     if not path.exists():
@@ -141,160 +160,215 @@ def expand(path: Path, limits: Limits | None = None) -> Iterator[Blob]:
         sample = _sample(opener)
     except OSError as exc:
         raise InputError(f"{where}: cannot be read ({exc.strerror or exc})") from None
-    budget = _Budget(where, limits)
     size = path.stat().st_size
-    yield from _expand(where, None, None, opener, sample, size, budget, depth=0)
+    spills = SpillFolder()
+    try:
+        walk = _Walk(where, size, limits, spills)
+        yield from _expand(walk, _Node(None, None, None, opener, sample, size, True), 0)
+    finally:
+        spills.close()
+
+
+def _sample(opener: Opener) -> bytes:
+    with opener() as stream:
+        return stream.read(SAMPLE_BYTES)
 
 
 def _join(label: str | None, name: str) -> str:
     return f"{label}/{name}" if label else name
 
 
-def _expand(
-    path: str,
-    inner: str | None,
-    label: str | None,
-    opener: Opener,
-    sample: bytes,
-    size: int,
-    budget: _Budget,
-    depth: int,
-) -> Iterator[Blob]:
-    """Yield leaf blobs below one file; ``label`` prefixes the inner paths of its members."""
-    fmt = sniff_format(sample)
-    where = f"{path}:{inner}" if inner else path
-    if fmt == "zip" and _is_workbook(opener):
-        fmt = "xlsx"
-    if fmt not in {"zip", "gzip", "bz2", "xz", "tar"}:
-        yield Blob(path, inner, opener, fmt, sample)
-        return
-    if depth >= budget.limits.max_depth:
-        raise UnsafeInputError(f"{where}: archives nested deeper than {depth}; refused")
+def _expand(walk: _Walk, node: _Node, depth: int) -> Iterator[Blob]:
+    """Yield the leaf blobs below one file."""
+    fmt = sniff_format(node.sample)
+    where = member_reference(walk.path, node.member)
+    spilled = None
     try:
+        if fmt == "zip" and not node.seekable:
+            # zipfile seeks; a stream that cannot is copied (encrypted), never held whole.
+            with node.open() as stream:
+                spilled = walk.spills.spill(stream)
+            node = replace(node, open=spilled.open, seekable=True)
+        if fmt not in {"zip", "gzip", "bz2", "xz", "tar"}:
+            yield Blob(walk.path, node.inner, node.open, fmt, node.sample, node.member)
+            return
+        if depth >= walk.limits.max_depth:
+            raise UnsafeInputError(f"{where}: archives nested deeper than {depth}; refused")
         if fmt == "zip":
-            yield from _zip_members(path, inner, opener, budget, depth)
+            yield from _zip_members(walk, node, depth)
         elif fmt == "tar":
-            yield from _tar_members(path, label, opener, budget, depth)
+            yield from _tar_members(walk, node, depth)
         else:
-            yield from _compressed_member(path, inner, label, fmt, opener, size, budget, depth)
+            yield from _compressed(walk, node, fmt, depth)
     except (InputError, UnsafeInputError):
         raise
     except ARCHIVE_ERRORS as exc:
         raise InputError(f"{where}: damaged or unsupported archive ({_why(exc)})") from None
-
-
-def _is_workbook(opener: Opener) -> bool:
-    try:
-        with opener() as stream, zipfile.ZipFile(_seekable(stream)) as archive:
-            names = set(archive.namelist())
-    except ARCHIVE_ERRORS:
-        return False
-    return "[Content_Types].xml" in names and any(n.startswith("xl/") for n in names)
+    finally:
+        if spilled is not None:
+            spilled.delete()
 
 
 def _why(exc: BaseException) -> str:
-    text = str(exc).splitlines()[0] if str(exc) else ""
-    return f"{type(exc).__name__}: {text}"[:120] if text else type(exc).__name__
+    """The kind of damage, never the library's message (it may quote a member's name)."""
+    if isinstance(exc, NotImplementedError):
+        return "compression method not supported"
+    if isinstance(exc, RuntimeError):
+        return "encrypted member"
+    if isinstance(exc, EOFError):
+        return "cut short"
+    return type(exc).__name__
 
 
-def _zip_members(
-    path: str, inner: str | None, opener: Opener, budget: _Budget, depth: int
-) -> Iterator[Blob]:
-    with opener() as stream, zipfile.ZipFile(_seekable(stream)) as archive:
+def _is_workbook(names: set[str]) -> bool:
+    return "[Content_Types].xml" in names and any(n.startswith("xl/") for n in names)
+
+
+def _zip_members(walk: _Walk, node: _Node, depth: int) -> Iterator[Blob]:
+    limits = walk.limits
+    # One ZipFile for the whole walk: reopening it per member re-reads the directory.
+    with node.open() as stream, zipfile.ZipFile(stream) as archive:
+        if _is_workbook(set(archive.namelist())):
+            yield Blob(walk.path, node.inner, node.open, "xlsx", node.sample, node.member)
+            return
         infos = [i for i in archive.infolist() if not i.is_dir()]
-    limits = budget.limits
-    if len(infos) > limits.max_members:
-        raise UnsafeInputError(f"{path}: more than {limits.max_members} files in the archive")
-    for info in infos:
-        name = _join(inner, info.filename)
-        cap = max(int(info.compress_size * limits.max_ratio), limits.ratio_floor)
-        if info.file_size > cap:
-            raise UnsafeInputError(
-                f"{path}:{name}: expands {info.file_size // max(info.compress_size, 1)} "
-                f"times; refused as a possible zip bomb"
-            )
-        budget.take(info.file_size, name)
-        member = _capped(_zip_opener(opener, info.filename), cap, f"{path}:{name}")
-        yield from _expand(
-            path, name, name, member, _sample(member), info.compress_size, budget, depth + 1
-        )
+        # Declared sizes first: a bomb is refused before anything is inflated (zipfile then
+        # never inflates a member beyond its declared size).
+        if walk.members + len(infos) > limits.max_members:
+            walk.number()  # refuses with the usual message
+            raise UnsafeInputError(f"{walk.path}: more than {limits.max_members:,} files inside")
+        for info in infos:
+            cap = max(int(info.compress_size * limits.max_ratio), limits.ratio_floor)
+            if info.file_size > cap:
+                raise UnsafeInputError(
+                    f"{member_reference(walk.path, node.member)}: holds a member that expands "
+                    f"{info.file_size // max(info.compress_size, 1):,} times; "
+                    "refused as a possible zip bomb"
+                )
+        walk.take(sum(i.file_size for i in infos))
+        for info in infos:
+            number = walk.number()
+            name = _join(node.inner, info.filename)
+            member = _zip_opener(archive, info)
+            child = _Node(name, name, number, member, _sample(member), info.compress_size, False)
+            yield from _expand(walk, child, depth + 1)
 
 
-def _seekable(stream: IO[bytes]) -> IO[bytes]:
-    if stream.seekable():
-        return stream
-    # zipfile needs to seek; a member of a stream-only parent is held in memory, and the
-    # ratio cap of that parent already bounds its size.
-    return io.BytesIO(stream.read())
-
-
-def _zip_opener(parent: Opener, name: str) -> Opener:
+def _zip_opener(archive: zipfile.ZipFile, info: zipfile.ZipInfo) -> Opener:
     def open_member() -> IO[bytes]:
-        stream = parent()
-        archive = zipfile.ZipFile(_seekable(stream))
-        member = archive.open(name)
-        return cast(IO[bytes], _Closing(member, [archive, stream]))
+        return cast(IO[bytes], archive.open(info))
 
     return open_member
 
 
-class _Closing(io.RawIOBase):
-    """A member stream that also closes the archives it was opened through."""
+def _tar_members(walk: _Walk, node: _Node, depth: int) -> Iterator[Blob]:
+    """One streaming pass: each member is held (memory or spill) while it is read."""
+    seen: dict[str, int] = {}  # path in the tar -> member number, for links
+    links: list[tuple[int, str, tarfile.TarInfo]] = []
+    with node.open() as stream, tarfile.open(fileobj=stream, mode="r|") as archive:
+        for info in archive:
+            if info.isdir():
+                continue
+            number = walk.number()
+            name = _join(node.label, info.name)
+            if info.islnk() or info.issym():
+                links.append((number, name, info))  # resolved once every file is known
+                continue
+            if not info.isfile():
+                yield _contentless(walk, name, number, None, "a device or pipe, no content")
+                continue
+            walk.take(info.size)
+            seen[_tar_path(info.name)] = number
+            extracted = archive.extractfile(info)
+            assert extracted is not None  # a regular file always has content
+            opener, release = _hold(walk, extracted, info.size)
+            try:
+                child = _Node(name, name, number, opener, _sample(opener), info.size, True)
+                yield from _expand(walk, child, depth + 1)
+            finally:
+                release()
+    for number, name, info in links:
+        yield _link(walk, name, number, info, seen)
 
-    def __init__(self, inner: IO[bytes], owners: list[object]) -> None:
+
+def _tar_path(name: str) -> str:
+    return posixpath.normpath(name.lstrip("/")).removeprefix("./")
+
+
+def _link(walk: _Walk, name: str, number: int, info: tarfile.TarInfo, seen: dict[str, int]) -> Blob:
+    """A hard link is the same file under a second name: its records are counted once."""
+    kind = "hard" if info.islnk() else "symbolic"
+    target_name = info.linkname
+    raw = target_name.encode("utf-8", "surrogateescape")
+    if info.issym():
+        if target_name.startswith("/"):
+            return _contentless(walk, name, number, None, f"{kind} link outside the archive", raw)
+        target_name = posixpath.join(posixpath.dirname(info.name), target_name)
+    target_path = _tar_path(target_name)
+    if target_path == ".." or target_path.startswith("../"):
+        return _contentless(walk, name, number, None, f"{kind} link outside the archive", raw)
+    target = seen.get(target_path)
+    if target is None:
+        reason = f"{kind} link to a file absent from the archive"
+        return _contentless(walk, name, number, None, reason, raw)
+    reason = f"{kind} link to member {target}: the same file, its records counted once"
+    return _contentless(walk, name, number, target, reason, raw)
+
+
+def _contentless(
+    walk: _Walk, name: str, number: int, target: int | None, reason: str, raw: bytes = b""
+) -> Blob:
+    def empty() -> IO[bytes]:
+        return io.BytesIO(b"")
+
+    kind = "link" if target is not None or "link" in reason else "special"
+    return Blob(walk.path, name, empty, kind, b"", number, Link(target, reason, raw))
+
+
+def _hold(walk: _Walk, stream: IO[bytes], size: int) -> tuple[Opener, Callable[[], None]]:
+    """Keep one member's bytes so it can be opened again: in memory, or spilled encrypted."""
+    if size <= IN_MEMORY_BYTES:
+        data = stream.read()
+
+        def from_memory() -> IO[bytes]:
+            return io.BytesIO(data)
+
+        return from_memory, lambda: None
+    spill = walk.spills.spill(stream)
+    return spill.open, spill.delete
+
+
+class _Capped(io.RawIOBase):
+    """Inflated bytes, counted: refuses beyond ``cap``, reports the count when closed."""
+
+    def __init__(
+        self, inner: IO[bytes], cap: int, where: str, counted: Callable[[int], None]
+    ) -> None:
         self._inner = inner
-        self._owners = owners
+        self._cap = cap
+        self._seen = 0
+        self._where = where
+        self._counted = counted
 
     def readable(self) -> bool:
         return True
 
     def readinto(self, buffer: bytearray | memoryview) -> int:  # type: ignore[override]
         data = self._inner.read(len(buffer))
+        self._seen += len(data)
+        if self._seen > self._cap:
+            raise UnsafeInputError(
+                f"{self._where}: expands beyond {self._cap // 1024**2:,} MiB; "
+                "refused as a possible zip bomb"
+            )
         buffer[: len(data)] = data
         return len(data)
 
     def close(self) -> None:
-        self._inner.close()
-        for owner in self._owners:
-            getattr(owner, "close", lambda: None)()
+        if not self.closed:
+            self._inner.close()
+            self._counted(self._seen)
         super().close()
-
-
-def _tar_members(
-    path: str, label: str | None, opener: Opener, budget: _Budget, depth: int
-) -> Iterator[Blob]:
-    with opener() as stream, tarfile.open(fileobj=stream, mode="r|") as archive:
-        members = []
-        for member in archive:
-            if member.isfile():
-                members.append((member.name, member.size))
-            if len(members) > budget.limits.max_members:
-                raise UnsafeInputError(
-                    f"{path}: more than {budget.limits.max_members} files in the archive"
-                )
-    for name, size in members:
-        inner = _join(label, name)
-        budget.take(size, inner)
-        opened = _tar_opener(opener, name)
-        yield from _expand(path, inner, inner, opened, _sample(opened), size, budget, depth + 1)
-
-
-def _tar_opener(parent: Opener, name: str) -> Opener:
-    def open_member() -> IO[bytes]:
-        stream = parent()
-        # Stream mode: no seeking back through a compressed parent; members are few.
-        archive = tarfile.open(fileobj=stream, mode="r|")  # noqa: SIM115 (closed by _Closing)
-        for member in archive:
-            if member.name == name and member.isfile():
-                extracted = archive.extractfile(member)
-                if extracted is None:
-                    break
-                return cast(IO[bytes], _Closing(extracted, [archive, stream]))
-        archive.close()
-        stream.close()
-        raise InputError(f"{name}: member vanished from the archive")
-
-    return open_member
 
 
 _DECOMPRESSORS: dict[str, Callable[[IO[bytes]], Any]] = {
@@ -305,18 +379,64 @@ _DECOMPRESSORS: dict[str, Callable[[IO[bytes]], Any]] = {
 _SUFFIXES = {"gzip": (".gz", ".tgz"), "bz2": (".bz2", ".tbz2"), "xz": (".xz", ".txz")}
 
 
-def _compressed_member(
-    path: str,
-    inner: str | None,
-    label: str | None,
-    fmt: str,
-    opener: Opener,
-    size: int,
-    budget: _Budget,
-    depth: int,
-) -> Iterator[Blob]:
-    limits = budget.limits
-    outer = PurePosixPath(inner or Path(path).name)
+class _Inflater:
+    """Opens a compressed stream's content, charging the walk once for what it expands to."""
+
+    def __init__(self, walk: _Walk, node: _Node, fmt: str, where: str) -> None:
+        self._walk = walk
+        self._node = node
+        self._decompress = _DECOMPRESSORS[fmt]
+        self._where = where
+        self._charged = 0
+        limits = walk.limits
+        self._ratio_cap = max(int(node.size * limits.max_ratio), limits.ratio_floor)
+
+    def __call__(self) -> IO[bytes]:
+        # Readers open the content two or three times; only the first full read is new.
+        cap = min(self._ratio_cap, self._walk.remaining() + self._charged)
+        stream = self._node.open()
+        try:
+            inner = self._decompress(stream)
+        except BaseException:
+            stream.close()
+            raise
+        capped = _Capped(_Closing(inner, stream), cap, self._where, self._count)
+        return io.BufferedReader(capped, buffer_size=1 << 20)
+
+    def _count(self, seen: int) -> None:
+        if seen > self._charged:
+            self._walk.take(seen - self._charged)
+            self._charged = seen
+
+
+class _Closing(io.RawIOBase):
+    """A decompressing stream that also closes the stream it reads from."""
+
+    def __init__(self, inner: IO[bytes], owner: IO[bytes]) -> None:
+        self._inner = inner
+        self._owner = owner
+
+    def readable(self) -> bool:
+        return True
+
+    def read(self, size: int = -1) -> bytes:
+        return self._inner.read(size)
+
+    def readinto(self, buffer: bytearray | memoryview) -> int:  # type: ignore[override]
+        data = self._inner.read(len(buffer))
+        buffer[: len(data)] = data
+        return len(data)
+
+    def close(self) -> None:
+        if not self.closed:
+            self._inner.close()
+            self._owner.close()
+        super().close()
+
+
+def _compressed(walk: _Walk, node: _Node, fmt: str, depth: int) -> Iterator[Blob]:
+    """A gzip, bzip2 or xz stream: one file inside, named after the outer one."""
+    outer = PurePosixPath(node.inner or Path(walk.path).name)
     name = outer.name
     for suffix in _SUFFIXES[fmt]:
         if name.lower().endswith(suffix):
@@ -324,17 +444,12 @@ def _compressed_member(
             break
     else:
         name = f"{name}.out"
-    parent_label = str(outer.parent) if inner and str(outer.parent) != "." else None
-    child = _join(parent_label, name)
-    cap = min(max(int(size * limits.max_ratio), limits.ratio_floor), limits.max_total)
-    decompress = _DECOMPRESSORS[fmt]
-
-    def open_child() -> IO[bytes]:
-        stream = opener()
-        return cast(IO[bytes], _Closing(decompress(stream), [stream]))
-
-    member = _capped(open_child, cap, f"{path}:{child}")
-    sample = _sample(member)
+    parent_label = str(outer.parent) if node.inner and str(outer.parent) != "." else None
+    inner = _join(parent_label, name)
+    # The compression layer is not a member of its own: its content keeps the number.
+    opener = _Inflater(walk, node, fmt, member_reference(walk.path, node.member))
+    sample = _sample(opener)
     # A compressed tar lists its members as if the compression layer were not there.
-    child_label = parent_label if sniff_format(sample) == "tar" else child
-    yield from _expand(path, child, child_label, member, sample, size, budget, depth + 1)
+    label = parent_label if sniff_format(sample) == "tar" else inner
+    child = _Node(inner, label, node.member, opener, sample, node.size, False)
+    yield from _expand(walk, child, depth + 1)

@@ -40,11 +40,13 @@ def read_path(path: Path, store: Store, limits: Limits | None = None) -> Iterato
     for blob in expand(path, limits):
         if blob.inner_path is not None and file_digest is None:
             file_digest = _sha256(path)
-        origin = Origin(str(path), blob.inner_path, file_digest or "")
+        origin = Origin(str(path), blob.inner_path, file_digest or "", member=blob.member)
         yield from _read_blob(blob, store, origin)
 
 
 def _read_blob(blob: Blob, store: Store, origin: Origin) -> list[SourceWriter]:
+    if blob.link is not None:
+        return [_contentless(blob, store, origin)]
     reader = _reader(blob.format)
     if reader is None:
         return [_unreadable(blob, store, origin)]
@@ -73,6 +75,18 @@ def _unreadable(blob: Blob, store: Store, origin: Origin) -> SourceWriter:
     writer = store.writer(origin, "empty" if blob.format == "empty" else "unreadable", None, [])
     if blob.format != "empty":
         writer.quarantine(1, f"not a table file (looks like {what})", blob.sample[:1024])
+    writer.close()
+    return writer
+
+
+def _contentless(blob: Blob, store: Store, origin: Origin) -> SourceWriter:
+    """A tar link or device: a source of no rows, noted, or quarantined when it leads nowhere."""
+    assert blob.link is not None
+    writer = store.writer(origin, blob.format, None, [])
+    if blob.link.target is not None:
+        origin.note = blob.link.reason  # a duplicate of a member already read: 0 new records
+    else:
+        writer.quarantine(1, blob.link.reason, blob.link.raw)
     writer.close()
     return writer
 

@@ -40,7 +40,8 @@ SOURCES_DDL = (
     "CREATE TABLE IF NOT EXISTS read_sources (source_id INTEGER, path VARCHAR, "
     "inner_path VARCHAR, table_name VARCHAR, format VARCHAR, encoding VARCHAR, "
     "sha256 VARCHAR, has_header BOOLEAN, columns VARCHAR[], rows BIGINT, "
-    "quarantined BIGINT, data_table VARCHAR, member_sha256 VARCHAR)"
+    "quarantined BIGINT, data_table VARCHAR, member_sha256 VARCHAR, member INTEGER, "
+    "note VARCHAR)"
 )
 
 
@@ -52,6 +53,8 @@ class Origin:
     inner_path: str | None
     sha256: str  # of the file given
     member_sha256: str | None = None  # of the bytes read for this source (inside archives)
+    member: int | None = None  # number of the file inside the file given (neutral name)
+    note: str | None = None  # why it adds no records, when it adds none (a tar link)
 
 
 class Store:
@@ -60,6 +63,8 @@ class Store:
     def __init__(self, engine: Engine) -> None:
         self.engine = engine
         engine.execute(SOURCES_DDL)
+        for column in ("member INTEGER", "note VARCHAR"):  # stores made before they existed
+            engine.execute(f"ALTER TABLE read_sources ADD COLUMN IF NOT EXISTS {column}")
         if not engine.has_table("read_quarantine"):
             engine.append("read_quarantine", QUARANTINE_SCHEMA.empty_table())
         row = engine.fetch("SELECT coalesce(max(source_id), 0) FROM read_sources")
@@ -248,7 +253,7 @@ class SourceWriter:
         self.flush()
         self._flush_quarantine()
         self.engine.execute(
-            "INSERT INTO read_sources VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            "INSERT INTO read_sources VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
             [
                 self.source_id,
                 self.origin.path,
@@ -263,6 +268,8 @@ class SourceWriter:
                 self.quarantined,
                 self.data_table,
                 self.origin.member_sha256 or self.origin.sha256,
+                self.origin.member,
+                self.origin.note,
             ],
         )
 

@@ -9,7 +9,6 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from pathlib import PurePath
 from typing import TYPE_CHECKING, Any
 
 from ariane import geo
@@ -156,17 +155,15 @@ def collect(engine: Engine) -> CaseFigures:
 def _sources(engine: Engine) -> tuple[int, int, list[SourceFigures]]:
     if not engine.has_table("read_sources"):
         return 0, 0, []
+    from ariane.read import source_references
+
+    # The file's own name, not its folder (a path may name the user's machine), and a
+    # member of an archive by its number: its name may name a person.
+    references = source_references(engine, name_only=True)
     sources = [
-        SourceFigures(
-            # The file's own name, not its folder: a path may name the user's machine.
-            " / ".join(PurePath(p).name for p in (path, inner) if p) or "?",
-            _text(fmt),
-            _int(rows),
-            _int(quarantined),
-        )
-        for path, inner, fmt, rows, quarantined in engine.fetch(
-            "SELECT path, inner_path, format, rows, quarantined FROM read_sources "
-            "ORDER BY source_id"
+        SourceFigures(references[source_id], _text(fmt), _int(rows), _int(quarantined))
+        for source_id, fmt, rows, quarantined in engine.fetch(
+            "SELECT source_id, format, rows, quarantined FROM read_sources ORDER BY source_id"
         )
     ]
     return sum(s.rows for s in sources), sum(s.quarantined for s in sources), sources
