@@ -87,6 +87,7 @@ class Blob:
     sample: bytes = field(repr=False, default=b"")
     member: int | None = None  # its number among the files of the file given
     link: Link | None = None
+    size: int | None = None  # its size as its archive declares it, when it does
 
     @property
     def where(self) -> str:
@@ -105,6 +106,7 @@ class _Node:
     sample: bytes
     size: int  # bytes it takes in its parent (ratio checks)
     seekable: bool  # open() gives a stream cheap to seek in (a file, a spill, bytes)
+    declared: int | None = None  # its own size, when its archive says it
 
 
 class _Walk:
@@ -190,7 +192,9 @@ def _expand(walk: _Walk, node: _Node, depth: int) -> Iterator[Blob]:
                 spilled = walk.spills.spill(stream)
             node = replace(node, open=spilled.open, seekable=True)
         if fmt not in {"zip", "gzip", "bz2", "xz", "tar"}:
-            yield Blob(walk.path, node.inner, node.open, fmt, node.sample, node.member)
+            yield Blob(
+                walk.path, node.inner, node.open, fmt, node.sample, node.member, size=node.declared
+            )
             return
         if depth >= walk.limits.max_depth:
             raise UnsafeInputError(f"{where}: archives nested deeper than {depth}; refused")
@@ -237,20 +241,24 @@ def _zip_members(walk: _Walk, node: _Node, depth: int) -> Iterator[Blob]:
         if walk.members + len(infos) > limits.max_members:
             walk.number()  # refuses with the usual message
             raise UnsafeInputError(f"{walk.path}: more than {limits.max_members:,} files inside")
-        for info in infos:
-            cap = max(int(info.compress_size * limits.max_ratio), limits.ratio_floor)
-            if info.file_size > cap:
+        # Each member, and the archive as a whole (zips of zips), within the ratio.
+        declared = sum(i.file_size for i in infos)
+        for size, packed in [(i.file_size, i.compress_size) for i in infos] + [
+            (declared, node.size)
+        ]:
+            if size > max(int(packed * limits.max_ratio), limits.ratio_floor):
                 raise UnsafeInputError(
-                    f"{member_reference(walk.path, node.member)}: holds a member that expands "
-                    f"{info.file_size // max(info.compress_size, 1):,} times; "
-                    "refused as a possible zip bomb"
+                    f"{member_reference(walk.path, node.member)}: expands "
+                    f"{size // max(packed, 1):,} times its size; refused as a possible zip bomb"
                 )
-        walk.take(sum(i.file_size for i in infos))
+        walk.take(declared)
         for info in infos:
             number = walk.number()
             name = _join(node.inner, info.filename)
             member = _zip_opener(archive, info)
-            child = _Node(name, name, number, member, _sample(member), info.compress_size, False)
+            sample = _sample(member)
+            child = _Node(name, name, number, member, sample, info.compress_size, False)
+            child.declared = info.file_size
             yield from _expand(walk, child, depth + 1)
 
 
@@ -283,7 +291,8 @@ def _tar_members(walk: _Walk, node: _Node, depth: int) -> Iterator[Blob]:
             assert extracted is not None  # a regular file always has content
             opener, release = _hold(walk, extracted, info.size)
             try:
-                child = _Node(name, name, number, opener, _sample(opener), info.size, True)
+                sample = _sample(opener)
+                child = _Node(name, name, number, opener, sample, info.size, True, info.size)
                 yield from _expand(walk, child, depth + 1)
             finally:
                 release()
@@ -400,7 +409,7 @@ class _Inflater:
         except BaseException:
             stream.close()
             raise
-        capped = _Capped(_Closing(inner, stream), cap, self._where, self._count)
+        capped = _Capped(cast(IO[bytes], _Closing(inner, stream)), cap, self._where, self._count)
         return io.BufferedReader(capped, buffer_size=1 << 20)
 
     def _count(self, seen: int) -> None:

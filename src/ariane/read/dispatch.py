@@ -5,10 +5,14 @@ from __future__ import annotations
 import hashlib
 from collections.abc import Callable, Iterator
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from ariane.errors import InputError
 from ariane.read.archive import ARCHIVE_ERRORS, Blob, Limits, expand
 from ariane.read.store import Origin, SourceWriter, Store
+
+if TYPE_CHECKING:
+    from ariane.engine import Engine
 
 #: Formats whose readers are written as their own modules, imported only when met.
 Reader = Callable[[Blob, Store, Origin], list[SourceWriter]]
@@ -34,14 +38,55 @@ def _reader(fmt: str) -> Reader | None:
     return None
 
 
+#: Members up to this size are written in shared transactions, this many at a time: a
+#: commit per statement made 1,000 small files take ten times one file of the same rows.
+SMALL_MEMBER_BYTES = 4 * 1024 * 1024
+MEMBERS_PER_COMMIT = 100
+
+
 def read_path(path: Path, store: Store, limits: Limits | None = None) -> Iterator[SourceWriter]:
     """Read one file given by the user (an archive yields each file it holds)."""
     file_digest: str | None = None
-    for blob in expand(path, limits):
-        if blob.inner_path is not None and file_digest is None:
-            file_digest = _sha256(path)
-        origin = Origin(str(path), blob.inner_path, file_digest or "", member=blob.member)
-        yield from _read_blob(blob, store, origin)
+    batch = _Batch(store.engine)
+    try:
+        for blob in expand(path, limits):
+            if blob.inner_path is not None and file_digest is None:
+                file_digest = _sha256(path)
+            origin = Origin(str(path), blob.inner_path, file_digest or "", member=blob.member)
+            # A large member commits on its own: one transaction would hold all of it.
+            batch.enter(blob.size is not None and blob.size <= SMALL_MEMBER_BYTES)
+            yield from _read_blob(blob, store, origin)
+    except BaseException:
+        batch.commit(quiet=True)  # what was read before the error stays, as it always did
+        raise
+    batch.commit()
+
+
+class _Batch:
+    """Groups the writes of small members into one transaction, committed every so often."""
+
+    def __init__(self, engine: Engine) -> None:
+        self._engine = engine
+        self._members = 0
+
+    def enter(self, small: bool) -> None:
+        if self._members and (not small or self._members >= MEMBERS_PER_COMMIT):
+            self.commit()
+        if small:
+            if not self._members:
+                self._engine.execute("BEGIN TRANSACTION")
+            self._members += 1
+
+    def commit(self, *, quiet: bool = False) -> None:
+        if not self._members:
+            return
+        self._members = 0
+        try:
+            self._engine.execute("COMMIT")
+        except Exception:
+            self._engine.execute("ROLLBACK")
+            if not quiet:  # an error that already aborted the transaction is the news
+                raise
 
 
 def _read_blob(blob: Blob, store: Store, origin: Origin) -> list[SourceWriter]:

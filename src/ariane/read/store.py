@@ -160,7 +160,8 @@ class SourceWriter:
         than appending batch by batch; cutting the stream into groups bounds the memory a
         single transaction holds. The caller counts the rows.
         """
-        self.flush()
+        if self._records:  # an empty flush would create the table only to replace it
+            self.flush()
         view = f"__stream_{self.source_id}"
         done = False
 
