@@ -9,6 +9,7 @@ from xml.sax.saxutils import escape
 import pytest
 
 from ariane.case import Case
+from ariane.errors import InputError
 from ariane.read import load
 
 
@@ -123,7 +124,9 @@ def test_workbook_inside_an_archive(engine, tmp_path):
     with zipfile.ZipFile(path, "w") as archive:
         archive.writestr("lab07/export.xlsx", inner)
     (source,) = load(engine, [path]).sources
-    assert (source.inner_path, source.format, source.rows) == ("lab07/export.xlsx", "xlsx", 1)
+    assert (source.inner_path, source.format, source.rows) == ("member 1", "xlsx", 1)
+    stored = engine.fetch("SELECT inner_path FROM read_sources")
+    assert stored == [("lab07/export.xlsx",)]  # the member's name: in the store only
 
 
 def test_title_rows_above_the_header_are_quarantined(engine, tmp_path):
@@ -151,3 +154,141 @@ def test_title_rows_above_the_header_are_quarantined(engine, tmp_path):
         "SELECT record, reason FROM read_quarantine WHERE source_id = ?", [source.source_id]
     )
     assert reasons == [(1, "above the header row (a title)")]
+
+
+STYLES = (
+    '<?xml version="1.0"?><styleSheet xmlns="http://schemas.openxmlformats.org/spreadsheetml/'
+    '2006/main"><numFmts count="1"><numFmt numFmtId="164" formatCode="dd/mm/yyyy\\ hh:mm"/>'
+    '</numFmts><cellXfs count="4"><xf numFmtId="0"/><xf numFmtId="14"/><xf numFmtId="164"/>'
+    '<xf numFmtId="4"/></cellXfs></styleSheet>'
+)
+
+
+def rich_workbook(rows: list[str], shared: list[str]) -> bytes:
+    """A workbook as spreadsheet programs write it: shared strings, styles, sparse rows."""
+    out = io.BytesIO()
+    ns = 'xmlns="http://schemas.openxmlformats.org/spreadsheetml/2006/main"'
+    rel = "http://schemas.openxmlformats.org/officeDocument/2006/relationships"
+    with zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as z:
+        z.writestr(
+            "[Content_Types].xml",
+            '<?xml version="1.0"?><Types xmlns="http://schemas.openxmlformats.org/package/2006/'
+            'content-types"><Default Extension="rels" ContentType="application/vnd.openxml'
+            'formats-package.relationships+xml"/><Default Extension="xml" ContentType='
+            '"application/xml"/><Override PartName="/xl/workbook.xml" ContentType="application/'
+            'vnd.openxmlformats-officedocument.spreadsheetml.sheet.main+xml"/><Override PartName'
+            '="/xl/worksheets/sheet1.xml" ContentType="application/vnd.openxmlformats-office'
+            'document.spreadsheetml.worksheet+xml"/><Override PartName="/xl/sharedStrings.xml" '
+            'ContentType="application/vnd.openxmlformats-officedocument.spreadsheetml.shared'
+            'Strings+xml"/><Override PartName="/xl/styles.xml" ContentType="application/vnd.'
+            'openxmlformats-officedocument.spreadsheetml.styles+xml"/></Types>',
+        )
+        z.writestr(
+            "_rels/.rels",
+            '<?xml version="1.0"?><Relationships xmlns="http://schemas.openxmlformats.org/package/'
+            f'2006/relationships"><Relationship Id="rId1" Type="{rel}/officeDocument" '
+            'Target="xl/workbook.xml"/></Relationships>',
+        )
+        z.writestr(
+            "xl/workbook.xml",
+            f'<?xml version="1.0"?><workbook {ns} xmlns:r="{rel}"><sheets><sheet name="Export" '
+            'sheetId="1" r:id="rId1"/></sheets></workbook>',
+        )
+        z.writestr(
+            "xl/_rels/workbook.xml.rels",
+            '<?xml version="1.0"?><Relationships xmlns="http://schemas.openxmlformats.org/package/'
+            f'2006/relationships"><Relationship Id="rId1" Type="{rel}/worksheet" Target='
+            f'"worksheets/sheet1.xml"/><Relationship Id="rId2" Type="{rel}/sharedStrings" '
+            f'Target="sharedStrings.xml"/><Relationship Id="rId3" Type="{rel}/styles" '
+            'Target="styles.xml"/></Relationships>',
+        )
+        z.writestr("xl/styles.xml", STYLES)
+        items = "".join(f'<si><t xml:space="preserve">{escape(s)}</t></si>' for s in shared)
+        z.writestr(
+            "xl/sharedStrings.xml",
+            f'<?xml version="1.0"?><sst {ns} count="{len(shared)}">{items}</sst>',
+        )
+        z.writestr(
+            "xl/worksheets/sheet1.xml",
+            f'<?xml version="1.0"?><worksheet {ns}><sheetData>{"".join(rows)}</sheetData>'
+            "</worksheet>",
+        )
+    return out.getvalue()
+
+
+def test_shared_strings_dates_and_types_read_as_calamine_reads_them(engine, tmp_path):
+    """Calamine (an independent reader) is the oracle for the same bytes."""
+    from python_calamine import CalamineWorkbook
+
+    from ariane.read.xlsx import cell_text
+
+    shared = ["Nom", "Né le", "Prélevé", "Montant", "Actif", "Dupont", "Lé<a>", "Ana\nMaria"]
+    rows = [
+        '<row r="1">'
+        + "".join(f'<c r="{c}1" t="s"><v>{i}</v></c>' for c, i in zip("ABCDE", range(5)))
+        + "</row>",
+        '<row r="2"><c r="A2" t="s"><v>5</v></c><c r="B2" s="1"><v>30000</v></c>'
+        '<c r="C2" s="2"><v>44197.5</v></c><c r="D2" s="3"><v>12.5</v></c>'
+        '<c r="E2" t="b"><v>1</v></c></row>',
+        '<row r="4"><c r="A4" t="s"><v>6</v></c><c r="C4" s="2"><v>44198.25</v></c>'
+        '<c r="D4"><v>3</v></c><c r="E4" t="b"><v>0</v></c></row>',
+        '<row r="5"><c r="A5" t="s"><v>7</v></c><c r="B5" t="str"><v>=texte</v></c>'
+        '<c r="D5" t="e"><v>#N/A</v></c><c r="E5" t="inlineStr"><is><r><t xml:space="preserve">'
+        "en </t></r><r><t>"
+        "ligne</t></r></is></c></row>",
+    ]
+    path = tmp_path / "rich.xlsx"
+    path.write_bytes(rich_workbook(rows, shared))
+    (source,) = load(engine, [path]).sources
+    got = engine.fetch(
+        f"SELECT * EXCLUDE (_source_id, _record, _line) FROM {source.data_table} ORDER BY _record"
+    )
+    sheet = CalamineWorkbook.from_path(str(path)).get_sheet_by_name("Export")
+    expected = [tuple(cell_text(v) for v in row) for row in sheet.to_python()]
+    expected = [r for r in expected if any(r)]  # empty rows are not records
+    assert source.columns == list(expected[0])
+    assert got == expected[1:]
+    assert got[0][1:3] == ("1982-02-18", "2021-01-01 12:00:00")  # a date and a date-time
+
+
+def test_a_row_wider_than_the_first_ones_adds_columns(engine, tmp_path):
+    rows = [["Nom", "Ville"]] + [["Nom" + str(i), "Rennes"] for i in range(60)]
+    rows.append(["Late", "Brest", "", "extra"])
+    path = tmp_path / "wide.xlsx"
+    path.write_bytes(workbook({"S": rows}))
+    (source,) = load(engine, [path]).sources
+    assert source.rows == 61 and source.columns == ["Nom", "Ville", "col_3", "col_4"]
+    last = engine.fetch(f'SELECT "Nom", col_4 FROM {source.data_table} WHERE _record = 61')
+    assert last == [("Late", "extra")]
+
+
+def test_too_many_shared_strings_is_one_line_before_reading(engine, tmp_path):
+    """The shipped cap (256 MiB of shared strings), met by a stored part just over it."""
+    from ariane.read.xlsx import MAX_SHARED_STRINGS_BYTES
+
+    path = tmp_path / "huge.xlsx"
+    path.write_bytes(rich_workbook(['<row r="1"><c r="A1" t="s"><v>0</v></c></row>'], ["x"]))
+    with zipfile.ZipFile(path, "a", zipfile.ZIP_STORED) as z:
+        z.comment = b""
+    # Rewrite the shared strings part, stored, one item per 64 KiB chunk past the cap.
+    rebuilt = tmp_path / "huge2.xlsx"
+    with zipfile.ZipFile(path) as old, zipfile.ZipFile(rebuilt, "w") as new:
+        for info in old.infolist():
+            if info.filename != "xl/sharedStrings.xml":
+                new.writestr(info, old.read(info))
+        with new.open("xl/sharedStrings.xml", "w", force_zip64=True) as part:
+            part.write(b'<?xml version="1.0"?><sst>')
+            item = b"<si><t>" + b"y" * 65_000 + b"</t></si>"
+            for _ in range(MAX_SHARED_STRINGS_BYTES // len(item) + 1):
+                part.write(item)
+            part.write(b"</sst>")
+    with pytest.raises(InputError, match=r"^[^\n]*huge2\.xlsx: more than 256 MiB of shared"):
+        load(engine, [rebuilt])
+
+
+def test_damaged_sheet_is_one_line_naming_its_number(engine, tmp_path):
+    path = tmp_path / "broken.xlsx"
+    path.write_bytes(rich_workbook(['<row r="1"><c r="A1"><v>1</v></c>'], []))
+    with pytest.raises(InputError, match=r"broken\.xlsx: sheet 1 cannot be read") as info:
+        load(engine, [path])
+    assert "\n" not in str(info.value)
