@@ -3,7 +3,13 @@
 from __future__ import annotations
 
 import io
+import os
+import subprocess
+import sys
+import textwrap
+import time
 import zipfile
+from pathlib import Path
 from xml.sax.saxutils import escape
 
 import pytest
@@ -225,7 +231,7 @@ def test_shared_strings_dates_and_types_read_as_calamine_reads_them(engine, tmp_
     shared = ["Nom", "Né le", "Prélevé", "Montant", "Actif", "Dupont", "Lé<a>", "Ana\nMaria"]
     rows = [
         '<row r="1">'
-        + "".join(f'<c r="{c}1" t="s"><v>{i}</v></c>' for c, i in zip("ABCDE", range(5)))
+        + "".join(f'<c r="{c}1" t="s"><v>{i}</v></c>' for i, c in enumerate("ABCDE"))
         + "</row>",
         '<row r="2"><c r="A2" t="s"><v>5</v></c><c r="B2" s="1"><v>30000</v></c>'
         '<c r="C2" s="2"><v>44197.5</v></c><c r="D2" s="3"><v>12.5</v></c>'
@@ -268,9 +274,7 @@ def test_too_many_shared_strings_is_one_line_before_reading(engine, tmp_path):
 
     path = tmp_path / "huge.xlsx"
     path.write_bytes(rich_workbook(['<row r="1"><c r="A1" t="s"><v>0</v></c></row>'], ["x"]))
-    with zipfile.ZipFile(path, "a", zipfile.ZIP_STORED) as z:
-        z.comment = b""
-    # Rewrite the shared strings part, stored, one item per 64 KiB chunk past the cap.
+    # The same workbook with its shared strings part stored (not compressed) past the cap.
     rebuilt = tmp_path / "huge2.xlsx"
     with zipfile.ZipFile(path) as old, zipfile.ZipFile(rebuilt, "w") as new:
         for info in old.infolist():
@@ -292,3 +296,95 @@ def test_damaged_sheet_is_one_line_naming_its_number(engine, tmp_path):
     with pytest.raises(InputError, match=r"broken\.xlsx: sheet 1 cannot be read") as info:
         load(engine, [path])
     assert "\n" not in str(info.value)
+
+
+def big_workbook(path, rows: int) -> None:
+    """``rows`` rows, each with its own shared string, written part by part."""
+    base = rich_workbook(['<row r="1"><c r="A1"><v>1</v></c></row>'], ["x"])
+    ns = b'xmlns="http://schemas.openxmlformats.org/spreadsheetml/2006/main"'
+    with (
+        zipfile.ZipFile(io.BytesIO(base)) as old,
+        zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED) as new,
+    ):
+        for info in old.infolist():
+            if info.filename not in {"xl/sharedStrings.xml", "xl/worksheets/sheet1.xml"}:
+                new.writestr(info, old.read(info))
+        with new.open("xl/sharedStrings.xml", "w", force_zip64=True) as part:
+            part.write(b'<?xml version="1.0"?><sst ' + ns + b"><si><t>nom</t></si>")
+            for i in range(rows):
+                part.write(b"<si><t>PATIENT%08d</t></si>" % i)
+            part.write(b"</sst>")
+        with new.open("xl/worksheets/sheet1.xml", "w", force_zip64=True) as part:
+            part.write(b'<?xml version="1.0"?><worksheet ' + ns + b"><sheetData>")
+            part.write(b'<row r="1"><c r="A1" t="s"><v>0</v></c><c r="B1" t="inlineStr">')
+            part.write(b"<is><t>ville</t></is></c></row>")
+            for i in range(rows):
+                r = i + 2
+                part.write(
+                    b'<row r="%d"><c r="A%d" t="s"><v>%d</v></c><c r="B%d"><v>%d.5</v></c></row>'
+                    % (r, r, i + 1, r, i)
+                )
+            part.write(b"</sheetData></worksheet>")
+
+
+def _read_seconds(path) -> float:
+    best = float("inf")
+    for _ in range(3):
+        with Case.ephemeral() as case:
+            engine = case.engine()
+            start = time.perf_counter()
+            (source,) = load(engine, [path]).sources
+            best = min(best, time.perf_counter() - start)
+    return best
+
+
+def test_xlsx_time_grows_linearly_with_rows(tmp_path):
+    times = []
+    for rows in (20_000, 40_000):
+        path = tmp_path / f"rows{rows}.xlsx"
+        big_workbook(path, rows)
+        times.append(_read_seconds(path))
+    assert times[1] / times[0] <= 2.5, times
+
+
+MEMORY_PROBE = textwrap.dedent(
+    """
+    import resource, sys
+    from pathlib import Path
+    from ariane.case import Case
+    from ariane.read import load
+    with Case.ephemeral() as case:
+        engine = case.engine()
+        before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+        (source,) = load(engine, [Path(sys.argv[1])]).sources
+        last = engine.fetch(f"SELECT nom FROM {source.data_table} WHERE _record = {source.rows}")
+        after = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    print(source.rows, last[0][0], (after - before) // 1024)
+    """
+)
+
+
+def _peak_growth_mib(path) -> tuple[int, str, int]:
+    src = Path(__file__).resolve().parents[1] / "src"
+    probe = subprocess.run(
+        [sys.executable, "-c", MEMORY_PROBE, str(path)],
+        capture_output=True,
+        text=True,
+        check=True,
+        env={**os.environ, "PYTHONPATH": str(src)},
+    )
+    rows, last, grown = probe.stdout.split()
+    return int(rows), last, int(grown)
+
+
+def test_xlsx_memory_does_not_grow_with_the_sheet(tmp_path):
+    """Four times the rows (and shared strings): peak memory grows by a few MiB, not with the
+    sheet (read whole, 150,000 more rows took about 95 MiB more)."""
+    growth = []
+    for rows in (50_000, 200_000):
+        path = tmp_path / f"rows{rows}.xlsx"
+        big_workbook(path, rows)
+        read, last, grown = _peak_growth_mib(path)
+        assert (read, last) == (rows, f"PATIENT{rows - 1:08d}")
+        growth.append(grown)
+    assert growth[1] - growth[0] < 48, growth
