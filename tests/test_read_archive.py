@@ -348,3 +348,21 @@ def test_damaged_archive_is_a_one_line_error(engine, tmp_path):
     with pytest.raises(InputError, match="cut.zip") as info:
         load(engine, [path])
     assert "\n" not in str(info.value)
+
+
+@pytest.mark.skipif(shutil.which("zip") is None, reason="Info-ZIP zip not installed")
+def test_zip_symbolic_links_are_sources_never_read_as_text(engine, tmp_path):
+    """``zip -y`` stores a link as its target's path: never a one-line table."""
+    folder = tmp_path / "leak"
+    folder.mkdir()
+    (folder / "a.csv").write_bytes(lab_csv(2, 4))
+    (folder / "b.csv").symlink_to("a.csv")
+    (folder / "c.csv").symlink_to("/etc/hostname")
+    path = tmp_path / "leak.zip"
+    subprocess.run(
+        ["zip", "-q", "-y", str(path), "b.csv", "a.csv", "c.csv"], cwd=folder, check=True
+    )
+    load(engine, [path])
+    assert stored(engine) == {"a.csv": (2, 4, 0), "b.csv": (1, 0, 0), "c.csv": (3, 0, 1)}
+    notes = dict(engine.fetch("SELECT inner_path, note FROM read_sources WHERE note IS NOT NULL"))
+    assert notes == {"b.csv": "symbolic link to member 2: the same file, its records counted once"}

@@ -22,10 +22,13 @@ def _read(paths: list[Path]):
         engine = case.engine()
         summary = load(engine, paths)
         quarantine = engine.fetch("SELECT source_id, record, reason FROM read_quarantine")
-        sources = {s.source_id: s for s in summary.sources}
+        # Members' own names are provenance kept in the store (outside it: "member 3").
+        names_in_store = dict(
+            engine.fetch("SELECT source_id, coalesce(inner_path, path) FROM read_sources")
+        )
         values = {}
         for source in summary.sources:
-            file = source.inner_path or source.path
+            file = names_in_store[source.source_id]
             names = [c for c in source.columns]
             rows = engine.fetch(
                 "SELECT _record, "
@@ -33,7 +36,7 @@ def _read(paths: list[Path]):
                 + f" FROM {source.data_table} ORDER BY _record"
             )
             values[file] = {name: {r[0]: r[i + 1] for r in rows} for i, name in enumerate(names)}
-    return summary, quarantine, sources, values
+    return summary, quarantine, names_in_store, values
 
 
 def test_every_record_is_a_row_or_quarantined_with_a_reason(witness) -> None:
@@ -50,7 +53,7 @@ def test_values_read_exactly(witness) -> None:
     """NIRs, names and notes come back character for character, in record order."""
     paths, truth = witness
     _summary, quarantine, sources, values = _read(paths)
-    kept_aside = {(sources[s].inner_path or sources[s].path, r) for s, r, _reason in quarantine}
+    kept_aside = {(sources[s], r) for s, r, _reason in quarantine}
     compared = 0
     for file, columns in truth["values"].items():
         first = truth["first_record"][file]

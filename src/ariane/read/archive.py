@@ -11,10 +11,11 @@ person (``DUPONT_Jean_VIH_positif.csv``). Everywhere else a member is named by i
 the file given (:func:`ariane.read.member_reference`: "member 17 of leak.zip").
 
 Limits guard against zip bombs and archive loops. Declared sizes and ratios are checked
-before anything is inflated, and bytes are counted while inflating: per member ratio, total
-expansion of one input (``max_total``, and at most ``max_ratio`` times the input's size
-beyond ``ratio_floor``), nesting depth and member count. Crossing one raises
-:class:`UnsafeInputError` naming the file given.
+before anything is inflated (each zip member, and each zip as a whole: zips of zips), and
+bytes are counted while inflating streams that declare nothing (gzip, bzip2, xz). What one
+input gains by inflating is capped (``max_total``, and ``max_ratio`` times the input's size
+beyond ``ratio_floor``), as are nesting depth and the number of files. Crossing one raises
+:class:`UnsafeInputError` naming the file given, within seconds.
 """
 
 from __future__ import annotations
@@ -24,6 +25,7 @@ import gzip
 import io
 import lzma
 import posixpath
+import stat
 import tarfile
 import zipfile
 import zlib
@@ -62,7 +64,7 @@ class Limits:
 
     max_ratio: float = 200.0  # expanded / compressed, per member and for the whole input
     ratio_floor: int = 64 * 1024 * 1024  # small inputs may expand more than the ratio
-    max_total: int = 16 * 1024**3  # bytes expanded from one input file, all members
+    max_total: int = 16 * 1024**3  # bytes one input file gains by inflating, all members
     max_depth: int = 4  # archives inside archives
     max_members: int = 10_000  # files in one input, at every depth
 
@@ -124,13 +126,17 @@ class _Walk:
         """The next member's number; refuses an input holding too many files."""
         self.members += 1
         if self.members > self.limits.max_members:
-            raise UnsafeInputError(
-                f"{self.path}: more than {self.limits.max_members:,} files inside; refused"
-            )
+            raise self.too_many()
         return self.members
 
+    def too_many(self) -> UnsafeInputError:
+        """The error for an input holding more files than the limit."""
+        return UnsafeInputError(
+            f"{self.path}: more than {self.limits.max_members:,} files inside; refused"
+        )
+
     def take(self, amount: int) -> None:
-        """Count bytes expanded (declared or inflated); refuses beyond the input's budget."""
+        """Count bytes gained by inflating (declared or seen); refuses beyond the budget."""
         self.used += amount
         if self.used > self.allowed:
             raise UnsafeInputError(
@@ -186,11 +192,6 @@ def _expand(walk: _Walk, node: _Node, depth: int) -> Iterator[Blob]:
     where = member_reference(walk.path, node.member)
     spilled = None
     try:
-        if fmt == "zip" and not node.seekable:
-            # zipfile seeks; a stream that cannot is copied (encrypted), never held whole.
-            with node.open() as stream:
-                spilled = walk.spills.spill(stream)
-            node = replace(node, open=spilled.open, seekable=True)
         if fmt not in {"zip", "gzip", "bz2", "xz", "tar"}:
             yield Blob(
                 walk.path, node.inner, node.open, fmt, node.sample, node.member, size=node.declared
@@ -198,6 +199,11 @@ def _expand(walk: _Walk, node: _Node, depth: int) -> Iterator[Blob]:
             return
         if depth >= walk.limits.max_depth:
             raise UnsafeInputError(f"{where}: archives nested deeper than {depth}; refused")
+        if fmt == "zip" and not node.seekable:
+            # zipfile seeks; a stream that cannot is copied (encrypted), never held whole.
+            with node.open() as stream:
+                spilled = walk.spills.spill(stream)
+            node = replace(node, open=spilled.open, seekable=True)
         if fmt == "zip":
             yield from _zip_members(walk, node, depth)
         elif fmt == "tar":
@@ -239,8 +245,7 @@ def _zip_members(walk: _Walk, node: _Node, depth: int) -> Iterator[Blob]:
         # Declared sizes first: a bomb is refused before anything is inflated (zipfile then
         # never inflates a member beyond its declared size).
         if walk.members + len(infos) > limits.max_members:
-            walk.number()  # refuses with the usual message
-            raise UnsafeInputError(f"{walk.path}: more than {limits.max_members:,} files inside")
+            raise walk.too_many()
         # Each member, and the archive as a whole (zips of zips), within the ratio.
         declared = sum(i.file_size for i in infos)
         for size, packed in [(i.file_size, i.compress_size) for i in infos] + [
@@ -251,15 +256,25 @@ def _zip_members(walk: _Walk, node: _Node, depth: int) -> Iterator[Blob]:
                     f"{member_reference(walk.path, node.member)}: expands "
                     f"{size // max(packed, 1):,} times its size; refused as a possible zip bomb"
                 )
-        walk.take(declared)
+        # What a stored member holds was already there: only what inflating adds counts.
+        walk.take(max(declared - sum(i.compress_size for i in infos), 0))
+        seen: dict[str, int] = {}  # path in the zip -> member number, for links
+        links: list[tuple[int, str, tuple[str, str, bool]]] = []
         for info in infos:
             number = walk.number()
             name = _join(node.inner, info.filename)
+            if stat.S_ISLNK(info.external_attr >> 16):  # a symbolic link, stored by zip -y
+                target = archive.read(info)[:4096].decode("utf-8", "surrogateescape")
+                links.append((number, name, (info.filename, target, True)))
+                continue
+            seen[_tar_path(info.filename)] = number
             member = _zip_opener(archive, info)
             sample = _sample(member)
             child = _Node(name, name, number, member, sample, info.compress_size, False)
             child.declared = info.file_size
             yield from _expand(walk, child, depth + 1)
+        for number, name, link in links:
+            yield _link(walk, name, number, link, seen)
 
 
 def _zip_opener(archive: zipfile.ZipFile, info: zipfile.ZipInfo) -> Opener:
@@ -285,7 +300,7 @@ def _tar_members(walk: _Walk, node: _Node, depth: int) -> Iterator[Blob]:
             if not info.isfile():
                 yield _contentless(walk, name, number, None, "a device or pipe, no content")
                 continue
-            walk.take(info.size)
+            # A tar holds its members as they are: its compression layer counted the growth.
             seen[_tar_path(info.name)] = number
             extracted = archive.extractfile(info)
             assert extracted is not None  # a regular file always has content
@@ -297,22 +312,27 @@ def _tar_members(walk: _Walk, node: _Node, depth: int) -> Iterator[Blob]:
             finally:
                 release()
     for number, name, info in links:
-        yield _link(walk, name, number, info, seen)
+        yield _link(walk, name, number, (info.name, info.linkname, info.issym()), seen)
 
 
 def _tar_path(name: str) -> str:
     return posixpath.normpath(name.lstrip("/")).removeprefix("./")
 
 
-def _link(walk: _Walk, name: str, number: int, info: tarfile.TarInfo, seen: dict[str, int]) -> Blob:
-    """A hard link is the same file under a second name: its records are counted once."""
-    kind = "hard" if info.islnk() else "symbolic"
-    target_name = info.linkname
+def _link(
+    walk: _Walk, name: str, number: int, link: tuple[str, str, bool], seen: dict[str, int]
+) -> Blob:
+    """A link is the same file under a second name: its records are counted once.
+
+    ``link`` is (the link's path in its archive, the path it points to, whether symbolic).
+    """
+    own, target_name, symbolic = link
+    kind = "symbolic" if symbolic else "hard"
     raw = target_name.encode("utf-8", "surrogateescape")
-    if info.issym():
+    if symbolic:
         if target_name.startswith("/"):
             return _contentless(walk, name, number, None, f"{kind} link outside the archive", raw)
-        target_name = posixpath.join(posixpath.dirname(info.name), target_name)
+        target_name = posixpath.join(posixpath.dirname(own), target_name)
     target_path = _tar_path(target_name)
     if target_path == ".." or target_path.startswith("../"):
         return _contentless(walk, name, number, None, f"{kind} link outside the archive", raw)
@@ -331,7 +351,7 @@ def _contentless(
         return io.BytesIO(b"")
 
     kind = "link" if target is not None or "link" in reason else "special"
-    return Blob(walk.path, name, empty, kind, b"", number, Link(target, reason, raw))
+    return Blob(walk.path, name, empty, kind, b"", number, Link(target, reason, raw), size=0)
 
 
 def _hold(walk: _Walk, stream: IO[bytes], size: int) -> tuple[Opener, Callable[[], None]]:
@@ -402,7 +422,7 @@ class _Inflater:
 
     def __call__(self) -> IO[bytes]:
         # Readers open the content two or three times; only the first full read is new.
-        cap = min(self._ratio_cap, self._walk.remaining() + self._charged)
+        cap = min(self._ratio_cap, self._node.size + self._walk.remaining() + self._charged)
         stream = self._node.open()
         try:
             inner = self._decompress(stream)
@@ -413,9 +433,10 @@ class _Inflater:
         return io.BufferedReader(capped, buffer_size=1 << 20)
 
     def _count(self, seen: int) -> None:
-        if seen > self._charged:
-            self._walk.take(seen - self._charged)
-            self._charged = seen
+        growth = seen - self._node.size
+        if growth > self._charged:
+            self._walk.take(growth - self._charged)
+            self._charged = growth
 
 
 class _Closing(io.RawIOBase):
