@@ -366,3 +366,20 @@ def test_zip_symbolic_links_are_sources_never_read_as_text(engine, tmp_path):
     assert stored(engine) == {"a.csv": (2, 4, 0), "b.csv": (1, 0, 0), "c.csv": (3, 0, 1)}
     notes = dict(engine.fetch("SELECT inner_path, note FROM read_sources WHERE note IS NOT NULL"))
     assert notes == {"b.csv": "symbolic link to member 2: the same file, its records counted once"}
+
+
+def test_a_member_refused_by_the_fast_path_loses_no_other_member(engine, tmp_path):
+    """Small members share a transaction: one read carefully after the fast path gave up
+    (a repeated header row) must not abort the writes of the members before it."""
+    repeated_header = b"nir;nom;ville\n1010000000001;A;B\nnir;nom;ville\n1010000000002;C;D\n"
+    members = {f"m{i}.csv": lab_csv(2, 3) for i in range(5)} | {"odd.csv": repeated_header}
+    members |= {f"n{i}.csv": lab_csv(4, 2) for i in range(5)}
+    path = tmp_path / "leak.tar.gz"
+    path.write_bytes(tar_of(members))
+    load(engine, [path])
+    counts = {
+        inner: (rows, quarantined) for inner, (_, rows, quarantined) in stored(engine).items()
+    }
+    assert counts == {f"m{i}.csv": (3, 0) for i in range(5)} | {"odd.csv": (2, 1)} | {
+        f"n{i}.csv": (2, 0) for i in range(5)
+    }

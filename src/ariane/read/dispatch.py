@@ -5,14 +5,10 @@ from __future__ import annotations
 import hashlib
 from collections.abc import Callable, Iterator
 from pathlib import Path
-from typing import TYPE_CHECKING
 
 from ariane.errors import InputError
 from ariane.read.archive import ARCHIVE_ERRORS, Blob, Limits, expand
 from ariane.read.store import Origin, SourceWriter, Store
-
-if TYPE_CHECKING:
-    from ariane.engine import Engine
 
 #: Formats whose readers are written as their own modules, imported only when met.
 Reader = Callable[[Blob, Store, Origin], list[SourceWriter]]
@@ -47,7 +43,7 @@ MEMBERS_PER_COMMIT = 100
 def read_path(path: Path, store: Store, limits: Limits | None = None) -> Iterator[SourceWriter]:
     """Read one file given by the user (an archive yields each file it holds)."""
     file_digest: str | None = None
-    batch = _Batch(store.engine)
+    batch = _Batch(store)
     try:
         for blob in expand(path, limits):
             if blob.inner_path is not None and file_digest is None:
@@ -65,8 +61,9 @@ def read_path(path: Path, store: Store, limits: Limits | None = None) -> Iterato
 class _Batch:
     """Groups the writes of small members into one transaction, committed every so often."""
 
-    def __init__(self, engine: Engine) -> None:
-        self._engine = engine
+    def __init__(self, store: Store) -> None:
+        self._store = store
+        self._engine = store.engine
         self._members = 0
 
     def enter(self, small: bool) -> None:
@@ -75,12 +72,14 @@ class _Batch:
         if small:
             if not self._members:
                 self._engine.execute("BEGIN TRANSACTION")
+                self._store.shared_transaction = True
             self._members += 1
 
     def commit(self, *, quiet: bool = False) -> None:
         if not self._members:
             return
         self._members = 0
+        self._store.shared_transaction = False
         try:
             self._engine.execute("COMMIT")
         except Exception:

@@ -69,6 +69,9 @@ class Store:
             engine.append("read_quarantine", QUARANTINE_SCHEMA.empty_table())
         row = engine.fetch("SELECT coalesce(max(source_id), 0) FROM read_sources")
         self._next_id = int(row[0][0]) + 1
+        #: Set while small sources share one transaction (``dispatch``): then no statement
+        #: may fail, or every source of the transaction would be lost.
+        self.shared_transaction = False
 
     def writer(
         self,
@@ -83,9 +86,11 @@ class Store:
         """A writer for one new logical table."""
         source_id = self._next_id
         self._next_id += 1
-        return SourceWriter(
+        writer = SourceWriter(
             self.engine, source_id, origin, fmt, encoding, columns, table_name, has_header
         )
+        writer.shared_transaction = self.shared_transaction
+        return writer
 
 
 @dataclass
@@ -107,6 +112,7 @@ class SourceWriter:
     _lines: list[int | None] = field(default_factory=list)
     _quarantine: list[tuple[int, int | None, int | None, str, bytes]] = field(default_factory=list)
     _created: bool = False
+    shared_transaction: bool = False  # written with other small sources in one transaction
 
     def __post_init__(self) -> None:
         self.columns = column_names(self.columns, len(self.columns))
@@ -175,7 +181,12 @@ class SourceWriter:
                 yield batch
 
         while not done:
-            reader = pa.RecordBatchReader.from_batches(schema, group())
+            source: Iterator[pa.RecordBatch] | list[pa.RecordBatch] = group()
+            if self.shared_transaction:
+                # A reader's error raised inside DuckDB would abort the transaction other
+                # sources share: a small source's batches are drawn here first.
+                source = list(source)
+            reader = pa.RecordBatchReader.from_batches(schema, source)
             self.engine.register(view, reader)  # a stream: DuckDB reads it batch by batch
             try:
                 if self._created:
