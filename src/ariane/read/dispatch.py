@@ -38,6 +38,8 @@ def _reader(fmt: str) -> Reader | None:
 #: commit per statement made 1,000 small files take ten times one file of the same rows.
 SMALL_MEMBER_BYTES = 4 * 1024 * 1024
 MEMBERS_PER_COMMIT = 100
+#: A transaction holds its rows in memory until it commits: at most this much input.
+BYTES_PER_COMMIT = 32 * 1024 * 1024
 
 
 def read_path(path: Path, store: Store, limits: Limits | None = None) -> Iterator[SourceWriter]:
@@ -50,7 +52,7 @@ def read_path(path: Path, store: Store, limits: Limits | None = None) -> Iterato
                 file_digest = _sha256(path)
             origin = Origin(str(path), blob.inner_path, file_digest or "", member=blob.member)
             # A large member commits on its own: one transaction would hold all of it.
-            batch.enter(blob.size is not None and blob.size <= SMALL_MEMBER_BYTES)
+            batch.enter(blob.size)
             yield from _read_blob(blob, store, origin)
     except BaseException:
         batch.commit(quiet=True)  # what was read before the error stays, as it always did
@@ -65,20 +67,26 @@ class _Batch:
         self._store = store
         self._engine = store.engine
         self._members = 0
+        self._bytes = 0
 
-    def enter(self, small: bool) -> None:
-        if self._members and (not small or self._members >= MEMBERS_PER_COMMIT):
+    def enter(self, size: int | None) -> None:
+        """Before reading a member of ``size`` bytes (None: unknown, read on its own)."""
+        small = size is not None and size <= SMALL_MEMBER_BYTES
+        full = self._members >= MEMBERS_PER_COMMIT or self._bytes + (size or 0) > BYTES_PER_COMMIT
+        if self._members and (not small or full):
             self.commit()
         if small:
             if not self._members:
                 self._engine.execute("BEGIN TRANSACTION")
                 self._store.shared_transaction = True
             self._members += 1
+            self._bytes += size or 0
 
     def commit(self, *, quiet: bool = False) -> None:
+        """End the shared transaction, if any (``quiet``: an error is already on its way)."""
         if not self._members:
             return
-        self._members = 0
+        self._members = self._bytes = 0
         self._store.shared_transaction = False
         try:
             self._engine.execute("COMMIT")
