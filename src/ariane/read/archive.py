@@ -248,9 +248,8 @@ def _zip_members(walk: _Walk, node: _Node, depth: int) -> Iterator[Blob]:
             raise walk.too_many()
         # Each member, and the archive as a whole (zips of zips), within the ratio.
         declared = sum(i.file_size for i in infos)
-        for size, packed in [(i.file_size, i.compress_size) for i in infos] + [
-            (declared, node.size)
-        ]:
+        checks = [(i.file_size, i.compress_size) for i in infos] + [(declared, node.size)]
+        for size, packed in checks:
             if size > max(int(packed * limits.max_ratio), limits.ratio_floor):
                 raise UnsafeInputError(
                     f"{member_reference(walk.path, node.member)}: expands "
