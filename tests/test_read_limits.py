@@ -1,7 +1,6 @@
 """Archive limits as shipped: bombs refused with the default ``Limits()``, not test-sized ones.
 
-The tests in ``test_read_archive.py`` shrink the limits to make small bombs; these build
-inputs that cross the shipped limits themselves (cheaply: a deflate stream of zeros is
+These build inputs that cross the shipped limits themselves (cheaply: a deflate stream of zeros is
 made once and copied into as many members as needed) and read them through the public
 path. The nested bomb runs ``ariane scan`` in a child process with a 30 s budget, the
 bound issue 14 sets for any input under 2 MB: a hang fails instead of stalling the suite.
@@ -115,10 +114,6 @@ def test_too_many_members_are_refused_with_shipped_limits(engine, tmp_path):
         load(engine, [path])
 
 
-@pytest.mark.xfail(
-    strict=False,
-    reason="issue 14: archive reader (nested zips of zeros refused only after minutes)",
-)
 def test_nested_zip_bomb_is_refused_promptly_with_shipped_limits(tmp_path):
     """32 GiB of zeros in zips inside a zip (under 2 MB): refused, within the 30 s budget."""
     deflated, crc = _deflated_zeros(LEAF)
