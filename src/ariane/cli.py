@@ -277,8 +277,8 @@ def _print_run(result: Any) -> None:
     out.print(f"  stages done: {', '.join(result.stages_run)}")
     if result.stages_pending:
         out.print(f"  not built yet: {', '.join(result.stages_pending)}")
-    if (result.case_dir / "report" / "index.html").exists():
-        out.print(f"  report: {result.case_dir / 'report' / 'index.html'}")
+    if (result.case_dir / "report" / "v1" / "index.html").exists():
+        out.print(f"  report: {result.case_dir / 'report' / 'v1' / 'index.html'}")
 
 
 @app.command()
@@ -351,15 +351,96 @@ def report(
     out.print(f"wrote {len(paths)} report files under {case / 'report'}")
 
 
-@app.command()
+facts_app = typer.Typer(
+    help="The case's facts: a template file to fill in, or show and set them after run.",
+    no_args_is_help=False,
+    invoke_without_command=True,
+)
+app.add_typer(facts_app, name="facts")
+
+
+@facts_app.callback()
 def facts(
-    out_file: Annotated[Path, typer.Option("--out", help="Facts file to write (TOML).")],
+    context: typer.Context,
+    out_file: Annotated[
+        Path | None,
+        typer.Option("--out", help="Write a facts file to edit (TOML), for run --facts."),
+    ] = None,
+    quiet: Annotated[bool, typer.Option("--quiet", "-q", help="Print nothing but errors.")] = False,
 ) -> None:
-    """Write a commented case facts file to edit, then pass to ``run --facts``."""
+    """Write a commented facts file (--out), or show or set the facts of a case."""
+    if context.invoked_subcommand is not None:
+        return
+    if out_file is None:
+        out.print(context.get_help())
+        raise typer.Exit(2)
     from ariane.assess import write_facts_template
 
     _guarded(lambda: write_facts_template(out_file))
-    out.print(f"wrote {out_file}: edit it, then pass it to `ariane run --facts {out_file}`")
+    if not quiet:
+        out.print(f"wrote {out_file}: edit it, then pass it to: ariane run --facts {out_file}")
+
+
+@facts_app.command("show")
+def facts_show(
+    case: Annotated[Path, typer.Argument(help="Case directory.")],
+    as_json: Annotated[bool, typer.Option("--json", help="Print the facts as JSON.")] = False,
+    quiet: Annotated[bool, typer.Option("--quiet", "-q", help="Accepted for symmetry.")] = False,
+) -> None:
+    """The case's facts, and each controller's; unknown ones print « à compléter »."""
+    from ariane import followup
+
+    document = _guarded(lambda: followup.show_facts(case))
+    if as_json:
+        _print_json(document)
+        return
+    _print_facts(document)
+
+
+def _print_facts(document: dict[str, Any]) -> None:
+    table = Table("fact", "value", title="Facts of the case", show_header=False)
+    for name, value in document["case"].items():
+        table.add_row(name, _fact_text(value))
+    out.print(table)
+    for controller_id, values in document["controllers"].items():
+        known = {k: v for k, v in values.items() if v is not None}
+        line = ", ".join(f"{k}={_fact_text(v)}" for k, v in known.items()) or "« à compléter »"
+        out.print(f"[bold]{controller_id}[/]: {line}", highlight=False)
+
+
+def _fact_text(value: Any) -> str:
+    if value is None:
+        return "« à compléter »"
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    return str(value)
+
+
+@facts_app.command("set")
+def facts_set(
+    case: Annotated[Path, typer.Argument(help="Case directory.")],
+    assignments: Annotated[
+        list[str], typer.Argument(help="NAME=VALUE pairs; an empty VALUE makes a fact unknown.")
+    ],
+    controller: Annotated[
+        str | None, typer.Option("--controller", help="Set this controller's facts.")
+    ] = None,
+    quiet: Annotated[bool, typer.Option("--quiet", "-q", help="Print nothing but errors.")] = False,
+) -> None:
+    """Record facts after run (each change audited); see docs/facts.md for the names."""
+    from ariane import followup
+
+    changes = _guarded(lambda: followup.set_facts(case, assignments, controller))
+    if quiet:
+        return
+    where = f"controller {controller}" if controller else "the case"
+    if not changes:
+        out.print(f"no change to the facts of {where}")
+    for change in changes:
+        out.print(
+            f"{where}: {change.name}: {_fact_text(change.old)} -> {_fact_text(change.new)}",
+            highlight=False,
+        )
 
 
 @app.command()
