@@ -4,6 +4,7 @@ import json
 import re
 import shutil
 import subprocess
+import zipfile
 
 import html5lib
 import pyarrow as pa
@@ -62,7 +63,8 @@ def written(tmp_path_factory):
 
 def test_every_report_file_is_written(written):
     leak, out, paths, _ = written
-    expected = {out / "index.html", out / "index.pdf"}
+    expected = {out / name for name in ("index.html", "index.pdf")}
+    expected |= {out / name for name in ("controllers.csv", "controllers.xlsx")}
     for controller_id in leak.controllers:
         folder = out / "controllers" / controller_id
         expected |= {folder / f"notification.{ext}" for ext in ("html", "pdf", "json")}
@@ -91,6 +93,9 @@ def test_no_personal_data_in_any_report_file(written):
             text = subprocess.run(
                 ["pdftotext", str(path), "-"], capture_output=True, text=True, check=True
             ).stdout
+        elif path.suffix == ".xlsx":
+            with zipfile.ZipFile(path) as book:
+                text = "".join(book.read(n).decode("utf-8") for n in book.namelist())
         else:
             text = path.read_text(encoding="utf-8")
         assert MARKER not in text.upper(), path
@@ -149,23 +154,36 @@ def test_notification_draft_is_filled_from_counts_and_facts(written):
     lab1 = json.loads((out / "controllers" / "LAB01" / "notification.json").read_text())
     lab2 = json.loads((out / "controllers" / "LAB02" / "notification.json").read_text())
     sections = lab1["sections"]
-    assert sections["personnes"]["persons"] == duties["LAB01"][0]
-    assert sections["donnees"]["records"] == duties["LAB01"][1]
-    assert sections["organisme"]["legal_representative"] == "Directrice du laboratoire"
-    assert sections["organisme"]["contact_email"] == "dpo-lab01@example.invalid"
-    assert sections["sous_traitant"]["name"] == "Éditeur de logiciels SA"
-    assert sections["chronologie"]["discovered_how"] == "signalement d'un journaliste"
-    assert "numéro de sécurité sociale (NIR)" in sections["donnees"]["categories"]
-    assert sections["donnees"]["encrypted"] == "non"
-    assert "organisme.legal_representative" not in lab1["to_complete"]
-    assert "organisme.legal_representative" in lab2["to_complete"]
-    assert lab2["sections"]["organisme"]["contact_email"] == "dpo@lab2.example"  # registry
-    assert "chronologie.started_at" in lab1["to_complete"]
-    assert sections["chronologie"]["started_at"] == notification.TO_COMPLETE
-    assert lab1["deadline"] == "2021-02-26T10:00:00+01:00"
+    assert sections["persons"]["persons"] == duties["LAB01"][0]
+    assert sections["data"]["records"] == duties["LAB01"][1]
+    assert sections["controller"]["legal_representative"] == "Directrice du laboratoire"
+    assert sections["controller"]["contact_email"] == "dpo-lab01@example.invalid"
+    assert sections["processor"]["name"] == "Éditeur de logiciels SA"
+    assert sections["timeline"]["discovered_how"] == "signalement d'un journaliste"
+    assert "nir" in sections["data"]["categories"]
+    # Nobody said whether the data was encrypted or the act malicious: unknown, not "no".
+    assert sections["data"]["encrypted"] is None
+    assert sections["nature"]["malicious"] is None
+    assert sections["persons"]["cross_border"] is None
+    assert {"data.encrypted", "nature.malicious", "persons.cross_border"} <= set(
+        lab1["to_complete"]
+    )
+    assert "controller.legal_representative" not in lab1["to_complete"]
+    assert "controller.legal_representative" in lab2["to_complete"]
+    assert lab2["sections"]["controller"]["contact_email"] == "dpo@lab2.example"  # registry
+    assert "timeline.started_at" in lab1["to_complete"]
+    assert sections["timeline"]["started_at"] is None
+    assert sections["timeline"]["aware_at"] == "2021-02-23T10:00:00+01:00"
+    # The processor has not told LAB01 yet: its own 72 hours have not started.
+    assert lab1["deadline"] is None and lab1["overdue"] is False
+    assert lab1["notification_type"] == "initial" and lab1["initial_notification"] is None
     assert set(lab1["labels"]) == set(sections)
     explanation = sections["consequences"]["severity_explanation"]
     assert [line[:3] for line in explanation] == ["DPC", "EI ", "CB ", "SE "]
+    bands = sections["consequences"]["persons_by_band"]
+    assert sum(bands.values()) == duties["LAB01"][0]
+    assert sum(f["persons"] for f in sections["consequences"]["factors"]) <= duties["LAB01"][0]
+    assert lab1["provenance"]["report_version"] == 1
 
 
 def test_index_has_the_credited_map_and_the_links(written):
@@ -224,7 +242,7 @@ def test_reports_without_pdf_and_without_awareness(tmp_path):
     assert not [p for p in paths if p.suffix == ".pdf"]
     draft = json.loads((tmp_path / "controllers" / "LAB01" / "notification.json").read_text())
     assert draft["deadline"] is None
-    assert "chronologie.aware_at" in draft["to_complete"]
+    assert "timeline.aware_at" in draft["to_complete"]
     assert "à compléter" in (tmp_path / "index.html").read_text(encoding="utf-8")
 
 

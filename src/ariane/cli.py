@@ -300,7 +300,7 @@ def _print_findings(case: Path, document: dict[str, Any]) -> None:
     """The summary for a person: headline figures, then one line per controller."""
     findings = Table("finding", "value", title=f"Case {case}", show_header=False)
     for key, value in document.items():
-        if key == "controllers":
+        if key in ("controllers", "provenance"):
             continue
         if value is None:
             shown = "not computed yet"
@@ -331,8 +331,20 @@ def _print_findings(case: Path, document: dict[str, Any]) -> None:
             _yes_no(controller.get("notify_persons")),
         )
     out.print(table)
-    for deadline in sorted({c["deadline"] for c in controllers if c.get("deadline")}):
-        out.print(f"Notification deadline (art. 33, awareness + 72 h): {deadline}")
+    _print_clocks(controllers)
+
+
+def _print_clocks(controllers: list[dict[str, Any]]) -> None:
+    """Each controller's own deadline (told + 72 h), and who is not told yet."""
+    waiting = [
+        c["controller_id"] for c in controllers if c.get("persons") and not c.get("informed_at")
+    ]
+    if waiting:
+        out.print(f"Not yet informed by the processor (art. 33(2)): {', '.join(waiting)}")
+    for c in controllers:
+        if c.get("deadline"):
+            state = "notified" if c.get("notified_at") else ("PAST" if c.get("overdue") else "open")
+            out.print(f"{c['controller_id']}: deadline {c['deadline']} ({state})", highlight=False)
 
 
 def _yes_no(value: bool | None) -> str:
