@@ -12,7 +12,7 @@ import pytest
 
 from ariane import assess, report
 from ariane.case import Case
-from ariane.report import charts, figures, notification
+from ariane.report import charts, figures
 from ariane.report import map as departement_map
 from test_assess_inputs import MARKER, add_aware_at, build
 

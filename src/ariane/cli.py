@@ -456,6 +456,34 @@ def facts_set(
 
 
 @app.command()
+def export(
+    case: Annotated[Path, typer.Argument(help="Case directory.")],
+    controller: Annotated[str, typer.Option("--controller", help="Whose persons to export.")],
+    out_file: Annotated[Path, typer.Option("--out", help="Encrypted file to write (.age).")],
+    recipient: Annotated[
+        str | None,
+        typer.Option(
+            "--recipient",
+            help="age public key (age1...); without it the passphrase in "
+            "ARIANE_EXPORT_PASSPHRASE encrypts.",
+        ),
+    ] = None,
+    quiet: Annotated[bool, typer.Option("--quiet", "-q", help="Print nothing but errors.")] = False,
+) -> None:
+    """A controller's affected persons with their contact details, encrypted (audited)."""
+    from ariane import followup
+
+    passphrase = None if recipient else os.environ.get("ARIANE_EXPORT_PASSPHRASE")
+    persons = _guarded(
+        lambda: followup.export_persons(
+            case, controller, out_file, recipient=recipient, passphrase=passphrase
+        )
+    )
+    if not quiet:
+        out.print(f"wrote {persons:,} persons of {controller}, encrypted, to {out_file}")
+
+
+@app.command()
 def audit(case: Annotated[Path, typer.Argument(help="Case directory.")]) -> None:
     """Verify the hash-chained audit log of a case."""
     from ariane import pipeline

@@ -8,7 +8,6 @@ CLI calls one of them per command.
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -93,6 +92,88 @@ def set_facts(
     return changes
 
 
-def now_or(moment: datetime | None) -> datetime:
-    """``moment``, or the current time when none is given (the edge's clock)."""
-    return moment if moment is not None else datetime.now(UTC)
+#: Columns of an export, one row per affected person of the controller.
+EXPORT_COLUMNS = (
+    "person_id", "last_name", "first_name", "sex", "birth_date", "nir", "phone", "email",
+    "postal_code", "commune_code", "records", "severity",
+)  # fmt: skip
+
+
+def affected_persons(engine: Engine, controller: str) -> list[tuple[Any, ...]]:
+    """One row per person of ``controller``'s file: identity, contact details, grade.
+
+    Each field takes the value most of the person's records give (mode), so one typo in a
+    record does not win over the others.
+    """
+    fields = ", ".join(f"mode(r.{c}) AS {c}" for c in EXPORT_COLUMNS[1:10])
+    return engine.fetch(
+        f"SELECT p.person_id, {', '.join(EXPORT_COLUMNS[1:10])}, p.records, g.band FROM ("
+        f"  SELECT r.person_id, {fields}, count(*) AS records, bit_or(e.exposure) AS exposure"
+        "  FROM assess_exposure e JOIN resolve_records r USING (source_id, _record)"
+        "  WHERE e.controller_id = ? AND r.person_id IS NOT NULL GROUP BY r.person_id) p "
+        "JOIN assess_grades g USING (exposure) ORDER BY p.person_id",
+        [controller],
+    )
+
+
+def export_persons(
+    case_dir: Path,
+    controller: str,
+    out_file: Path,
+    *,
+    recipient: str | None = None,
+    passphrase: str | None = None,
+) -> int:
+    """Write ``controller``'s affected persons as CSV encrypted with age; return how many.
+
+    For an age public key (``recipient``, ``age1...``) or a passphrase (age's scrypt);
+    never in plaintext: the CSV exists only in memory. The export is audited (who for,
+    how encrypted, how many persons, the SHA-256 of the encrypted file).
+    """
+    import csv
+    import hashlib
+    import io
+
+    import pyrage
+
+    if (recipient is None) == (passphrase is None):
+        raise ConfigError(
+            "export: give --recipient AGE_PUBLIC_KEY or set ARIANE_EXPORT_PASSPHRASE (one of them)"
+        )
+    target = None
+    if recipient is not None:
+        try:
+            target = pyrage.x25519.Recipient.from_str(recipient.strip())
+        except pyrage.RecipientError:
+            raise ConfigError("--recipient: not an age public key (age1...)") from None
+    out_file = Path(out_file)
+    if out_file.exists():
+        raise ConfigError(f"{out_file}: already exists; choose another name")
+    with Case.open(case_dir) as case:
+        engine = case.engine()
+        if controller not in controller_ids(engine):
+            raise ConfigError(f"--controller {controller}: no such controller in this case")
+        rows = affected_persons(engine, controller)
+        text = io.StringIO()
+        writer = csv.writer(text)
+        writer.writerow(EXPORT_COLUMNS)
+        writer.writerows(rows)
+        plain = text.getvalue().encode("utf-8")
+        if target is not None:
+            sealed = pyrage.encrypt(plain, [target])
+        else:
+            sealed = pyrage.passphrase.encrypt(plain, passphrase or "")
+        out_file.parent.mkdir(parents=True, exist_ok=True)
+        out_file.touch(mode=0o600)
+        out_file.write_bytes(sealed)
+        case.record(
+            "export",
+            {
+                "controller": controller,
+                "out": out_file.name,
+                "encryption": "age-x25519" if target is not None else "age-scrypt",
+                "recipient": recipient.strip() if recipient else None,
+            },
+            outcome={"persons": len(rows), "sha256": hashlib.sha256(sealed).hexdigest()},
+        )
+    return len(rows)

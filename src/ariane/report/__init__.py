@@ -38,7 +38,16 @@ if TYPE_CHECKING:
     from ariane.engine import Engine
     from ariane.report.pdf import PdfQueue
 
-__all__ = ["Edition", "write_reports"]
+__all__ = ["Edition", "schema", "write_reports"]
+
+
+def schema(name: str) -> dict[str, Any]:
+    """A JSON Schema shipped with Ariane: ``notification`` or ``summary``."""
+    from importlib.resources import files
+
+    text = files("ariane.report").joinpath("schemas", f"{name}.schema.json").read_text("utf-8")
+    document: dict[str, Any] = json.loads(text)
+    return document
 
 _UNSAFE = re.compile(r"[^A-Za-z0-9._-]+")
 
