@@ -473,7 +473,7 @@ def export(
     """A controller's affected persons with their contact details, encrypted (audited)."""
     from ariane import followup
 
-    passphrase = None if recipient else os.environ.get("ARIANE_EXPORT_PASSPHRASE")
+    passphrase = None if recipient else (os.environ.get("ARIANE_EXPORT_PASSPHRASE") or None)
     persons = _guarded(
         lambda: followup.export_persons(
             case, controller, out_file, recipient=recipient, passphrase=passphrase

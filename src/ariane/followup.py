@@ -136,6 +136,8 @@ def export_persons(
 
     import pyrage
 
+    if not passphrase:
+        passphrase = None  # an empty passphrase protects nothing
     if (recipient is None) == (passphrase is None):
         raise ConfigError(
             "export: give --recipient AGE_PUBLIC_KEY or set ARIANE_EXPORT_PASSPHRASE (one of them)"

@@ -123,9 +123,12 @@ def _check_controllers_named(engine: Engine, facts: Facts, path: Path | None) ->
 def circumstances_of(facts: Facts) -> enisa.Circumstances:
     """The ENISA circumstances the facts state, the unknown ones assumed (:data:`ASSUMED`)."""
     breach = facts.breach
-    stated = {name: getattr(breach, name) for name in ASSUMED}
     return enisa.Circumstances(
-        **{name: ASSUMED[name] if value in ("", None) else value for name, value in stated.items()}
+        confidentiality=breach.confidentiality or str(ASSUMED["confidentiality"]),
+        integrity=breach.integrity or str(ASSUMED["integrity"]),
+        availability=breach.availability or str(ASSUMED["availability"]),
+        malicious=bool(ASSUMED["malicious"]) if breach.malicious is None else breach.malicious,
+        encrypted=bool(ASSUMED["encrypted"]) if breach.encrypted is None else breach.encrypted,
     )
 
 

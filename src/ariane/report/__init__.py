@@ -49,6 +49,7 @@ def schema(name: str) -> dict[str, Any]:
     document: dict[str, Any] = json.loads(text)
     return document
 
+
 _UNSAFE = re.compile(r"[^A-Za-z0-9._-]+")
 
 
