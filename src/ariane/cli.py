@@ -37,6 +37,7 @@ app = typer.Typer(
     no_args_is_help=True,
     add_completion=False,
     pretty_exceptions_enable=False,
+    rich_markup_mode=None,  # plain help: no "<bool>" beside flags, no markup to escape
 )
 out = Console()
 err = Console(stderr=True, soft_wrap=True)
@@ -228,13 +229,13 @@ def run(
     files: Annotated[list[Path], typer.Argument(help="Leaked files (any supported format).")],
     case: Annotated[Path, typer.Option("--case", help="New case directory to create.")],
     registry: Annotated[
-        Path | None, typer.Option(help="Controllers registry CSV (see CONTRACT).")
+        Path | None, typer.Option(help="Controllers registry CSV (docs/inputs.md).")
     ] = None,
     aware_at: Annotated[
         str | None, typer.Option(help="When the breach became known (ISO-8601, with zone).")
     ] = None,
     facts: Annotated[
-        Path | None, typer.Option(help="Case facts file (TOML); defaults fit a public leak.")
+        Path | None, typer.Option(help="Case facts file (TOML), made by: ariane facts --out FILE.")
     ] = None,
     controller_patients: Annotated[
         list[str] | None,
@@ -285,8 +286,9 @@ def _print_run(result: Any) -> None:
 def summary(
     case: Annotated[Path, typer.Argument(help="Case directory.")],
     as_json: Annotated[bool, typer.Option("--json", help="Print the summary document.")] = False,
+    quiet: Annotated[bool, typer.Option("--quiet", "-q", help="Accepted for symmetry.")] = False,
 ) -> None:
-    """What the case found."""
+    """What the case found, and each controller's deadline."""
     from ariane import pipeline
 
     document = _guarded(lambda: pipeline.summary(case))
@@ -356,7 +358,7 @@ def report(
     case: Annotated[Path, typer.Argument(help="Case directory.")],
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress bar.")] = False,
 ) -> None:
-    """(Re)write the report files of a case."""
+    """Write a new version of the report files of a case (report/v1, v2, ...)."""
     from ariane import pipeline
 
     paths = _guarded(lambda: pipeline.write_reports(case, _progress(quiet)))
@@ -367,6 +369,7 @@ facts_app = typer.Typer(
     help="The case's facts: a template file to fill in, or show and set them after run.",
     no_args_is_help=False,
     invoke_without_command=True,
+    rich_markup_mode=None,
 )
 app.add_typer(facts_app, name="facts")
 
@@ -484,12 +487,16 @@ def export(
 
 
 @app.command()
-def audit(case: Annotated[Path, typer.Argument(help="Case directory.")]) -> None:
+def audit(
+    case: Annotated[Path, typer.Argument(help="Case directory.")],
+    quiet: Annotated[bool, typer.Option("--quiet", "-q", help="Print nothing but errors.")] = False,
+) -> None:
     """Verify the hash-chained audit log of a case."""
     from ariane import pipeline
 
     entries, head = _guarded(lambda: pipeline.verify_audit(case))
-    out.print(f"audit log of {case} verifies: {entries} entries, head {head[:16]}…")
+    if not quiet:
+        out.print(f"audit log of {case} verifies: {entries} entries, head {head[:16]}…")
 
 
 @app.command()

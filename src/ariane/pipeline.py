@@ -38,7 +38,7 @@ class RunOptions:
         return [*self.paths, *extra, *self.controller_patients.values()]
 
     def check(self) -> None:
-        """Refuse missing files and a bad facts file before any work starts."""
+        """Refuse missing files and bad option files before any work starts."""
         if not self.paths:
             raise ConfigError("no input file given")
         for path in self.paths:
@@ -46,8 +46,17 @@ class RunOptions:
         for option in (self.registry, self.facts, *self.controller_patients.values()):
             if option is not None:
                 _require_file(option, ConfigError)
+        # Option files are checked whole now: their errors must not wait for the leak.
         if self.facts is not None:
-            assess.load_facts(self.facts)  # its errors name file and line, before any read
+            assess.load_facts(self.facts)
+        if self.registry is not None:
+            from ariane.attribute import registry
+
+            registry.load(self.registry)
+        for path in self.controller_patients.values():
+            from ariane.attribute import patients
+
+            patients.check_list(path)
 
 
 def _digests(options: RunOptions) -> list[dict[str, str]]:
