@@ -318,3 +318,30 @@ def _nirs_of(leak, finess: str | None = None) -> set[str]:
             if len(nir) == 15:
                 found.add(nir)
     return found
+
+
+def test_run_facts_file_feeds_the_same_store(leak, tmp_path):
+    facts = tmp_path / "facts.toml"
+    facts.write_text(
+        '[breach]\nnature = "fichier publié"\nmalicious = false\naware_at = "2021-02-20T08:00:00"\n'
+        '[controllers.LAB02]\ninformed_at = "2021-02-24T09:00:00+01:00"\n',
+        encoding="utf-8",
+    )
+    case_dir = tmp_path / "case"
+    result = runner.invoke(
+        app,
+        [
+            "run", str(leak / "leak.csv"), "--case", str(case_dir), "-q",
+            "--registry", str(leak / "registry.csv"), "--facts", str(facts),
+            "--aware-at", AWARE_AT.isoformat(),
+        ],
+    )  # fmt: skip
+    assert result.exit_code == 0, result.output
+    shown = _facts(case_dir)
+    assert shown["case"]["nature"] == "fichier publié"
+    assert shown["case"]["malicious"] is False
+    assert shown["case"]["aware_at"] == AWARE_AT.isoformat()  # --aware-at wins over the file
+    assert shown["controllers"]["LAB02"]["informed_at"] == "2021-02-24T09:00:00+01:00"
+    assert shown["case"]["encrypted"] is None
+    lab2 = {c["controller_id"]: c for c in pipeline.summary(case_dir)["controllers"]}["LAB02"]
+    assert lab2["deadline"] == "2021-02-27T09:00:00+01:00"
