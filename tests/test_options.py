@@ -104,3 +104,20 @@ def test_facts_template_is_still_written(tmp_path):
     assert "[breach]" in template.read_text(encoding="utf-8")
     again = runner.invoke(app, ["facts", "--out", str(template)])
     assert again.exit_code == 2 and "already exists" in again.output
+
+
+def test_docs_name_every_fact_and_the_readme_links_them():
+    from pathlib import Path
+
+    from ariane.assess.facts import catalogue
+
+    root = Path(__file__).resolve().parent.parent
+    facts = (root / "docs" / "facts.md").read_text(encoding="utf-8")
+    for controller in (False, True):
+        for name in catalogue(controller=controller):
+            assert f"| `{name}` |" in facts, name
+    readme = (root / "README.md").read_text(encoding="utf-8")
+    assert "CONTRACT.md" not in readme
+    for page in ("commands.md", "inputs.md", "facts.md", "outputs.md"):
+        assert f"docs/{page}" in readme
+        assert (root / "docs" / page).exists()
