@@ -362,7 +362,8 @@ def report(
     from ariane import pipeline
 
     paths = _guarded(lambda: pipeline.write_reports(case, _progress(quiet)))
-    out.print(f"wrote {len(paths)} report files under {case / 'report'}")
+    folder = paths[0].parent if paths else case / "report"
+    out.print(f"wrote {len(paths)} report files under {folder}")
 
 
 facts_app = typer.Typer(
