@@ -64,6 +64,7 @@ def written(tmp_path_factory):
 def test_every_report_file_is_written(written):
     leak, out, paths, _ = written
     expected = {out / name for name in ("index.html", "index.pdf")}
+    expected |= {out / name for name in ("other_bodies.html", "other_bodies.pdf")}
     expected |= {out / name for name in ("controllers.csv", "controllers.xlsx")}
     for controller_id in leak.controllers:
         folder = out / "controllers" / controller_id
@@ -113,6 +114,7 @@ def test_pdfs_render_with_their_headings(written, tmp_path):
             "Répartition",
             "Responsables de traitement et obligations",
         ],
+        "other_bodies.pdf": ["Agence régionale de santé", "ANSSI", "Dépôt de plainte"],
         "notification.pdf": [
             "Projet de notification",
             "Type de notification",
@@ -132,7 +134,7 @@ def test_pdfs_render_with_their_headings(written, tmp_path):
                 "-l",
                 "1",
                 str(path),
-                str(tmp_path / path.parent.name),
+                str(tmp_path / f"{path.parent.name}-{path.stem}"),
             ],
             check=True,
             capture_output=True,
@@ -301,3 +303,13 @@ def test_a_person_at_two_labs_is_one_person_to_notify_and_two_notices():
         after = figures.collect(engine)
         assert after.persons_to_notify == before.persons_to_notify  # ...but the same person
         assert person is not None
+
+
+def test_other_bodies_page_groups_controllers_by_region(written):
+    leak, out, _, duties = written
+    page = (out / "other_bodies.html").read_text(encoding="utf-8")
+    assert "L.1111-8-2" in page and "323-1" in page
+    for controller_id in leak.controllers:
+        if duties[controller_id][0]:
+            assert f"({controller_id})" in page
+    assert MARKER not in page.upper()

@@ -5,6 +5,7 @@ Public entry point: :func:`write_reports`. Reads the tables of every earlier sta
 the case's ``report/`` folder::
 
     index.html, index.pdf                          the incident report
+    other_bodies.html, other_bodies.pdf            drafts for the ARS, ANSSI, a complaint
     controllers.csv, controllers.xlsx              each controller's figures
     controllers/<controller_id>/notification.{html,pdf,json}
 
@@ -114,6 +115,13 @@ def _write_documents(
             **context, **_index_context(figures), links=links
         )
         written.append(_write_html(out_dir / "index.html", html, pdfs))
+        html = environment.get_template("other_bodies.html.j2").render(
+            **context,
+            by_region=_by_region(figures),
+            aware_at=_zoned(figures.facts.aware_at()),
+            to_complete_html="« à compléter »",
+        )
+        written.append(_write_html(out_dir / "other_bodies.html", html, pdfs))
         task.advance()
         template = environment.get_template("notification.html.j2")
         for controller in figures.controllers:
@@ -329,6 +337,18 @@ def _incident(figures: CaseFigures) -> list[tuple[str, str]]:
 
 def _yes_no(value: bool | None) -> str:
     return "" if value is None else ("oui" if value else "non")
+
+
+def _by_region(
+    figures: CaseFigures,
+) -> list[tuple[str, str, list[ControllerFigures]]]:
+    """Concerned controllers by région (each ARS is regional), unplaced ones last."""
+    groups: dict[tuple[str, str], list[ControllerFigures]] = {}
+    for controller in figures.controllers:
+        if controller.persons:
+            key = (controller.region, controller.region_name or "région inconnue")
+            groups.setdefault(key, []).append(controller)
+    return [(code, name, found) for (code, name), found in sorted(groups.items())]
 
 
 def _by_persons(controllers: list[ControllerFigures]) -> list[ControllerFigures]:
