@@ -58,6 +58,16 @@ def written(tmp_path_factory):
                 "SELECT controller_id, persons, records FROM assess_controllers"
             )
         }
+        # Persons of each lab with a special-category mention, straight from the inputs.
+        mentioned = dict(
+            engine.fetch(
+                "SELECT a.controller_id, count(DISTINCT r.person_id) FROM classify_mentions m "
+                "JOIN resolve_records r USING (source_id, _record) "
+                "JOIN attribute_records a USING (source_id, _record) "
+                "WHERE r.person_id IS NOT NULL GROUP BY 1"
+            )
+        )
+        duties = {k: (*v, mentioned.get(k, 0)) for k, v in duties.items()}
     return leak, folder / "out", paths, duties
 
 
@@ -185,6 +195,9 @@ def test_notification_draft_is_filled_from_counts_and_facts(written):
     bands = sections["consequences"]["persons_by_band"]
     assert sum(bands.values()) == duties["LAB01"][0]
     assert sum(f["persons"] for f in sections["consequences"]["factors"]) <= duties["LAB01"][0]
+    persons, _, mentioned = duties["LAB01"]
+    assert mentioned > 0  # the fixture mentions categories
+    assert sections["consequences"]["special_share"] == round(mentioned / persons, 4)
     assert lab1["provenance"]["report_version"] == 1
 
 

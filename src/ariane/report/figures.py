@@ -236,8 +236,9 @@ def _controllers(engine: Engine) -> list[ControllerFigures]:
     special = sum(int(bit) for bit in enisa.CATEGORY_BITS.values())
     held = engine.fetch(
         f"SELECT controller_id, bit_or(exposure), arg_max(g.explanation, g.score), "
-        f"count(*) FILTER (WHERE exposure & {int(enisa.Exposure.MINOR)} <> 0), "
-        f"count(*) FILTER (WHERE exposure & {special} <> 0), "
+        # Persons only (a record naming nobody is no person), as assess_controllers counts.
+        f"count(person_id) FILTER (WHERE exposure & {int(enisa.Exposure.MINOR)} <> 0), "
+        f"count(person_id) FILTER (WHERE exposure & {special} <> 0), "
         f"{_per_category()} "
         "FROM (SELECT controller_id, person_id, bit_or(exposure) AS exposure "
         "FROM assess_exposure WHERE controller_id IS NOT NULL GROUP BY ALL) "
