@@ -204,7 +204,9 @@ def test_an_incident_over_weeks(leak, case):
         encoding="utf-8"
     )
     assert "complémentaire" in html and "CNIL-2021-0042" in html
-    assert "notifiée hors délai" in (case / "report" / "v3" / "index.html").read_text("utf-8")
+    index = (case / "report" / "v3" / "index.html").read_text("utf-8")
+    assert "notifiée hors délai" in index
+    assert "<td>DPO absent</td>" in index  # LAB01's reasons for its delay
     table = list(csv.DictReader(io.StringIO(
         (case / "report" / "v3" / "controllers.csv").read_text(encoding="utf-8-sig")
     ), delimiter=";"))  # fmt: skip
@@ -345,3 +347,15 @@ def test_run_facts_file_feeds_the_same_store(leak, tmp_path):
     assert shown["case"]["encrypted"] is None
     lab2 = {c["controller_id"]: c for c in pipeline.summary(case_dir)["controllers"]}["LAB02"]
     assert lab2["deadline"] == "2021-02-27T09:00:00+01:00"
+
+
+def test_a_fact_set_empty_is_unknown_again(case):
+    _set(case, "aware_at=")  # even the --aware-at given to run
+    _set(case, "nature=x")
+    _set(case, "nature=")
+    facts = _facts(case)
+    assert facts["case"]["aware_at"] is None and facts["case"]["nature"] is None
+    sets = [e for e in _log(case) if e["command"] == "facts set"]
+    assert sets[0]["outcome"]["changes"] == [
+        {"controller_id": None, "name": "aware_at", "old": AWARE_AT.isoformat(), "new": None}
+    ]

@@ -382,7 +382,7 @@ def stored_facts(engine: Engine) -> Facts:
     aware_at = _legacy_aware_at(engine)
     if aware_at:
         values[(None, "aware_at")] = aware_at
-    values.update(fact_log.current(engine))
+    values.update(fact_log.current(engine, unset=True))  # an unset aware_at stays unset
     return Facts.from_stated(values)
 
 

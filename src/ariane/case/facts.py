@@ -51,15 +51,15 @@ def _ensure(engine: Engine) -> None:
     )
 
 
-def current(engine: Engine) -> dict[Key, Any]:
-    """Every fact's latest value (unset facts are absent)."""
+def current(engine: Engine, *, unset: bool = False) -> dict[Key, Any]:
+    """Every fact's latest value; facts unset since are absent (None with ``unset``)."""
     if not engine.has_table(TABLE):
         return {}
     rows = engine.fetch(
         f"SELECT controller_id, name, arg_max(value, seq) FROM {TABLE} GROUP BY ALL"
     )
     values = {(controller_id, name): json.loads(value) for controller_id, name, value in rows}
-    return {key: value for key, value in values.items() if value is not None}
+    return values if unset else {k: v for k, v in values.items() if v is not None}
 
 
 def changes(before: dict[Key, Any], after: dict[Key, Any]) -> list[Change]:

@@ -311,6 +311,11 @@ def _index_context(figures: CaseFigures) -> dict[str, Any]:
             if figures.duty and c.controller_id in figures.duty.not_informed
         ],
         "overdue": [c for c in figures.controllers if c.clock and c.clock.overdue],
+        "late": [
+            (c, figures.facts.controller(c.controller_id).delay_reasons)
+            for c in figures.controllers
+            if c.clock and (c.clock.overdue or c.clock.late)
+        ],
         "aware_at": _zoned(figures.facts.aware_at()),
     }
 
