@@ -9,6 +9,7 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
+from ariane import geo
 from ariane.cli import app
 from ariane.synth import generate
 
@@ -53,14 +54,28 @@ def _identifying_values(leak_dir) -> set[bytes]:
     # Controllers' names and addresses are public and belong in reports ("Laboratoire
     # Roux-Gautier", "rue Victor Hugo"): a patient value that also stands there proves nothing.
     registry = (leak_dir / "registry.csv").read_text(encoding="utf-8")
+    # So are the names of régions and départements ("Normand" stands in "Normandie").
+    places = _public_place_names()
     values: set[bytes] = set()
     with open(leak_dir / "leak.csv", encoding="utf-8", newline="") as handle:
         for row in csv.DictReader(handle):
             for name in wanted:
                 value = (row.get(name) or "").strip()
-                if len(value) >= 6 and value not in registry:  # short ones match random bytes
+                public = value in registry or value in places
+                if len(value) >= 6 and not public:  # short ones match random bytes
                     values.add(value.encode("utf-8"))
     return values
+
+
+def _public_place_names() -> str:
+    """The names of every département and région (public, and in reports by design)."""
+    places = geo.referential()
+    overseas = ["2A", "2B", "971", "972", "973", "974", "976"]
+    names = []
+    for code in [f"{n:02d}" for n in range(1, 96) if n != 20] + overseas:
+        region = places.region_of_departement(code)
+        names += [places.departement_name(code) or "", places.region_name(region or "") or ""]
+    return " ".join(names)
 
 
 def test_case_keeps_no_identifying_value_in_plaintext(leak, case):
