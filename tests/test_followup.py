@@ -242,7 +242,10 @@ def test_an_incident_over_weeks(leak, case):
     assert audit.exit_code == 0, audit.output
     commands = [entry["command"] for entry in _log(case)]
     assert commands[0] == "run"
-    assert commands.count("facts set") == 6 and commands.count("report") == 2
+    assert commands[:2] == ["run", "report"]  # run writes v1 after its own entry
+    assert commands.count("facts set") == 6 and commands.count("report") == 3
+    v1 = _notification(case, 1, "LAB01")["provenance"]
+    assert v1["audit_head"] == _log(case)[0]["hash"] and v1["report_version"] == 1
     assert commands[-1] == "export"
     sets = [e for e in _log(case) if e["command"] == "facts set"]
     assert sets[4]["outcome"]["changes"][1] == {

@@ -16,7 +16,6 @@ from typing import Any
 
 from ariane import assess, attribute, classify, read, report, resolve
 from ariane.case import Case, read_manifest
-from ariane.case.audit import file_sha256
 from ariane.engine import Engine
 from ariane.errors import ConfigError, InputError, StageNotBuiltError
 from ariane.progress import SILENT, Progress
@@ -59,11 +58,6 @@ class RunOptions:
             patients.check_list(path)
 
 
-def _digests(options: RunOptions) -> list[dict[str, str]]:
-    """File name and SHA-256 of every input of ``run`` (the name only: folders may say who)."""
-    return [{"name": p.name, "sha256": file_sha256(p)} for p in options.inputs()]
-
-
 def _require_file(path: Path, error: type[InputError] | type[ConfigError]) -> None:
     if not path.exists():
         raise error(f"{path}: file not found")
@@ -83,13 +77,10 @@ STAGES: dict[str, StageRunner] = {
         engine, o.registry, o.controller_patients, progress
     ),
     "assess": lambda engine, o, case_dir, progress: assess.assess(engine, o.facts, progress),
-    "report": lambda engine, o, case_dir, progress: report.write_reports(
-        engine,
-        case_dir / "report" / "v1",
-        progress,
-        edition=report.Edition(case_id=read_manifest(case_dir)["id"], inputs=_digests(o)),
-    ),
 }
+#: The last stage: ``run`` writes the first report version after its own audit entry, so
+#: that the report carries the audit head that records how the case was made.
+REPORT = "report"
 
 
 @dataclass
@@ -150,12 +141,19 @@ def run(case_dir: Path, options: RunOptions, progress: Progress = SILENT) -> Run
                 "quarantined": document["quarantined"],
             },
         )
+        if "assess" in done:
+            _write_version(case, progress)
+            case.engine().execute(
+                "INSERT INTO case_stages VALUES (?, ?)", [REPORT, datetime.now(UTC)]
+            )
+            done.append(REPORT)
     except BaseException:
         # A half-built case would block the next attempt and prove nothing: remove it.
         case.discard()
         raise
     case.close()
-    return RunResult(case_dir, done, [s for s in STAGES if s not in done], document)
+    pending = [s for s in (*STAGES, REPORT) if s not in done]
+    return RunResult(case_dir, done, pending, document)
 
 
 def _run_stages(case: Case, options: RunOptions, progress: Progress) -> list[str]:
@@ -260,31 +258,36 @@ def write_reports(
     case_dir: Path, progress: Progress = SILENT, now: datetime | None = None
 ) -> list[Path]:
     """Write a new version of the report files of an existing case (report/vN)."""
-    from ariane.report import versions
-
     with Case.open(case_dir) as case:
-        engine = case.engine()
-        done = {row[0] for row in engine.fetch("SELECT stage FROM case_stages")}
+        done = {row[0] for row in case.engine().fetch("SELECT stage FROM case_stages")}
         missing = [s for s in ("resolve", "attribute", "assess") if s not in done]
         if missing:
             raise StageNotBuiltError(
                 f"{case_dir}: the case has no {', '.join(missing)} results to report on"
             )
-        provenance = _provenance(case)
-        edition = report.Edition(
-            version=versions.next_version(engine, case.report_dir),
-            case_id=provenance["case_id"],
-            audit_head=provenance["audit_head"],
-            inputs=provenance["inputs"],
-            earlier=versions.earlier_versions(engine),
-        )
-        folder = case.report_dir / f"v{edition.version}"
-        paths = report.write_reports(engine, folder, progress, edition=edition, now=now)
-        case.record(
-            "report",
-            {"version": edition.version},
-            outcome={"files": len(paths), "folder": str(folder.relative_to(case.directory))},
-        )
+        return _write_version(case, progress, now)
+
+
+def _write_version(case: Case, progress: Progress, now: datetime | None = None) -> list[Path]:
+    """Write report/vN of an open case, with its provenance; audited."""
+    from ariane.report import versions
+
+    engine = case.engine()
+    provenance = _provenance(case)
+    edition = report.Edition(
+        version=versions.next_version(engine, case.report_dir),
+        case_id=provenance["case_id"],
+        audit_head=provenance["audit_head"],
+        inputs=provenance["inputs"],
+        earlier=versions.earlier_versions(engine),
+    )
+    folder = case.report_dir / f"v{edition.version}"
+    paths = report.write_reports(engine, folder, progress, edition=edition, now=now)
+    case.record(
+        "report",
+        {"version": edition.version},
+        outcome={"files": len(paths), "folder": str(folder.relative_to(case.directory))},
+    )
     return paths
 
 
