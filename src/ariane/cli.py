@@ -356,14 +356,15 @@ def _yes_no(value: bool | None) -> str:
 @app.command()
 def report(
     case: Annotated[Path, typer.Argument(help="Case directory.")],
-    quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress bar.")] = False,
+    quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress, no message.")] = False,
 ) -> None:
     """Write a new version of the report files of a case (report/v1, v2, ...)."""
     from ariane import pipeline
 
     paths = _guarded(lambda: pipeline.write_reports(case, _progress(quiet)))
-    folder = paths[0].parent if paths else case / "report"
-    out.print(f"wrote {len(paths)} report files under {folder}")
+    if not quiet:
+        folder = paths[0].parent if paths else case / "report"
+        out.print(f"wrote {len(paths)} report files under {folder}")
 
 
 facts_app = typer.Typer(
