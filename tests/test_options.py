@@ -83,7 +83,8 @@ def test_option_files_are_checked_before_the_leak_is_read(
 
 COMMANDS = [
     ["synth"], ["scan"], ["run"], ["summary"], ["report"], ["facts"], ["facts", "show"],
-    ["facts", "set"], ["export"], ["audit"], ["demo"],
+    ["facts", "set"], ["export"], ["audit"], ["demo"], ["selfcheck", "export"],
+    ["selfcheck", "serve"],
 ]  # fmt: skip
 
 

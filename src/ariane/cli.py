@@ -526,6 +526,7 @@ def main() -> None:
 selfcheck_app = typer.Typer(
     help="Let people check whether they are concerned, without a second leak.",
     no_args_is_help=True,
+    rich_markup_mode=None,
 )
 
 
@@ -539,11 +540,14 @@ def selfcheck_export(
     sender_key: Annotated[
         Path | None, typer.Option(help="Sender key file to create (default: OUT.sender-key).")
     ] = None,
+    quiet: Annotated[bool, typer.Option("--quiet", "-q", help="Print nothing but errors.")] = False,
 ) -> None:
     """Write the self-check index of a case: keyed digests and sealed contacts only."""
     from ariane.selfcheck.export import export
 
     result = _guarded(lambda: export(case, out_dir, hmac_key, sender_key))
+    if quiet:
+        return
     out.print(
         f"wrote the self-check index of {result.persons:,} persons ({result.digests:,} "
         f"identifier digests, {result.controllers} controllers) to {result.index_dir}"
@@ -577,6 +581,7 @@ def selfcheck_serve(
     limit_overall: Annotated[str, typer.Option(help="Checks overall: COUNT/SECONDS.")] = (
         "100000/3600"
     ),
+    quiet: Annotated[bool, typer.Option("--quiet", "-q", help="Accepted for symmetry.")] = False,
 ) -> None:
     """Serve the self-check page and API over an index until interrupted."""
     from ariane.selfcheck.limits import Limit, Limits
