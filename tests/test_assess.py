@@ -9,7 +9,13 @@ import pytest
 from ariane import assess
 from ariane.assess import enisa
 from ariane.assess.enisa import Circumstances, Exposure
-from ariane.assess.facts import Breach, Organisation, facts_template, load_facts
+from ariane.assess.facts import (
+    Breach,
+    ControllerFacts,
+    Organisation,
+    facts_template,
+    load_facts,
+)
 from ariane.case import Case
 from ariane.classify import SPECIAL_CATEGORIES
 from ariane.errors import ConfigError, StageNotBuiltError
@@ -145,7 +151,11 @@ def test_template_parses_back_to_the_defaults(tmp_path):
     assert facts.breach == Breach()
     assert facts.organisation == Organisation()
     for name in list(Breach.__dataclass_fields__) + list(Organisation.__dataclass_fields__):
-        assert f"\n{name} =" in facts_template(), name
+        # Booleans are commented out: unknown until someone states them.
+        assert f"\n{name} =" in facts_template() or f"\n# {name} =" in facts_template(), name
+    for name in ControllerFacts.__dataclass_fields__:
+        assert f"\n# {name} =" in facts_template(), name
+    assert facts.breach.malicious is None and facts.breach.encrypted is None
     with pytest.raises(ConfigError, match="already exists"):
         assess.write_facts_template(path)
 
@@ -213,8 +223,41 @@ def test_assess_grades_every_person_and_decides_duties(engine):
     for controller in summary["controllers"]:
         assert controller["notify_regulator"] is True
         assert controller["notify_persons"] is True  # NIR + name + address, published
-        assert controller["deadline"] == "2021-02-26T10:00:00+01:00"
+        # The processor has told no lab yet: no lab's own 72 hours have started.
+        assert controller["informed_at"] is None and controller["deadline"] is None
+        assert controller["overdue"] is False
         assert controller["severity"] == "very_high"
+
+
+def test_each_controller_has_its_own_clock(engine):
+    """Art. 33(2) then 33(1): a lab's 72 h start when the processor tells it."""
+    from ariane.case import facts as fact_log
+
+    leak = build(engine, records=120, controllers=3)
+    add_aware_at(engine, "2021-02-23T10:00:00+01:00")
+    assess.assess(engine)
+    first, second, third = leak.controllers
+    fact_log.record(
+        engine,
+        {
+            (first, "informed_at"): "2021-02-24T09:00:00+01:00",
+            (second, "informed_at"): "2021-03-01T09:00:00+01:00",
+            (second, "notified_at"): "2021-03-02T09:00:00+01:00",
+        },
+        "test",
+    )
+    now = datetime.fromisoformat("2021-03-03T12:00:00+01:00")
+    found = {c["controller_id"]: c for c in assess.summarise(engine, now)["controllers"]}
+    assert found[first]["deadline"] == "2021-02-27T09:00:00+01:00"
+    assert found[first]["overdue"] is True  # 3 March is past 27 February, nothing notified
+    assert found[second]["deadline"] == "2021-03-04T09:00:00+01:00"
+    assert found[second]["overdue"] is False and found[second]["notified_at"]
+    assert found[third]["deadline"] is None and found[third]["overdue"] is False
+    earlier = datetime.fromisoformat("2021-02-25T12:00:00+01:00")
+    assert assess.summarise(engine, earlier)["controllers"][0]["overdue"] is False
+    assert set(found[first]["notices"]) == {
+        "planned", "approved", "sent", "delivered", "bounced", "letters"
+    }  # fmt: skip
 
 
 def _one_person(engine, columns: dict[str, str], mention: str | None = None) -> None:

@@ -9,6 +9,7 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
+from ariane import geo
 from ariane.cli import app
 from ariane.synth import generate
 
@@ -53,20 +54,34 @@ def _identifying_values(leak_dir) -> set[bytes]:
     # Controllers' names and addresses are public and belong in reports ("Laboratoire
     # Roux-Gautier", "rue Victor Hugo"): a patient value that also stands there proves nothing.
     registry = (leak_dir / "registry.csv").read_text(encoding="utf-8")
+    # So are the names of régions and départements ("Normand" stands in "Normandie").
+    places = _public_place_names()
     values: set[bytes] = set()
     with open(leak_dir / "leak.csv", encoding="utf-8", newline="") as handle:
         for row in csv.DictReader(handle):
             for name in wanted:
                 value = (row.get(name) or "").strip()
-                if len(value) >= 6 and value not in registry:  # short ones match random bytes
+                public = value in registry or value in places
+                if len(value) >= 6 and not public:  # short ones match random bytes
                     values.add(value.encode("utf-8"))
     return values
+
+
+def _public_place_names() -> str:
+    """The names of every département and région (public, and in reports by design)."""
+    places = geo.referential()
+    overseas = ["2A", "2B", "971", "972", "973", "974", "976"]
+    names = []
+    for code in [f"{n:02d}" for n in range(1, 96) if n != 20] + overseas:
+        region = places.region_of_departement(code)
+        names += [places.departement_name(code) or "", places.region_name(region or "") or ""]
+    return " ".join(names)
 
 
 def test_case_keeps_no_identifying_value_in_plaintext(leak, case):
     values = _identifying_values(leak)
     assert len(values) > 1_000
-    assert (case / "report" / "index.pdf").exists()
+    assert (case / "report" / "v1" / "index.pdf").exists()
     for root, _, names in os.walk(case):
         for name in names:
             content = Path(root, name).read_bytes()
@@ -96,8 +111,10 @@ def test_summary_matches_the_truth(leak, case):
         wanted = expected[controller["controller_id"]]
         attributed += controller["records"]
         assert controller["records"] <= wanted["records"] * 1.005 + 1
-        for duty in ("notify_regulator", "notify_persons", "deadline"):
+        for duty in ("notify_regulator", "notify_persons"):
             assert controller[duty] == wanted[duty], (controller["controller_id"], duty)
+        # The processor has told no lab yet (no informed_at): no lab's 72 hours have started.
+        assert controller["informed_at"] is None and controller["deadline"] is None
     assert attributed + found["unattributed_records"] == truth["rows"]
 
 
@@ -114,17 +131,21 @@ def test_audit_log_lists_every_command(case):
     assert f"{len(log)} entries" in audit.output
 
 
-def test_report_rewrites_the_files(case):
-    index = case / "report" / "index.html"
-    index.unlink()
+def test_report_writes_a_new_version_and_keeps_the_first(case):
+    first = (case / "report" / "v1" / "index.html").read_bytes()
     result = runner.invoke(app, ["report", str(case), "-q"])
     assert result.exit_code == 0, result.output
-    assert index.exists()
-    assert list((case / "report" / "controllers").glob("*/notification.json"))
+    assert (case / "report" / "v1" / "index.html").read_bytes() == first
+    assert (case / "report" / "v2" / "index.html").exists()
+    assert list((case / "report" / "v2" / "controllers").glob("*/notification.json"))
 
 
-def test_demo_runs_and_says_where(tmp_path):
-    result = runner.invoke(app, ["demo", "--out", str(tmp_path / "demo"), "--rows", "2000", "-q"])
-    assert result.exit_code == 0, result.output
-    assert "report:" in result.output
-    assert (tmp_path / "demo" / "case" / "report" / "index.html").exists()
+def test_demo_runs_and_says_where_and_runs_again(tmp_path):
+    for _ in range(2):  # a second demo in the same folder replaces the first
+        result = runner.invoke(
+            app, ["demo", "--out", str(tmp_path / "demo"), "--rows", "300", "-q"]
+        )
+        assert result.exit_code == 0, result.output
+        assert "report:" in result.output
+        assert (tmp_path / "demo" / "case" / "report" / "v1" / "index.html").exists()
+        assert not (tmp_path / "demo" / "case" / "report" / "v2").exists()

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import subprocess
 import sys
-import time
 
 import pytest
 
@@ -107,12 +106,8 @@ def test_communes_and_departements_are_consistent() -> None:
     assert geo.commune("69381") is not None
 
 
-def test_loading_is_fast() -> None:
-    code = (
-        "import time; t = time.perf_counter(); from ariane.geo import referential; "
-        "referential(); print(time.perf_counter() - t)"
-    )
-    started = time.perf_counter()
+def test_loading_in_a_fresh_process_works() -> None:
+    """The referential loads from the packaged files alone (its time: benchmarks/bench_geo.py)."""
+    code = "from ariane.geo import referential; print(referential().departement_name('35'))"
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
-    assert time.perf_counter() - started < 10
-    assert float(out.stdout) < 0.3
+    assert out.stdout.strip() == "Ille-et-Vilaine"

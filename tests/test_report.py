@@ -4,6 +4,7 @@ import json
 import re
 import shutil
 import subprocess
+import zipfile
 
 import html5lib
 import pyarrow as pa
@@ -11,7 +12,7 @@ import pytest
 
 from ariane import assess, report
 from ariane.case import Case
-from ariane.report import charts, figures, notification
+from ariane.report import charts, figures
 from ariane.report import map as departement_map
 from test_assess_inputs import MARKER, add_aware_at, build
 
@@ -57,12 +58,24 @@ def written(tmp_path_factory):
                 "SELECT controller_id, persons, records FROM assess_controllers"
             )
         }
+        # Persons of each lab with a special-category mention, straight from the inputs.
+        mentioned = dict(
+            engine.fetch(
+                "SELECT a.controller_id, count(DISTINCT r.person_id) FROM classify_mentions m "
+                "JOIN resolve_records r USING (source_id, _record) "
+                "JOIN attribute_records a USING (source_id, _record) "
+                "WHERE r.person_id IS NOT NULL GROUP BY 1"
+            )
+        )
+        duties = {k: (*v, mentioned.get(k, 0)) for k, v in duties.items()}
     return leak, folder / "out", paths, duties
 
 
 def test_every_report_file_is_written(written):
     leak, out, paths, _ = written
-    expected = {out / "index.html", out / "index.pdf"}
+    expected = {out / name for name in ("index.html", "index.pdf")}
+    expected |= {out / name for name in ("other_bodies.html", "other_bodies.pdf")}
+    expected |= {out / name for name in ("controllers.csv", "controllers.xlsx")}
     for controller_id in leak.controllers:
         folder = out / "controllers" / controller_id
         expected |= {folder / f"notification.{ext}" for ext in ("html", "pdf", "json")}
@@ -91,6 +104,9 @@ def test_no_personal_data_in_any_report_file(written):
             text = subprocess.run(
                 ["pdftotext", str(path), "-"], capture_output=True, text=True, check=True
             ).stdout
+        elif path.suffix == ".xlsx":
+            with zipfile.ZipFile(path) as book:
+                text = "".join(book.read(n).decode("utf-8") for n in book.namelist())
         else:
             text = path.read_text(encoding="utf-8")
         assert MARKER not in text.upper(), path
@@ -108,6 +124,7 @@ def test_pdfs_render_with_their_headings(written, tmp_path):
             "Répartition",
             "Responsables de traitement et obligations",
         ],
+        "other_bodies.pdf": ["Agence régionale de santé", "ANSSI", "Dépôt de plainte"],
         "notification.pdf": [
             "Projet de notification",
             "Type de notification",
@@ -127,7 +144,7 @@ def test_pdfs_render_with_their_headings(written, tmp_path):
                 "-l",
                 "1",
                 str(path),
-                str(tmp_path / path.parent.name),
+                str(tmp_path / f"{path.parent.name}-{path.stem}"),
             ],
             check=True,
             capture_output=True,
@@ -149,23 +166,39 @@ def test_notification_draft_is_filled_from_counts_and_facts(written):
     lab1 = json.loads((out / "controllers" / "LAB01" / "notification.json").read_text())
     lab2 = json.loads((out / "controllers" / "LAB02" / "notification.json").read_text())
     sections = lab1["sections"]
-    assert sections["personnes"]["persons"] == duties["LAB01"][0]
-    assert sections["donnees"]["records"] == duties["LAB01"][1]
-    assert sections["organisme"]["legal_representative"] == "Directrice du laboratoire"
-    assert sections["organisme"]["contact_email"] == "dpo-lab01@example.invalid"
-    assert sections["sous_traitant"]["name"] == "Éditeur de logiciels SA"
-    assert sections["chronologie"]["discovered_how"] == "signalement d'un journaliste"
-    assert "numéro de sécurité sociale (NIR)" in sections["donnees"]["categories"]
-    assert sections["donnees"]["encrypted"] == "non"
-    assert "organisme.legal_representative" not in lab1["to_complete"]
-    assert "organisme.legal_representative" in lab2["to_complete"]
-    assert lab2["sections"]["organisme"]["contact_email"] == "dpo@lab2.example"  # registry
-    assert "chronologie.started_at" in lab1["to_complete"]
-    assert sections["chronologie"]["started_at"] == notification.TO_COMPLETE
-    assert lab1["deadline"] == "2021-02-26T10:00:00+01:00"
+    assert sections["persons"]["persons"] == duties["LAB01"][0]
+    assert sections["data"]["records"] == duties["LAB01"][1]
+    assert sections["controller"]["legal_representative"] == "Directrice du laboratoire"
+    assert sections["controller"]["contact_email"] == "dpo-lab01@example.invalid"
+    assert sections["processor"]["name"] == "Éditeur de logiciels SA"
+    assert sections["timeline"]["discovered_how"] == "signalement d'un journaliste"
+    assert "nir" in sections["data"]["categories"]
+    # Nobody said whether the data was encrypted or the act malicious: unknown, not "no".
+    assert sections["data"]["encrypted"] is None
+    assert sections["nature"]["malicious"] is None
+    assert sections["persons"]["cross_border"] is None
+    assert {"data.encrypted", "nature.malicious", "persons.cross_border"} <= set(
+        lab1["to_complete"]
+    )
+    assert "controller.legal_representative" not in lab1["to_complete"]
+    assert "controller.legal_representative" in lab2["to_complete"]
+    assert lab2["sections"]["controller"]["contact_email"] == "dpo@lab2.example"  # registry
+    assert "timeline.started_at" in lab1["to_complete"]
+    assert sections["timeline"]["started_at"] is None
+    assert sections["timeline"]["aware_at"] == "2021-02-23T10:00:00+01:00"
+    # The processor has not told LAB01 yet: its own 72 hours have not started.
+    assert lab1["deadline"] is None and lab1["overdue"] is False
+    assert lab1["notification_type"] == "initial" and lab1["initial_notification"] is None
     assert set(lab1["labels"]) == set(sections)
     explanation = sections["consequences"]["severity_explanation"]
     assert [line[:3] for line in explanation] == ["DPC", "EI ", "CB ", "SE "]
+    bands = sections["consequences"]["persons_by_band"]
+    assert sum(bands.values()) == duties["LAB01"][0]
+    assert sum(f["persons"] for f in sections["consequences"]["factors"]) <= duties["LAB01"][0]
+    persons, _, mentioned = duties["LAB01"]
+    assert mentioned > 0  # the fixture mentions categories
+    assert sections["consequences"]["special_share"] == round(mentioned / persons, 4)
+    assert lab1["provenance"]["report_version"] == 1
 
 
 def test_index_has_the_credited_map_and_the_links(written):
@@ -224,7 +257,7 @@ def test_reports_without_pdf_and_without_awareness(tmp_path):
     assert not [p for p in paths if p.suffix == ".pdf"]
     draft = json.loads((tmp_path / "controllers" / "LAB01" / "notification.json").read_text())
     assert draft["deadline"] is None
-    assert "chronologie.aware_at" in draft["to_complete"]
+    assert "timeline.aware_at" in draft["to_complete"]
     assert "à compléter" in (tmp_path / "index.html").read_text(encoding="utf-8")
 
 
@@ -283,3 +316,13 @@ def test_a_person_at_two_labs_is_one_person_to_notify_and_two_notices():
         after = figures.collect(engine)
         assert after.persons_to_notify == before.persons_to_notify  # ...but the same person
         assert person is not None
+
+
+def test_other_bodies_page_groups_controllers_by_region(written):
+    leak, out, _, duties = written
+    page = (out / "other_bodies.html").read_text(encoding="utf-8")
+    assert "L.1111-8-2" in page and "323-1" in page
+    for controller_id in leak.controllers:
+        if duties[controller_id][0]:
+            assert f"({controller_id})" in page
+    assert MARKER not in page.upper()

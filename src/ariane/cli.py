@@ -37,6 +37,7 @@ app = typer.Typer(
     no_args_is_help=True,
     add_completion=False,
     pretty_exceptions_enable=False,
+    rich_markup_mode=None,  # plain help: no "<bool>" beside flags, no markup to escape
 )
 out = Console()
 err = Console(stderr=True, soft_wrap=True)
@@ -228,13 +229,13 @@ def run(
     files: Annotated[list[Path], typer.Argument(help="Leaked files (any supported format).")],
     case: Annotated[Path, typer.Option("--case", help="New case directory to create.")],
     registry: Annotated[
-        Path | None, typer.Option(help="Controllers registry CSV (see CONTRACT).")
+        Path | None, typer.Option(help="Controllers registry CSV (docs/inputs.md).")
     ] = None,
     aware_at: Annotated[
         str | None, typer.Option(help="When the breach became known (ISO-8601, with zone).")
     ] = None,
     facts: Annotated[
-        Path | None, typer.Option(help="Case facts file (TOML); defaults fit a public leak.")
+        Path | None, typer.Option(help="Case facts file (TOML), made by: ariane facts --out FILE.")
     ] = None,
     controller_patients: Annotated[
         list[str] | None,
@@ -277,16 +278,17 @@ def _print_run(result: Any) -> None:
     out.print(f"  stages done: {', '.join(result.stages_run)}")
     if result.stages_pending:
         out.print(f"  not built yet: {', '.join(result.stages_pending)}")
-    if (result.case_dir / "report" / "index.html").exists():
-        out.print(f"  report: {result.case_dir / 'report' / 'index.html'}")
+    if (result.case_dir / "report" / "v1" / "index.html").exists():
+        out.print(f"  report: {result.case_dir / 'report' / 'v1' / 'index.html'}")
 
 
 @app.command()
 def summary(
     case: Annotated[Path, typer.Argument(help="Case directory.")],
     as_json: Annotated[bool, typer.Option("--json", help="Print the summary document.")] = False,
+    quiet: Annotated[bool, typer.Option("--quiet", "-q", help="Accepted for symmetry.")] = False,
 ) -> None:
-    """What the case found."""
+    """What the case found, and each controller's deadline."""
     from ariane import pipeline
 
     document = _guarded(lambda: pipeline.summary(case))
@@ -300,7 +302,7 @@ def _print_findings(case: Path, document: dict[str, Any]) -> None:
     """The summary for a person: headline figures, then one line per controller."""
     findings = Table("finding", "value", title=f"Case {case}", show_header=False)
     for key, value in document.items():
-        if key == "controllers":
+        if key in ("controllers", "provenance"):
             continue
         if value is None:
             shown = "not computed yet"
@@ -331,8 +333,20 @@ def _print_findings(case: Path, document: dict[str, Any]) -> None:
             _yes_no(controller.get("notify_persons")),
         )
     out.print(table)
-    for deadline in sorted({c["deadline"] for c in controllers if c.get("deadline")}):
-        out.print(f"Notification deadline (art. 33, awareness + 72 h): {deadline}")
+    _print_clocks(controllers)
+
+
+def _print_clocks(controllers: list[dict[str, Any]]) -> None:
+    """Each controller's own deadline (told + 72 h), and who is not told yet."""
+    waiting = [
+        c["controller_id"] for c in controllers if c.get("persons") and not c.get("informed_at")
+    ]
+    if waiting:
+        out.print(f"Not yet informed by the processor (art. 33(2)): {', '.join(waiting)}")
+    for c in controllers:
+        if c.get("deadline"):
+            state = "notified" if c.get("notified_at") else ("PAST" if c.get("overdue") else "open")
+            out.print(f"{c['controller_id']}: deadline {c['deadline']} ({state})", highlight=False)
 
 
 def _yes_no(value: bool | None) -> str:
@@ -342,33 +356,149 @@ def _yes_no(value: bool | None) -> str:
 @app.command()
 def report(
     case: Annotated[Path, typer.Argument(help="Case directory.")],
-    quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress bar.")] = False,
+    quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress, no message.")] = False,
 ) -> None:
-    """(Re)write the report files of a case."""
+    """Write a new version of the report files of a case (report/v1, v2, ...)."""
     from ariane import pipeline
 
     paths = _guarded(lambda: pipeline.write_reports(case, _progress(quiet)))
-    out.print(f"wrote {len(paths)} report files under {case / 'report'}")
+    if not quiet:
+        folder = paths[0].parent if paths else case / "report"
+        out.print(f"wrote {len(paths)} report files under {folder}")
 
 
-@app.command()
+facts_app = typer.Typer(
+    help="The case's facts: a template file to fill in, or show and set them after run.",
+    no_args_is_help=False,
+    invoke_without_command=True,
+    rich_markup_mode=None,
+)
+app.add_typer(facts_app, name="facts")
+
+
+@facts_app.callback()
 def facts(
-    out_file: Annotated[Path, typer.Option("--out", help="Facts file to write (TOML).")],
+    context: typer.Context,
+    out_file: Annotated[
+        Path | None,
+        typer.Option("--out", help="Write a facts file to edit (TOML), for run --facts."),
+    ] = None,
+    quiet: Annotated[bool, typer.Option("--quiet", "-q", help="Print nothing but errors.")] = False,
 ) -> None:
-    """Write a commented case facts file to edit, then pass to ``run --facts``."""
+    """Write a commented facts file (--out), or show or set the facts of a case."""
+    if context.invoked_subcommand is not None:
+        return
+    if out_file is None:
+        out.print(context.get_help())
+        raise typer.Exit(2)
     from ariane.assess import write_facts_template
 
     _guarded(lambda: write_facts_template(out_file))
-    out.print(f"wrote {out_file}: edit it, then pass it to `ariane run --facts {out_file}`")
+    if not quiet:
+        out.print(f"wrote {out_file}: edit it, then pass it to: ariane run --facts {out_file}")
+
+
+@facts_app.command("show")
+def facts_show(
+    case: Annotated[Path, typer.Argument(help="Case directory.")],
+    as_json: Annotated[bool, typer.Option("--json", help="Print the facts as JSON.")] = False,
+    quiet: Annotated[bool, typer.Option("--quiet", "-q", help="Accepted for symmetry.")] = False,
+) -> None:
+    """The case's facts, and each controller's; unknown ones print « à compléter »."""
+    from ariane import followup
+
+    document = _guarded(lambda: followup.show_facts(case))
+    if as_json:
+        _print_json(document)
+        return
+    _print_facts(document)
+
+
+def _print_facts(document: dict[str, Any]) -> None:
+    table = Table("fact", "value", title="Facts of the case", show_header=False)
+    for name, value in document["case"].items():
+        table.add_row(name, _fact_text(value))
+    out.print(table)
+    for controller_id, values in document["controllers"].items():
+        known = {k: v for k, v in values.items() if v is not None}
+        line = ", ".join(f"{k}={_fact_text(v)}" for k, v in known.items()) or "« à compléter »"
+        out.print(f"[bold]{controller_id}[/]: {line}", highlight=False)
+
+
+def _fact_text(value: Any) -> str:
+    if value is None:
+        return "« à compléter »"
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    return str(value)
+
+
+@facts_app.command("set")
+def facts_set(
+    case: Annotated[Path, typer.Argument(help="Case directory.")],
+    assignments: Annotated[
+        list[str], typer.Argument(help="NAME=VALUE pairs; an empty VALUE makes a fact unknown.")
+    ],
+    controller: Annotated[
+        str | None, typer.Option("--controller", help="Set this controller's facts.")
+    ] = None,
+    quiet: Annotated[bool, typer.Option("--quiet", "-q", help="Print nothing but errors.")] = False,
+) -> None:
+    """Record facts after run (each change audited); see docs/facts.md for the names."""
+    from ariane import followup
+
+    changes = _guarded(lambda: followup.set_facts(case, assignments, controller))
+    if quiet:
+        return
+    where = f"controller {controller}" if controller else "the case"
+    if not changes:
+        out.print(f"no change to the facts of {where}")
+    for change in changes:
+        out.print(
+            f"{where}: {change.name}: {_fact_text(change.old)} -> {_fact_text(change.new)}",
+            highlight=False,
+        )
 
 
 @app.command()
-def audit(case: Annotated[Path, typer.Argument(help="Case directory.")]) -> None:
+def export(
+    case: Annotated[Path, typer.Argument(help="Case directory.")],
+    controller: Annotated[str, typer.Option("--controller", help="Whose persons to export.")],
+    out_file: Annotated[Path, typer.Option("--out", help="Encrypted file to write (.age).")],
+    recipient: Annotated[
+        str | None,
+        typer.Option(
+            "--recipient",
+            help="age public key (age1...); without it the passphrase in "
+            "ARIANE_EXPORT_PASSPHRASE encrypts.",
+        ),
+    ] = None,
+    quiet: Annotated[bool, typer.Option("--quiet", "-q", help="Print nothing but errors.")] = False,
+) -> None:
+    """A controller's affected persons with their contact details, encrypted (audited)."""
+    from ariane import followup
+
+    passphrase = None if recipient else (os.environ.get("ARIANE_EXPORT_PASSPHRASE") or None)
+    persons = _guarded(
+        lambda: followup.export_persons(
+            case, controller, out_file, recipient=recipient, passphrase=passphrase
+        )
+    )
+    if not quiet:
+        out.print(f"wrote {persons:,} persons of {controller}, encrypted, to {out_file}")
+
+
+@app.command()
+def audit(
+    case: Annotated[Path, typer.Argument(help="Case directory.")],
+    quiet: Annotated[bool, typer.Option("--quiet", "-q", help="Print nothing but errors.")] = False,
+) -> None:
     """Verify the hash-chained audit log of a case."""
     from ariane import pipeline
 
     entries, head = _guarded(lambda: pipeline.verify_audit(case))
-    out.print(f"audit log of {case} verifies: {entries} entries, head {head[:16]}…")
+    if not quiet:
+        out.print(f"audit log of {case} verifies: {entries} entries, head {head[:16]}…")
 
 
 @app.command()
@@ -396,6 +526,7 @@ def main() -> None:
 selfcheck_app = typer.Typer(
     help="Let people check whether they are concerned, without a second leak.",
     no_args_is_help=True,
+    rich_markup_mode=None,
 )
 
 
@@ -409,11 +540,14 @@ def selfcheck_export(
     sender_key: Annotated[
         Path | None, typer.Option(help="Sender key file to create (default: OUT.sender-key).")
     ] = None,
+    quiet: Annotated[bool, typer.Option("--quiet", "-q", help="Print nothing but errors.")] = False,
 ) -> None:
     """Write the self-check index of a case: keyed digests and sealed contacts only."""
     from ariane.selfcheck.export import export
 
     result = _guarded(lambda: export(case, out_dir, hmac_key, sender_key))
+    if quiet:
+        return
     out.print(
         f"wrote the self-check index of {result.persons:,} persons ({result.digests:,} "
         f"identifier digests, {result.controllers} controllers) to {result.index_dir}"
@@ -447,6 +581,7 @@ def selfcheck_serve(
     limit_overall: Annotated[str, typer.Option(help="Checks overall: COUNT/SECONDS.")] = (
         "100000/3600"
     ),
+    quiet: Annotated[bool, typer.Option("--quiet", "-q", help="Accepted for symmetry.")] = False,
 ) -> None:
     """Serve the self-check page and API over an index until interrupted."""
     from ariane.selfcheck.limits import Limit, Limits

@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from ariane import assess, attribute, classify, read, report, resolve
-from ariane.case import Case
+from ariane.case import Case, read_manifest
 from ariane.engine import Engine
 from ariane.errors import ConfigError, InputError, StageNotBuiltError
 from ariane.progress import SILENT, Progress
@@ -37,7 +37,7 @@ class RunOptions:
         return [*self.paths, *extra, *self.controller_patients.values()]
 
     def check(self) -> None:
-        """Refuse missing files before any work starts."""
+        """Refuse missing files and bad option files before any work starts."""
         if not self.paths:
             raise ConfigError("no input file given")
         for path in self.paths:
@@ -45,6 +45,17 @@ class RunOptions:
         for option in (self.registry, self.facts, *self.controller_patients.values()):
             if option is not None:
                 _require_file(option, ConfigError)
+        # Option files are checked whole now: their errors must not wait for the leak.
+        if self.facts is not None:
+            assess.load_facts(self.facts)
+        if self.registry is not None:
+            from ariane.attribute import registry
+
+            registry.load(self.registry)
+        for path in self.controller_patients.values():
+            from ariane.attribute import patients
+
+            patients.check_list(path)
 
 
 def _require_file(path: Path, error: type[InputError] | type[ConfigError]) -> None:
@@ -66,10 +77,10 @@ STAGES: dict[str, StageRunner] = {
         engine, o.registry, o.controller_patients, progress
     ),
     "assess": lambda engine, o, case_dir, progress: assess.assess(engine, o.facts, progress),
-    "report": lambda engine, o, case_dir, progress: report.write_reports(
-        engine, case_dir / "report", progress
-    ),
 }
+#: The last stage: ``run`` writes the first report version after its own audit entry, so
+#: that the report carries the audit head that records how the case was made.
+REPORT = "report"
 
 
 @dataclass
@@ -130,12 +141,19 @@ def run(case_dir: Path, options: RunOptions, progress: Progress = SILENT) -> Run
                 "quarantined": document["quarantined"],
             },
         )
+        if "assess" in done:
+            _write_version(case, progress)
+            case.engine().execute(
+                "INSERT INTO case_stages VALUES (?, ?)", [REPORT, datetime.now(UTC)]
+            )
+            done.append(REPORT)
     except BaseException:
         # A half-built case would block the next attempt and prove nothing: remove it.
         case.discard()
         raise
     case.close()
-    return RunResult(case_dir, done, [s for s in STAGES if s not in done], document)
+    pending = [s for s in (*STAGES, REPORT) if s not in done]
+    return RunResult(case_dir, done, pending, document)
 
 
 def _run_stages(case: Case, options: RunOptions, progress: Progress) -> list[str]:
@@ -187,12 +205,15 @@ CONTRACT_FIELDS = (
 )
 
 
-def summarise(engine: Engine) -> dict[str, Any]:
+def summarise(engine: Engine, now: datetime | None = None) -> dict[str, Any]:
     """The ``summary --json`` document; fields of stages not run yet are ``None``."""
     done = [row[0] for row in engine.fetch("SELECT stage FROM case_stages")]
     document: dict[str, Any] = dict.fromkeys(CONTRACT_FIELDS)
     for stage in done:
-        fragment = SUMMARISERS.get(stage, lambda _engine: {})(engine)
+        if stage == "assess":
+            fragment = assess.summarise(engine, now)
+        else:
+            fragment = SUMMARISERS.get(stage, lambda _engine: {})(engine)
         _merge_controllers(document, fragment.pop("controllers", None))
         document.update(fragment)
     document["stages"] = done
@@ -211,16 +232,32 @@ def _merge_controllers(document: dict[str, Any], controllers: list[dict[str, Any
         controller.update(by_id.get(controller["controller_id"], {}))
 
 
-def summary(case_dir: Path) -> dict[str, Any]:
-    """What an existing case found (opening it needs its key)."""
+def summary(case_dir: Path, now: datetime | None = None) -> dict[str, Any]:
+    """What an existing case found (opening it needs its key); ``now`` judges deadlines."""
     with Case.open(case_dir) as case:
-        document = summarise(case.engine())
+        document = summarise(case.engine(), now)
+        document["provenance"] = _provenance(case)
         case.record("summary")
     return document
 
 
-def write_reports(case_dir: Path, progress: Progress = SILENT) -> list[Path]:
-    """(Re)write the report files of an existing case."""
+def _provenance(case: Case) -> dict[str, Any]:
+    """Which case, which Ariane, which inputs, which audit head a document comes from."""
+    from ariane import __version__
+    from ariane.report.versions import inputs_of_run
+
+    return {
+        "case_id": read_manifest(case.directory)["id"],
+        "ariane_version": __version__,
+        "audit_head": case.verify_audit().head if case.audit_path.exists() else None,
+        "inputs": inputs_of_run(case.audit_path),
+    }
+
+
+def write_reports(
+    case_dir: Path, progress: Progress = SILENT, now: datetime | None = None
+) -> list[Path]:
+    """Write a new version of the report files of an existing case (report/vN)."""
     with Case.open(case_dir) as case:
         done = {row[0] for row in case.engine().fetch("SELECT stage FROM case_stages")}
         missing = [s for s in ("resolve", "attribute", "assess") if s not in done]
@@ -228,8 +265,29 @@ def write_reports(case_dir: Path, progress: Progress = SILENT) -> list[Path]:
             raise StageNotBuiltError(
                 f"{case_dir}: the case has no {', '.join(missing)} results to report on"
             )
-        paths = report.write_reports(case.engine(), case.report_dir, progress)
-        case.record("report", outcome={"files": len(paths)})
+        return _write_version(case, progress, now)
+
+
+def _write_version(case: Case, progress: Progress, now: datetime | None = None) -> list[Path]:
+    """Write report/vN of an open case, with its provenance; audited."""
+    from ariane.report import versions
+
+    engine = case.engine()
+    provenance = _provenance(case)
+    edition = report.Edition(
+        version=versions.next_version(engine, case.report_dir),
+        case_id=provenance["case_id"],
+        audit_head=provenance["audit_head"],
+        inputs=provenance["inputs"],
+        earlier=versions.earlier_versions(engine),
+    )
+    folder = case.report_dir / f"v{edition.version}"
+    paths = report.write_reports(engine, folder, progress, edition=edition, now=now)
+    case.record(
+        "report",
+        {"version": edition.version},
+        outcome={"files": len(paths), "folder": str(folder.relative_to(case.directory))},
+    )
     return paths
 
 
@@ -238,6 +296,16 @@ def verify_audit(case_dir: Path) -> tuple[int, str]:
     with Case.open(case_dir) as case:
         report_ = case.verify_audit()
     return report_.entries, report_.head
+
+
+def _replace_demo_case(case_dir: Path) -> None:
+    """Remove an earlier demo's case; refuse a folder that is not an Ariane case."""
+    if not (case_dir / "case.json").exists():
+        if any(case_dir.iterdir()):
+            raise ConfigError(f"{case_dir}: not a demo case; remove it or use --out")
+        case_dir.rmdir()
+        return
+    Case(case_dir, key="").discard()  # discarding needs no key: only the manifest
 
 
 @dataclass
@@ -249,13 +317,17 @@ class DemoResult:
 
 
 def demo(out_dir: Path, rows: int = 20_000, progress: Progress = SILENT) -> DemoResult:
-    """Synthesise a leak into ``out_dir`` and run every built stage on it."""
+    """Synthesise a leak into ``out_dir`` and run every built stage on it.
+
+    A previous demo's case in ``out_dir`` is replaced (with its key file): running the demo
+    twice works. Any other folder there is refused, never deleted.
+    """
     from ariane.synth import AWARE_AT, generate
 
     leak_dir = out_dir / "leak"
     case_dir = out_dir / "case"
     if case_dir.exists():
-        raise ConfigError(f"{case_dir}: a previous demo is there; remove {out_dir} or use --out")
+        _replace_demo_case(case_dir)
     generate(leak_dir, rows=rows, seed=2021, progress=progress)
     options = RunOptions(
         [leak_dir / "leak.csv"], registry=leak_dir / "registry.csv", aware_at=AWARE_AT

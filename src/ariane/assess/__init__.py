@@ -2,8 +2,8 @@
 
 Public entry point: :func:`assess`. Reads ``resolve_records``, ``classify_columns``,
 ``classify_mentions``, ``read_sources`` and the raw tables, ``attribute_records``,
-``attribute_controllers`` and the case facts (``case_facts`` and a TOML facts file, see
-:mod:`ariane.assess.facts`); writes:
+``attribute_controllers`` and the case's facts (its fact log, fed by ``--aware-at``, a TOML
+facts file and ``facts set``, see :mod:`ariane.assess.facts`); writes:
 
 ``assess_persons``     person_id BIGINT, dpc DOUBLE, ei DOUBLE, cb DOUBLE, score DOUBLE,
                        band VARCHAR (low|medium|high|very_high), categories VARCHAR[],
@@ -35,9 +35,12 @@ from ariane.assess import enisa
 from ariane.assess.duties import build_duties, deadline
 from ariane.assess.exposure import build_exposure
 from ariane.assess.facts import (
+    ASSUMED,
     Facts,
     facts_template,
+    import_facts,
     load_facts,
+    parse_instant,
     store_facts,
     stored_facts,
     write_facts_template,
@@ -46,11 +49,14 @@ from ariane.errors import ConfigError, StageNotBuiltError
 from ariane.progress import SILENT, Progress
 
 if TYPE_CHECKING:
+    from ariane.case.timeline import ControllerClock
     from ariane.engine import Engine
 
 __all__ = [
     "Facts",
     "assess",
+    "assumptions",
+    "controller_clocks",
     "circumstances_of",
     "deadline",
     "facts_template",
@@ -66,8 +72,15 @@ def assess(engine: Engine, facts: Path | None = None, progress: Progress = SILEN
     """Grade every person and decide every controller's duties."""
     if not engine.has_table("resolve_records"):
         raise StageNotBuiltError("assess needs the persons of the resolve stage: run it first")
-    case_facts = load_facts(facts, engine)
-    _check_controllers_named(engine, case_facts, facts)
+    from ariane.case import facts as fact_log  # the case package opens DuckDB: not at import
+
+    if facts is not None or not fact_log.current(engine):
+        # The file and --aware-at feed the fact log once, at run; later `facts set`
+        # changes are kept there and win, since they were given last.
+        given = load_facts(facts, engine)
+        _check_controllers_named(engine, given, facts)
+        import_facts(engine, given, "run")
+    case_facts = stored_facts(engine)
     aware_at = case_facts.aware_at()
     reference = reference_date(case_facts)
     circumstances = circumstances_of(case_facts)
@@ -88,7 +101,7 @@ def assess(engine: Engine, facts: Path | None = None, progress: Progress = SILEN
         build_duties(
             engine,
             aware_at=aware_at,
-            encrypted=circumstances.encrypted,
+            encrypted=bool(case_facts.breach.encrypted),
             processor=case_facts.organisation.role == "processor",
         )
         store_facts(engine, case_facts)
@@ -108,15 +121,20 @@ def _check_controllers_named(engine: Engine, facts: Facts, path: Path | None) ->
 
 
 def circumstances_of(facts: Facts) -> enisa.Circumstances:
-    """The ENISA circumstances stated by the facts."""
+    """The ENISA circumstances the facts state, the unknown ones assumed (:data:`ASSUMED`)."""
     breach = facts.breach
     return enisa.Circumstances(
-        confidentiality=breach.confidentiality,
-        integrity=breach.integrity,
-        availability=breach.availability,
-        malicious=breach.malicious,
-        encrypted=breach.encrypted,
+        confidentiality=breach.confidentiality or str(ASSUMED["confidentiality"]),
+        integrity=breach.integrity or str(ASSUMED["integrity"]),
+        availability=breach.availability or str(ASSUMED["availability"]),
+        malicious=bool(ASSUMED["malicious"]) if breach.malicious is None else breach.malicious,
+        encrypted=bool(ASSUMED["encrypted"]) if breach.encrypted is None else breach.encrypted,
     )
+
+
+def assumptions(facts: Facts) -> list[str]:
+    """Names of the circumstances grading assumed because the facts do not state them."""
+    return [name for name in ASSUMED if getattr(facts.breach, name) in ("", None)]
 
 
 def _grade_exposures(engine: Engine, circumstances: enisa.Circumstances) -> None:
@@ -157,10 +175,35 @@ def _grade_exposures(engine: Engine, circumstances: enisa.Circumstances) -> None
         engine.unregister("__assess_grades")
 
 
-def summarise(engine: Engine) -> dict[str, Any]:
-    """Severity and duty fields of the summary."""
+def controller_clocks(
+    facts: Facts, regulator_duty: dict[str, bool], now: datetime
+) -> dict[str, ControllerClock]:
+    """Each controller's clock at ``now`` (its own awareness + 72 h, overdue or not)."""
+    from ariane.case import timeline  # the case package opens DuckDB: not at import time
+
+    processor = facts.organisation.role == "processor"
+    clocks = {}
+    for controller_id, regulator in regulator_duty.items():
+        own = facts.controller(controller_id)
+        clocks[controller_id] = timeline.controller_clock(
+            controller_id,
+            processor=processor,
+            case_aware_at=facts.aware_at(),
+            informed_at=parse_instant(own.informed_at) if own.informed_at else None,
+            notified_at=parse_instant(own.notified_at) if own.notified_at else None,
+            notify_regulator=regulator,
+            now=now,
+        )
+    return clocks
+
+
+#: Notices to persons per state; the notify stage will fill them (zeros until then).
+NOTICE_STATES = ("planned", "approved", "sent", "delivered", "bounced", "letters")
+
+
+def summarise(engine: Engine, now: datetime | None = None) -> dict[str, Any]:
+    """Severity and duty fields of the summary; ``now`` judges what is overdue."""
     facts = stored_facts(engine)
-    due = deadline(facts.aware_at())
     special = dict.fromkeys(enisa.CATEGORY_BITS, 0)
     for category, persons in engine.fetch(
         "SELECT category, count(*) FROM ("
@@ -170,19 +213,23 @@ def summarise(engine: Engine) -> dict[str, Any]:
     severity = dict.fromkeys(enisa.BANDS, 0)
     for band, persons in engine.fetch("SELECT band, count(*) FROM assess_persons GROUP BY band"):
         severity[band] = int(persons)
+    duties = engine.fetch(
+        "SELECT controller_id, severity, notify_regulator, notify_persons "
+        "FROM assess_controllers ORDER BY controller_id"
+    )
+    clocks = controller_clocks(
+        facts, {row[0]: bool(row[2]) for row in duties}, now or datetime.now(UTC)
+    )
     controllers = [
         {
             "controller_id": controller_id,
             "severity": band,
             "notify_regulator": bool(regulator),
             "notify_persons": bool(persons),
-            # Read from the facts, not the TIMESTAMPTZ: it keeps the offset the user gave.
-            "deadline": due.isoformat() if due is not None and regulator else None,
+            **clocks[controller_id].as_contract(),
+            "notices": dict.fromkeys(NOTICE_STATES, 0),
         }
-        for controller_id, band, regulator, persons in engine.fetch(
-            "SELECT controller_id, severity, notify_regulator, notify_persons "
-            "FROM assess_controllers ORDER BY controller_id"
-        )
+        for controller_id, band, regulator, persons in duties
     ]
     return {"special_categories": special, "severity": severity, "controllers": controllers}
 

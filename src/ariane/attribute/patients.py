@@ -11,6 +11,7 @@ several labs' lists is then placed by the date of the record's visit.
 
 from __future__ import annotations
 
+import csv
 import re
 import unicodedata
 from datetime import date
@@ -50,6 +51,30 @@ def columns_of(header: list[str]) -> dict[str, str]:
                 found[field] = column
                 break
     return found
+
+
+def check_list(path: Path) -> None:
+    """Refuse, before any leak is read, a patient list whose header names no usable column."""
+    from ariane.read.sniff import decode_sample, sniff_dialect, sniff_encoding
+
+    try:
+        with open(path, "rb") as handle:
+            sample = handle.read(65536)
+    except OSError as exc:
+        raise ConfigError(f"{path}: cannot read the patient list ({type(exc).__name__})") from None
+    text = decode_sample(sample, sniff_encoding(sample)).lstrip("\ufeff")
+    dialect = sniff_dialect(text, truncated=True)
+    # The list is read with a header row whatever the sniffer thinks: check that row.
+    first = next(csv.reader(text.splitlines()[dialect.preamble :], delimiter=dialect.delimiter), [])
+    _require_person_columns(path, columns_of(dialect.header_fields or first))
+
+
+def _require_person_columns(path: Path, fields: dict[str, str]) -> None:
+    if "nir" not in fields and not {"last_name", "first_name", "birth_date"} <= fields.keys():
+        raise ConfigError(
+            f"{path} line 1: a patient list needs a NIR column, or last name, first name "
+            "and birth date columns"
+        )
 
 
 def gather_evidence(engine: Engine, lists: dict[str, Path], known: set[str]) -> None:
@@ -123,11 +148,7 @@ def _load(engine: Engine, controller_id: str, path: Path) -> None:
     except Exception as exc:  # DuckDB's errors quote data lines: keep only their kind
         raise ConfigError(f"{path}: cannot read the patient list ({type(exc).__name__})") from None
     fields = columns_of(header)
-    if "nir" not in fields and not {"last_name", "first_name", "birth_date"} <= fields.keys():
-        raise ConfigError(
-            f"{path} line 1: a patient list needs a NIR column, or last name, first name "
-            "and birth date columns"
-        )
+    _require_person_columns(path, fields)
 
     def column(field: str) -> str:
         return quote(fields[field]) if field in fields else "CAST(NULL AS VARCHAR)"

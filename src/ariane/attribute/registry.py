@@ -1,7 +1,10 @@
 """The registry of controllers (``--registry``): loaded, checked, placed.
 
-CSV with the header ``controller_id,name,finess,siren,address,postal_code,city,dpo_email``.
-Errors name the file and line, never a value.
+CSV with the header ``controller_id,name,finess,siren,address,postal_code,city,dpo_email``,
+read as tolerantly as a leak: ``,`` ``;`` tab or ``|`` between fields, UTF-8 (with or
+without BOM), Windows-1252 or Latin-1, as French Excel writes it. :func:`load` is cheap, so
+``run`` checks the registry before it reads the leak. Errors name the file and line, never
+a value.
 """
 
 from __future__ import annotations
@@ -73,24 +76,43 @@ def place_of(
     return departement, region
 
 
+def _decode(path: Path) -> tuple[str, str, int]:
+    """The registry's text, delimiter and records above its header, as leaks are sniffed.
+
+    French Excel writes ``;`` between fields and Windows-1252 (or Latin-1) text.
+    """
+    from ariane.read.sniff import sniff_dialect, sniff_encoding
+
+    try:
+        raw = path.read_bytes()
+    except OSError as exc:
+        raise ConfigError(f"{path}: cannot read the registry ({type(exc).__name__})") from None
+    encoding = sniff_encoding(raw)
+    try:
+        text = raw.decode(encoding).lstrip("\ufeff")
+    except (UnicodeDecodeError, LookupError):
+        raise ConfigError(f"{path}: cannot decode the registry (tried {encoding})") from None
+    dialect = sniff_dialect(text, truncated=False)
+    return text, dialect.delimiter, dialect.preamble
+
+
 def load(path: Path) -> list[Controller]:
     """Read and check a registry file; :class:`ConfigError` names the line at fault."""
-    try:
-        text = path.read_text(encoding="utf-8-sig")
-    except (OSError, UnicodeDecodeError) as exc:
-        raise ConfigError(f"{path}: cannot read the registry ({type(exc).__name__})") from None
-    reader = csv.reader(text.splitlines())
+    text, delimiter, skipped = _decode(path)
+    reader = csv.reader(text.splitlines(), delimiter=delimiter)
+    for _ in range(skipped):  # a title or Excel's "sep=;" line above the header
+        next(reader, None)
     header = next(reader, None)
     if header is None:
         raise ConfigError(f"{path}: the registry is empty")
     names = [h.strip().lower() for h in header]
     missing = [h for h in HEADER if h not in names]
     if missing:
-        raise ConfigError(f"{path} line 1: registry header lacks {', '.join(missing)}")
+        raise ConfigError(f"{path} line {1 + skipped}: registry header lacks {', '.join(missing)}")
     index = {h: names.index(h) for h in HEADER}
     controllers: list[Controller] = []
     seen: set[str] = set()
-    for line, row in enumerate(reader, start=2):
+    for line, row in enumerate(reader, start=2 + skipped):
         if not any(cell.strip() for cell in row):
             continue
         if len(row) < len(names):

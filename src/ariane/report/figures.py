@@ -17,6 +17,7 @@ from ariane.assess.duties import deadline
 from ariane.assess.facts import Facts, stored_facts
 
 if TYPE_CHECKING:
+    from ariane.case.timeline import ControllerClock, ProcessorDuty
     from ariane.engine import Engine
 
 
@@ -57,6 +58,21 @@ class ControllerFigures:
     categories: dict[str, int]
     data_kinds: list[str]
     severity_explanation: dict[str, str]
+    exposure: int = 0  # every kind of data its file exposes (:class:`enisa.Exposure` bits)
+    minors: int = 0  # persons under 18 at the reference date
+    special_persons: int = 0  # persons with at least one special-category mention
+    factors: list[dict[str, Any]] = field(default_factory=list)  # grades, most persons first
+    clock: ControllerClock | None = None
+
+    @property
+    def data_codes(self) -> list[str]:
+        """Codes of the kinds of data exposed (``nir``, ``birth_date``...), for JSON."""
+        return [bit.name.lower() for bit in enisa.DATA_NAMES if self.exposure & bit and bit.name]
+
+    @property
+    def special_share(self) -> float | None:
+        """Share of its persons with a special-category mention (None: no person)."""
+        return round(self.special_persons / self.persons, 4) if self.persons else None
 
 
 @dataclass
@@ -80,6 +96,8 @@ class CaseFigures:
     data_kinds: list[str]
     controllers: list[ControllerFigures]
     persons_by_departement: dict[str, int] = field(default_factory=dict)
+    now: datetime | None = None  # the moment deadlines are judged at
+    duty: ProcessorDuty | None = None
 
     @property
     def departements(self) -> list[tuple[str, str]]:
@@ -101,9 +119,13 @@ def _text(value: object) -> str:
     return "" if value is None else str(value)
 
 
-def collect(engine: Engine) -> CaseFigures:
-    """Every count of the reports, from the tables of every stage."""
+def collect(engine: Engine, now: datetime | None = None) -> CaseFigures:
+    """Every count of the reports, from the tables of every stage; ``now`` judges deadlines."""
+    from ariane.assess import controller_clocks
+    from ariane.case.timeline import processor_duty
+
     facts = stored_facts(engine)
+    now = now or datetime.now(UTC)
     rows, quarantined, sources = _sources(engine)
     records, unattributed = engine.fetch(
         "SELECT count(*), count(*) FILTER (WHERE controller_id IS NULL) FROM assess_exposure"
@@ -131,8 +153,17 @@ def collect(engine: Engine) -> CaseFigures:
         "JOIN assess_grades g USING (exposure) JOIN assess_controllers c USING (controller_id) "
         "WHERE c.notify_persons AND g.band IN ('high', 'very_high')"
     )[0][0]
+    controllers = _controllers(engine)
+    clocks = controller_clocks(
+        facts, {c.controller_id: c.notify_regulator for c in controllers}, now
+    )
+    for controller in controllers:
+        controller.clock = clocks[controller.controller_id]
+    duty = processor_duty(
+        facts.aware_at(), [clocks[c.controller_id] for c in controllers if c.persons], now
+    )
     return CaseFigures(
-        generated_at=datetime.now(UTC),
+        generated_at=now,
         facts=facts,
         deadline=deadline(facts.aware_at()),
         rows=rows,
@@ -147,8 +178,10 @@ def collect(engine: Engine) -> CaseFigures:
         categories=_category_counts(engine),
         bands=bands,
         data_kinds=enisa.data_names(all_exposure),
-        controllers=_controllers(engine),
+        controllers=controllers,
         persons_by_departement=_persons_by_departement(engine),
+        now=now,
+        duty=duty,
     )
 
 
@@ -197,14 +230,20 @@ def _controllers(engine: Engine) -> list[ControllerFigures]:
     )
     # Per controller: what its file exposes, persons per category, and the explanation of
     # its highest grade (the one that sets its duties).
+    special = sum(int(bit) for bit in enisa.CATEGORY_BITS.values())
     held = engine.fetch(
         f"SELECT controller_id, bit_or(exposure), arg_max(g.explanation, g.score), "
+        # Persons only (a record naming nobody is no person), as assess_controllers counts.
+        f"count(person_id) FILTER (WHERE exposure & {int(enisa.Exposure.MINOR)} <> 0), "
+        f"count(person_id) FILTER (WHERE exposure & {special} <> 0), "
         f"{_per_category()} "
         "FROM (SELECT controller_id, person_id, bit_or(exposure) AS exposure "
         "FROM assess_exposure WHERE controller_id IS NOT NULL GROUP BY ALL) "
         "JOIN assess_grades g USING (exposure) GROUP BY 1"
     )
-    exposure = {row[0]: (_int(row[1]), row[3:]) for row in held}
+    exposure = {row[0]: (_int(row[1]), row[5:]) for row in held}
+    minors = {row[0]: (_int(row[3]), _int(row[4])) for row in held}
+    factors = _factors(engine)
     worst = {row[0]: json.loads(row[2]) for row in held if row[2]}
     places = geo.referential()
     found = []
@@ -249,7 +288,38 @@ def _controllers(engine: Engine) -> list[ControllerFigures]:
                 },
                 data_kinds=enisa.data_names(mask),
                 severity_explanation=worst.get(controller_id, {}),
+                exposure=mask,
+                minors=minors.get(controller_id, (0, 0))[0],
+                special_persons=minors.get(controller_id, (0, 0))[1],
+                factors=factors.get(controller_id, []),
             )
+        )
+    return found
+
+
+def _factors(engine: Engine) -> dict[str, list[dict[str, Any]]]:
+    """Per controller, its persons grouped by grade (DPC, EI, CB, score), most persons first.
+
+    A lab whose 10,000 persons are graded "medium" and one "very high" is not a lab whose
+    persons are all "very high": the maximum alone cannot tell them apart.
+    """
+    found: dict[str, list[dict[str, Any]]] = {}
+    for controller_id, band, dpc, ei, cb, score, persons in engine.fetch(
+        "SELECT controller_id, g.band, g.dpc, g.ei, g.cb, g.score, count(*) AS persons "
+        "FROM (SELECT controller_id, person_id, bit_or(exposure) AS exposure "
+        "FROM assess_exposure WHERE controller_id IS NOT NULL AND person_id IS NOT NULL "
+        "GROUP BY ALL) JOIN assess_grades g USING (exposure) GROUP BY ALL "
+        "ORDER BY controller_id, persons DESC, score DESC"
+    ):
+        found.setdefault(str(controller_id), []).append(
+            {
+                "band": band,
+                "dpc": float(dpc),
+                "ei": float(ei),
+                "cb": float(cb),
+                "score": float(score),
+                "persons": int(persons),
+            }
         )
     return found
 
