@@ -2,20 +2,26 @@
 
 Errors become one line on stderr and a non-zero exit, never a traceback (set
 ``ARIANE_DEBUG=1`` to see one for an unexpected failure: it may quote data, so never in
-production logs).
+production logs). Every command body, printing included, runs under :func:`_guarded`.
+Whatever came from the data or from a file name is printed through :mod:`ariane.display`:
+table cells as ``Text`` (never parsed as markup), other lines escaped.
 """
 
 from __future__ import annotations
 
+import functools
 import json
 import os
+import signal
 import sys
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from datetime import datetime
 from pathlib import Path
-from typing import Annotated, Any, TypeVar
+from types import FrameType
+from typing import Annotated, Any, ParamSpec
 
+import click
 import typer
 from rich.console import Console
 from rich.progress import (
@@ -27,8 +33,10 @@ from rich.progress import (
     TimeElapsedColumn,
 )
 from rich.table import Table
+from rich.text import Text
 
 from ariane import __version__
+from ariane.display import json_text, markup, printable, text
 from ariane.errors import ArianeError, ConfigError
 
 app = typer.Typer(
@@ -38,9 +46,21 @@ app = typer.Typer(
     add_completion=False,
     pretty_exceptions_enable=False,
 )
-out = Console()
+# soft_wrap: a long path stays on one line, so scripts can read what is printed.
+out = Console(soft_wrap=True)
 err = Console(stderr=True, soft_wrap=True)
-T = TypeVar("T")
+P = ParamSpec("P")
+
+MemoryLimit = Annotated[
+    str | None,
+    typer.Option(
+        "--memory-limit",
+        envvar="ARIANE_MEMORY_LIMIT",
+        help="Memory DuckDB may use (4GB, 2GiB, 60%); spills beyond it, encrypted. "
+        "Default: 60% of the memory.",
+        show_default=False,
+    ),
+]
 
 
 class RichProgress:
@@ -54,7 +74,7 @@ class RichProgress:
         """One bar for the duration of a task."""
         bar = Progress(
             SpinnerColumn(),
-            TextColumn("{task.description}"),
+            TextColumn("{task.description}", markup=False),
             BarColumn(),
             MofNCompleteColumn(),
             TimeElapsedColumn(),
@@ -63,7 +83,7 @@ class RichProgress:
             disable=not self.enabled,
         )
         with bar:
-            task_id = bar.add_task(description, total=total)
+            task_id = bar.add_task(printable(description), total=total)
             yield _RichTracker(bar, task_id)
 
 
@@ -75,6 +95,8 @@ class _RichTracker:
         self.bar.advance(self.task_id, amount)
 
     def update(self, *, total: int | None = None, description: str | None = None) -> None:
+        if description is not None:
+            description = printable(description)
         self.bar.update(self.task_id, total=total, description=description)
 
 
@@ -82,29 +104,58 @@ def _progress(quiet: bool = False) -> RichProgress:
     return RichProgress(enabled=not quiet and err.is_terminal)
 
 
-def _guarded(action: Callable[[], T]) -> T:
-    """Run a command body; turn every failure into one safe line and an exit code."""
+class Stopped(KeyboardInterrupt):
+    """SIGTERM or SIGHUP, raised as Ctrl-C is, so every ``finally`` cleans up the same way."""
+
+    def __init__(self, signum: int) -> None:
+        super().__init__(signum)
+        self.exit_code = 128 + signum
+
+
+def _stop(signum: int, frame: FrameType | None) -> None:
+    raise Stopped(signum)
+
+
+def _guarded(command: Callable[P, None]) -> Callable[P, None]:
+    """Run a whole command (printing included); every failure is one safe line and a code."""
+
+    @functools.wraps(command)
+    def guarded(*args: P.args, **kwargs: P.kwargs) -> None:
+        try:
+            command(*args, **kwargs)
+        except (click.exceptions.Exit, click.exceptions.Abort, click.ClickException):
+            raise  # typer's own exits and usage errors
+        except ArianeError as exc:
+            _fail(exc.exit_code, "error:", str(exc))
+        except KeyboardInterrupt as exc:
+            _fail(getattr(exc, "exit_code", 130), "interrupted", "")
+        except Exception as exc:  # noqa: BLE001 - the last line of defence against leaking data
+            if os.environ.get("ARIANE_DEBUG"):
+                raise
+            _fail(
+                70,
+                "internal error:",
+                f"{type(exc).__name__} (details hidden because they may quote data; "
+                "rerun with ARIANE_DEBUG=1 on a safe terminal)",
+            )
+
+    return guarded
+
+
+def _fail(code: int, label: str, message: str) -> None:
+    """Print one error line and exit; printing itself must not fail, whatever it holds."""
+    line = Text.assemble((label, "bold red"), " " if message else "", printable(message))
     try:
-        return action()
-    except ArianeError as exc:
-        err.print(f"[bold red]error:[/] {exc}", markup=True, highlight=False)
-        raise typer.Exit(exc.exit_code) from None
-    except KeyboardInterrupt:
-        err.print("interrupted")
-        raise typer.Exit(130) from None
-    except Exception as exc:  # noqa: BLE001 - the last line of defence against leaking data
-        if os.environ.get("ARIANE_DEBUG"):
-            raise
-        err.print(
-            f"[bold red]internal error:[/] {type(exc).__name__} (details hidden because they "
-            "may quote data; rerun with ARIANE_DEBUG=1 on a safe terminal)",
-            markup=True,
-        )
-        raise typer.Exit(70) from None
+        err.print(line, highlight=False)
+    except Exception:  # noqa: BLE001 - a closed or odd stderr: fall back to raw bytes
+        with suppress(OSError):
+            os.write(2, (line.plain + "\n").encode("ascii", "backslashreplace"))
+    raise typer.Exit(code)
 
 
 def _print_json(document: Any) -> None:
-    sys.stdout.write(json.dumps(document, indent=2, ensure_ascii=False, default=str) + "\n")
+    text = json.dumps(document, indent=2, ensure_ascii=False, default=str)
+    sys.stdout.write(json_text(text) + "\n")
 
 
 def _parse_instant(value: str | None) -> datetime | None:
@@ -129,6 +180,7 @@ def _root(
 
 
 @app.command()
+@_guarded
 def synth(
     out_dir: Annotated[Path, typer.Option("--out", help="Folder to write the leak into.")],
     rows: Annotated[int, typer.Option(help="Records in the leak.", min=1)] = 491_840,
@@ -140,40 +192,43 @@ def synth(
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress bar.")] = False,
 ) -> None:
     """Write a synthetic leak (leak.csv), its registry (registry.csv) and truth (truth.json)."""
+    from ariane.synth import generate
 
-    def body() -> None:
-        from ariane.synth import generate
-
-        sep = "\t" if delimiter in {"tab", "\\t"} else delimiter
-        result = generate(
-            out_dir,
-            rows=rows,
-            labs=labs,
-            seed=seed,
-            encoding=encoding,
-            delimiter=sep,
-            header=header,
-            progress=_progress(quiet),
-        )
-        out.print(f"wrote {rows:,} records of {result.persons:,} persons to {out_dir}")
-
-    _guarded(body)
+    sep = "\t" if delimiter in {"tab", "\\t"} else delimiter
+    result = generate(
+        out_dir,
+        rows=rows,
+        labs=labs,
+        seed=seed,
+        encoding=encoding,
+        delimiter=sep,
+        header=header,
+        progress=_progress(quiet),
+    )
+    out.print(f"wrote {rows:,} records of {result.persons:,} persons to {markup(out_dir)}")
 
 
 @app.command()
+@_guarded
 def scan(
     files: Annotated[list[Path], typer.Argument(help="Leaked files (any supported format).")],
     as_json: Annotated[bool, typer.Option("--json", help="Print the scan document.")] = False,
+    memory_limit: MemoryLimit = None,
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress bar.")] = False,
 ) -> None:
     """Read and classify files without keeping a case: rows, quarantine, column profile."""
     from ariane import pipeline
 
-    result = _guarded(lambda: pipeline.scan(files, _progress(quiet or as_json)))
+    result = pipeline.scan(files, _progress(quiet or as_json), memory_limit=memory_limit)
     document = result.as_contract()
     if as_json:
         _print_json(document)
         return
+    _print_scan(document)
+
+
+def _print_scan(document: dict[str, Any]) -> None:
+    """The scan for a person: totals, one line per input, then each table's columns."""
     out.print(
         f"[bold]{document['rows']:,}[/] rows read, "
         f"[bold]{document['quarantined']:,}[/] quarantined, in {len(document['files'])} table(s)"
@@ -184,9 +239,9 @@ def scan(
         if source.get("table_name"):
             name += f" [{source['table_name']}]"
         files_table.add_row(
-            name,
-            source["format"],
-            str(source["encoding"] or ""),
+            text(name),
+            text(source["format"]),
+            text(source["encoding"] or ""),
             f"{source['rows']:,}",
             f"{source['quarantined']:,}",
         )
@@ -195,7 +250,7 @@ def scan(
     for column in document["columns"]:
         by_file.setdefault(column["file"], []).append(column)
     for file, profiles in by_file.items():
-        columns = Table(title=f"Columns of {file}")
+        columns = Table(title=text(f"Columns of {file}"))
         columns.add_column("column", overflow="fold")
         columns.add_column("label", no_wrap=True)
         for heading in ("confidence", "match", "null"):
@@ -203,8 +258,8 @@ def scan(
         columns.add_column("art. 9", no_wrap=True)
         for column in profiles:
             columns.add_row(
-                column["name"],
-                column["label"],
+                text(column["name"]),
+                text(column["label"]),
                 f"{column['confidence']:.2f}",
                 f"{column['match_rate']:.0%}",
                 f"{column['null_rate']:.0%}",
@@ -224,6 +279,7 @@ def _parse_controller_patients(values: list[str]) -> dict[str, Path]:
 
 
 @app.command()
+@_guarded
 def run(
     files: Annotated[list[Path], typer.Argument(help="Leaked files (any supported format).")],
     case: Annotated[Path, typer.Option("--case", help="New case directory to create.")],
@@ -240,28 +296,26 @@ def run(
         list[str] | None,
         typer.Option(help="A controller's own patient list, ID=FILE (repeatable)."),
     ] = None,
+    memory_limit: MemoryLimit = None,
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress bar.")] = False,
 ) -> None:
     """Run every stage into an encrypted case directory."""
     from ariane import pipeline
 
-    def body() -> pipeline.RunResult:
-        options = pipeline.RunOptions(
-            paths=files,
-            registry=registry,
-            aware_at=_parse_instant(aware_at),
-            facts=facts,
-            controller_patients=_parse_controller_patients(controller_patients or []),
-        )
-        return pipeline.run(case, options, _progress(quiet))
-
-    result = _guarded(body)
-    _print_run(result)
+    options = pipeline.RunOptions(
+        paths=files,
+        registry=registry,
+        aware_at=_parse_instant(aware_at),
+        facts=facts,
+        controller_patients=_parse_controller_patients(controller_patients or []),
+        memory_limit=memory_limit,
+    )
+    _print_run(pipeline.run(case, options, _progress(quiet)))
 
 
 def _print_run(result: Any) -> None:
     document = result.summary
-    out.print(f"[bold]Case:[/] {result.case_dir}")
+    out.print(f"[bold]Case:[/] {markup(result.case_dir)}")
     out.print(f"  records: {document['rows']:,} read, {document['quarantined']:,} quarantined")
     if document.get("persons") is not None:
         low, high = document["persons_interval"]
@@ -273,15 +327,16 @@ def _print_run(result: Any) -> None:
         )
     if document.get("severity") is not None:
         bands = ", ".join(f"{band} {count:,}" for band, count in document["severity"].items())
-        out.print(f"  persons by severity: {bands}")
-    out.print(f"  stages done: {', '.join(result.stages_run)}")
+        out.print(f"  persons by severity: {markup(bands)}")
+    out.print(f"  stages done: {markup(', '.join(result.stages_run))}")
     if result.stages_pending:
-        out.print(f"  not built yet: {', '.join(result.stages_pending)}")
+        out.print(f"  not built yet: {markup(', '.join(result.stages_pending))}")
     if (result.case_dir / "report" / "index.html").exists():
-        out.print(f"  report: {result.case_dir / 'report' / 'index.html'}")
+        out.print(f"  report: {markup(result.case_dir / 'report' / 'index.html')}")
 
 
 @app.command()
+@_guarded
 def summary(
     case: Annotated[Path, typer.Argument(help="Case directory.")],
     as_json: Annotated[bool, typer.Option("--json", help="Print the summary document.")] = False,
@@ -289,7 +344,7 @@ def summary(
     """What the case found."""
     from ariane import pipeline
 
-    document = _guarded(lambda: pipeline.summary(case))
+    document = pipeline.summary(case)
     if as_json:
         _print_json(document)
         return
@@ -298,7 +353,7 @@ def summary(
 
 def _print_findings(case: Path, document: dict[str, Any]) -> None:
     """The summary for a person: headline figures, then one line per controller."""
-    findings = Table("finding", "value", title=f"Case {case}", show_header=False)
+    findings = Table("finding", "value", title=text(f"Case {case}"), show_header=False)
     for key, value in document.items():
         if key == "controllers":
             continue
@@ -310,7 +365,7 @@ def _print_findings(case: Path, document: dict[str, Any]) -> None:
             shown = ", ".join(f"{v:,}" if isinstance(v, int) else str(v) for v in value)
         else:
             shown = f"{value:,}" if isinstance(value, int) else str(value)
-        findings.add_row(key.replace("_", " "), shown)
+        findings.add_row(text(key.replace("_", " ")), text(shown))
     out.print(findings)
     controllers = document.get("controllers") or []
     if not controllers:
@@ -322,17 +377,17 @@ def _print_findings(case: Path, document: dict[str, Any]) -> None:
         table.add_column(heading, no_wrap=True)
     for controller in controllers:
         table.add_row(
-            controller["controller_id"],
-            controller["name"],
+            text(controller["controller_id"]),
+            text(controller["name"]),
             f"{controller['records']:,}",
             f"{controller['persons']:,}",
-            controller.get("severity") or "",
+            text(controller.get("severity") or ""),
             _yes_no(controller.get("notify_regulator")),
             _yes_no(controller.get("notify_persons")),
         )
     out.print(table)
     for deadline in sorted({c["deadline"] for c in controllers if c.get("deadline")}):
-        out.print(f"Notification deadline (art. 33, awareness + 72 h): {deadline}")
+        out.print(f"Notification deadline (art. 33, awareness + 72 h): {markup(deadline)}")
 
 
 def _yes_no(value: bool | None) -> str:
@@ -340,6 +395,7 @@ def _yes_no(value: bool | None) -> str:
 
 
 @app.command()
+@_guarded
 def report(
     case: Annotated[Path, typer.Argument(help="Case directory.")],
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress bar.")] = False,
@@ -347,31 +403,38 @@ def report(
     """(Re)write the report files of a case."""
     from ariane import pipeline
 
-    paths = _guarded(lambda: pipeline.write_reports(case, _progress(quiet)))
-    out.print(f"wrote {len(paths)} report files under {case / 'report'}")
+    paths = pipeline.write_reports(case, _progress(quiet))
+    out.print(f"wrote {len(paths)} report files under {markup(case / 'report')}")
 
 
 @app.command()
+@_guarded
 def facts(
     out_file: Annotated[Path, typer.Option("--out", help="Facts file to write (TOML).")],
 ) -> None:
     """Write a commented case facts file to edit, then pass to ``run --facts``."""
     from ariane.assess import write_facts_template
 
-    _guarded(lambda: write_facts_template(out_file))
-    out.print(f"wrote {out_file}: edit it, then pass it to `ariane run --facts {out_file}`")
+    write_facts_template(out_file)
+    shown = markup(out_file)
+    out.print(f"wrote {shown}: edit it, then pass it to `ariane run --facts {shown}`")
 
 
 @app.command()
+@_guarded
 def audit(case: Annotated[Path, typer.Argument(help="Case directory.")]) -> None:
-    """Verify the hash-chained audit log of a case."""
+    """Verify a case: its hash-chained audit log, and every table of its store read in full."""
     from ariane import pipeline
 
-    entries, head = _guarded(lambda: pipeline.verify_audit(case))
-    out.print(f"audit log of {case} verifies: {entries} entries, head {head[:16]}…")
+    check = pipeline.verify_audit(case)
+    out.print(
+        f"case {markup(case)} verifies: audit log {check.entries} entries, "
+        f"head {check.head[:16]}…; store {check.tables} tables, {check.rows:,} rows read"
+    )
 
 
 @app.command()
+@_guarded
 def demo(
     out_dir: Annotated[Path, typer.Option("--out", help="Where to write the demo.")] = Path(
         "ariane-demo"
@@ -382,14 +445,19 @@ def demo(
     """Synthesise a small leak, run every stage on it, print what it found and where."""
     from ariane import pipeline
 
-    result = _guarded(lambda: pipeline.demo(out_dir, rows=rows, progress=_progress(quiet)))
-    out.print(f"[bold]Synthetic leak:[/] {result.leak}")
+    result = pipeline.demo(out_dir, rows=rows, progress=_progress(quiet))
+    out.print(f"[bold]Synthetic leak:[/] {markup(result.leak)}")
     _print_run(result.run)
-    out.print(f"Next: ariane summary {result.run.case_dir}")
+    out.print(f"Next: ariane summary {markup(result.run.case_dir)}")
 
 
 def main() -> None:
     """Entry point of the ``ariane`` script."""
+    # Killed politely (SIGTERM, a closed terminal), clean up as for Ctrl-C: remove scratch
+    # folders and half-built cases. SIGKILL cannot be caught: the next start sweeps those.
+    for name in ("SIGTERM", "SIGHUP"):
+        if hasattr(signal, name):
+            signal.signal(getattr(signal, name), _stop)
     app()
 
 
