@@ -1,7 +1,12 @@
 """The command line: thin, safe errors, exit codes."""
 
 import json
+import os
+import signal
+import tempfile
+import time
 
+import pytest
 from typer.testing import CliRunner
 
 from ariane.case import Case
@@ -220,3 +225,126 @@ def test_hostile_lab_names_in_the_registry(tmp_path):
     _assert_inert(document.stdout)
     html = (case / "report" / "index.html").read_text(encoding="utf-8")
     assert "\x1b" not in html and "[link=http://x]" in html  # autoescaped, not obeyed
+
+
+# -- scratch folders of `scan`: removed when stopped, swept after a kill --------------------
+
+
+def _start_scan(tmp_path, leak):
+    import subprocess
+    import sys
+
+    env = {**os.environ, "TMPDIR": str(tmp_path / "tmp")}
+    (tmp_path / "tmp").mkdir(exist_ok=True)
+    process = subprocess.Popen(
+        [sys.executable, "-c", "from ariane.cli import main; main()", "scan", str(leak), "-q"],
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+    )
+    root = tmp_path / "tmp" / f"ariane-{os.getuid()}"
+    deadline = time.monotonic() + 120
+    while not (root.exists() and any(root.glob("*/store.duckdb"))):
+        assert process.poll() is None, process.communicate()
+        assert time.monotonic() < deadline, "scan never made its scratch folder"
+        time.sleep(0.05)
+    return process, root
+
+
+@pytest.fixture(scope="module")
+def big_leak(tmp_path_factory):
+    from ariane.synth import generate
+
+    folder = tmp_path_factory.mktemp("big")
+    generate(folder, rows=40_000, labs=3, seed=5)
+    return folder / "leak.csv"
+
+
+def test_sigterm_removes_the_scratch_folder(tmp_path, big_leak):
+    process, root = _start_scan(tmp_path, big_leak)
+    process.send_signal(signal.SIGTERM)
+    _, stderr = process.communicate(timeout=120)
+    assert process.returncode == 128 + signal.SIGTERM, stderr
+    assert b"Traceback" not in stderr
+    assert list(root.iterdir()) == []
+
+
+def test_a_killed_scan_leaves_a_folder_the_next_start_removes(tmp_path, big_leak, monkeypatch):
+    process, root = _start_scan(tmp_path, big_leak)
+    process.kill()
+    process.wait(timeout=60)
+    left = list(root.iterdir())
+    assert len(left) == 1  # SIGKILL cannot be caught: the folder stays...
+    monkeypatch.setattr(tempfile, "tempdir", str(tmp_path / "tmp"))
+    leak = tmp_path / "small.csv"
+    leak.write_text("a,b\n1,2\n")
+    result = runner.invoke(app, ["scan", str(leak), "-q"])
+    assert result.exit_code == 0, result.output
+    assert list(root.iterdir()) == []  # ...until the next scan sweeps it, and its own is gone
+
+
+# -- the display policy itself ------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("raw", "shown"),
+    [
+        ("plain é ü N°\u00a0dossier", "plain é ü N°\u00a0dossier"),  # printable text is kept
+        ("a\nerror: b", "a\\x0aerror: b"),
+        ("\x1b]0;owned\x07", "\\x1b]0;owned\\x07"),
+        ("\x9b2J", "\\x9b2J"),  # C1 CSI: as good as ESC [ on some terminals
+        ("abc\u202edcba", "abc\\u202edcba"),
+        ("x\u2028y\u2029z", "x\\u2028y\\u2029z"),
+        ("\udcff", "\\udcff"),
+        ("\x7f", "\\x7f"),
+    ],
+)
+def test_printable_makes_every_hidden_character_visible(raw, shown):
+    from ariane.display import printable
+
+    assert printable(raw) == shown
+
+
+def test_markup_escaping_and_json_keep_the_value():
+    from rich.console import Console
+
+    from ariane.display import json_text, markup
+
+    console = Console(record=True, width=200)
+    console.print(f"[bold]{markup(HOSTILE)}[/]")
+    assert "p[/]x[bold]\\x1b[2J" in console.export_text()
+    document = {"name": HOSTILE + "\x85\udcff"}
+    written = json_text(json.dumps(document, ensure_ascii=False))
+    assert json.loads(written) == document
+    _assert_inert(written)
+
+
+def test_log_lines_are_inert():
+    import io
+    import logging
+
+    from ariane.display import InertFormatter
+
+    stream = io.StringIO()
+    handler = logging.StreamHandler(stream)
+    handler.setFormatter(InertFormatter("%(levelname)s %(message)s"))
+    logger = logging.getLogger("ariane.test.inert")
+    logger.addHandler(handler)
+    try:
+        logger.warning("member %s skipped", HOSTILE)
+    finally:
+        logger.removeHandler(handler)
+    assert stream.getvalue().count("\n") == 1
+    _assert_inert(stream.getvalue())
+
+
+def test_the_error_handler_survives_a_stderr_that_cannot_print(tmp_path, monkeypatch):
+    import ariane.cli
+
+    def refuses(*args, **kwargs):
+        raise UnicodeEncodeError("ascii", "\u202e", 0, 1, "cannot encode")
+
+    monkeypatch.setattr(ariane.cli.err, "print", refuses)
+    result = runner.invoke(app, ["scan", str(tmp_path / f"{HOSTILE}.csv")])
+    assert result.exit_code == 2  # the file's error code, not a crash of the handler
+    assert isinstance(result.exception, SystemExit)

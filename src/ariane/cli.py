@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import functools
 import json
+import logging
 import os
 import signal
 import sys
@@ -36,7 +37,7 @@ from rich.table import Table
 from rich.text import Text
 
 from ariane import __version__
-from ariane.display import json_text, markup, printable, text
+from ariane.display import InertFormatter, json_text, markup, printable, text
 from ariane.errors import ArianeError, ConfigError
 
 app = typer.Typer(
@@ -107,12 +108,17 @@ def _progress(quiet: bool = False) -> RichProgress:
 class Stopped(KeyboardInterrupt):
     """SIGTERM or SIGHUP, raised as Ctrl-C is, so every ``finally`` cleans up the same way."""
 
-    def __init__(self, signum: int) -> None:
-        super().__init__(signum)
-        self.exit_code = 128 + signum
+
+#: Signals received: DuckDB may replace the handler's exception with its own interruption,
+#: so the exit code cannot rely on the exception alone. (Process state: the CLI owns it.)
+_received: list[int] = []
 
 
 def _stop(signum: int, frame: FrameType | None) -> None:
+    # Once only: a second signal during the clean-up ends the process at once (what is left
+    # then is swept at the next start).
+    signal.signal(signum, signal.SIG_DFL)
+    _received.append(signum)
     raise Stopped(signum)
 
 
@@ -126,10 +132,12 @@ def _guarded(command: Callable[P, None]) -> Callable[P, None]:
         except (click.exceptions.Exit, click.exceptions.Abort, click.ClickException):
             raise  # typer's own exits and usage errors
         except ArianeError as exc:
-            _fail(exc.exit_code, "error:", str(exc))
-        except KeyboardInterrupt as exc:
-            _fail(getattr(exc, "exit_code", 130), "interrupted", "")
+            _fail(exc.exit_code, "error:", _message(exc))
+        except KeyboardInterrupt:
+            _fail(128 + (_received[0] if _received else signal.SIGINT), "interrupted", "")
         except Exception as exc:  # noqa: BLE001 - the last line of defence against leaking data
+            if _received:  # a signal, turned by a library into an error of its own
+                _fail(128 + _received[0], "interrupted", "")
             if os.environ.get("ARIANE_DEBUG"):
                 raise
             _fail(
@@ -142,14 +150,21 @@ def _guarded(command: Callable[P, None]) -> Callable[P, None]:
     return guarded
 
 
+def _message(exc: ArianeError) -> str:
+    try:
+        return str(exc)
+    except Exception:  # noqa: BLE001 - an error whose message cannot even be built
+        return type(exc).__name__
+
+
 def _fail(code: int, label: str, message: str) -> None:
     """Print one error line and exit; printing itself must not fail, whatever it holds."""
-    line = Text.assemble((label, "bold red"), " " if message else "", printable(message))
+    plain = f"{label} {printable(message)}".strip()
     try:
-        err.print(line, highlight=False)
+        err.print(Text.assemble((label, "bold red"), plain[len(label) :]), highlight=False)
     except Exception:  # noqa: BLE001 - a closed or odd stderr: fall back to raw bytes
         with suppress(OSError):
-            os.write(2, (line.plain + "\n").encode("ascii", "backslashreplace"))
+            os.write(2, (plain + "\n").encode("ascii", "backslashreplace"))
     raise typer.Exit(code)
 
 
@@ -458,6 +473,10 @@ def main() -> None:
     for name in ("SIGTERM", "SIGHUP"):
         if hasattr(signal, name):
             signal.signal(getattr(signal, name), _stop)
+    # A library's warning may quote a file or table name: one inert line each.
+    handler = logging.StreamHandler()
+    handler.setFormatter(InertFormatter("%(levelname)s %(name)s: %(message)s"))
+    logging.basicConfig(level=logging.WARNING, handlers=[handler])
     app()
 
 

@@ -15,6 +15,7 @@ sit inside markup takes :func:`markup`.
 from __future__ import annotations
 
 import json
+import logging
 import unicodedata
 from typing import TYPE_CHECKING
 
@@ -71,6 +72,14 @@ def json_text(document: str) -> str:
     return "".join(
         ch if ch in " \n" or _visible(ch) == ch else json.dumps(ch)[1:-1] for ch in document
     )
+
+
+class InertFormatter(logging.Formatter):
+    """A log formatter whose every record is one printable line, whatever its arguments."""
+
+    def format(self, record: logging.LogRecord) -> str:
+        """The record as the base formatter writes it, then made printable."""
+        return printable(super().format(record))
 
 
 def markup(value: object) -> str:

@@ -167,12 +167,21 @@ class DuckDBEngine:
         """Say what a storage failure means for the user; other errors stay as they are."""
         try:
             yield
+        except duckdb.InterruptException:
+            raise KeyboardInterrupt from None
+        except RuntimeError as exc:
+            # A signal during a query: DuckDB stops and drops the handler's exception for its
+            # own; give back an interruption, so that clean-up runs as for Ctrl-C.
+            if "interrupted" in str(exc).lower():
+                raise KeyboardInterrupt from None
+            raise
         except duckdb.OutOfMemoryException:
             raise ConfigError(
                 f"out of memory within the limit of {self.memory_limit / 2**30:.1f} GiB: "
                 "raise --memory-limit (or ARIANE_MEMORY_LIMIT)"
             ) from None
-        except duckdb.Error as exc:
+        except (duckdb.Error, OSError) as exc:
+            # (OSError: DuckDB's errors reach an Arrow reader's consumer as Arrow IO errors.)
             message = str(exc).lower()
             # A flipped or truncated block fails GCM's tag check or DuckDB's checksum.
             if any(sign in message for sign in ("aes tag", "checksum", "corrupt")):
@@ -234,7 +243,7 @@ class DuckDBEngine:
         rows = 0
         for name in self.tables():
             with self._store_errors():
-                reader = self.con.execute(f'SELECT * FROM "{name}"').fetch_record_batch(65_536)
+                reader = self.con.execute(f'SELECT * FROM "{name}"').to_arrow_reader(65_536)
                 rows += sum(batch.num_rows for batch in reader)
         return rows
 
@@ -276,10 +285,11 @@ class DuckDBEngine:
     def close(self) -> None:
         """Checkpoint and close."""
         try:
-            self.con.execute("USE memory")
-            if CATALOG in {r[0] for r in self.con.execute("SHOW DATABASES").fetchall()}:
-                self.con.execute(f"CHECKPOINT {CATALOG}")
-                self.con.execute(f"DETACH {CATALOG}")
+            with self._store_errors():
+                self.con.execute("USE memory")
+                if CATALOG in {r[0] for r in self.con.execute("SHOW DATABASES").fetchall()}:
+                    self.con.execute(f"CHECKPOINT {CATALOG}")
+                    self.con.execute(f"DETACH {CATALOG}")
         finally:
             self.con.close()
 
