@@ -344,3 +344,15 @@ def test_memory_limit_from_the_environment(tmp_path, monkeypatch):
     assert result.exit_code == 2 and "lots" in result.output
     monkeypatch.setenv("ARIANE_MEMORY_LIMIT", "512MB")
     assert _cli("scan", str(leak), "-q").exit_code == 0
+
+
+def test_spill_files_of_a_killed_run_neither_block_nor_stay(tmp_path):
+    # DuckDB refuses temp_file_encryption when it sees spill files in its folder: a case
+    # killed while spilling would no longer open.
+    Case.create(tmp_path / "case").close()
+    spill = tmp_path / "case" / ".tmp"
+    spill.mkdir()
+    (spill / "duckdb_temp_storage_S32K-0.tmp").write_bytes(os.urandom(4096))
+    with Case.open(tmp_path / "case") as case:
+        assert case.engine().fetch("SELECT current_setting('temp_file_encryption')") == [(True,)]
+    assert not spill.exists()

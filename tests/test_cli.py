@@ -5,6 +5,7 @@ import os
 import signal
 import tempfile
 import time
+from pathlib import Path
 
 import pytest
 from typer.testing import CliRunner
@@ -234,7 +235,10 @@ def _start_scan(tmp_path, leak):
     import subprocess
     import sys
 
-    env = {**os.environ, "TMPDIR": str(tmp_path / "tmp")}
+    import ariane
+
+    source = str(Path(ariane.__file__).resolve().parents[1])
+    env = {**os.environ, "TMPDIR": str(tmp_path / "tmp"), "PYTHONPATH": source}
     (tmp_path / "tmp").mkdir(exist_ok=True)
     process = subprocess.Popen(
         [sys.executable, "-c", "from ariane.cli import main; main()", "scan", str(leak), "-q"],

@@ -13,6 +13,7 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
+import ariane
 from ariane.cli import app
 from ariane.synth import generate
 
@@ -62,6 +63,8 @@ def case(leak, sandbox):
     truth = json.loads((leak / "truth.json").read_text())
     env = {
         **{k: v for k, v in os.environ.items() if not k.startswith(("ARIANE_", "XDG_"))},
+        # The code under test, wherever the working folder is (a relative path would not do).
+        "PYTHONPATH": str(Path(ariane.__file__).resolve().parents[1]),
         "TMPDIR": str(sandbox / "tmp"),
         "HOME": str(sandbox / "home"),
         "ARIANE_KEY_DIR": str(sandbox / "keys"),

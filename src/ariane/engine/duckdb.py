@@ -134,10 +134,11 @@ class DuckDBEngine:
         self.con.execute(f"LOAD '{httpfs_extension_path()}'")
         # DuckDB would draw its own progress bar on the user's terminal during long queries.
         self.con.execute("SET enable_progress_bar = false")
+        # Spilled intermediate results hold personal data too: keep them encrypted. (Set before
+        # the folder: DuckDB refuses the setting once it sees spill files a killed run left.)
+        self.con.execute("SET temp_file_encryption = true")
         if temp_directory is not None:
             self.con.execute(f"SET temp_directory = '{_quote(str(temp_directory))}'")
-        # Spilled intermediate results hold personal data too: keep them encrypted.
-        self.con.execute("SET temp_file_encryption = true")
         if database is None:
             return
         if not create and not database.is_file():
