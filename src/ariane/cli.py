@@ -133,6 +133,11 @@ def _guarded(command: Callable[P, None]) -> Callable[P, None]:
             raise  # typer's own exits and usage errors
         except ArianeError as exc:
             _fail(exc.exit_code, "error:", _message(exc))
+        except BrokenPipeError:
+            # The reader went away (`ariane scan --json ... | head`): nothing left to say.
+            with suppress(OSError):
+                os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+            raise typer.Exit(128 + signal.SIGPIPE) from None
         except KeyboardInterrupt:
             _fail(128 + (_received[0] if _received else signal.SIGINT), "interrupted", "")
         except Exception as exc:  # noqa: BLE001 - the last line of defence against leaking data
