@@ -352,3 +352,24 @@ def test_the_error_handler_survives_a_stderr_that_cannot_print(tmp_path, monkeyp
     result = runner.invoke(app, ["scan", str(tmp_path / f"{HOSTILE}.csv")])
     assert result.exit_code == 2  # the file's error code, not a crash of the handler
     assert isinstance(result.exception, SystemExit)
+
+
+def test_out_of_memory_and_a_rust_panic_are_one_line(tmp_path, monkeypatch):
+    from ariane import pipeline
+
+    class PanicException(BaseException):  # what pyo3 raises for a Rust panic
+        pass
+
+    for raised, code, label in [
+        (MemoryError(), 2, "error: out of memory (MemoryError)"),
+        (PanicException("called `Option::unwrap()` on DUPONT"), 70, "internal error: Panic"),
+    ]:
+
+        def broken(*args, raised=raised, **kwargs):
+            raise raised
+
+        monkeypatch.setattr(pipeline, "scan", broken)
+        result = runner.invoke(app, ["scan", str(tmp_path / "any.csv")])
+        assert result.exit_code == code, result.output
+        assert _one_error_line(result, label)
+        assert "DUPONT" not in result.output and "Traceback" not in result.output

@@ -140,7 +140,17 @@ def _guarded(command: Callable[P, None]) -> Callable[P, None]:
             raise typer.Exit(128 + signal.SIGPIPE) from None
         except KeyboardInterrupt:
             _fail(128 + (_received[0] if _received else signal.SIGINT), "interrupted", "")
-        except Exception as exc:  # noqa: BLE001 - the last line of defence against leaking data
+        except MemoryError as exc:  # Python's, or Arrow's (a subclass)
+            _fail(
+                2,
+                "error:",
+                f"out of memory ({type(exc).__name__}): this input needs more memory than the "
+                "process may use; free some, or lower --memory-limit to leave more to the readers",
+            )
+        except BaseException as exc:  # noqa: BLE001 - the last line of defence against leaking data
+            if isinstance(exc, SystemExit | GeneratorExit):
+                raise
+            # (BaseException: a Rust library's panic reaches Python as a BaseException.)
             if _received:  # a signal, turned by a library into an error of its own
                 _fail(128 + _received[0], "interrupted", "")
             if os.environ.get("ARIANE_DEBUG"):
@@ -475,6 +485,8 @@ def main() -> None:
     """Entry point of the ``ariane`` script."""
     # Killed politely (SIGTERM, a closed terminal), clean up as for Ctrl-C: remove scratch
     # folders and half-built cases. SIGKILL cannot be caught: the next start sweeps those.
+    if not os.environ.get("ARIANE_DEBUG"):
+        os.environ["RUST_BACKTRACE"] = "0"  # a Rust library's panic: one line, not a backtrace
     for name in ("SIGTERM", "SIGHUP"):
         if hasattr(signal, name):
             signal.signal(getattr(signal, name), _stop)

@@ -9,6 +9,7 @@ from __future__ import annotations
 import glob
 import os
 import re
+import resource
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from functools import cache
@@ -49,8 +50,11 @@ _UNITS = {
 
 
 def machine_memory() -> int:
-    """Bytes of memory this process may use: the machine's, or its container's if lower."""
+    """Bytes of memory this process may use: the machine's, its container's or its own limit."""
     total = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")
+    address_space, _ = resource.getrlimit(resource.RLIMIT_AS)  # ulimit -v
+    if address_space != resource.RLIM_INFINITY:
+        total = min(total, address_space)
     for cgroup in ("/sys/fs/cgroup/memory.max", "/sys/fs/cgroup/memory/memory.limit_in_bytes"):
         try:
             bound = Path(cgroup).read_text().strip()
