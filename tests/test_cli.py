@@ -373,3 +373,18 @@ def test_out_of_memory_and_a_rust_panic_are_one_line(tmp_path, monkeypatch):
         assert result.exit_code == code, result.output
         assert _one_error_line(result, label)
         assert "DUPONT" not in result.output and "Traceback" not in result.output
+
+
+def test_no_hidden_character_escapes_the_quick_check():
+    """The regex that picks characters for a closer look lets no hidden one through."""
+    import unicodedata
+
+    from ariane.display import printable
+
+    hidden = {"Cc", "Cf", "Cs", "Co", "Cn", "Zl", "Zp"}
+    missed = [
+        hex(code)
+        for code in range(0x110000)
+        if unicodedata.category(chr(code)) in hidden and printable(chr(code)) == chr(code)
+    ]
+    assert missed == []

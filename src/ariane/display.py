@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import json
 import logging
+import re
 import unicodedata
 from typing import TYPE_CHECKING
 
@@ -27,6 +28,9 @@ if TYPE_CHECKING:
 # (undecodable bytes of a file name, which would also crash a UTF-8 stream), private use,
 # unassigned code points, and line/paragraph separators.
 _HIDDEN = {"Cc", "Cf", "Cs", "Co", "Cn", "Zl", "Zp"}
+#: The characters worth a closer look: all but printable ASCII and the Latin letters and
+#: signs of U+00A0-U+02FF (every one assigned and visible, but the soft hyphen U+00AD).
+_SUSPECT = re.compile(r"[^\x20-\x7e\xa0-\xac\xae-\u02ff]")
 
 
 def printable(value: object, *, keep_lines: bool = False) -> str:
@@ -39,7 +43,7 @@ def printable(value: object, *, keep_lines: bool = False) -> str:
     if text.isprintable():  # the common case, checked at C speed
         return text
     kept = "\n\t" if keep_lines else ""
-    return "".join(ch if ch in kept else _visible(ch) for ch in text)
+    return _SUSPECT.sub(lambda m: m[0] if m[0] in kept else _visible(m[0]), text)
 
 
 def finalize(value: object) -> object:
@@ -67,10 +71,9 @@ def json_text(document: str) -> str:
     overrides and lone surrogates raw; those can only sit inside strings, where an escape
     means the same thing.
     """
-    if document.isprintable() or all(ch.isprintable() or ch in " \n" for ch in document):
-        return document
-    return "".join(
-        ch if ch in " \n" or _visible(ch) == ch else json.dumps(ch)[1:-1] for ch in document
+    return _SUSPECT.sub(
+        lambda m: m[0] if m[0] == "\n" or _visible(m[0]) == m[0] else json.dumps(m[0])[1:-1],
+        document,
     )
 
 
