@@ -504,6 +504,7 @@ selfcheck_app = typer.Typer(
 
 
 @selfcheck_app.command("export")
+@_guarded
 def selfcheck_export(
     case: Annotated[Path, typer.Argument(help="Case directory.")],
     out_dir: Annotated[Path, typer.Option("--out", help="New index directory to write.")],
@@ -517,16 +518,17 @@ def selfcheck_export(
     """Write the self-check index of a case: keyed digests and sealed contacts only."""
     from ariane.selfcheck.export import export
 
-    result = _guarded(lambda: export(case, out_dir, hmac_key, sender_key))
+    result = export(case, out_dir, hmac_key, sender_key)
     out.print(
         f"wrote the self-check index of {result.persons:,} persons ({result.digests:,} "
-        f"identifier digests, {result.controllers} controllers) to {result.index_dir}"
+        f"identifier digests, {result.controllers} controllers) to {markup(result.index_dir)}"
     )
-    out.print(f"  HMAC key (for the web service): {result.hmac_key}")
-    out.print(f"  sender key (for the sender only): {result.sender_key}")
+    out.print(f"  HMAC key (for the web service): {markup(result.hmac_key)}")
+    out.print(f"  sender key (for the sender only): {markup(result.sender_key)}")
 
 
 @selfcheck_app.command("serve")
+@_guarded
 def selfcheck_serve(
     index_dir: Annotated[Path, typer.Argument(help="Index directory (selfcheck export).")],
     host: Annotated[str, typer.Option(help="Address to listen on.")] = "127.0.0.1",
@@ -556,17 +558,14 @@ def selfcheck_serve(
     from ariane.selfcheck.limits import Limit, Limits
     from ariane.selfcheck.serve import ServeOptions, serve
 
-    def body() -> None:
-        limits = Limits(
-            Limit.parse(limit_ip), Limit.parse(limit_identifier), Limit.parse(limit_overall)
+    limits = Limits(
+        Limit.parse(limit_ip), Limit.parse(limit_identifier), Limit.parse(limit_overall)
+    )
+    serve(
+        ServeOptions(
+            index_dir, host, port, redis, smtp, mail_from, hmac_key, sender_key, outbox, limits
         )
-        serve(
-            ServeOptions(
-                index_dir, host, port, redis, smtp, mail_from, hmac_key, sender_key, outbox, limits
-            )
-        )
-
-    _guarded(body)
+    )
 
 
 app.add_typer(selfcheck_app, name="selfcheck")
