@@ -127,3 +127,232 @@ def test_audit_records_input_digests(tmp_path):
     entry = audit.append(log, "run", inputs=[source])
     assert entry["inputs"][0]["sha256"] == audit.file_sha256(source)
     assert len(entry["inputs"][0]["sha256"]) == 64
+
+
+# -- integrity: a damaged or missing store is a case problem (exit 3), never recreated --------
+
+
+def _cli(*args: str):
+    from typer.testing import CliRunner
+
+    from ariane.cli import app
+
+    return CliRunner().invoke(app, list(args))
+
+
+def _error_line(result) -> str:
+    lines = [line for line in result.stderr.splitlines() if line.strip()]
+    assert len(lines) == 1 and lines[0].startswith("error:"), lines
+    assert "Traceback" not in result.output
+    return lines[0]
+
+
+@pytest.fixture
+def filled_case(tmp_path):
+    folder = tmp_path / "case"
+    with Case.create(folder) as case:
+        rows = 200_000
+        case.engine().append(
+            "raw_1", pa.table({"nir": [f"{MARKER}{i:08d}" for i in range(rows)], "n": range(rows)})
+        )
+        case.record("test")
+    return folder
+
+
+def test_audit_reads_the_store_in_full(filled_case):
+    result = _cli("audit", str(filled_case))
+    assert result.exit_code == 0, result.output
+    assert (
+        "1 entries" in result.output and "200,001 rows read" in result.output
+    )  # + audit_head's one
+
+
+@pytest.mark.parametrize("where", [0.25, 0.5, 0.75])
+def test_audit_fails_on_4_kib_flipped_in_the_store(filled_case, where):
+    store = filled_case / "store.duckdb"
+    data = bytearray(store.read_bytes())
+    start = int(len(data) * where) // 4096 * 4096
+    data[start : start + 4096] = bytes(b ^ 0xFF for b in data[start : start + 4096])
+    store.write_bytes(bytes(data))
+    result = _cli("audit", str(filled_case))
+    assert result.exit_code == 3, result.output
+    assert "store" in _error_line(result)
+
+
+def test_truncated_store_is_a_case_problem(filled_case):
+    store = filled_case / "store.duckdb"
+    with open(store, "r+b") as handle:
+        handle.truncate(store.stat().st_size // 2)
+    for command in ("audit", "summary"):
+        result = _cli(command, str(filled_case))
+        assert result.exit_code == 3, result.output
+        _error_line(result)
+
+
+def test_deleted_store_is_an_error_and_is_not_recreated(filled_case):
+    (filled_case / "store.duckdb").unlink()
+    for command in ("audit", "summary", "report"):
+        result = _cli(command, str(filled_case))
+        assert result.exit_code == 3, result.output
+        assert "case store not found" in _error_line(result)
+        assert not (filled_case / "store.duckdb").exists()
+    with pytest.raises(CaseError, match="store not found"):
+        Case.open(filled_case)
+    assert not (filled_case / "store.duckdb").exists()
+
+
+def test_damaged_salt_is_a_case_problem(tmp_path, monkeypatch):
+    monkeypatch.setenv("ARIANE_KEY", "a passphrase")
+    Case.create(tmp_path / "case").close()
+    manifest_path = tmp_path / "case" / "case.json"
+    for salt in ("not hex at all", "abcd", ""):
+        manifest = json.loads(manifest_path.read_text())
+        manifest["key"]["salt"] = salt
+        manifest_path.write_text(json.dumps(manifest))
+        result = _cli("summary", str(tmp_path / "case"))
+        assert result.exit_code == 3, result.output
+        assert "salt" in _error_line(result)
+    manifest["key"] = ["not", "a", "dict"]
+    manifest_path.write_text(json.dumps(manifest))
+    assert _cli("summary", str(tmp_path / "case")).exit_code == 3
+
+
+def test_case_option_on_a_file(tmp_path):
+    leak = tmp_path / "leak.csv"
+    leak.write_text("a,b\n1,2\n")
+    result = _cli("run", str(leak), "--case", str(leak))
+    assert result.exit_code == 3, result.output
+    assert "not a folder" in _error_line(result)
+    assert leak.read_text() == "a,b\n1,2\n"
+    assert _cli("summary", str(leak)).exit_code == 3
+
+
+def test_unwritable_key_folder_is_a_case_problem(tmp_path, monkeypatch):
+    # Under a regular file no one (root included) can make a folder.
+    blocker = tmp_path / "blocker"
+    blocker.write_text("")
+    monkeypatch.setenv("ARIANE_KEY_DIR", str(blocker / "keys"))
+    leak = tmp_path / "leak.csv"
+    leak.write_text("a,b\n1,2\n")
+    result = _cli("run", str(leak), "--case", str(tmp_path / "case"))
+    assert result.exit_code == 3, result.output
+    assert "key file" in _error_line(result)
+    assert not (tmp_path / "case").exists()  # nothing half-made left behind
+
+
+# -- permissions ----------------------------------------------------------------------------
+
+
+def _modes(folder):
+    found = {}
+    for root, folders, files in os.walk(folder):
+        for name in folders + files:
+            path = os.path.join(root, name)
+            found[os.path.relpath(path, folder)] = stat.S_IMODE(os.lstat(path).st_mode)
+    return found
+
+
+def test_case_files_are_0600_and_folders_0700(tmp_path):
+    folder = tmp_path / "case"
+    folder.mkdir(mode=0o755)
+    folder.chmod(0o755)  # a pre-existing, empty, world-readable folder
+    with Case.create(folder) as case:
+        _fill(case)
+        (case.report_dir / "controllers").mkdir(parents=True)
+        (case.report_dir / "index.html").write_text("counts only")
+    assert stat.S_IMODE(folder.stat().st_mode) == 0o700
+    modes = _modes(folder)
+    assert {"case.json", "store.duckdb", "audit.jsonl", "report/index.html"} <= set(modes)
+    for name, mode in modes.items():
+        wanted = 0o700 if (folder / name).is_dir() else 0o600
+        assert mode == wanted, (name, oct(mode))
+
+
+# -- scratch folders: removed on every exit, swept after a kill --------------------------
+
+
+def test_scratch_folder_is_private_and_removed_on_error(tmp_path):
+    from ariane.case.scratch import scratch_folder
+
+    with pytest.raises(RuntimeError), scratch_folder(tmp_path) as folder:
+        assert stat.S_IMODE(folder.parent.stat().st_mode) == 0o700
+        (folder / "spill").write_bytes(b"x")
+        raise RuntimeError("boom")
+    assert not folder.exists()
+
+
+def test_stale_scratch_folders_of_dead_processes_are_swept(tmp_path):
+    import subprocess
+    import sys
+
+    from ariane.case.scratch import scratch_folder, scratch_root
+
+    dead = subprocess.Popen([sys.executable, "-c", "pass"])
+    dead.wait()
+    root = scratch_root(tmp_path)
+    stale = root / f"{dead.pid}-abc"
+    (stale / "sub").mkdir(parents=True)
+    (stale / "sub" / "store.duckdb").write_bytes(b"encrypted")
+    alive = root / f"{os.getpid()}-def"
+    alive.mkdir()
+    with scratch_folder(tmp_path):
+        assert not stale.exists()
+        assert alive.exists()  # a running owner keeps its folder
+
+
+def test_scratch_root_taken_by_a_link_is_refused(tmp_path):
+    from ariane.case.scratch import scratch_root
+
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir()
+    (tmp_path / f"ariane-{os.getuid()}").symlink_to(elsewhere)
+    with pytest.raises(CaseError, match="not a folder of this user"):
+        scratch_root(tmp_path)
+
+
+# -- the memory bound ---------------------------------------------------------------------
+
+
+def test_memory_limit_reaches_duckdb(tmp_path):
+    from ariane.engine.duckdb import DEFAULT_MEMORY_SHARE, machine_memory
+
+    with Case.ephemeral(memory_limit="1GiB") as case:
+        engine = case.engine()
+        assert engine.fetch("SELECT current_setting('memory_limit')") == [("1.0 GiB",)]
+        assert engine.fetch("SELECT current_setting('temp_file_encryption')") == [(True,)]
+    with Case.ephemeral() as case:
+        assert case.engine().memory_limit == int(machine_memory() * DEFAULT_MEMORY_SHARE)
+    with Case.ephemeral(memory_limit="50%") as case:
+        assert case.engine().memory_limit == machine_memory() // 2
+
+
+@pytest.mark.parametrize("value", ["lots", "4 parsecs", "0%", "150%", "1MB", "-2GB"])
+def test_bad_memory_limit_is_refused_before_any_work(tmp_path, value):
+    leak = tmp_path / "leak.csv"
+    leak.write_text("a,b\n1,2\n")
+    result = _cli("run", str(leak), "--case", str(tmp_path / "case"), "--memory-limit", value)
+    assert result.exit_code == 2, result.output
+    assert "--memory-limit" in _error_line(result)
+    assert not (tmp_path / "case").exists()
+
+
+def test_memory_limit_from_the_environment(tmp_path, monkeypatch):
+    leak = tmp_path / "leak.csv"
+    leak.write_text("a,b\n1,2\n")
+    monkeypatch.setenv("ARIANE_MEMORY_LIMIT", "lots")
+    result = _cli("scan", str(leak), "-q")
+    assert result.exit_code == 2 and "lots" in result.output
+    monkeypatch.setenv("ARIANE_MEMORY_LIMIT", "512MB")
+    assert _cli("scan", str(leak), "-q").exit_code == 0
+
+
+def test_spill_files_of_a_killed_run_neither_block_nor_stay(tmp_path):
+    # DuckDB refuses temp_file_encryption when it sees spill files in its folder: a case
+    # killed while spilling would no longer open.
+    Case.create(tmp_path / "case").close()
+    spill = tmp_path / "case" / ".tmp"
+    spill.mkdir()
+    (spill / "duckdb_temp_storage_S32K-0.tmp").write_bytes(os.urandom(4096))
+    with Case.open(tmp_path / "case") as case:
+        assert case.engine().fetch("SELECT current_setting('temp_file_encryption')") == [(True,)]
+    assert not spill.exists()

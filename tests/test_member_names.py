@@ -86,7 +86,7 @@ def test_run_summary_and_report_name_no_member(leak, tmp_path):
             pdf = subprocess.run(["pdftotext", str(file), "-"], capture_output=True, text=True)
             outputs.append(pdf.stdout)
     assert [part for text in outputs for part in _leaks(text)] == []
-    index = (case / "report" / "index.html").read_text(encoding="utf-8")
+    index = (case / "report" / "v1" / "index.html").read_text(encoding="utf-8")
     assert "member 1 of leak.zip" in index
     # Attribution still reads the members' folders, from the store.
     parsed = json.loads(summary.stdout)

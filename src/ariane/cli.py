@@ -2,20 +2,27 @@
 
 Errors become one line on stderr and a non-zero exit, never a traceback (set
 ``ARIANE_DEBUG=1`` to see one for an unexpected failure: it may quote data, so never in
-production logs).
+production logs). Every command body, printing included, runs under :func:`_guarded`.
+Whatever came from the data or from a file name is printed through :mod:`ariane.display`:
+table cells as ``Text`` (never parsed as markup), other lines escaped.
 """
 
 from __future__ import annotations
 
+import functools
 import json
+import logging
 import os
+import signal
 import sys
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from datetime import datetime
 from pathlib import Path
-from typing import Annotated, Any, TypeVar
+from types import FrameType
+from typing import Annotated, Any, ParamSpec
 
+import click
 import typer
 from rich.console import Console
 from rich.progress import (
@@ -27,8 +34,10 @@ from rich.progress import (
     TimeElapsedColumn,
 )
 from rich.table import Table
+from rich.text import Text
 
 from ariane import __version__
+from ariane.display import InertFormatter, json_text, markup, printable, text
 from ariane.errors import ArianeError, ConfigError
 
 app = typer.Typer(
@@ -39,9 +48,21 @@ app = typer.Typer(
     pretty_exceptions_enable=False,
     rich_markup_mode=None,  # plain help: no "<bool>" beside flags, no markup to escape
 )
-out = Console()
+# soft_wrap: a long path stays on one line, so scripts can read what is printed.
+out = Console(soft_wrap=True)
 err = Console(stderr=True, soft_wrap=True)
-T = TypeVar("T")
+P = ParamSpec("P")
+
+MemoryLimit = Annotated[
+    str | None,
+    typer.Option(
+        "--memory-limit",
+        envvar="ARIANE_MEMORY_LIMIT",
+        help="Memory DuckDB may use (4GB, 2GiB, 60%); spills beyond it, encrypted. "
+        "Default: 60% of the memory.",
+        show_default=False,
+    ),
+]
 
 
 class RichProgress:
@@ -55,7 +76,7 @@ class RichProgress:
         """One bar for the duration of a task."""
         bar = Progress(
             SpinnerColumn(),
-            TextColumn("{task.description}"),
+            TextColumn("{task.description}", markup=False),
             BarColumn(),
             MofNCompleteColumn(),
             TimeElapsedColumn(),
@@ -64,7 +85,7 @@ class RichProgress:
             disable=not self.enabled,
         )
         with bar:
-            task_id = bar.add_task(description, total=total)
+            task_id = bar.add_task(printable(description), total=total)
             yield _RichTracker(bar, task_id)
 
 
@@ -76,6 +97,8 @@ class _RichTracker:
         self.bar.advance(self.task_id, amount)
 
     def update(self, *, total: int | None = None, description: str | None = None) -> None:
+        if description is not None:
+            description = printable(description)
         self.bar.update(self.task_id, total=total, description=description)
 
 
@@ -83,29 +106,87 @@ def _progress(quiet: bool = False) -> RichProgress:
     return RichProgress(enabled=not quiet and err.is_terminal)
 
 
-def _guarded(action: Callable[[], T]) -> T:
-    """Run a command body; turn every failure into one safe line and an exit code."""
+class Stopped(KeyboardInterrupt):
+    """SIGTERM or SIGHUP, raised as Ctrl-C is, so every ``finally`` cleans up the same way."""
+
+
+#: Signals received: DuckDB may replace the handler's exception with its own interruption,
+#: so the exit code cannot rely on the exception alone. (Process state: the CLI owns it.)
+_received: list[int] = []
+
+
+def _stop(signum: int, frame: FrameType | None) -> None:
+    # Once only: a second signal during the clean-up ends the process at once (what is left
+    # then is swept at the next start).
+    signal.signal(signum, signal.SIG_DFL)
+    _received.append(signum)
+    raise Stopped(signum)
+
+
+def _guarded(command: Callable[P, None]) -> Callable[P, None]:
+    """Run a whole command (printing included); every failure is one safe line and a code."""
+
+    @functools.wraps(command)
+    def guarded(*args: P.args, **kwargs: P.kwargs) -> None:
+        try:
+            command(*args, **kwargs)
+        except (click.exceptions.Exit, click.exceptions.Abort, click.ClickException):
+            raise  # typer's own exits and usage errors
+        except ArianeError as exc:
+            _fail(exc.exit_code, "error:", _message(exc))
+        except BrokenPipeError:
+            # The reader went away (`ariane scan --json ... | head`): nothing left to say.
+            with suppress(OSError):
+                os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+            raise typer.Exit(128 + signal.SIGPIPE) from None
+        except KeyboardInterrupt:
+            _fail(128 + (_received[0] if _received else signal.SIGINT), "interrupted", "")
+        except MemoryError as exc:  # Python's, or Arrow's (a subclass)
+            _fail(
+                2,
+                "error:",
+                f"out of memory ({type(exc).__name__}): this input needs more memory than the "
+                "process may use; free some, or lower --memory-limit to leave more to the readers",
+            )
+        except BaseException as exc:  # noqa: BLE001 - the last line of defence against leaking data
+            if isinstance(exc, SystemExit | GeneratorExit):
+                raise
+            # (BaseException: a Rust library's panic reaches Python as a BaseException.)
+            if _received:  # a signal, turned by a library into an error of its own
+                _fail(128 + _received[0], "interrupted", "")
+            if os.environ.get("ARIANE_DEBUG"):
+                raise
+            _fail(
+                70,
+                "internal error:",
+                f"{type(exc).__name__} (details hidden because they may quote data; "
+                "rerun with ARIANE_DEBUG=1 on a safe terminal)",
+            )
+
+    return guarded
+
+
+def _message(exc: ArianeError) -> str:
     try:
-        return action()
-    except ArianeError as exc:
-        err.print(f"[bold red]error:[/] {exc}", markup=True, highlight=False)
-        raise typer.Exit(exc.exit_code) from None
-    except KeyboardInterrupt:
-        err.print("interrupted")
-        raise typer.Exit(130) from None
-    except Exception as exc:  # noqa: BLE001 - the last line of defence against leaking data
-        if os.environ.get("ARIANE_DEBUG"):
-            raise
-        err.print(
-            f"[bold red]internal error:[/] {type(exc).__name__} (details hidden because they "
-            "may quote data; rerun with ARIANE_DEBUG=1 on a safe terminal)",
-            markup=True,
-        )
-        raise typer.Exit(70) from None
+        return str(exc)
+    except Exception:  # noqa: BLE001 - an error whose message cannot even be built
+        return type(exc).__name__
+
+
+def _fail(code: int, label: str, message: str) -> None:
+    """Print one error line and exit; printing itself must not fail, whatever it holds."""
+    plain = f"{label} {printable(message)}".strip()
+    try:
+        err.print(Text.assemble((label, "bold red"), plain[len(label) :]), highlight=False)
+    except Exception:  # noqa: BLE001 - a closed or odd stderr: fall back to raw bytes
+        with suppress(OSError):
+            os.write(2, (plain + "\n").encode("ascii", "backslashreplace"))
+    raise typer.Exit(code)
 
 
 def _print_json(document: Any) -> None:
-    sys.stdout.write(json.dumps(document, indent=2, ensure_ascii=False, default=str) + "\n")
+    text = json.dumps(document, indent=2, ensure_ascii=False, default=str)
+    sys.stdout.write(json_text(text) + "\n")
 
 
 def _parse_instant(value: str | None) -> datetime | None:
@@ -130,6 +211,7 @@ def _root(
 
 
 @app.command()
+@_guarded
 def synth(
     out_dir: Annotated[Path, typer.Option("--out", help="Folder to write the leak into.")],
     rows: Annotated[int, typer.Option(help="Records in the leak.", min=1)] = 491_840,
@@ -141,40 +223,43 @@ def synth(
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress bar.")] = False,
 ) -> None:
     """Write a synthetic leak (leak.csv), its registry (registry.csv) and truth (truth.json)."""
+    from ariane.synth import generate
 
-    def body() -> None:
-        from ariane.synth import generate
-
-        sep = "\t" if delimiter in {"tab", "\\t"} else delimiter
-        result = generate(
-            out_dir,
-            rows=rows,
-            labs=labs,
-            seed=seed,
-            encoding=encoding,
-            delimiter=sep,
-            header=header,
-            progress=_progress(quiet),
-        )
-        out.print(f"wrote {rows:,} records of {result.persons:,} persons to {out_dir}")
-
-    _guarded(body)
+    sep = "\t" if delimiter in {"tab", "\\t"} else delimiter
+    result = generate(
+        out_dir,
+        rows=rows,
+        labs=labs,
+        seed=seed,
+        encoding=encoding,
+        delimiter=sep,
+        header=header,
+        progress=_progress(quiet),
+    )
+    out.print(f"wrote {rows:,} records of {result.persons:,} persons to {markup(out_dir)}")
 
 
 @app.command()
+@_guarded
 def scan(
     files: Annotated[list[Path], typer.Argument(help="Leaked files (any supported format).")],
     as_json: Annotated[bool, typer.Option("--json", help="Print the scan document.")] = False,
+    memory_limit: MemoryLimit = None,
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress bar.")] = False,
 ) -> None:
     """Read and classify files without keeping a case: rows, quarantine, column profile."""
     from ariane import pipeline
 
-    result = _guarded(lambda: pipeline.scan(files, _progress(quiet or as_json)))
+    result = pipeline.scan(files, _progress(quiet or as_json), memory_limit=memory_limit)
     document = result.as_contract()
     if as_json:
         _print_json(document)
         return
+    _print_scan(document)
+
+
+def _print_scan(document: dict[str, Any]) -> None:
+    """The scan for a person: totals, one line per input, then each table's columns."""
     out.print(
         f"[bold]{document['rows']:,}[/] rows read, "
         f"[bold]{document['quarantined']:,}[/] quarantined, in {len(document['files'])} table(s)"
@@ -185,9 +270,9 @@ def scan(
         if source.get("table_name"):
             name += f" [{source['table_name']}]"
         files_table.add_row(
-            name,
-            source["format"],
-            str(source["encoding"] or ""),
+            text(name),
+            text(source["format"]),
+            text(source["encoding"] or ""),
             f"{source['rows']:,}",
             f"{source['quarantined']:,}",
         )
@@ -196,7 +281,7 @@ def scan(
     for column in document["columns"]:
         by_file.setdefault(column["file"], []).append(column)
     for file, profiles in by_file.items():
-        columns = Table(title=f"Columns of {file}")
+        columns = Table(title=text(f"Columns of {file}"))
         columns.add_column("column", overflow="fold")
         columns.add_column("label", no_wrap=True)
         for heading in ("confidence", "match", "null"):
@@ -204,8 +289,8 @@ def scan(
         columns.add_column("art. 9", no_wrap=True)
         for column in profiles:
             columns.add_row(
-                column["name"],
-                column["label"],
+                text(column["name"]),
+                text(column["label"]),
                 f"{column['confidence']:.2f}",
                 f"{column['match_rate']:.0%}",
                 f"{column['null_rate']:.0%}",
@@ -225,6 +310,7 @@ def _parse_controller_patients(values: list[str]) -> dict[str, Path]:
 
 
 @app.command()
+@_guarded
 def run(
     files: Annotated[list[Path], typer.Argument(help="Leaked files (any supported format).")],
     case: Annotated[Path, typer.Option("--case", help="New case directory to create.")],
@@ -241,28 +327,26 @@ def run(
         list[str] | None,
         typer.Option(help="A controller's own patient list, ID=FILE (repeatable)."),
     ] = None,
+    memory_limit: MemoryLimit = None,
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress bar.")] = False,
 ) -> None:
     """Run every stage into an encrypted case directory."""
     from ariane import pipeline
 
-    def body() -> pipeline.RunResult:
-        options = pipeline.RunOptions(
-            paths=files,
-            registry=registry,
-            aware_at=_parse_instant(aware_at),
-            facts=facts,
-            controller_patients=_parse_controller_patients(controller_patients or []),
-        )
-        return pipeline.run(case, options, _progress(quiet))
-
-    result = _guarded(body)
-    _print_run(result)
+    options = pipeline.RunOptions(
+        paths=files,
+        registry=registry,
+        aware_at=_parse_instant(aware_at),
+        facts=facts,
+        controller_patients=_parse_controller_patients(controller_patients or []),
+        memory_limit=memory_limit,
+    )
+    _print_run(pipeline.run(case, options, _progress(quiet)))
 
 
 def _print_run(result: Any) -> None:
     document = result.summary
-    out.print(f"[bold]Case:[/] {result.case_dir}")
+    out.print(f"[bold]Case:[/] {markup(result.case_dir)}")
     out.print(f"  records: {document['rows']:,} read, {document['quarantined']:,} quarantined")
     if document.get("persons") is not None:
         low, high = document["persons_interval"]
@@ -274,15 +358,16 @@ def _print_run(result: Any) -> None:
         )
     if document.get("severity") is not None:
         bands = ", ".join(f"{band} {count:,}" for band, count in document["severity"].items())
-        out.print(f"  persons by severity: {bands}")
-    out.print(f"  stages done: {', '.join(result.stages_run)}")
+        out.print(f"  persons by severity: {markup(bands)}")
+    out.print(f"  stages done: {markup(', '.join(result.stages_run))}")
     if result.stages_pending:
-        out.print(f"  not built yet: {', '.join(result.stages_pending)}")
+        out.print(f"  not built yet: {markup(', '.join(result.stages_pending))}")
     if (result.case_dir / "report" / "v1" / "index.html").exists():
-        out.print(f"  report: {result.case_dir / 'report' / 'v1' / 'index.html'}")
+        out.print(f"  report: {markup(result.case_dir / 'report' / 'v1' / 'index.html')}")
 
 
 @app.command()
+@_guarded
 def summary(
     case: Annotated[Path, typer.Argument(help="Case directory.")],
     as_json: Annotated[bool, typer.Option("--json", help="Print the summary document.")] = False,
@@ -291,7 +376,7 @@ def summary(
     """What the case found, and each controller's deadline."""
     from ariane import pipeline
 
-    document = _guarded(lambda: pipeline.summary(case))
+    document = pipeline.summary(case)
     if as_json:
         _print_json(document)
         return
@@ -300,7 +385,7 @@ def summary(
 
 def _print_findings(case: Path, document: dict[str, Any]) -> None:
     """The summary for a person: headline figures, then one line per controller."""
-    findings = Table("finding", "value", title=f"Case {case}", show_header=False)
+    findings = Table("finding", "value", title=text(f"Case {case}"), show_header=False)
     for key, value in document.items():
         if key in ("controllers", "provenance"):
             continue
@@ -312,7 +397,7 @@ def _print_findings(case: Path, document: dict[str, Any]) -> None:
             shown = ", ".join(f"{v:,}" if isinstance(v, int) else str(v) for v in value)
         else:
             shown = f"{value:,}" if isinstance(value, int) else str(value)
-        findings.add_row(key.replace("_", " "), shown)
+        findings.add_row(text(key.replace("_", " ")), text(shown))
     out.print(findings)
     controllers = document.get("controllers") or []
     if not controllers:
@@ -324,11 +409,11 @@ def _print_findings(case: Path, document: dict[str, Any]) -> None:
         table.add_column(heading, no_wrap=True)
     for controller in controllers:
         table.add_row(
-            controller["controller_id"],
-            controller["name"],
+            text(controller["controller_id"]),
+            text(controller["name"]),
             f"{controller['records']:,}",
             f"{controller['persons']:,}",
-            controller.get("severity") or "",
+            text(controller.get("severity") or ""),
             _yes_no(controller.get("notify_regulator")),
             _yes_no(controller.get("notify_persons")),
         )
@@ -342,11 +427,13 @@ def _print_clocks(controllers: list[dict[str, Any]]) -> None:
         c["controller_id"] for c in controllers if c.get("persons") and not c.get("informed_at")
     ]
     if waiting:
-        out.print(f"Not yet informed by the processor (art. 33(2)): {', '.join(waiting)}")
+        out.print(f"Not yet informed by the processor (art. 33(2)): {markup(', '.join(waiting))}")
     for c in controllers:
         if c.get("deadline"):
             state = "notified" if c.get("notified_at") else ("PAST" if c.get("overdue") else "open")
-            out.print(f"{c['controller_id']}: deadline {c['deadline']} ({state})", highlight=False)
+            out.print(
+                text(f"{c['controller_id']}: deadline {c['deadline']} ({state})"), highlight=False
+            )
 
 
 def _yes_no(value: bool | None) -> str:
@@ -354,6 +441,7 @@ def _yes_no(value: bool | None) -> str:
 
 
 @app.command()
+@_guarded
 def report(
     case: Annotated[Path, typer.Argument(help="Case directory.")],
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress, no message.")] = False,
@@ -361,10 +449,10 @@ def report(
     """Write a new version of the report files of a case (report/v1, v2, ...)."""
     from ariane import pipeline
 
-    paths = _guarded(lambda: pipeline.write_reports(case, _progress(quiet)))
+    paths = pipeline.write_reports(case, _progress(quiet))
     if not quiet:
         folder = paths[0].parent if paths else case / "report"
-        out.print(f"wrote {len(paths)} report files under {folder}")
+        out.print(f"wrote {len(paths)} report files under {markup(folder)}")
 
 
 facts_app = typer.Typer(
@@ -377,6 +465,7 @@ app.add_typer(facts_app, name="facts")
 
 
 @facts_app.callback()
+@_guarded
 def facts(
     context: typer.Context,
     out_file: Annotated[
@@ -393,12 +482,14 @@ def facts(
         raise typer.Exit(2)
     from ariane.assess import write_facts_template
 
-    _guarded(lambda: write_facts_template(out_file))
+    write_facts_template(out_file)
     if not quiet:
-        out.print(f"wrote {out_file}: edit it, then pass it to: ariane run --facts {out_file}")
+        shown = markup(out_file)
+        out.print(f"wrote {shown}: edit it, then pass it to: ariane run --facts {shown}")
 
 
 @facts_app.command("show")
+@_guarded
 def facts_show(
     case: Annotated[Path, typer.Argument(help="Case directory.")],
     as_json: Annotated[bool, typer.Option("--json", help="Print the facts as JSON.")] = False,
@@ -407,7 +498,7 @@ def facts_show(
     """The case's facts, and each controller's; unknown ones print « à compléter »."""
     from ariane import followup
 
-    document = _guarded(lambda: followup.show_facts(case))
+    document = followup.show_facts(case)
     if as_json:
         _print_json(document)
         return
@@ -417,12 +508,12 @@ def facts_show(
 def _print_facts(document: dict[str, Any]) -> None:
     table = Table("fact", "value", title="Facts of the case", show_header=False)
     for name, value in document["case"].items():
-        table.add_row(name, _fact_text(value))
+        table.add_row(text(name), text(_fact_text(value)))
     out.print(table)
     for controller_id, values in document["controllers"].items():
         known = {k: v for k, v in values.items() if v is not None}
         line = ", ".join(f"{k}={_fact_text(v)}" for k, v in known.items()) or "« à compléter »"
-        out.print(f"[bold]{controller_id}[/]: {line}", highlight=False)
+        out.print(f"[bold]{markup(controller_id)}[/]: {markup(line)}", highlight=False)
 
 
 def _fact_text(value: Any) -> str:
@@ -434,6 +525,7 @@ def _fact_text(value: Any) -> str:
 
 
 @facts_app.command("set")
+@_guarded
 def facts_set(
     case: Annotated[Path, typer.Argument(help="Case directory.")],
     assignments: Annotated[
@@ -447,7 +539,7 @@ def facts_set(
     """Record facts after run (each change audited); see docs/facts.md for the names."""
     from ariane import followup
 
-    changes = _guarded(lambda: followup.set_facts(case, assignments, controller))
+    changes = followup.set_facts(case, assignments, controller)
     if quiet:
         return
     where = f"controller {controller}" if controller else "the case"
@@ -455,12 +547,13 @@ def facts_set(
         out.print(f"no change to the facts of {where}")
     for change in changes:
         out.print(
-            f"{where}: {change.name}: {_fact_text(change.old)} -> {_fact_text(change.new)}",
+            text(f"{where}: {change.name}: {_fact_text(change.old)} -> {_fact_text(change.new)}"),
             highlight=False,
         )
 
 
 @app.command()
+@_guarded
 def export(
     case: Annotated[Path, typer.Argument(help="Case directory.")],
     controller: Annotated[str, typer.Option("--controller", help="Whose persons to export.")],
@@ -479,29 +572,34 @@ def export(
     from ariane import followup
 
     passphrase = None if recipient else (os.environ.get("ARIANE_EXPORT_PASSPHRASE") or None)
-    persons = _guarded(
-        lambda: followup.export_persons(
-            case, controller, out_file, recipient=recipient, passphrase=passphrase
-        )
+    persons = followup.export_persons(
+        case, controller, out_file, recipient=recipient, passphrase=passphrase
     )
     if not quiet:
-        out.print(f"wrote {persons:,} persons of {controller}, encrypted, to {out_file}")
+        out.print(
+            f"wrote {persons:,} persons of {markup(controller)}, encrypted, to {markup(out_file)}"
+        )
 
 
 @app.command()
+@_guarded
 def audit(
     case: Annotated[Path, typer.Argument(help="Case directory.")],
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="Print nothing but errors.")] = False,
 ) -> None:
-    """Verify the hash-chained audit log of a case."""
+    """Verify a case: its hash-chained audit log, and every table of its store read in full."""
     from ariane import pipeline
 
-    entries, head = _guarded(lambda: pipeline.verify_audit(case))
+    check = pipeline.verify_audit(case)
     if not quiet:
-        out.print(f"audit log of {case} verifies: {entries} entries, head {head[:16]}…")
+        out.print(
+            f"case {markup(case)} verifies: audit log {check.entries} entries, "
+            f"head {check.head[:16]}…; store {check.tables} tables, {check.rows:,} rows read"
+        )
 
 
 @app.command()
+@_guarded
 def demo(
     out_dir: Annotated[Path, typer.Option("--out", help="Where to write the demo.")] = Path(
         "ariane-demo"
@@ -512,14 +610,25 @@ def demo(
     """Synthesise a small leak, run every stage on it, print what it found and where."""
     from ariane import pipeline
 
-    result = _guarded(lambda: pipeline.demo(out_dir, rows=rows, progress=_progress(quiet)))
-    out.print(f"[bold]Synthetic leak:[/] {result.leak}")
+    result = pipeline.demo(out_dir, rows=rows, progress=_progress(quiet))
+    out.print(f"[bold]Synthetic leak:[/] {markup(result.leak)}")
     _print_run(result.run)
-    out.print(f"Next: ariane summary {result.run.case_dir}")
+    out.print(f"Next: ariane summary {markup(result.run.case_dir)}")
 
 
 def main() -> None:
     """Entry point of the ``ariane`` script."""
+    # Killed politely (SIGTERM, a closed terminal), clean up as for Ctrl-C: remove scratch
+    # folders and half-built cases. SIGKILL cannot be caught: the next start sweeps those.
+    if not os.environ.get("ARIANE_DEBUG"):
+        os.environ["RUST_BACKTRACE"] = "0"  # a Rust library's panic: one line, not a backtrace
+    for name in ("SIGTERM", "SIGHUP"):
+        if hasattr(signal, name):
+            signal.signal(getattr(signal, name), _stop)
+    # A library's warning may quote a file or table name: one inert line each.
+    handler = logging.StreamHandler()
+    handler.setFormatter(InertFormatter("%(levelname)s %(name)s: %(message)s"))
+    logging.basicConfig(level=logging.WARNING, handlers=[handler])
     app()
 
 
@@ -531,6 +640,7 @@ selfcheck_app = typer.Typer(
 
 
 @selfcheck_app.command("export")
+@_guarded
 def selfcheck_export(
     case: Annotated[Path, typer.Argument(help="Case directory.")],
     out_dir: Annotated[Path, typer.Option("--out", help="New index directory to write.")],
@@ -545,18 +655,19 @@ def selfcheck_export(
     """Write the self-check index of a case: keyed digests and sealed contacts only."""
     from ariane.selfcheck.export import export
 
-    result = _guarded(lambda: export(case, out_dir, hmac_key, sender_key))
+    result = export(case, out_dir, hmac_key, sender_key)
     if quiet:
         return
     out.print(
         f"wrote the self-check index of {result.persons:,} persons ({result.digests:,} "
-        f"identifier digests, {result.controllers} controllers) to {result.index_dir}"
+        f"identifier digests, {result.controllers} controllers) to {markup(result.index_dir)}"
     )
-    out.print(f"  HMAC key (for the web service): {result.hmac_key}")
-    out.print(f"  sender key (for the sender only): {result.sender_key}")
+    out.print(f"  HMAC key (for the web service): {markup(result.hmac_key)}")
+    out.print(f"  sender key (for the sender only): {markup(result.sender_key)}")
 
 
 @selfcheck_app.command("serve")
+@_guarded
 def selfcheck_serve(
     index_dir: Annotated[Path, typer.Argument(help="Index directory (selfcheck export).")],
     host: Annotated[str, typer.Option(help="Address to listen on.")] = "127.0.0.1",
@@ -587,17 +698,14 @@ def selfcheck_serve(
     from ariane.selfcheck.limits import Limit, Limits
     from ariane.selfcheck.serve import ServeOptions, serve
 
-    def body() -> None:
-        limits = Limits(
-            Limit.parse(limit_ip), Limit.parse(limit_identifier), Limit.parse(limit_overall)
+    limits = Limits(
+        Limit.parse(limit_ip), Limit.parse(limit_identifier), Limit.parse(limit_overall)
+    )
+    serve(
+        ServeOptions(
+            index_dir, host, port, redis, smtp, mail_from, hmac_key, sender_key, outbox, limits
         )
-        serve(
-            ServeOptions(
-                index_dir, host, port, redis, smtp, mail_from, hmac_key, sender_key, outbox, limits
-            )
-        )
-
-    _guarded(body)
+    )
 
 
 app.add_typer(selfcheck_app, name="selfcheck")

@@ -1,7 +1,8 @@
 """One error hierarchy for Ariane.
 
 Every message says *where* (file, line, byte offset, column) and never *what*: no NIR, name
-or health fact from the data may appear in an error.
+or health fact from the data may appear in an error. A message is always one printable line:
+file names in it are escaped (:func:`ariane.display.printable`).
 
     ArianeError                     anything Ariane reports to a user (exit code 1..)
     ├── InputError                  an input file cannot be read at all
@@ -15,11 +16,18 @@ or health fact from the data may appear in an error.
 
 from __future__ import annotations
 
+from ariane.display import printable
+
 
 class ArianeError(Exception):
     """Base of every error Ariane reports to a user; its message is safe to print."""
 
     exit_code = 1
+
+    def __str__(self) -> str:
+        # Messages name files, and a file name is written by whoever made the leak: one
+        # line, no control character, whatever it holds (see ariane.display).
+        return printable(super().__str__())
 
 
 class InputError(ArianeError):

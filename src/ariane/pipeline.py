@@ -17,6 +17,7 @@ from typing import Any
 from ariane import assess, attribute, classify, read, report, resolve
 from ariane.case import Case, read_manifest
 from ariane.engine import Engine
+from ariane.engine.duckdb import memory_limit_bytes
 from ariane.errors import ConfigError, InputError, StageNotBuiltError
 from ariane.progress import SILENT, Progress
 
@@ -30,6 +31,7 @@ class RunOptions:
     aware_at: datetime | None = None
     facts: Path | None = None
     controller_patients: dict[str, Path] = field(default_factory=dict)
+    memory_limit: str | None = None  # DuckDB's bound ('4GB', '60%'); None: the default
 
     def inputs(self) -> list[Path]:
         """Every file whose digest goes to the audit log."""
@@ -40,6 +42,7 @@ class RunOptions:
         """Refuse missing files and bad option files before any work starts."""
         if not self.paths:
             raise ConfigError("no input file given")
+        memory_limit_bytes(self.memory_limit)
         for path in self.paths:
             _require_file(path, InputError)
         for option in (self.registry, self.facts, *self.controller_patients.values()):
@@ -110,10 +113,12 @@ class RunResult:
     summary: dict[str, Any] = field(default_factory=dict)
 
 
-def scan(paths: list[Path], progress: Progress = SILENT) -> ScanResult:
+def scan(
+    paths: list[Path], progress: Progress = SILENT, memory_limit: str | None = None
+) -> ScanResult:
     """Read and classify files in a throw-away encrypted store; keep nothing."""
-    RunOptions(paths).check()
-    with Case.ephemeral() as case:
+    RunOptions(paths, memory_limit=memory_limit).check()
+    with Case.ephemeral(memory_limit=memory_limit) as case:
         engine = case.engine()
         summary = read.load(engine, paths, progress)
         columns = classify.classify(engine, progress)
@@ -123,7 +128,7 @@ def scan(paths: list[Path], progress: Progress = SILENT) -> ScanResult:
 def run(case_dir: Path, options: RunOptions, progress: Progress = SILENT) -> RunResult:
     """Run every built stage on the inputs into a new encrypted case at ``case_dir``."""
     options.check()
-    case = Case.create(case_dir)
+    case = Case.create(case_dir, memory_limit=options.memory_limit)
     try:
         done = _run_stages(case, options, progress)
         document = summarise(case.engine())
@@ -291,11 +296,23 @@ def _write_version(case: Case, progress: Progress, now: datetime | None = None) 
     return paths
 
 
-def verify_audit(case_dir: Path) -> tuple[int, str]:
-    """Verify a case's audit log; return (entries, head hash)."""
+@dataclass(frozen=True)
+class CaseCheck:
+    """What ``audit`` verified: the log's chain and the store read in full."""
+
+    entries: int
+    head: str
+    tables: int
+    rows: int
+
+
+def verify_audit(case_dir: Path) -> CaseCheck:
+    """Verify a case: its audit chain, the copy sealed in the store, and every stored block."""
     with Case.open(case_dir) as case:
         report_ = case.verify_audit()
-    return report_.entries, report_.head
+        rows = case.verify_store()
+        tables = len(case.engine().tables())
+    return CaseCheck(report_.entries, report_.head, tables, rows)
 
 
 def _replace_demo_case(case_dir: Path) -> None:

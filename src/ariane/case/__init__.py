@@ -8,16 +8,22 @@ Layout of a case directory::
     report/         written reports (counts and categories only)
 
 The store's key comes from ``ARIANE_KEY`` or a key file outside the directory
-(:mod:`ariane.case.keys`). ``Case.ephemeral()`` gives the same store in a temporary
-directory with a key that never leaves memory, for commands that keep no case (``scan``).
+(:mod:`ariane.case.keys`). ``Case.ephemeral()`` gives the same store in a scratch folder
+(:mod:`ariane.case.scratch`) with a key that never leaves memory, for commands that keep no
+case (``scan``).
+
+Only :meth:`Case.create` makes a store; opening a case whose store is gone is an error. The
+directory is 0700 and its files 0600: they are encrypted, but their names, sizes and times
+are nobody else's business either.
 """
 
 from __future__ import annotations
 
 import json
+import os
 import secrets
 import shutil
-import tempfile
+import stat
 import uuid
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
@@ -27,6 +33,7 @@ from typing import Any
 
 from ariane.case import audit
 from ariane.case.keys import KeySpec, derive_key, new_key_spec
+from ariane.case.scratch import scratch_folder
 from ariane.engine.duckdb import DuckDBEngine
 from ariane.errors import AuditError, CaseError
 
@@ -34,62 +41,92 @@ FORMAT = 1
 MANIFEST = "case.json"
 STORE = "store.duckdb"
 AUDIT_LOG = "audit.jsonl"
+SPILL = ".tmp"
 
 
 class Case:
     """An open case: its directory, its key and its engine."""
 
-    def __init__(self, directory: Path, key: str, *, audited: bool = True) -> None:
+    def __init__(
+        self,
+        directory: Path,
+        key: str,
+        *,
+        audited: bool = True,
+        new: bool = False,
+        memory_limit: str | None = None,
+    ) -> None:
+        """A case over ``directory``; ``new`` lets the engine create the store."""
         self.directory = directory
         self._key = key
         self._audited = audited
+        self._new = new
+        self._memory_limit = memory_limit
         self._engine: DuckDBEngine | None = None
 
     # -- life cycle ----------------------------------------------------------------------
 
     @classmethod
-    def create(cls, directory: Path) -> Case:
+    def create(cls, directory: Path, *, memory_limit: str | None = None) -> Case:
         """Create a new case in ``directory`` (which must be absent or empty)."""
         directory = Path(directory)
-        if directory.exists() and any(directory.iterdir()):
+        existed = directory.exists()
+        if existed and not directory.is_dir():
+            raise CaseError(f"{directory}: not a folder; give a new folder for the case")
+        if existed and any(directory.iterdir()):
             if (directory / MANIFEST).exists():
                 raise CaseError(f"{directory}: a case already exists here")
             raise CaseError(f"{directory}: folder is not empty; choose a new case folder")
-        directory.mkdir(parents=True, exist_ok=True, mode=0o700)
-        case_id = uuid.uuid4().hex
-        spec = new_key_spec(case_id, directory)
-        manifest = {
-            "format": FORMAT,
-            "id": case_id,
-            "created": datetime.now(UTC).isoformat(timespec="seconds"),
-            "key": spec.as_dict(),
-        }
-        (directory / MANIFEST).write_text(json.dumps(manifest, indent=2) + "\n")
-        case = cls(directory, derive_key(spec))
-        case.engine()  # creates the encrypted store now, so a bad key setup fails early
+        spec: KeySpec | None = None
+        try:
+            directory.mkdir(parents=True, exist_ok=True, mode=0o700)
+            directory.chmod(0o700)  # mkdir's mode does not apply to a folder already there
+            case_id = uuid.uuid4().hex
+            spec = new_key_spec(case_id, directory)
+            manifest = {
+                "format": FORMAT,
+                "id": case_id,
+                "created": datetime.now(UTC).isoformat(timespec="seconds"),
+                "key": spec.as_dict(),
+            }
+            _write_private(directory / MANIFEST, json.dumps(manifest, indent=2) + "\n")
+            case = cls(directory, derive_key(spec), new=True, memory_limit=memory_limit)
+            case.engine()  # creates the encrypted store now, so a bad key setup fails early
+        except BaseException as exc:
+            # Leave the folder as found: an empty or half-made case blocks the next try.
+            _undo_create(directory, existed)
+            if spec is not None and spec.key_file:
+                Path(spec.key_file).unlink(missing_ok=True)
+            if isinstance(exc, OSError):
+                raise CaseError(f"{directory}: cannot create the case ({exc.strerror})") from None
+            raise
         return case
 
     @classmethod
-    def open(cls, directory: Path) -> Case:
-        """Open an existing case; fails clearly without the right key."""
+    def open(cls, directory: Path, *, memory_limit: str | None = None) -> Case:
+        """Open an existing case; fails clearly without the right key or without its store."""
         directory = Path(directory)
         manifest = read_manifest(directory)
-        spec = KeySpec.from_dict(manifest.get("key", {}))
-        case = cls(directory, derive_key(spec))
+        spec = KeySpec.from_dict(manifest.get("key", {}), source=directory / MANIFEST)
+        case = cls(directory, derive_key(spec), memory_limit=memory_limit)
         case.engine()
+        # Spill files of a process that was killed: nobody else holds the store (DuckDB
+        # locks it), so nobody else is using them.
+        shutil.rmtree(directory / SPILL, ignore_errors=True)
         return case
 
     @classmethod
     @contextmanager
-    def ephemeral(cls) -> Iterator[Case]:
-        """A throw-away case: encrypted store in a temporary folder, key only in memory."""
-        folder = Path(tempfile.mkdtemp(prefix="ariane-"))
-        case = cls(folder, secrets.token_hex(32), audited=False)
-        try:
-            yield case
-        finally:
-            case.close()
-            shutil.rmtree(folder, ignore_errors=True)
+    def ephemeral(cls, *, memory_limit: str | None = None) -> Iterator[Case]:
+        """A throw-away case: encrypted store in a scratch folder, key only in memory."""
+        with scratch_folder() as folder:
+            case = cls(
+                folder, secrets.token_hex(32), audited=False, new=True, memory_limit=memory_limit
+            )
+            try:
+                yield case
+            finally:
+                case.close()
 
     def engine(self) -> DuckDBEngine:
         """The engine over this case's encrypted store (opened once)."""
@@ -97,16 +134,21 @@ class Case:
             self._engine = DuckDBEngine(
                 self.store_path,
                 self._key,
-                create=True,
-                temp_directory=self.directory / ".tmp",
+                create=self._new,
+                temp_directory=self.directory / SPILL,
+                memory_limit=self._memory_limit,
             )
+            _make_private(self.directory)
         return self._engine
 
     def close(self) -> None:
         """Flush and close the store."""
         if self._engine is not None:
-            self._engine.close()
-            self._engine = None
+            try:
+                self._engine.close()
+            finally:
+                self._engine = None
+                _make_private(self.directory)
 
     def discard(self) -> None:
         """Close and delete the case: its directory and, if it has one, its key file."""
@@ -179,6 +221,10 @@ class Case:
             )
         return report
 
+    def verify_store(self) -> int:
+        """Read every table of the store in full (a damaged block fails); rows read."""
+        return self.engine().verify()
+
 
 def read_manifest(directory: Path) -> dict[str, Any]:
     """The case.json of a case directory, or a clear :class:`CaseError`."""
@@ -192,6 +238,33 @@ def read_manifest(directory: Path) -> dict[str, Any]:
     if not isinstance(manifest, dict) or manifest.get("format") != FORMAT:
         raise CaseError(f"{path}: unknown case format")
     return manifest
+
+
+def _write_private(path: Path, content: str) -> None:
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(fd, "w", encoding="utf-8") as handle:
+        handle.write(content)
+
+
+def _make_private(directory: Path) -> None:
+    """Folders 0700, files 0600, whatever the umask gave what DuckDB or a writer made."""
+    for root, folders, files in os.walk(directory):
+        for name, mode in [(f, 0o700) for f in folders] + [(f, 0o600) for f in files]:
+            path = os.path.join(root, name)
+            try:
+                info = os.lstat(path)
+                if not stat.S_ISLNK(info.st_mode) and stat.S_IMODE(info.st_mode) & 0o077:
+                    os.chmod(path, mode)
+            except OSError:
+                continue  # removed meanwhile (a WAL, a spill file): nothing to protect
+
+
+def _undo_create(directory: Path, existed: bool) -> None:
+    if not existed:
+        shutil.rmtree(directory, ignore_errors=True)
+        return
+    for name in (MANIFEST, STORE, f"{STORE}.wal", AUDIT_LOG):
+        (directory / name).unlink(missing_ok=True)
 
 
 def _entries(log: Path) -> Iterator[dict[str, Any]]:

@@ -13,7 +13,7 @@ import secrets
 from dataclasses import dataclass
 from pathlib import Path
 
-from ariane.errors import CaseKeyError
+from ariane.errors import CaseError, CaseKeyError
 
 PASSPHRASE_VARIABLE = "ARIANE_KEY"
 KEY_DIR_VARIABLE = "ARIANE_KEY_DIR"
@@ -22,6 +22,7 @@ KEY_DIR_VARIABLE = "ARIANE_KEY_DIR"
 SCRYPT_N = 2**16
 SCRYPT_R = 8
 SCRYPT_P = 1
+SALT_BYTES = 16
 
 
 @dataclass(frozen=True)
@@ -42,13 +43,19 @@ class KeySpec:
         return spec
 
     @classmethod
-    def from_dict(cls, spec: dict[str, object]) -> KeySpec:
-        """Read back what :meth:`as_dict` wrote."""
-        return cls(
+    def from_dict(cls, spec: object, source: Path | str = "case.json") -> KeySpec:
+        """Read back what :meth:`as_dict` wrote (``source`` names the file in errors)."""
+        if not isinstance(spec, dict):
+            raise CaseError(f"{source}: the key entry is damaged")
+        read = cls(
             source=str(spec.get("source", "")),
             salt=str(spec.get("salt", "")),
             key_file=str(spec.get("key_file", "")),
         )
+        if read.source == "passphrase" and not _is_salt(read.salt):
+            # A damaged salt would derive a wrong key, reported as a wrong passphrase.
+            raise CaseError(f"{source}: the key salt is damaged (expected {SALT_BYTES * 2} hex)")
+        return read
 
 
 def default_key_dir() -> Path:
@@ -62,15 +69,21 @@ def default_key_dir() -> Path:
 def new_key_spec(case_id: str, case_dir: Path) -> KeySpec:
     """Choose the key source for a new case (and create its key file if needed)."""
     if os.environ.get(PASSPHRASE_VARIABLE):
-        return KeySpec("passphrase", secrets.token_hex(16), "")
+        return KeySpec("passphrase", secrets.token_hex(SALT_BYTES), "")
     key_dir = default_key_dir().resolve()
     if _is_within(key_dir, case_dir.resolve()):
         raise CaseKeyError(f"{key_dir}: the key folder must be outside the case directory")
-    key_dir.mkdir(parents=True, exist_ok=True, mode=0o700)
     key_file = key_dir / f"{case_id}.key"
-    fd = os.open(key_file, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-    with os.fdopen(fd, "w") as handle:
-        handle.write(secrets.token_hex(32) + "\n")
+    try:
+        key_dir.mkdir(parents=True, exist_ok=True, mode=0o700)
+        fd = os.open(key_file, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        with os.fdopen(fd, "w") as handle:
+            handle.write(secrets.token_hex(32) + "\n")
+    except OSError as exc:
+        raise CaseKeyError(
+            f"{key_dir}: cannot write the case's key file ({exc.strerror}); "
+            f"set {KEY_DIR_VARIABLE} to a private folder outside the case"
+        ) from None
     return KeySpec("keyfile", "", str(key_file))
 
 
@@ -102,6 +115,13 @@ def derive_key(spec: KeySpec) -> str:
             raise CaseKeyError(f"{path}: not an Ariane key file")
         return key
     raise CaseKeyError(f"unknown key source {spec.source!r} in case.json")
+
+
+def _is_salt(text: str) -> bool:
+    try:
+        return len(bytes.fromhex(text)) >= SALT_BYTES
+    except ValueError:
+        return False
 
 
 def _is_within(child: Path, parent: Path) -> bool:

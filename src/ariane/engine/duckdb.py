@@ -1,10 +1,17 @@
-"""The DuckDB engine: the laptop engine, over an encrypted or in-memory database."""
+"""The DuckDB engine: the laptop engine, over an encrypted or in-memory database.
+
+Its memory is bounded (``memory_limit``: 60% of the machine's or container's memory unless
+told otherwise); what does not fit spills to ``temp_directory``, encrypted like the store.
+"""
 
 from __future__ import annotations
 
 import glob
 import os
-from collections.abc import Callable, Sequence
+import re
+import resource
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
 from functools import cache
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -12,13 +19,72 @@ from typing import TYPE_CHECKING, Any
 import duckdb
 from duckdb.func import PythonUDFType
 
-from ariane.errors import ArianeError, CaseError, CaseKeyError
+from ariane.display import printable
+from ariane.errors import ArianeError, CaseError, CaseKeyError, ConfigError
 
 if TYPE_CHECKING:
     import pyarrow as pa
 
 #: Alias under which the case database is attached; every stage's SQL uses bare names.
 CATALOG = "case_db"
+
+#: Share of the memory DuckDB may use when no limit is given (DuckDB's own default is 80%,
+#: which leaves too little to the readers and the PDF renderer running beside it).
+DEFAULT_MEMORY_SHARE = 0.6
+#: Below this DuckDB cannot even open an encrypted store and load its extension.
+MIN_MEMORY = 128 * 2**20
+MEMORY_VARIABLE = "ARIANE_MEMORY_LIMIT"
+
+_UNITS = {
+    "": 1,
+    "b": 1,
+    "kb": 10**3,
+    "mb": 10**6,
+    "gb": 10**9,
+    "tb": 10**12,
+    "kib": 2**10,
+    "mib": 2**20,
+    "gib": 2**30,
+    "tib": 2**40,
+}
+
+
+def machine_memory() -> int:
+    """Bytes of memory this process may use: the machine's, its container's or its own limit."""
+    total = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")
+    address_space, _ = resource.getrlimit(resource.RLIMIT_AS)  # ulimit -v
+    if address_space != resource.RLIM_INFINITY:
+        total = min(total, address_space)
+    for cgroup in ("/sys/fs/cgroup/memory.max", "/sys/fs/cgroup/memory/memory.limit_in_bytes"):
+        try:
+            bound = Path(cgroup).read_text().strip()
+        except OSError:
+            continue
+        if bound.isdigit():
+            total = min(total, int(bound))
+    return total
+
+
+def memory_limit_bytes(value: str | None) -> int:
+    """DuckDB's memory bound from ``value`` ('4GB', '2GiB', '60%'), or 60% of the memory."""
+    if value is None or not value.strip():
+        return int(machine_memory() * DEFAULT_MEMORY_SHARE)
+    match = re.fullmatch(r"\s*(\d+(?:\.\d+)?)\s*(%|[a-zA-Z]*)\s*", value)
+    unit = match[2].lower() if match else ""
+    if match is None or (unit != "%" and unit not in _UNITS):
+        raise ConfigError(
+            f"--memory-limit {printable(value)!r}: expected a size such as 4GB, 2GiB or 60%"
+        )
+    number = float(match[1])
+    if unit == "%":
+        if not 0 < number <= 100:
+            raise ConfigError(f"--memory-limit {value.strip()}: a share must be within 1-100%")
+        limit = int(machine_memory() * number / 100)
+    else:
+        limit = int(number * _UNITS[unit])
+    if limit < MIN_MEMORY:
+        raise ConfigError(f"--memory-limit {value.strip()}: at least {MIN_MEMORY >> 20}MiB")
+    return limit
 
 
 @cache
@@ -55,25 +121,32 @@ class DuckDBEngine:
         memory_limit: str | None = None,
         threads: int | None = None,
     ) -> None:
+        """Open ``database`` (``create`` it if absent, else refuse) with memory bounded.
+
+        ``memory_limit`` is what the user said ('4GB', '60%'); ``None`` means the default.
+        """
+        self.database = database
+        self.memory_limit = memory_limit_bytes(memory_limit)
         config: dict[str, Any] = {
             "autoinstall_known_extensions": False,
             "autoload_known_extensions": False,
+            "memory_limit": f"{self.memory_limit}B",
         }
-        if memory_limit:
-            config["memory_limit"] = memory_limit
         if threads:
             config["threads"] = threads
         self.con = duckdb.connect(":memory:", config=config)
         self.con.execute(f"LOAD '{httpfs_extension_path()}'")
         # DuckDB would draw its own progress bar on the user's terminal during long queries.
         self.con.execute("SET enable_progress_bar = false")
+        # Spilled intermediate results hold personal data too: keep them encrypted. (Set before
+        # the folder: DuckDB refuses the setting once it sees spill files a killed run left.)
+        self.con.execute("SET temp_file_encryption = true")
         if temp_directory is not None:
             self.con.execute(f"SET temp_directory = '{_quote(str(temp_directory))}'")
-        # Spilled intermediate results hold personal data too: keep them encrypted.
-        self.con.execute("SET temp_file_encryption = true")
         if database is None:
             return
-        if not create and not database.exists():
+        if not create and not database.is_file():
+            # Never create a store on open: a missing store is a case that lost its data.
             raise CaseError(f"{database}: case store not found")
         options = ""
         if key is not None:
@@ -83,14 +156,44 @@ class DuckDBEngine:
         except duckdb.InvalidInputException as exc:
             if "encryption key" in str(exc).lower():
                 raise CaseKeyError(f"{database}: wrong key for this case") from None
-            raise CaseError(f"{database}: cannot open the case store ({exc})") from None
+            if "aes tag" in str(exc).lower():
+                raise CaseKeyError(f"{database}: wrong key, or the store is damaged") from None
+            raise CaseError(f"{database}: cannot open the case store ({_brief(exc)})") from None
         except duckdb.CatalogException as exc:
             if "without a key" in str(exc):
                 raise CaseKeyError(f"{database}: this case is encrypted; a key is needed") from None
-            raise CaseError(f"{database}: cannot open the case store ({exc})") from None
-        except duckdb.IOException as exc:
-            raise CaseError(f"{database}: cannot open the case store ({exc})") from None
+            raise CaseError(f"{database}: cannot open the case store ({_brief(exc)})") from None
+        except duckdb.Error as exc:
+            raise CaseError(f"{database}: cannot open the case store ({_brief(exc)})") from None
         self.con.execute(f"USE {CATALOG}")
+
+    @contextmanager
+    def _store_errors(self) -> Iterator[None]:
+        """Say what a storage failure means for the user; other errors stay as they are."""
+        try:
+            yield
+        except duckdb.InterruptException:
+            raise KeyboardInterrupt from None
+        except RuntimeError as exc:
+            # A signal during a query: DuckDB stops and drops the handler's exception for its
+            # own; give back an interruption, so that clean-up runs as for Ctrl-C.
+            if "interrupted" in str(exc).lower():
+                raise KeyboardInterrupt from None
+            raise
+        except duckdb.OutOfMemoryException:
+            raise ConfigError(
+                f"out of memory within the limit of {self.memory_limit / 2**30:.1f} GiB: "
+                "raise --memory-limit (or ARIANE_MEMORY_LIMIT)"
+            ) from None
+        except (duckdb.Error, OSError) as exc:
+            # (OSError: DuckDB's errors reach an Arrow reader's consumer as Arrow IO errors.)
+            message = str(exc).lower()
+            # A flipped or truncated block fails GCM's tag check or DuckDB's checksum.
+            if any(sign in message for sign in ("aes tag", "checksum", "corrupt")):
+                raise CaseError(f"{self.database}: the case store is damaged") from None
+            if isinstance(exc, duckdb.IOException):
+                raise CaseError(f"{self.database}: input/output error ({_brief(exc)})") from None
+            raise
 
     # -- the Engine protocol -------------------------------------------------------------
 
@@ -107,32 +210,47 @@ class DuckDBEngine:
         view = f"__append_{name}"
         self.con.register(view, table)
         try:
-            if self.has_table(name):
-                self.con.execute(f'INSERT INTO "{name}" BY NAME SELECT * FROM "{view}"')
-            else:
-                self.con.execute(f'CREATE TABLE "{name}" AS SELECT * FROM "{view}"')
+            with self._store_errors():
+                if self.has_table(name):
+                    self.con.execute(f'INSERT INTO "{name}" BY NAME SELECT * FROM "{view}"')
+                else:
+                    self.con.execute(f'CREATE TABLE "{name}" AS SELECT * FROM "{view}"')
         finally:
             self.con.unregister(view)
 
     def execute(self, sql: str, params: Sequence[Any] | None = None) -> None:
         """Run a statement for its effect."""
-        self.con.execute(sql, params)
+        with self._store_errors():
+            self.con.execute(sql, params)
 
     def fetch(self, sql: str, params: Sequence[Any] | None = None) -> list[tuple[Any, ...]]:
         """Run a query and return all its rows."""
-        return self.con.execute(sql, params).fetchall()
+        with self._store_errors():
+            return self.con.execute(sql, params).fetchall()
 
     def fetch_arrow(self, sql: str, params: Sequence[Any] | None = None) -> pa.Table:
         """Run a query and return an Arrow table."""
-        return self.con.execute(sql, params).to_arrow_table()
+        with self._store_errors():
+            return self.con.execute(sql, params).to_arrow_table()
 
     def batches(self, sql: str, batch_rows: int = 100_000) -> Any:
         """Stream a query's result as Arrow record batches."""
-        return self.con.execute(sql).fetch_record_batch(batch_rows)
+        with self._store_errors():
+            return self.con.execute(sql).fetch_record_batch(batch_rows)
 
     def materialise(self, name: str, sql: str) -> None:
         """Store the result of ``sql`` as table ``name``."""
-        self.con.execute(f'CREATE OR REPLACE TABLE "{name}" AS {sql}')
+        with self._store_errors():
+            self.con.execute(f'CREATE OR REPLACE TABLE "{name}" AS {sql}')
+
+    def verify(self) -> int:
+        """Read every stored table in full, so that a damaged block fails; rows read."""
+        rows = 0
+        for name in self.tables():
+            with self._store_errors():
+                reader = self.con.execute(f'SELECT * FROM "{name}"').to_arrow_reader(65_536)
+                rows += sum(batch.num_rows for batch in reader)
+        return rows
 
     def register_function(
         self,
@@ -166,18 +284,25 @@ class DuckDBEngine:
 
     def checkpoint(self) -> None:
         """Flush the write-ahead log into the (encrypted) database file."""
-        self.con.execute("CHECKPOINT")
+        with self._store_errors():
+            self.con.execute("CHECKPOINT")
 
     def close(self) -> None:
         """Checkpoint and close."""
         try:
-            self.con.execute("USE memory")
-            if CATALOG in {r[0] for r in self.con.execute("SHOW DATABASES").fetchall()}:
-                self.con.execute(f"CHECKPOINT {CATALOG}")
-                self.con.execute(f"DETACH {CATALOG}")
+            with self._store_errors():
+                self.con.execute("USE memory")
+                if CATALOG in {r[0] for r in self.con.execute("SHOW DATABASES").fetchall()}:
+                    self.con.execute(f"CHECKPOINT {CATALOG}")
+                    self.con.execute(f"DETACH {CATALOG}")
         finally:
             self.con.close()
 
 
 def _quote(text: str) -> str:
     return text.replace("'", "''")
+
+
+def _brief(exc: BaseException) -> str:
+    """DuckDB's first line about a file it could not open (it names files, not rows)."""
+    return printable(str(exc).splitlines()[0] if str(exc) else type(exc).__name__)[:300]

@@ -28,6 +28,7 @@ from jinja2 import Environment, PackageLoader, StrictUndefined
 
 from ariane.assess import assumptions, circumstances_of, enisa
 from ariane.assess.facts import DEFAULT_ZONE, parse_instant
+from ariane.display import finalize, json_text
 from ariane.errors import StageNotBuiltError
 from ariane.progress import SILENT, Progress
 from ariane.report import charts, notification, tables, versions
@@ -131,7 +132,8 @@ def _write_documents(
             document = {**draft.as_json(), "provenance": provenance}
             json_path = folder / "notification.json"
             json_path.write_text(
-                json.dumps(document, ensure_ascii=False, indent=2) + "\n", encoding="utf-8"
+                json_text(json.dumps(document, ensure_ascii=False, indent=2)) + "\n",
+                encoding="utf-8",
             )
             written.append(json_path)
             html = template.render(
@@ -191,6 +193,8 @@ def _environment() -> Environment:
     environment = Environment(
         loader=PackageLoader("ariane.report", "templates"),
         autoescape=True,
+        # Names from the registry or the data: no control character reaches the file.
+        finalize=finalize,
         undefined=StrictUndefined,
         trim_blocks=True,
         lstrip_blocks=True,

@@ -8,6 +8,8 @@ from __future__ import annotations
 
 from markupsafe import Markup, escape
 
+from ariane.display import printable
+
 #: ENISA bands, from light to dark: readable in black-and-white print too.
 BAND_COLOURS = {
     "low": "#9fc5a8",
@@ -39,8 +41,8 @@ def bar_chart(
     parts = [
         f'<svg xmlns="http://www.w3.org/2000/svg" class="chart" role="img" '
         f'viewBox="0 0 {width} {height}" width="{width}" height="{height}" '
-        f'font-size="{font_size}" aria-label="{escape(title)}">',
-        f"<title>{escape(title)}</title>",
+        f'font-size="{font_size}" aria-label="{escape(printable(title))}">',
+        f"<title>{escape(printable(title))}</title>",
     ]
     for index, (label, count) in enumerate(items):
         y = gap + index * (bar_height + gap)
@@ -49,7 +51,7 @@ def bar_chart(
         middle = y + bar_height / 2
         parts.append(
             f'<text x="{label_width - 8}" y="{middle:.1f}" text-anchor="end" '
-            f'dominant-baseline="middle" class="chart-label">{escape(label)}</text>'
+            f'dominant-baseline="middle" class="chart-label">{escape(printable(label))}</text>'
             f'<rect x="{label_width}" y="{y}" width="{length:.1f}" height="{bar_height}" '
             f'fill="{colour}" rx="2"/>'
             f'<text x="{label_width + length + 6:.1f}" y="{middle:.1f}" '
