@@ -1,8 +1,14 @@
-"""Read JSON arrays and NDJSON: one record per object, nested objects flattened to dotted names.
+"""Read JSON and NDJSON: one record per object, wherever the records sit in the document.
 
-Arrays are read element by element with :meth:`json.JSONDecoder.raw_decode` over a sliding
-text buffer, so a large file never sits in memory whole; a damaged element is quarantined
-and reading resumes at the next object. Lists inside a record are kept as JSON text.
+A top-level array gives its elements; several values one after the other (concatenated
+JSON) give one record each; a lone object is searched for its records: the first list of
+objects in it (``{"data": [...]}``), or a mapping of ids to records
+(``{"patients": {"-Mx01": {...}, ...}}``, each read as one record with its id in ``_key``),
+else it is one record itself. Every record is read as a stream, one value at a time, so a
+large file never sits in memory whole; a damaged record is quarantined with its line and
+byte offset and reading resumes at the next one, found by following strings and brackets
+(:mod:`ariane.read.jsonscan`). NDJSON is read line by line; a line that does not decode as
+one value is read as several. Rows are made by :mod:`ariane.read.jsonrows`.
 """
 
 from __future__ import annotations
@@ -11,104 +17,72 @@ import codecs
 import io
 import json
 import re
-from collections.abc import Iterator
+from collections import Counter
 from typing import IO, Any, cast
 
 from ariane.errors import InputError
 from ariane.read.archive import Blob
-from ariane.read.delimited import (
-    MAX_RECORD_BYTES,
-    WIDE_ENCODINGS,
-    WideText,
-    line_problem,
-    prescan,
-    raw_lines,
+from ariane.read.delimited import WIDE_ENCODINGS, WideText, line_problem, prescan, raw_lines
+from ariane.read.jsonrows import Records
+from ariane.read.jsonscan import (
+    DAMAGED,
+    DECODER,
+    EVIDENCE,
+    SPACE,
+    SPACE_AND_COMMAS,
+    Text,
+    boundary,
+    lenient,
+    skip_damaged,
 )
 from ariane.read.sniff import sniff_encoding
 from ariane.read.store import Origin, SourceWriter, Store
 
-MAX_DEPTH = 32
-CHUNK = 1 << 20
-_DECODER = json.JSONDecoder()
-_WHITESPACE = re.compile(r"[\s,]*")
-
-
-def flatten(value: Any, prefix: str = "", depth: int = 0) -> Iterator[tuple[str, str | None]]:
-    """(dotted name, text) pairs of a JSON object; deeper than MAX_DEPTH stays JSON text."""
-    if isinstance(value, dict) and value and depth < MAX_DEPTH:
-        for key, inner in value.items():
-            yield from flatten(inner, f"{prefix}.{key}" if prefix else str(key), depth + 1)
-        return
-    yield prefix or "value", as_text(value)
-
-
-def as_text(value: Any) -> str | None:
-    """A JSON value as the text stored: strings as they are, others as JSON, null as NULL."""
-    if value is None:
-        return None
-    if isinstance(value, str):
-        return value
-    return json.dumps(value, ensure_ascii=False)
-
-
-class _Records:
-    """Turns flattened objects into rows of a writer whose columns grow as keys appear."""
-
-    def __init__(self, writer: SourceWriter) -> None:
-        self.writer = writer
-        self.index: dict[str, int] = {}
-        self.record = 0
-
-    def add(self, obj: Any, line: int | None, raw: bytes, offset: int | None) -> None:
-        self.record += 1
-        if not isinstance(obj, dict):
-            self.writer.quarantine(
-                self.record, "not a JSON object", raw, line=line, byte_offset=offset
-            )
-            return
-        try:
-            pairs = list(flatten(obj))
-        except RecursionError:
-            self.writer.quarantine(self.record, "nested too deeply", raw, line=line)
-            return
-        new = [name for name, _ in pairs if name not in self.index]
-        if new:
-            new = list(dict.fromkeys(new))
-            start = len(self.writer.columns)
-            self.writer.add_columns(new)
-            for i, name in enumerate(new):
-                self.index[name] = start + i
-        values: list[str | None] = [None] * len(self.writer.columns)
-        for name, text in pairs:
-            values[self.index[name]] = text
-        self.writer.row(values, self.record, line)
+#: A mapping is read as records keyed by id when this share of its values are objects.
+KEYED_OBJECTS = 0.8
 
 
 def read_json(blob: Blob, store: Store, origin: Origin) -> list[SourceWriter]:
-    """Read a JSON array (or an object holding one) or NDJSON file into one source."""
+    """Read a JSON document or NDJSON file into one source."""
     # JSON should be UTF-8; exports in a legacy code page exist and are read in it.
     scan = prescan(blob, sniff_encoding(blob.sample))  # chooses by the whole file, and hashes
     encoding = scan.encoding
     origin.member_sha256 = scan.sha256
     writer = store.writer(origin, blob.format, encoding, [])
-    records = _Records(writer)
+    codec = "utf-8" if encoding in WIDE_ENCODINGS or encoding == "utf-8-sig" else encoding
+    records = Records(writer, codec)
     with blob.open() as stream:
         if blob.format == "ndjson":
             _ndjson(stream, encoding, records)
         else:
+            text = Text(stream, encoding, byte=_bom_bytes(blob.sample, encoding))
             try:
-                _array(stream, encoding, records, blob.where)
+                _document(text, records, blob.where)
             except UnicodeDecodeError:
-                # One JSON document has no records to set aside: refuse it rather than
+                # One JSON document has no lines to set aside: refuse it rather than
                 # read altered text.
                 raise InputError(
                     f"{blob.where}: not valid {encoding} text after record {records.record}"
                 ) from None
+    records.close()
     writer.close()
     return [writer]
 
 
-def _ndjson(stream: IO[bytes], encoding: str, records: _Records) -> None:
+def _bom_bytes(sample: bytes, encoding: str) -> int:
+    """Bytes of a byte order mark the decoder drops (offsets count from the file's start)."""
+    if encoding not in ("utf-8-sig", "utf-16", "utf-32"):
+        return 0
+    for bom in (codecs.BOM_UTF32_LE, codecs.BOM_UTF32_BE, codecs.BOM_UTF8, codecs.BOM_UTF16):
+        if sample.startswith(bom):
+            return len(bom)
+    return 0
+
+
+# -- NDJSON ------------------------------------------------------------------------------
+
+
+def _ndjson(stream: IO[bytes], encoding: str, records: Records) -> None:
     offset = 0
     codec = "utf-8" if encoding == "utf-8-sig" else encoding
     if encoding in WIDE_ENCODINGS:
@@ -122,132 +96,221 @@ def _ndjson(stream: IO[bytes], encoding: str, records: _Records) -> None:
         if not body.strip():
             continue
         if too_long:
-            records.record += 1
-            records.writer.quarantine(
-                records.record, "line longer than the limit", raw, line=number, byte_offset=here
-            )
+            records.quarantine("line longer than the limit", raw, number, here)
             continue
         problem = line_problem(body, codec, legacy)
         if problem is not None:
-            records.record += 1
-            records.writer.quarantine(records.record, problem, raw, line=number, byte_offset=here)
+            records.quarantine(problem, raw, number, here)
             continue
+        text = body.decode(codec)
         try:
-            obj = json.loads(body.decode(codec))
-        except (json.JSONDecodeError, RecursionError) as exc:
-            records.record += 1
-            reason = "nested too deeply" if isinstance(exc, RecursionError) else "invalid JSON"
-            records.writer.quarantine(records.record, reason, raw, line=number, byte_offset=here)
-            continue
-        records.add(obj, number, raw, here)
-
-
-def _array(stream: IO[bytes], encoding: str, records: _Records, where: str) -> None:
-    """Elements of a top-level array (or of the first array inside a top-level object)."""
-    text = _Text(stream, encoding)
-    text.more()
-    text.buffer = text.buffer.lstrip("\ufeff")
-    while not text.buffer.strip() and text.more():
-        pass
-    first = text.buffer.lstrip()[:1]
-    if first == "{":
-        _object_file(text, records, where)
-        return
-    text.position = text.buffer.index("[") + 1
-    line = 1 + text.buffer.count("\n", 0, text.position)
-    while True:
-        skip = _WHITESPACE.match(text.buffer, text.position)
-        end = skip.end() if skip else text.position
-        line += text.buffer.count("\n", text.position, end)
-        text.position = end
-        if text.position >= len(text.buffer):
-            if text.more():
-                continue
-            raise InputError(f"{where}: JSON array not closed at line {line}")
-        buffer, position = text.buffer, text.position
-        if buffer[position] == "]":
-            return
-        try:
-            obj, end = _DECODER.raw_decode(buffer, position)
-        except json.JSONDecodeError:
-            if len(buffer) - position < MAX_RECORD_BYTES and text.more():
-                continue
-            end = _resync(buffer, position)
-            records.record += 1
-            records.writer.quarantine(
-                records.record, "invalid JSON element", buffer[position:end].encode(), line=line
-            )
+            obj = json.loads(text)
         except RecursionError:
-            end = _resync(buffer, position)
-            records.record += 1
-            records.writer.quarantine(
-                records.record, "nested too deeply", buffer[position:end].encode(), line=line
-            )
+            records.quarantine("nested too deeply", raw, number, here)
+            continue
+        except json.JSONDecodeError:
+            # Several values on one line, or a damaged one: each value is a record.
+            start = here + len(raw) - len(body)
+            _values(Text(None, codec, text, line=number, byte=start), records)
+            continue
+        records.add(obj, number, here, text)
+
+
+def _values(text: Text, records: Records) -> None:
+    """Each value of the text, one after the other, a record."""
+    while char := text.skip(SPACE_AND_COMMAS):
+        if char in "]}":
+            text.advance(text.pos + 1)  # a stray closing bracket: no record
         else:
-            records.add(obj, line, buffer[position:end].encode(), None)
-        line += buffer.count("\n", position, end)
-        text.position = end
+            _record(text, records)
 
 
-class _Text:
-    """Decoded text read on demand, dropping what has been consumed."""
-
-    def __init__(self, stream: IO[bytes], encoding: str) -> None:
-        self.stream = stream
-        self.decoder = codecs.getincrementaldecoder(encoding)()
-        self.buffer = ""
-        self.position = 0
-        self.eof = False
-
-    def more(self) -> bool:
-        """Read one more chunk; False at the end of the stream."""
-        if self.eof:
-            return False
-        block = self.stream.read(CHUNK)
-        self.eof = not block
-        self.buffer = self.buffer[self.position :] + self.decoder.decode(block, final=self.eof)
-        self.position = 0
-        return True
+# -- JSON documents ----------------------------------------------------------------------
 
 
-def _resync(buffer: str, position: int) -> int:
-    """Where the next element may start after a damaged one: the next line opening ``{``."""
-    found = re.compile(r"\n\s*,?\s*\{").search(buffer, position + 1)
-    if found is None:
-        tail = buffer.rfind("]")
-        return tail if tail > position else len(buffer)
-    return found.start() + 1
+def _document(text: Text, records: Records, where: str) -> None:
+    """Every value at the top: arrays give their elements, a lone object its records."""
+    first = True
+    while char := text.skip(SPACE_AND_COMMAS):
+        if char == "[":
+            _elements(text, records)
+        elif char == "{" and first and _alone(text):
+            _lone_object(text, records, where)
+        elif char in "]}":
+            text.advance(text.pos + 1)  # a stray closing bracket: no record
+        else:
+            _record(text, records)
+        first = False
 
 
-def _object_file(text: _Text, records: _Records, where: str) -> None:
-    """A single top-level object: the records are its first list of objects, else itself."""
-    while text.more():
-        if len(text.buffer) > 64 * MAX_RECORD_BYTES:
-            raise InputError(f"{where}: JSON object too large to read whole; use NDJSON")
+def _elements(text: Text, records: Records) -> None:
+    """The elements of the array at the position, each a record; a truncated array ends."""
+    text.advance(text.pos + 1)
+    while char := text.skip(SPACE_AND_COMMAS):
+        if char == "]":
+            text.advance(text.pos + 1)
+            return
+        if char == "}":
+            text.advance(text.pos + 1)  # a stray closing bracket: no record
+            continue
+        _record(text, records)
+
+
+def _record(
+    text: Text,
+    records: Records,
+    key: str | None = None,
+    where: tuple[int, int] | None = None,
+) -> None:
+    """The value at the position as one record: a row, or quarantined if damaged."""
+    line, offset = where or (text.line, text.byte)
+    text.fill()
+    start = text.pos
     try:
-        document = json.loads(text.buffer)
-    except json.JSONDecodeError as exc:
-        raise InputError(f"{where}: invalid JSON at line {exc.lineno}") from None
-    except RecursionError:
-        raise InputError(f"{where}: JSON nested too deeply") from None
-    items = _first_list(document)
-    if items is None:
-        records.add(document, 1, b"", None)
+        value, end = DECODER.raw_decode(text.buffer, start)
+    except (json.JSONDecodeError, RecursionError) as exc:
+        reason = "nested too deeply" if isinstance(exc, RecursionError) else "invalid JSON"
+        raw, cut = skip_damaged(text)
+        if cut:
+            reason += f" (record cut to {EVIDENCE} characters)"
+        records.quarantine(reason, raw, line, offset)
         return
-    records.writer.table_name = items[0]
-    for item in items[1]:
-        records.add(item, None, json.dumps(item, ensure_ascii=False).encode(), None)
+    raw = "" if isinstance(value, dict) else text.buffer[start:end]
+    text.advance(end)
+    records.add(value, line, offset, raw, key)
 
 
-def _first_list(document: Any, path: str = "") -> tuple[str, list[Any]] | None:
-    if isinstance(document, list):
-        return path, document
-    if isinstance(document, dict):
-        for key, value in document.items():
-            if isinstance(value, list) and any(isinstance(v, dict) for v in value):
-                return (f"{path}.{key}" if path else str(key)), value
-        for key, value in document.items():
-            found = _first_list(value, f"{path}.{key}" if path else str(key))
-            if found is not None:
-                return found
+def _alone(text: Text) -> bool:
+    """Whether the object at the position is the whole document (not one of several)."""
+    text.fill()
+    buffer = text.buffer
+    try:
+        _, end = DECODER.raw_decode(buffer, text.pos)
+    except (json.JSONDecodeError, RecursionError):
+        found, _ = boundary(buffer, text.pos)
+        if found is None:
+            return True  # it runs to the end of the text read: a document, not a record
+        end = found
+    after = SPACE.match(buffer, end)
+    return after is None or after.end() == len(buffer)
+
+
+def _lone_object(text: Text, records: Records, where: str) -> None:
+    """A document that is one object: find where its records are, then stream them."""
+    text.fill()
+    sketch, end = lenient(text.buffer, text.pos)
+    found = records_path(sketch)
+    if found is None:
+        if end is None:
+            raise InputError(f"{where}: JSON object too large to read whole; use NDJSON")
+        _record(text, records)
+        return
+    path, keyed = found
+    records.writer.table_name = ".".join(path) or None
+    for key in path:
+        if not _member(text, key):
+            return  # the sketch saw it: only damage read differently can bring this here
+    if text.skip() == "{" and keyed:
+        _keyed(text, records)
+    elif text.skip() == "[":
+        _elements(text, records)
+    else:
+        _record(text, records)
+    while not text.eof:  # what follows the records is not read (as before: metadata)
+        text.pos = len(text.buffer)
+        text.fill()
+
+
+def records_path(value: Any, path: tuple[str, ...] = ()) -> tuple[tuple[str, ...], bool] | None:
+    """Where the records of a decoded object are: (keys to them, keyed by id), or None."""
+    if not isinstance(value, dict):
+        return None
+    for key, inner in value.items():
+        if isinstance(inner, list) and any(isinstance(v, dict) or v is DAMAGED for v in inner):
+            return (*path, key), False
+    if keyed_records(value):
+        return path, True
+    for key, inner in value.items():
+        found = records_path(inner, (*path, key))
+        if found is not None:
+            return found
     return None
+
+
+def keyed_records(mapping: dict[str, Any]) -> bool:
+    """Whether a mapping holds records by id: mostly objects sharing most of their keys."""
+    objects = [v for v in mapping.values() if isinstance(v, dict) and v]
+    damaged = sum(1 for v in mapping.values() if v is DAMAGED)
+    if len(objects) < 2 or len(objects) + damaged < KEYED_OBJECTS * len(mapping):
+        return False
+    counts = Counter(key for obj in objects for key in obj)
+    shared = {key for key, n in counts.items() if 2 * n >= len(objects)}
+    overlap = sum(len(shared.intersection(obj)) / len(obj) for obj in objects)
+    return overlap >= 0.5 * len(objects)
+
+
+def _member(text: Text, wanted: str) -> bool:
+    """Move into the object at the position to the value of member ``wanted``."""
+    if text.skip() != "{":
+        return False
+    text.advance(text.pos + 1)
+    while char := text.skip(SPACE_AND_COMMAS):
+        if char in "]}":
+            text.advance(text.pos + 1)
+            if char == "}":
+                return False
+            continue
+        key = _key(text)
+        if key == wanted:
+            return True
+        if key is None or not _skip_value(text):
+            skip_damaged(text)  # a damaged member
+    return False
+
+
+def _skip_value(text: Text) -> bool:
+    """Pass over the value at the position; False if it does not decode."""
+    text.fill()
+    try:
+        _, end = DECODER.raw_decode(text.buffer, text.pos)
+    except (json.JSONDecodeError, RecursionError):
+        return False
+    text.advance(end)
+    return True
+
+
+def _keyed(text: Text, records: Records) -> None:
+    """The members of the object at the position, each a record keyed by its name."""
+    text.advance(text.pos + 1)
+    while char := text.skip(SPACE_AND_COMMAS):
+        if char == "}":
+            text.advance(text.pos + 1)
+            return
+        if char == "]":
+            text.advance(text.pos + 1)  # a stray closing bracket: no record
+            continue
+        where = (text.line, text.byte)
+        key = _key(text)
+        if key is None:
+            raw, _ = skip_damaged(text)
+            records.quarantine("invalid JSON member", raw, *where)
+            continue
+        _record(text, records, key, where)
+
+
+def _key(text: Text) -> str | None:
+    """The member name at the position, moved past its colon; None if there is none."""
+    text.fill()
+    buffer = text.buffer
+    found = _NAME.match(buffer, text.pos)
+    if found is None:
+        return None
+    try:
+        key = json.loads(found.group(1))
+    except json.JSONDecodeError:
+        return None
+    text.advance(found.end())
+    return cast(str, key)
+
+
+_NAME = re.compile(r'("[^"\\\n]*(?:\\.[^"\\\n]*)*")[ \t\r\n]*:[ \t\r\n]*')
