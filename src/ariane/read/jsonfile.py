@@ -28,6 +28,7 @@ from ariane.read.jsonscan import (
     DAMAGED,
     DECODER,
     EVIDENCE,
+    LONGEST,
     SPACE,
     SPACE_AND_COMMAS,
     Text,
@@ -164,10 +165,9 @@ def _record(
 ) -> None:
     """The value at the position as one record: a row, or quarantined if damaged."""
     line, offset = where or (text.line, text.byte)
-    text.fill()
     start = text.pos
     try:
-        value, end = DECODER.raw_decode(text.buffer, start)
+        value, end = text.decode()
     except (json.JSONDecodeError, RecursionError) as exc:
         reason = "nested too deeply" if isinstance(exc, RecursionError) else "invalid JSON"
         raw, cut = skip_damaged(text)
@@ -182,12 +182,12 @@ def _record(
 
 def _alone(text: Text) -> bool:
     """Whether the object at the position is the whole document (not one of several)."""
-    text.fill()
+    text.fill(LONGEST)
     buffer = text.buffer
     try:
         _, end = DECODER.raw_decode(buffer, text.pos)
     except (json.JSONDecodeError, RecursionError):
-        found, _ = boundary(buffer, text.pos)
+        found = boundary(buffer, text.pos)
         if found is None:
             return True  # it runs to the end of the text read: a document, not a record
         end = found
@@ -197,9 +197,10 @@ def _alone(text: Text) -> bool:
 
 def _lone_object(text: Text, records: Records, where: str) -> None:
     """A document that is one object: find where its records are, then stream them."""
-    text.fill()
+    text.fill(LONGEST)
     sketch, end = lenient(text.buffer, text.pos)
     found = records_path(sketch)
+    del sketch  # many objects kept alive would slow every garbage collection after
     if found is None:
         if end is None:
             raise InputError(f"{where}: JSON object too large to read whole; use NDJSON")
@@ -270,9 +271,8 @@ def _member(text: Text, wanted: str) -> bool:
 
 def _skip_value(text: Text) -> bool:
     """Pass over the value at the position; False if it does not decode."""
-    text.fill()
     try:
-        _, end = DECODER.raw_decode(text.buffer, text.pos)
+        _, end = text.decode()
     except (json.JSONDecodeError, RecursionError):
         return False
     text.advance(end)

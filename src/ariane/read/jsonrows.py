@@ -10,7 +10,6 @@ in text, the table widened only when a new key comes after it was first written.
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
 from typing import Any
 
 import pyarrow as pa
@@ -28,13 +27,28 @@ BATCH_BYTES = 64 << 20
 _VALUE_OVERHEAD = 64  # bytes of a Python string besides its characters
 
 
-def flatten(value: Any, prefix: str = "", depth: int = 0) -> Iterator[tuple[str, str | None]]:
+def flatten(value: Any, prefix: str = "", depth: int = 0) -> list[tuple[str, str | None]]:
     """(dotted name, text) pairs of a JSON object; deeper than MAX_DEPTH stays JSON text."""
     if isinstance(value, dict) and value and depth < MAX_DEPTH:
-        for key, inner in value.items():
-            yield from flatten(inner, f"{prefix}.{key}" if prefix else str(key), depth + 1)
-        return
-    yield prefix or "value", as_text(value)
+        pairs: list[tuple[str, str | None]] = []
+        _flatten_into(value, prefix, depth, pairs)
+        return pairs
+    return [(prefix or "value", as_text(value))]
+
+
+def _flatten_into(
+    obj: dict[str, Any], prefix: str, depth: int, pairs: list[tuple[str, str | None]]
+) -> None:
+    # The hot loop of the reader: plain types tested inline, nested objects recursed.
+    for key, inner in obj.items():
+        name = f"{prefix}.{key}" if prefix else key
+        kind = type(inner)
+        if kind is str or inner is None:
+            pairs.append((name, inner))
+        elif kind is dict and inner and depth + 1 < MAX_DEPTH:
+            _flatten_into(inner, name, depth + 1, pairs)
+        else:
+            pairs.append((name, as_text(inner)))
 
 
 def as_text(value: Any) -> str | None:
@@ -68,11 +82,7 @@ class Records:
         if not isinstance(obj, dict):
             self.quarantine("not a JSON object", raw, line, offset, counted=True)
             return
-        try:
-            pairs = list(flatten(obj))
-        except RecursionError:
-            self.quarantine("nested too deeply", raw, line, offset, counted=True)
-            return
+        pairs = flatten(obj)
         if key is not None:
             pairs.insert(0, ("_key", key))
         self._row(pairs, line)

@@ -18,9 +18,14 @@ from typing import IO, Any
 
 from ariane.read.delimited import MAX_RECORD_BYTES, WIDE_ENCODINGS
 
-#: Characters kept decoded ahead of the position: the longest value decoded whole.
-WINDOW = MAX_RECORD_BYTES
-CHUNK = 4 << 20
+#: Characters kept decoded ahead of the position (more are read for a longer value).
+WINDOW = 64 * 1024
+CHUNK = 64 * 1024
+#: The longest value decoded whole; a longer one is quarantined.
+LONGEST = MAX_RECORD_BYTES
+#: Consumed text dropped from the buffer once this long: a decoding error costs time in
+#: proportion to the text before it (:class:`json.JSONDecodeError` counts its lines).
+_COMPACT = 256 * 1024
 #: Characters of a damaged value kept as evidence (the store keeps 64 KiB anyway).
 EVIDENCE = 64 * 1024
 
@@ -63,9 +68,11 @@ class Text:
     def fill(self, ahead: int | None = None) -> None:
         """Read until ``ahead`` (default :data:`WINDOW`) characters lie past the position."""
         ahead = WINDOW if ahead is None else ahead
+        if self.pos > _COMPACT:
+            self.buffer, self.pos = self.buffer[self.pos :], 0
         while not self.eof and len(self.buffer) - self.pos < ahead:
             assert self.stream is not None
-            block = self.stream.read(CHUNK)
+            block = self.stream.read(max(CHUNK, ahead - len(self.buffer) + self.pos))
             self.eof = not block
             self.buffer = self.buffer[self.pos :] + self.decoder.decode(block, final=self.eof)
             self.pos = 0
@@ -91,73 +98,102 @@ class Text:
                 return self.buffer[end]
             if self.eof:
                 return ""
-            self.fill(CHUNK)
 
-    def decode(self) -> tuple[Any, int] | None:
-        """The value at the position and where it ends, or None if it does not decode."""
-        self.fill()
-        try:
-            return DECODER.raw_decode(self.buffer, self.pos)
-        except (json.JSONDecodeError, RecursionError):
-            return None
+    def decode(self) -> tuple[Any, int]:
+        """The value at the position and where it ends (raises if it does not decode).
+
+        More text is read while the value may go on past what is read, up to LONGEST.
+        """
+        ahead = WINDOW
+        while True:
+            self.fill(ahead)
+            buffer = self.buffer
+            try:
+                value, end = DECODER.raw_decode(buffer, self.pos)
+            except json.JSONDecodeError as exc:
+                cut_short = exc.pos >= len(buffer) - 8 or exc.msg.startswith("Unterminated")
+                if self.eof or not cut_short or ahead >= LONGEST:
+                    raise
+            else:
+                # A number at the very end may go on in the text not read yet.
+                if self.eof or end < len(buffer) or ahead >= LONGEST:
+                    return value, end
+            ahead *= 4
 
 
-def boundary(buffer: str, start: int, depth: int = 0) -> tuple[int | None, int]:
-    """Where a damaged value starting at ``start`` ends: (end, position scanned to).
+class Scan:
+    """Where a damaged value ends, found by following its strings and brackets."""
 
-    The end is the first comma or closing bracket outside the value, the point where its
-    own opening bracket closes, or where a new value begins where none may (an object
-    never closed, followed by the next record). None when ``buffer`` ends first.
-    """
-    stack: list[str] = []
-    previous = ""
-    i = start
-    while True:
-        found = _TOKEN.search(buffer, i)
-        if found is None:
-            return None, len(buffer)
-        token, at = found.group(), found.start()
-        char = token[0]
-        if token == '"' and "\n" not in buffer[at:] and at > start:
-            return None, at  # a string that may close in text not read yet
-        if char in "{[":
-            if at > start and not stack:
-                return at, at  # a value begins after the damaged text
-            if stack and stack[-1] == "{" and previous != ":":
-                return at, at  # a key was due: the open object was never closed
-            stack.append(char)
-        elif char in "]}":
-            if not stack:
+    def __init__(self) -> None:
+        self.stack: list[str] = []
+        self.previous = ""
+        self.began = False
+
+    def boundary(self, buffer: str, start: int) -> tuple[int | None, int]:
+        """(end of the value or None if ``buffer`` ends first, position scanned to).
+
+        The end is the first comma or closing bracket outside the value, the point where
+        its own opening bracket closes, or where a new value begins where none may (an
+        object never closed, followed by the next record). Call again with more text
+        from the position scanned to.
+        """
+        stack = self.stack
+        i = start
+        while True:
+            found = _TOKEN.search(buffer, i)
+            if found is None:
+                return None, len(buffer)
+            token, at = found.group(), found.start()
+            char = token[0]
+            if token == '"' and buffer.find("\n", at) < 0 and at > start:
+                return None, at  # a string that may close in text not read yet
+            if char in "{[":
+                if self.began and not stack:
+                    return at, at  # a value begins after the damaged text
+                if stack and stack[-1] == "{" and self.previous != ":":
+                    return at, at  # a key was due: the open object was never closed
+                stack.append(char)
+            elif char in "]}":
+                if not stack:
+                    return at, at
+                if _PAIRS[char] in stack:
+                    while stack.pop() != _PAIRS[char]:
+                        pass
+                if not stack:
+                    return found.end(), found.end()
+            elif char == "," and not stack:
                 return at, at
-            if _PAIRS[char] in stack:
-                while stack.pop() != _PAIRS[char]:
-                    pass
-            if not stack:
-                return found.end(), found.end()
-        elif char == "," and not stack:
-            return at, at
-        previous = char
-        i = found.end()
+            self.previous = char
+            self.began = True
+            i = found.end()
+
+
+def boundary(buffer: str, start: int) -> int | None:
+    """Where the damaged value at ``start`` ends, if it does within ``buffer``."""
+    return Scan().boundary(buffer, start)[0]
 
 
 def skip_damaged(text: Text) -> tuple[str, bool]:
     """Consume a damaged value; its text (cut to EVIDENCE) and whether it was cut."""
     kept: list[str] = []
     size = total = 0
+    scan = Scan()
+    ahead = WINDOW
     while True:
-        text.fill()
-        end, scanned = boundary(text.buffer, text.pos)
+        text.fill(ahead)
+        end, scanned = scan.boundary(text.buffer, text.pos)
         stop = end if end is not None else scanned
-        if end == text.pos:
+        if end == text.pos and not scan.began:
             stop = end + 1  # a stray comma or bracket: the damage is that character
-        if text.eof and end is None:
+        if end is None and text.eof:
             stop = len(text.buffer)
-        if stop == text.pos and end is None:
-            stop = len(text.buffer)  # a lone quote at the start: take what is there
         if size < EVIDENCE:
             kept.append(text.buffer[text.pos : min(stop, text.pos + EVIDENCE - size)])
             size += len(kept[-1])
         total += stop - text.pos
+        # Stopped at a quote: the string may close further on, read more to see it.
+        at_quote = end is None and stop < len(text.buffer)
+        ahead = ahead * 4 if at_quote and ahead < LONGEST else WINDOW
         text.advance(stop)
         if end is not None or text.eof:
             return "".join(kept), total > EVIDENCE
@@ -189,8 +225,7 @@ def lenient(buffer: str, start: int, depth: int = 0) -> tuple[Any, int | None]:
         pass
     opening = buffer[start : start + 1]
     if opening not in ("{", "[") or depth > 8:
-        end, _ = boundary(buffer, start)
-        return DAMAGED, end
+        return DAMAGED, boundary(buffer, start)
     items: list[Any] = []
     members: dict[str, Any] = {}
     i = start + 1
@@ -209,7 +244,7 @@ def lenient(buffer: str, start: int, depth: int = 0) -> tuple[Any, int | None]:
             found = _STRING.match(buffer, i)
             after = SPACE.match(buffer, found.end()).end() if found else i  # type: ignore[union-attr]
             if found is None or buffer[after : after + 1] != ":":
-                end, _ = boundary(buffer, i)
+                end = boundary(buffer, i)
                 members[f"\0{i}"] = DAMAGED
                 if end is None:
                     return members, None
