@@ -28,7 +28,6 @@ from ariane.read.jsonscan import (
     DAMAGED,
     DECODER,
     EVIDENCE,
-    LONGEST,
     SPACE,
     SPACE_AND_COMMAS,
     Text,
@@ -182,12 +181,12 @@ def _record(
 
 def _alone(text: Text) -> bool:
     """Whether the object at the position is the whole document (not one of several)."""
-    text.fill(LONGEST)
+    text.fill_longest()
     buffer = text.buffer
     try:
         _, end = DECODER.raw_decode(buffer, text.pos)
     except (json.JSONDecodeError, RecursionError):
-        found = boundary(buffer, text.pos)
+        found = boundary(buffer, text.pos, unclosed=False)
         if found is None:
             return True  # it runs to the end of the text read: a document, not a record
         end = found
@@ -197,7 +196,7 @@ def _alone(text: Text) -> bool:
 
 def _lone_object(text: Text, records: Records, where: str) -> None:
     """A document that is one object: find where its records are, then stream them."""
-    text.fill(LONGEST)
+    text.fill_longest()
     sketch, end = lenient(text.buffer, text.pos)
     found = records_path(sketch)
     del sketch  # many objects kept alive would slow every garbage collection after

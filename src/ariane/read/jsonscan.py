@@ -77,6 +77,10 @@ class Text:
             self.buffer = self.buffer[self.pos :] + self.decoder.decode(block, final=self.eof)
             self.pos = 0
 
+    def fill_longest(self) -> None:
+        """Read as far ahead as the longest value decoded whole (to take a first look)."""
+        self.fill(LONGEST)
+
     def advance(self, to: int) -> None:
         """Move the position to ``to``, counting the lines and bytes passed."""
         span = self.buffer[self.pos : to]
@@ -124,7 +128,10 @@ class Text:
 class Scan:
     """Where a damaged value ends, found by following its strings and brackets."""
 
-    def __init__(self) -> None:
+    def __init__(self, *, unclosed: bool = True) -> None:
+        # ``unclosed``: a value where a key is due ends an object never closed (records
+        # end there); False to follow brackets only (where a whole document ends).
+        self.unclosed = unclosed
         self.stack: list[str] = []
         self.previous = ""
         self.began = False
@@ -150,7 +157,7 @@ class Scan:
             if char in "{[":
                 if self.began and not stack:
                     return at, at  # a value begins after the damaged text
-                if stack and stack[-1] == "{" and self.previous != ":":
+                if self.unclosed and stack and stack[-1] == "{" and self.previous != ":":
                     return at, at  # a key was due: the open object was never closed
                 stack.append(char)
             elif char in "]}":
@@ -168,9 +175,9 @@ class Scan:
             i = found.end()
 
 
-def boundary(buffer: str, start: int) -> int | None:
+def boundary(buffer: str, start: int, *, unclosed: bool = True) -> int | None:
     """Where the damaged value at ``start`` ends, if it does within ``buffer``."""
-    return Scan().boundary(buffer, start)[0]
+    return Scan(unclosed=unclosed).boundary(buffer, start)[0]
 
 
 def skip_damaged(text: Text) -> tuple[str, bool]:
