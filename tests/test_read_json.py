@@ -169,7 +169,11 @@ def build(layout: str, n: int, bad: set[int]) -> tuple[bytes, list[tuple[int, in
         "array_minified": ("[", ",", "]"),
         "array_pretty": ("[\n  ", ",\n  ", "\n]\n"),
         "concatenated": ("", " ", "\n"),
-        "wrapped": ('{"meta": {"source": "export", "total": %d}, "data": [' % n, ", ", "]}"),
+        "wrapped": (
+            '{"meta": {"source": "export", "total": ' + str(n) + '}, "data": [',
+            ", ",
+            "]}",
+        ),
         "keyed": ('{"export": "x", "patients": {', ", ", "}}\n"),
         "keyed_top": ("{\n", ",\n", "\n}\n"),
     }
@@ -284,6 +288,26 @@ def test_keyed_records_are_rows_not_columns(engine, tmp_path):
         "adresse.cp",
         "suivi.medecin.nom",
     ]
+
+
+def test_every_table_of_a_document_is_a_source(engine, tmp_path, window):
+    document = {
+        "meta": {"exported": "2024-05-01", "tags": ["a", "b"]},
+        "patients": {key_of(i): patient(i) for i in range(40)},
+        "labo": {"medecins": [{"nom": f"Dr {i}", "rpps": f"{10**10 + i}"} for i in range(25)]},
+        "empty": [],
+    }
+    path = tmp_path / "firebase.json"
+    path.write_text(json.dumps(document, ensure_ascii=False, indent=1))
+    sources = load(engine, [path]).sources
+    assert [(s.table_name, s.rows, s.quarantined) for s in sources] == [
+        ("patients", 40, 0),
+        ("labo.medecins", 25, 0),
+    ]
+    got = engine.fetch(f'SELECT "_key", nir FROM {sources[0].data_table} ORDER BY _record')
+    assert got == [(key_of(i), patient(i)["nir"]) for i in range(40)]
+    got = engine.fetch(f"SELECT nom, rpps FROM {sources[1].data_table} ORDER BY _record")
+    assert got == [(f"Dr {i}", f"{10**10 + i}") for i in range(25)]
 
 
 def test_an_object_of_unlike_objects_is_one_record(engine, tmp_path):

@@ -39,34 +39,53 @@ from ariane.read.sniff import sniff_encoding
 from ariane.read.store import Origin, SourceWriter, Store
 
 #: A mapping is read as records keyed by id when this share of its values are objects.
-KEYED_OBJECTS = 0.8
+KEYED_OBJECTS = 0.75
 
 
 def read_json(blob: Blob, store: Store, origin: Origin) -> list[SourceWriter]:
-    """Read a JSON document or NDJSON file into one source."""
+    """Read a JSON document or NDJSON file: one source, or one per table of records in it."""
     # JSON should be UTF-8; exports in a legacy code page exist and are read in it.
     scan = prescan(blob, sniff_encoding(blob.sample))  # chooses by the whole file, and hashes
     encoding = scan.encoding
     origin.member_sha256 = scan.sha256
-    writer = store.writer(origin, blob.format, encoding, [])
-    codec = "utf-8" if encoding in WIDE_ENCODINGS or encoding == "utf-8-sig" else encoding
-    records = Records(writer, codec)
+    tables = _Tables(store, origin, blob.format, encoding)
     with blob.open() as stream:
         if blob.format == "ndjson":
-            _ndjson(stream, encoding, records)
+            _ndjson(stream, encoding, tables.first)
         else:
             text = Text(stream, encoding, byte=_bom_bytes(blob.sample, encoding))
             try:
-                _document(text, records, blob.where)
+                _document(text, tables, blob.where)
             except UnicodeDecodeError:
                 # One JSON document has no lines to set aside: refuse it rather than
                 # read altered text.
                 raise InputError(
-                    f"{blob.where}: not valid {encoding} text after record {records.record}"
+                    f"{blob.where}: not valid {encoding} text after record {tables.all[-1].record}"
                 ) from None
-    records.close()
-    writer.close()
-    return [writer]
+    for records in tables.all:
+        records.close()
+        records.writer.close()
+    return [records.writer for records in tables.all]
+
+
+class _Tables:
+    """The sources of one file: the first made at once, one more per further table."""
+
+    def __init__(self, store: Store, origin: Origin, fmt: str, encoding: str) -> None:
+        self.store, self.origin, self.format, self.encoding = store, origin, fmt, encoding
+        self.codec = "utf-8" if encoding in WIDE_ENCODINGS or encoding == "utf-8-sig" else encoding
+        self.first = Records(store.writer(origin, fmt, encoding, []), self.codec)
+        self.all = [self.first]
+        self.named = 0
+
+    def table(self, path: tuple[str, ...]) -> Records:
+        """The records of the table found at ``path`` (keys from the top of the document)."""
+        if self.named:
+            writer = self.store.writer(self.origin, self.format, self.encoding, [])
+            self.all.append(Records(writer, self.codec))
+        self.named += 1
+        self.all[-1].writer.table_name = ".".join(path) or None
+        return self.all[-1]
 
 
 def _bom_bytes(sample: bytes, encoding: str) -> int:
@@ -128,18 +147,18 @@ def _values(text: Text, records: Records) -> None:
 # -- JSON documents ----------------------------------------------------------------------
 
 
-def _document(text: Text, records: Records, where: str) -> None:
-    """Every value at the top: arrays give their elements, a lone object its records."""
+def _document(text: Text, tables: _Tables, where: str) -> None:
+    """Every value at the top: arrays give their elements, a lone object its tables."""
     first = True
     while char := text.skip(SPACE_AND_COMMAS):
         if char == "[":
-            _elements(text, records)
+            _elements(text, tables.first)
         elif char == "{" and first and _alone(text):
-            _lone_object(text, records, where)
+            _lone_object(text, tables, where)
         elif char in "]}":
             text.advance(text.pos + 1)  # a stray closing bracket: no record
         else:
-            _record(text, records)
+            _record(text, tables.first)
         first = False
 
 
@@ -194,47 +213,69 @@ def _alone(text: Text) -> bool:
     return after is None or after.end() == len(buffer)
 
 
-def _lone_object(text: Text, records: Records, where: str) -> None:
-    """A document that is one object: find where its records are, then stream them."""
+def _lone_object(text: Text, tables: _Tables, where: str) -> None:
+    """A document that is one object: its tables of records, or itself as one record."""
     text.fill_longest()
     sketch, end = lenient(text.buffer, text.pos)
-    found = records_path(sketch)
+    keyed, found = keyed_records(sketch), holds_records(sketch)
     del sketch  # many objects kept alive would slow every garbage collection after
-    if found is None:
-        if end is None:
-            raise InputError(f"{where}: JSON object too large to read whole; use NDJSON")
-        _record(text, records)
-        return
-    path, keyed = found
-    records.writer.table_name = ".".join(path) or None
-    for key in path:
-        if not _member(text, key):
-            return  # the sketch saw it: only damage read differently can bring this here
-    if text.skip() == "{" and keyed:
-        _keyed(text, records)
-    elif text.skip() == "[":
-        _elements(text, records)
+    if keyed:
+        _keyed(text, tables.table(()))
+    elif not found and end is not None:
+        _record(text, tables.first)
     else:
-        _record(text, records)
-    while not text.eof:  # what follows the records is not read (as before: metadata)
-        text.pos = len(text.buffer)
-        text.fill()
+        _tables_in(text, tables, ())
+        if not tables.named:
+            raise InputError(f"{where}: JSON object too large to read whole; use NDJSON")
 
 
-def records_path(value: Any, path: tuple[str, ...] = ()) -> tuple[tuple[str, ...], bool] | None:
-    """Where the records of a decoded object are: (keys to them, keyed by id), or None."""
+def _tables_in(text: Text, tables: _Tables, path: tuple[str, ...]) -> None:
+    """Each member of the object at the position holding records becomes a table.
+
+    A member is judged by a first look at the text in the window (a list of objects, a
+    mapping of ids to records, or an object holding either deeper); others are passed.
+    """
+    text.advance(text.pos + 1)
+    while char := text.skip(SPACE_AND_COMMAS):
+        if char in "]}":
+            text.advance(text.pos + 1)
+            if char == "}":
+                return
+            continue
+        key = _key(text)
+        if key is None:
+            skip_damaged(text)  # a damaged member
+            continue
+        inner = (*path, key)
+        char = text.skip()
+        if char in "[{":
+            text.fill()
+            sketch, end = lenient(text.buffer, text.pos)
+            if isinstance(sketch, list) and any(_record_like(v) for v in sketch):
+                _elements(text, tables.table(inner))
+                continue
+            if isinstance(sketch, dict) and keyed_records(sketch):
+                _keyed(text, tables.table(inner))
+                continue
+            if char == "{" and (end is None or holds_records(sketch)):
+                _tables_in(text, tables, inner)
+                continue
+        if not _skip_value(text):
+            skip_damaged(text)
+
+
+def _record_like(value: Any) -> bool:
+    return isinstance(value, dict) or value is DAMAGED
+
+
+def holds_records(value: Any) -> bool:
+    """Whether a decoded object holds a list of objects or a mapping of ids to records."""
     if not isinstance(value, dict):
-        return None
-    for key, inner in value.items():
-        if isinstance(inner, list) and any(isinstance(v, dict) or v is DAMAGED for v in inner):
-            return (*path, key), False
-    if keyed_records(value):
-        return path, True
-    for key, inner in value.items():
-        found = records_path(inner, (*path, key))
-        if found is not None:
-            return found
-    return None
+        return False
+    return keyed_records(value) or any(
+        (isinstance(inner, list) and any(_record_like(v) for v in inner)) or holds_records(inner)
+        for inner in value.values()
+    )
 
 
 def keyed_records(mapping: dict[str, Any]) -> bool:
@@ -244,28 +285,9 @@ def keyed_records(mapping: dict[str, Any]) -> bool:
     if len(objects) < 2 or len(objects) + damaged < KEYED_OBJECTS * len(mapping):
         return False
     counts = Counter(key for obj in objects for key in obj)
-    shared = {key for key, n in counts.items() if 2 * n >= len(objects)}
+    shared = {key for key, n in counts.items() if n >= 2 and 2 * n >= len(objects)}
     overlap = sum(len(shared.intersection(obj)) / len(obj) for obj in objects)
     return overlap >= 0.5 * len(objects)
-
-
-def _member(text: Text, wanted: str) -> bool:
-    """Move into the object at the position to the value of member ``wanted``."""
-    if text.skip() != "{":
-        return False
-    text.advance(text.pos + 1)
-    while char := text.skip(SPACE_AND_COMMAS):
-        if char in "]}":
-            text.advance(text.pos + 1)
-            if char == "}":
-                return False
-            continue
-        key = _key(text)
-        if key == wanted:
-            return True
-        if key is None or not _skip_value(text):
-            skip_damaged(text)  # a damaged member
-    return False
 
 
 def _skip_value(text: Text) -> bool:
