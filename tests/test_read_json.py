@@ -244,7 +244,7 @@ def window(request, monkeypatch):
     if request.param == "tiny window":
         monkeypatch.setattr(jsonscan, "WINDOW", 16)
         monkeypatch.setattr(jsonscan, "CHUNK", 7)
-        monkeypatch.setattr(jsonscan, "LONGEST", 4096)  # the first look covers a part only
+        monkeypatch.setattr(jsonscan, "FIRST_LOOK", 2048)  # the first look covers a part only
     return request.param
 
 
@@ -308,6 +308,24 @@ def test_every_table_of_a_document_is_a_source(engine, tmp_path, window):
     assert got == [(key_of(i), patient(i)["nir"]) for i in range(40)]
     got = engine.fetch(f"SELECT nom, rpps FROM {sources[1].data_table} ORDER BY _record")
     assert got == [(f"Dr {i}", f"{10**10 + i}") for i in range(25)]
+
+
+@pytest.mark.parametrize("longest", [None, 4096], ids=["decoded whole", "streamed"])
+def test_records_after_a_long_preamble_are_found(engine, tmp_path, monkeypatch, longest):
+    monkeypatch.setattr(jsonscan, "FIRST_LOOK", 1024)
+    if longest:  # the document is longer than a value decoded whole: searched as a stream
+        monkeypatch.setattr(jsonscan, "LONGEST", longest)
+    document = {
+        "meta": {"notes": [f"note {i} " * 8 for i in range(100)]},
+        "patients": [patient(i) for i in range(60)],
+    }
+    path = tmp_path / "export.json"
+    path.write_text(json.dumps(document, ensure_ascii=False))
+    assert path.stat().st_size > 3 * 4096
+    (source,) = load(engine, [path]).sources
+    assert (source.table_name, source.rows, source.quarantined) == ("patients", 60, 0)
+    got = engine.fetch(f"SELECT nir FROM {source.data_table} ORDER BY _record")
+    assert got == [(patient(i)["nir"],) for i in range(60)]
 
 
 def test_an_object_of_unlike_objects_is_one_record(engine, tmp_path):

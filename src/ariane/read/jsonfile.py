@@ -28,9 +28,9 @@ from ariane.read.jsonscan import (
     DAMAGED,
     DECODER,
     EVIDENCE,
-    SPACE,
     SPACE_AND_COMMAS,
     Text,
+    TooLong,
     boundary,
     lenient,
     skip_damaged,
@@ -40,6 +40,10 @@ from ariane.read.store import Origin, SourceWriter, Store
 
 #: A mapping is read as records keyed by id when this share of its values are objects.
 KEYED_OBJECTS = 0.75
+#: Objects within objects searched for tables of records.
+MAX_TABLE_DEPTH = 16
+#: A member name and its colon.
+_NAME = re.compile(r'("[^"\\\n]*(?:\\.[^"\\\n]*)*")[ \t\r\n]*:[ \t\r\n]*')
 
 
 def read_json(blob: Blob, store: Store, origin: Origin) -> list[SourceWriter]:
@@ -55,7 +59,7 @@ def read_json(blob: Blob, store: Store, origin: Origin) -> list[SourceWriter]:
         else:
             text = Text(stream, encoding, byte=_bom_bytes(blob.sample, encoding))
             try:
-                _document(text, tables, blob.where)
+                _document(text, tables)
             except UnicodeDecodeError:
                 # One JSON document has no lines to set aside: refuse it rather than
                 # read altered text.
@@ -147,14 +151,14 @@ def _values(text: Text, records: Records) -> None:
 # -- JSON documents ----------------------------------------------------------------------
 
 
-def _document(text: Text, tables: _Tables, where: str) -> None:
+def _document(text: Text, tables: _Tables) -> None:
     """Every value at the top: arrays give their elements, a lone object its tables."""
     first = True
     while char := text.skip(SPACE_AND_COMMAS):
         if char == "[":
             _elements(text, tables.first)
         elif char == "{" and first and _alone(text):
-            _lone_object(text, tables, where)
+            _lone_object(text, tables)
         elif char in "]}":
             text.advance(text.pos + 1)  # a stray closing bracket: no record
         else:
@@ -179,15 +183,15 @@ def _record(
     text: Text,
     records: Records,
     key: str | None = None,
-    where: tuple[int, int] | None = None,
+    at: tuple[int, int] | None = None,
 ) -> None:
     """The value at the position as one record: a row, or quarantined if damaged."""
-    line, offset = where or (text.line, text.byte)
+    line, offset = at or (text.line, text.byte)
     start = text.pos
     try:
         value, end = text.decode()
-    except (json.JSONDecodeError, RecursionError) as exc:
-        reason = "nested too deeply" if isinstance(exc, RecursionError) else "invalid JSON"
+    except (json.JSONDecodeError, RecursionError, TooLong) as exc:
+        reason = _WHY.get(type(exc), "invalid JSON")
         raw, cut = skip_damaged(text)
         if cut:
             reason += f" (record cut to {EVIDENCE} characters)"
@@ -198,35 +202,46 @@ def _record(
     records.add(value, line, offset, raw, key)
 
 
+_WHY: dict[type, str] = {RecursionError: "nested too deeply", TooLong: "longer than the limit"}
+
+
 def _alone(text: Text) -> bool:
     """Whether the object at the position is the whole document (not one of several)."""
-    text.fill_longest()
-    buffer = text.buffer
+    window = text.window()
     try:
-        _, end = DECODER.raw_decode(buffer, text.pos)
+        _, end = DECODER.raw_decode(window)
     except (json.JSONDecodeError, RecursionError):
-        found = boundary(buffer, text.pos, unclosed=False)
+        found = boundary(window, 0, unclosed=False)
         if found is None:
-            return True  # it runs to the end of the text read: a document, not a record
+            return True  # longer than a first look: a document, not a record
         end = found
-    after = SPACE.match(buffer, end)
-    return after is None or after.end() == len(buffer)
+    return not window[end:].strip()
 
 
-def _lone_object(text: Text, tables: _Tables, where: str) -> None:
+def _lone_object(text: Text, tables: _Tables) -> None:
     """A document that is one object: its tables of records, or itself as one record."""
-    text.fill_longest()
-    sketch, end = lenient(text.buffer, text.pos)
+    sketch, end = lenient(text.window(), 0)
+    too_long = False
+    if end is None:  # longer than a first look: decoded whole unless too long or damaged
+        try:
+            sketch, _ = text.decode()
+        except TooLong:
+            too_long = True
+        except (json.JSONDecodeError, RecursionError):
+            pass
     keyed, found = keyed_records(sketch), holds_records(sketch)
     del sketch  # many objects kept alive would slow every garbage collection after
     if keyed:
         _keyed(text, tables.table(()))
-    elif not found and end is not None:
+        return
+    if not found and not too_long:
         _record(text, tables.first)
-    else:
-        _tables_in(text, tables, ())
-        if not tables.named:
-            raise InputError(f"{where}: JSON object too large to read whole; use NDJSON")
+        return
+    at = (text.line, text.byte)
+    evidence = text.window(EVIDENCE)
+    _tables_in(text, tables, ())
+    if not tables.named:
+        tables.first.quarantine("object too long, and no list of records in it", evidence, *at)
 
 
 def _tables_in(text: Text, tables: _Tables, path: tuple[str, ...]) -> None:
@@ -249,23 +264,27 @@ def _tables_in(text: Text, tables: _Tables, path: tuple[str, ...]) -> None:
         inner = (*path, key)
         char = text.skip()
         if char in "[{":
-            text.fill()
-            sketch, end = lenient(text.buffer, text.pos)
-            if isinstance(sketch, list) and any(_record_like(v) for v in sketch):
+            sketch, end = lenient(text.window(), 0)
+            if isinstance(sketch, list) and _objects(sketch):
                 _elements(text, tables.table(inner))
                 continue
             if isinstance(sketch, dict) and keyed_records(sketch):
                 _keyed(text, tables.table(inner))
                 continue
-            if char == "{" and (end is None or holds_records(sketch)):
+            deeper = len(inner) < MAX_TABLE_DEPTH and (end is None or holds_records(sketch))
+            if char == "{" and deeper:
                 _tables_in(text, tables, inner)
                 continue
         if not _skip_value(text):
             skip_damaged(text)
 
 
-def _record_like(value: Any) -> bool:
-    return isinstance(value, dict) or value is DAMAGED
+def _objects(items: list[Any]) -> bool:
+    """Whether a list holds records: objects, or damaged values only."""
+    values = [v for v in items if v is not None]
+    return any(isinstance(v, dict) for v in values) or (
+        bool(values) and all(v is DAMAGED for v in values)
+    )
 
 
 def holds_records(value: Any) -> bool:
@@ -273,7 +292,7 @@ def holds_records(value: Any) -> bool:
     if not isinstance(value, dict):
         return False
     return keyed_records(value) or any(
-        (isinstance(inner, list) and any(_record_like(v) for v in inner)) or holds_records(inner)
+        (isinstance(inner, list) and _objects(inner)) or holds_records(inner)
         for inner in value.values()
     )
 
@@ -294,7 +313,7 @@ def _skip_value(text: Text) -> bool:
     """Pass over the value at the position; False if it does not decode."""
     try:
         _, end = text.decode()
-    except (json.JSONDecodeError, RecursionError):
+    except (json.JSONDecodeError, RecursionError, TooLong):
         return False
     text.advance(end)
     return True
@@ -310,13 +329,13 @@ def _keyed(text: Text, records: Records) -> None:
         if char == "]":
             text.advance(text.pos + 1)  # a stray closing bracket: no record
             continue
-        where = (text.line, text.byte)
+        at = (text.line, text.byte)
         key = _key(text)
         if key is None:
             raw, _ = skip_damaged(text)
-            records.quarantine("invalid JSON member", raw, *where)
+            records.quarantine("invalid JSON member", raw, *at)
             continue
-        _record(text, records, key, where)
+        _record(text, records, key, at)
 
 
 def _key(text: Text) -> str | None:
@@ -332,6 +351,3 @@ def _key(text: Text) -> str | None:
         return None
     text.advance(found.end())
     return cast(str, key)
-
-
-_NAME = re.compile(r'("[^"\\\n]*(?:\\.[^"\\\n]*)*")[ \t\r\n]*:[ \t\r\n]*')

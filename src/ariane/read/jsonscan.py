@@ -23,6 +23,8 @@ WINDOW = 64 * 1024
 CHUNK = 64 * 1024
 #: The longest value decoded whole; a longer one is quarantined.
 LONGEST = MAX_RECORD_BYTES
+#: Characters looked at to see where the records of a document are.
+FIRST_LOOK = 256 * 1024
 #: Consumed text dropped from the buffer once this long: a decoding error costs time in
 #: proportion to the text before it (:class:`json.JSONDecodeError` counts its lines).
 _COMPACT = 256 * 1024
@@ -77,9 +79,11 @@ class Text:
             self.buffer = self.buffer[self.pos :] + self.decoder.decode(block, final=self.eof)
             self.pos = 0
 
-    def fill_longest(self) -> None:
-        """Read as far ahead as the longest value decoded whole (to take a first look)."""
-        self.fill(LONGEST)
+    def window(self, size: int | None = None) -> str:
+        """The next ``size`` (default :data:`FIRST_LOOK`) characters, to take a first look."""
+        size = FIRST_LOOK if size is None else size
+        self.fill(size)
+        return self.buffer[self.pos : self.pos + size]
 
     def advance(self, to: int) -> None:
         """Move the position to ``to``, counting the lines and bytes passed."""
@@ -104,9 +108,10 @@ class Text:
                 return ""
 
     def decode(self) -> tuple[Any, int]:
-        """The value at the position and where it ends (raises if it does not decode).
+        """The value at the position and where it ends.
 
-        More text is read while the value may go on past what is read, up to LONGEST.
+        More text is read while the value may go on past what is read, up to LONGEST;
+        raises :class:`json.JSONDecodeError` if it does not decode, :class:`TooLong`.
         """
         ahead = WINDOW
         while True:
@@ -116,13 +121,21 @@ class Text:
                 value, end = DECODER.raw_decode(buffer, self.pos)
             except json.JSONDecodeError as exc:
                 cut_short = exc.pos >= len(buffer) - 8 or exc.msg.startswith("Unterminated")
-                if self.eof or not cut_short or ahead >= LONGEST:
+                if self.eof or not cut_short:
                     raise
+                if ahead >= LONGEST:
+                    raise TooLong(f"longer than {LONGEST} characters") from None
             else:
                 # A number at the very end may go on in the text not read yet.
-                if self.eof or end < len(buffer) or ahead >= LONGEST:
+                if self.eof or end < len(buffer):
                     return value, end
+                if ahead >= LONGEST:
+                    raise TooLong(f"longer than {LONGEST} characters")
             ahead *= 4
+
+
+class TooLong(ValueError):
+    """A value longer than :data:`LONGEST`: it is not decoded whole."""
 
 
 class Scan:
@@ -224,7 +237,8 @@ def lenient(buffer: str, start: int, depth: int = 0) -> tuple[Any, int | None]:
     """Decode the value at ``start`` as far as ``buffer`` goes, damaged parts marked.
 
     Returns the value and its end (None when the buffer ends inside it: then containers
-    hold what was read so far). Used on one window of text only, to find the records.
+    hold what was read so far, a value cut short is None). Used on one window of text
+    only, to find the records.
     """
     try:
         return DECODER.raw_decode(buffer, start)
@@ -232,7 +246,8 @@ def lenient(buffer: str, start: int, depth: int = 0) -> tuple[Any, int | None]:
         pass
     opening = buffer[start : start + 1]
     if opening not in ("{", "[") or depth > 8:
-        return DAMAGED, boundary(buffer, start)
+        end = boundary(buffer, start)
+        return (DAMAGED if end is not None else None), end  # None: not all read
     items: list[Any] = []
     members: dict[str, Any] = {}
     i = start + 1
