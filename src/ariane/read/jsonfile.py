@@ -14,6 +14,7 @@ one value is read as several. Rows are made by :mod:`ariane.read.jsonrows`.
 from __future__ import annotations
 
 import codecs
+import hashlib
 import io
 import json
 import re
@@ -22,7 +23,14 @@ from typing import IO, Any, cast
 
 from ariane.errors import InputError
 from ariane.read.archive import Blob
-from ariane.read.delimited import WIDE_ENCODINGS, WideText, line_problem, prescan, raw_lines
+from ariane.read.delimited import (
+    CHUNK,
+    WIDE_ENCODINGS,
+    WideText,
+    line_problem,
+    prescan,
+    raw_lines,
+)
 from ariane.read.jsonrows import Records
 from ariane.read.jsonscan import (
     DAMAGED,
@@ -35,7 +43,7 @@ from ariane.read.jsonscan import (
     lenient,
     skip_damaged,
 )
-from ariane.read.sniff import sniff_encoding
+from ariane.read.sniff import guess_legacy_encoding, sniff_encoding
 from ariane.read.store import Origin, SourceWriter, Store
 
 #: A mapping is read as records keyed by id when this share of its values are objects.
@@ -49,9 +57,11 @@ _NAME = re.compile(r'("[^"\\\n]*(?:\\.[^"\\\n]*)*")[ \t\r\n]*:[ \t\r\n]*')
 def read_json(blob: Blob, store: Store, origin: Origin) -> list[SourceWriter]:
     """Read a JSON document or NDJSON file: one source, or one per table of records in it."""
     # JSON should be UTF-8; exports in a legacy code page exist and are read in it.
-    scan = prescan(blob, sniff_encoding(blob.sample))  # chooses by the whole file, and hashes
-    encoding = scan.encoding
-    origin.member_sha256 = scan.sha256
+    if blob.format == "ndjson":
+        scan = prescan(blob, sniff_encoding(blob.sample))  # chooses by the lines, and hashes
+        encoding, origin.member_sha256 = scan.encoding, scan.sha256
+    else:
+        encoding, origin.member_sha256 = _encoding_and_digest(blob)
     tables = _Tables(store, origin, blob.format, encoding)
     with blob.open() as stream:
         if blob.format == "ndjson":
@@ -90,6 +100,36 @@ class _Tables:
         self.named += 1
         self.all[-1].writer.table_name = ".".join(path) or None
         return self.all[-1]
+
+
+def _encoding_and_digest(blob: Blob) -> tuple[str, str]:
+    """The encoding of a document, chosen on all its bytes, and their SHA-256.
+
+    UTF-8 unless its invalid sequences outnumber its valid multi-byte characters. Memory
+    stays bounded whatever the length of the lines (a minified document is one line).
+    """
+    sniffed = sniff_encoding(blob.sample)
+    fixed = sniffed in WIDE_ENCODINGS or sniffed == "utf-8-sig"  # a BOM or NUL bytes told
+    digest = hashlib.sha256()
+    decoder = codecs.getincrementaldecoder("utf-8")(errors="replace")
+    valid = invalid = 0
+    sample = bytearray()
+    with blob.open() as stream:
+        while block := stream.read(CHUNK):
+            digest.update(block)
+            if fixed or block.isascii():
+                continue
+            text = decoder.decode(block)
+            bad = text.count("\ufffd")
+            valid += len(block) - len(text)  # bytes beyond characters: multi-byte ones
+            invalid += bad
+            if bad and len(sample) < 65536:
+                sample += block[:65536]
+    if fixed:
+        return sniffed, digest.hexdigest()
+    if valid >= invalid:
+        return "utf-8", digest.hexdigest()
+    return guess_legacy_encoding(bytes(sample)), digest.hexdigest()
 
 
 def _bom_bytes(sample: bytes, encoding: str) -> int:
@@ -222,7 +262,9 @@ def _lone_object(text: Text, tables: _Tables) -> None:
     """A document that is one object: its tables of records, or itself as one record."""
     sketch, end = lenient(text.window(), 0)
     too_long = False
-    if end is None:  # longer than a first look: decoded whole unless too long or damaged
+    if end is None and not holds_records(sketch):
+        # Longer than a first look, with no records in it: decoded whole, unless too
+        # long (then searched as a stream) or damaged (then quarantined, one record).
         try:
             sketch, _ = text.decode()
         except TooLong:
@@ -233,15 +275,15 @@ def _lone_object(text: Text, tables: _Tables) -> None:
     del sketch  # many objects kept alive would slow every garbage collection after
     if keyed:
         _keyed(text, tables.table(()))
-        return
-    if not found and not too_long:
+    elif not found and not too_long:
         _record(text, tables.first)
-        return
-    at = (text.line, text.byte)
-    evidence = text.window(EVIDENCE)
-    _tables_in(text, tables, ())
-    if not tables.named:
-        tables.first.quarantine("object too long, and no list of records in it", evidence, *at)
+    else:
+        at = (text.line, text.byte)
+        evidence = text.window(EVIDENCE)
+        _tables_in(text, tables, ())
+        if not tables.named:
+            reason = "object too long, and no list of records in it"
+            tables.first.quarantine(reason, evidence, *at)
 
 
 def _tables_in(text: Text, tables: _Tables, path: tuple[str, ...]) -> None:

@@ -131,7 +131,7 @@ class Text:
                     return value, end
                 if ahead >= LONGEST:
                     raise TooLong(f"longer than {LONGEST} characters")
-            ahead *= 4
+            ahead = min(ahead * 4, LONGEST)
 
 
 class TooLong(ValueError):
@@ -213,7 +213,7 @@ def skip_damaged(text: Text) -> tuple[str, bool]:
         total += stop - text.pos
         # Stopped at a quote: the string may close further on, read more to see it.
         at_quote = end is None and stop < len(text.buffer)
-        ahead = ahead * 4 if at_quote and ahead < LONGEST else WINDOW
+        ahead = min(ahead * 4, LONGEST) if at_quote else WINDOW
         text.advance(stop)
         if end is not None or text.eof:
             return "".join(kept), total > EVIDENCE
