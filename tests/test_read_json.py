@@ -328,6 +328,15 @@ def test_records_after_a_long_preamble_are_found(engine, tmp_path, monkeypatch, 
     assert got == [(patient(i)["nir"],) for i in range(60)]
 
 
+def test_raw_tabs_and_line_breaks_inside_strings_are_kept(engine, tmp_path):
+    text = '[{"note": "ligne 1\nligne 2\tfin"},\n{"note": "ok"}]'
+    path = tmp_path / "notes.json"
+    path.write_text(text)
+    (source,) = load(engine, [path]).sources
+    got = engine.fetch(f"SELECT note FROM {source.data_table} ORDER BY _record")
+    assert got == [("ligne 1\nligne 2\tfin",), ("ok",)]
+
+
 def test_an_object_of_unlike_objects_is_one_record(engine, tmp_path):
     path = tmp_path / "one.json"
     one = {"nir": "1600275123456", "adresse": {"ville": "Rennes"}, "medecin": {"nom": "X"}}

@@ -167,7 +167,7 @@ def _ndjson(stream: IO[bytes], encoding: str, records: Records) -> None:
             continue
         text = body.decode(codec)
         try:
-            obj = json.loads(text)
+            obj = DECODER.decode(text)
         except RecursionError:
             records.quarantine("nested too deeply", raw, number, here)
             continue

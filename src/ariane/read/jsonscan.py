@@ -31,7 +31,9 @@ _COMPACT = 256 * 1024
 #: Characters of a damaged value kept as evidence (the store keeps 64 KiB anyway).
 EVIDENCE = 64 * 1024
 
-DECODER = json.JSONDecoder()
+#: Control characters inside strings (a raw tab or line break, as careless exports write
+#: them) are kept as they are: no reason to lose the record.
+DECODER = json.JSONDecoder(strict=False)
 SPACE = re.compile(r"[ \t\r\n\ufeff]*")
 SPACE_AND_COMMAS = re.compile(r"[ \t\r\n\ufeff,]*")
 #: What matters for nesting: a string (one line at most: JSON strings hold no raw newline,
