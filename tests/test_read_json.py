@@ -1,7 +1,9 @@
-"""JSON arrays and NDJSON: flattening, growing columns, damaged elements, hostile depth."""
+"""JSON and NDJSON: flattening, damaged records in every layout, records keyed by id,
+tables inside a document, bounded columns and memory, time linear in the input."""
 
 from __future__ import annotations
 
+import hashlib
 import json
 import random
 import time
@@ -335,6 +337,27 @@ def test_raw_tabs_and_line_breaks_inside_strings_are_kept(engine, tmp_path):
     (source,) = load(engine, [path]).sources
     got = engine.fetch(f"SELECT note FROM {source.data_table} ORDER BY _record")
     assert got == [("ligne 1\nligne 2\tfin",), ("ok",)]
+
+
+@pytest.mark.parametrize("encoding", ["utf-8", "utf-8-sig", "cp1252", "utf-16"])
+def test_json_documents_in_other_encodings(engine, tmp_path, encoding):
+    n, bad = 30, {11}
+    text = build("array_minified", n, bad)[0].decode()
+    data = text.encode(encoding)
+    path = tmp_path / "export.json"
+    path.write_bytes(data)
+    (source,) = load(engine, [path]).sources
+    assert source.encoding == encoding and (source.rows, source.quarantined) == (29, 1)
+    got = engine.fetch(f"SELECT nom FROM {source.data_table} WHERE _record = 3")
+    assert got == [(patient(2)["nom"],)]
+    # The offset is in the file's bytes: where the damaged record's text begins.
+    codec = {"utf-16": "utf-16-le", "utf-8-sig": "utf-8"}.get(encoding, encoding)
+    head = text[: text.index(DAMAGES[11 % len(DAMAGES)](patient(11)))]
+    bom = len(data) - len(text.encode(codec))
+    (offset,) = engine.fetch("SELECT byte_offset FROM read_quarantine")[0]
+    assert offset == bom + len(head.encode(codec))
+    (digest,) = engine.fetch("SELECT sha256 FROM read_sources")[0]
+    assert digest == hashlib.sha256(data).hexdigest()
 
 
 def test_an_object_of_unlike_objects_is_one_record(engine, tmp_path):

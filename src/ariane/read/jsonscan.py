@@ -91,7 +91,7 @@ class Text:
         """Move the position to ``to``, counting the lines and bytes passed."""
         span = self.buffer[self.pos : to]
         self.line += span.count("\n")
-        if self._encoder is None or span.isascii():
+        if self._encoder is None or (self._encoder == "utf-8" and span.isascii()):
             self.byte += len(span)
         else:
             self.byte += len(span.encode(self._encoder, "surrogatepass"))
