@@ -1,12 +1,13 @@
 """Read JSON and NDJSON: one record per object, wherever the records sit in the document.
 
 A top-level array gives its elements; several values one after the other (concatenated
-JSON) give one record each; a lone object is searched for its records: the first list of
-objects in it (``{"data": [...]}``), or a mapping of ids to records
-(``{"patients": {"-Mx01": {...}, ...}}``, each read as one record with its id in ``_key``),
-else it is one record itself. Every record is read as a stream, one value at a time, so a
-large file never sits in memory whole; a damaged record is quarantined with its line and
-byte offset and reading resumes at the next one, found by following strings and brackets
+JSON) give one record each; a lone object is searched for its tables of records, each
+read as a source of its own named by its path: every list of objects in it
+(``{"data": [...]}``) and every mapping of ids to records (``{"patients": {"-Mx01": {...},
+...}}``, each member one record with its id in ``_key``); an object holding neither is
+one record itself. Records are read as a stream, one value at a time, so a large file
+never sits in memory whole; a damaged record is quarantined with its line and byte offset
+and reading resumes at the next one, found by following strings and brackets
 (:mod:`ariane.read.jsonscan`). NDJSON is read line by line; a line that does not decode as
 one value is read as several. Rows are made by :mod:`ariane.read.jsonrows`.
 """
