@@ -22,7 +22,7 @@ MAX_COLUMNS = 512
 MORE_KEYS = "_more_keys"
 #: A batch is written once it holds this many rows, values (rows x columns) or bytes.
 BATCH_ROWS = 50_000
-BATCH_CELLS = 8_000_000
+BATCH_CELLS = 4_000_000
 BATCH_BYTES = 64 << 20
 _VALUE_OVERHEAD = 64  # bytes of a Python string besides its characters
 
