@@ -427,9 +427,9 @@ def _big_array(n):
 
 SHAPES = {
     "ndjson new key per line": (_ndjson_new_keys, 2000),
-    "keyed by id": (_keyed, 8000),
-    "minified with bad elements": (_minified_with_bad, 12000),
-    "big array": (_big_array, 16000),
+    "keyed by id": (_keyed, 16000),
+    "minified with bad elements": (_minified_with_bad, 16000),
+    "big array": (_big_array, 20000),
 }
 
 
