@@ -35,11 +35,6 @@ PENDING_TEXT = pytest.mark.xfail(
     reason="issue 14: delimited text reader (a quote left open merges lines; a damaged "
     "multi-line record counted twice; sep= line, 0x1A and second-encoding lines)",
 )
-PENDING_JSON = pytest.mark.xfail(
-    strict=False,
-    reason="issue 14: JSON reader (recovery only after a newline; a cut array lost whole; "
-    "an array inside an object read whole; keyed objects as one row)",
-)
 
 BASE = settings(
     max_examples=12,
@@ -222,7 +217,6 @@ def test_lines_in_a_second_encoding_are_read(engine, tmp_path, main, stray):
 # -- JSON ----------------------------------------------------------------------------------
 
 
-@PENDING_JSON
 @bounded()
 @given(data=st.data())
 @pytest.mark.parametrize("layout", ["pretty", "minified", "two_per_line", "wrapped"])
@@ -238,7 +232,6 @@ def test_pretty_json_array_with_damaged_elements_reads_exactly(engine, tmp_path,
     assert_exact(engine, tmp_path, gen.json_array(plan, "pretty"))
 
 
-@PENDING_JSON
 @bounded()
 @given(plan=plans(max_n=40))
 def test_json_keyed_by_patient_is_one_row_per_patient(engine, tmp_path, plan):

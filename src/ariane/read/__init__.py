@@ -22,6 +22,9 @@ Public entry point: :func:`load`. For every input it writes, through the engine:
                   headerless columns ``col_1``, ``col_2``..., plus provenance columns
                   ``_source_id INTEGER, _record BIGINT`` (1-based record number in the source)
                   and ``_line BIGINT`` (first line of the record in text formats, else NULL).
+                  JSON keys of nested objects are dotted (``adresse.ville``); a record of
+                  a mapping of ids keeps its id in ``_key``; keys met after a source has
+                  512 columns are kept together, as one JSON object, in ``_more_keys``.
 
 ``read_quarantine`` every record that could not be read as a row::
 

@@ -1,114 +1,152 @@
-"""Read JSON arrays and NDJSON: one record per object, nested objects flattened to dotted names.
+"""Read JSON and NDJSON: one record per object, wherever the records sit in the document.
 
-Arrays are read element by element with :meth:`json.JSONDecoder.raw_decode` over a sliding
-text buffer, so a large file never sits in memory whole; a damaged element is quarantined
-and reading resumes at the next object. Lists inside a record are kept as JSON text.
+A top-level array gives its elements; several values one after the other (concatenated
+JSON) give one record each; a lone object is searched for its tables of records, each
+read as a source of its own named by its path: every list of objects in it
+(``{"data": [...]}``) and every mapping of ids to records (``{"patients": {"-Mx01": {...},
+...}}``, each member one record with its id in ``_key``); an object holding neither is
+one record itself. Records are read as a stream, one value at a time, so a large file
+never sits in memory whole; a damaged record is quarantined with its line and byte offset
+and reading resumes at the next one, found by following strings and brackets
+(:mod:`ariane.read.jsonscan`). NDJSON is read line by line; a line that does not decode as
+one value is read as several. Rows are made by :mod:`ariane.read.jsonrows`.
 """
 
 from __future__ import annotations
 
 import codecs
+import hashlib
 import io
 import json
 import re
-from collections.abc import Iterator
+from collections import Counter
 from typing import IO, Any, cast
 
 from ariane.errors import InputError
 from ariane.read.archive import Blob
 from ariane.read.delimited import (
-    MAX_RECORD_BYTES,
+    CHUNK,
     WIDE_ENCODINGS,
     WideText,
     line_problem,
     prescan,
     raw_lines,
 )
-from ariane.read.sniff import sniff_encoding
+from ariane.read.jsonrows import Records
+from ariane.read.jsonscan import (
+    DAMAGED,
+    DECODER,
+    EVIDENCE,
+    SPACE_AND_COMMAS,
+    Text,
+    TooLong,
+    boundary,
+    lenient,
+    skip_damaged,
+)
+from ariane.read.sniff import guess_legacy_encoding, sniff_encoding
 from ariane.read.store import Origin, SourceWriter, Store
 
-MAX_DEPTH = 32
-CHUNK = 1 << 20
-_DECODER = json.JSONDecoder()
-_WHITESPACE = re.compile(r"[\s,]*")
-
-
-def flatten(value: Any, prefix: str = "", depth: int = 0) -> Iterator[tuple[str, str | None]]:
-    """(dotted name, text) pairs of a JSON object; deeper than MAX_DEPTH stays JSON text."""
-    if isinstance(value, dict) and value and depth < MAX_DEPTH:
-        for key, inner in value.items():
-            yield from flatten(inner, f"{prefix}.{key}" if prefix else str(key), depth + 1)
-        return
-    yield prefix or "value", as_text(value)
-
-
-def as_text(value: Any) -> str | None:
-    """A JSON value as the text stored: strings as they are, others as JSON, null as NULL."""
-    if value is None:
-        return None
-    if isinstance(value, str):
-        return value
-    return json.dumps(value, ensure_ascii=False)
-
-
-class _Records:
-    """Turns flattened objects into rows of a writer whose columns grow as keys appear."""
-
-    def __init__(self, writer: SourceWriter) -> None:
-        self.writer = writer
-        self.index: dict[str, int] = {}
-        self.record = 0
-
-    def add(self, obj: Any, line: int | None, raw: bytes, offset: int | None) -> None:
-        self.record += 1
-        if not isinstance(obj, dict):
-            self.writer.quarantine(
-                self.record, "not a JSON object", raw, line=line, byte_offset=offset
-            )
-            return
-        try:
-            pairs = list(flatten(obj))
-        except RecursionError:
-            self.writer.quarantine(self.record, "nested too deeply", raw, line=line)
-            return
-        new = [name for name, _ in pairs if name not in self.index]
-        if new:
-            new = list(dict.fromkeys(new))
-            start = len(self.writer.columns)
-            self.writer.add_columns(new)
-            for i, name in enumerate(new):
-                self.index[name] = start + i
-        values: list[str | None] = [None] * len(self.writer.columns)
-        for name, text in pairs:
-            values[self.index[name]] = text
-        self.writer.row(values, self.record, line)
+#: A mapping is read as records keyed by id when this share of its values are objects.
+KEYED_OBJECTS = 0.75
+#: Objects within objects searched for tables of records.
+MAX_TABLE_DEPTH = 16
+#: A member name and its colon.
+_NAME = re.compile(r'("[^"\\\n]*(?:\\.[^"\\\n]*)*")[ \t\r\n]*:[ \t\r\n]*')
 
 
 def read_json(blob: Blob, store: Store, origin: Origin) -> list[SourceWriter]:
-    """Read a JSON array (or an object holding one) or NDJSON file into one source."""
+    """Read a JSON document or NDJSON file: one source, or one per table of records in it."""
     # JSON should be UTF-8; exports in a legacy code page exist and are read in it.
-    scan = prescan(blob, sniff_encoding(blob.sample))  # chooses by the whole file, and hashes
-    encoding = scan.encoding
-    origin.member_sha256 = scan.sha256
-    writer = store.writer(origin, blob.format, encoding, [])
-    records = _Records(writer)
+    if blob.format == "ndjson":
+        scan = prescan(blob, sniff_encoding(blob.sample))  # chooses by the lines, and hashes
+        encoding, origin.member_sha256 = scan.encoding, scan.sha256
+    else:
+        encoding, origin.member_sha256 = _encoding_and_digest(blob)
+    tables = _Tables(store, origin, blob.format, encoding)
     with blob.open() as stream:
         if blob.format == "ndjson":
-            _ndjson(stream, encoding, records)
+            _ndjson(stream, encoding, tables.first)
         else:
+            text = Text(stream, encoding, byte=_bom_bytes(blob.sample, encoding))
             try:
-                _array(stream, encoding, records, blob.where)
+                _document(text, tables)
             except UnicodeDecodeError:
-                # One JSON document has no records to set aside: refuse it rather than
+                # One JSON document has no lines to set aside: refuse it rather than
                 # read altered text.
                 raise InputError(
-                    f"{blob.where}: not valid {encoding} text after record {records.record}"
+                    f"{blob.where}: not valid {encoding} text after record {tables.all[-1].record}"
                 ) from None
-    writer.close()
-    return [writer]
+    for records in tables.all:
+        records.close()
+        records.writer.close()
+    return [records.writer for records in tables.all]
 
 
-def _ndjson(stream: IO[bytes], encoding: str, records: _Records) -> None:
+class _Tables:
+    """The sources of one file: the first made at once, one more per further table."""
+
+    def __init__(self, store: Store, origin: Origin, fmt: str, encoding: str) -> None:
+        self.store, self.origin, self.format, self.encoding = store, origin, fmt, encoding
+        self.codec = "utf-8" if encoding in WIDE_ENCODINGS or encoding == "utf-8-sig" else encoding
+        self.first = Records(store.writer(origin, fmt, encoding, []), self.codec)
+        self.all = [self.first]
+        self.named = 0
+
+    def table(self, path: tuple[str, ...]) -> Records:
+        """The records of the table found at ``path`` (keys from the top of the document)."""
+        if self.named:
+            writer = self.store.writer(self.origin, self.format, self.encoding, [])
+            self.all.append(Records(writer, self.codec))
+        self.named += 1
+        self.all[-1].writer.table_name = ".".join(path) or None
+        return self.all[-1]
+
+
+def _encoding_and_digest(blob: Blob) -> tuple[str, str]:
+    """The encoding of a document, chosen on all its bytes, and their SHA-256.
+
+    UTF-8 unless its invalid sequences outnumber its valid multi-byte characters. Memory
+    stays bounded whatever the length of the lines (a minified document is one line).
+    """
+    sniffed = sniff_encoding(blob.sample)
+    fixed = sniffed in WIDE_ENCODINGS or sniffed == "utf-8-sig"  # a BOM or NUL bytes told
+    digest = hashlib.sha256()
+    decoder = codecs.getincrementaldecoder("utf-8")(errors="replace")
+    valid = invalid = 0
+    sample = bytearray()
+    with blob.open() as stream:
+        while block := stream.read(CHUNK):
+            digest.update(block)
+            if fixed or block.isascii():
+                continue
+            text = decoder.decode(block)
+            bad = text.count("\ufffd")
+            valid += len(block) - len(text)  # bytes beyond characters: multi-byte ones
+            invalid += bad
+            if bad and len(sample) < 65536:
+                sample += block[:65536]
+    if fixed:
+        return sniffed, digest.hexdigest()
+    if valid >= invalid:
+        return "utf-8", digest.hexdigest()
+    return guess_legacy_encoding(bytes(sample)), digest.hexdigest()
+
+
+def _bom_bytes(sample: bytes, encoding: str) -> int:
+    """Bytes of a byte order mark the decoder drops (offsets count from the file's start)."""
+    if encoding not in ("utf-8-sig", "utf-16", "utf-32"):
+        return 0
+    for bom in (codecs.BOM_UTF32_LE, codecs.BOM_UTF32_BE, codecs.BOM_UTF8, codecs.BOM_UTF16):
+        if sample.startswith(bom):
+            return len(bom)
+    return 0
+
+
+# -- NDJSON ------------------------------------------------------------------------------
+
+
+def _ndjson(stream: IO[bytes], encoding: str, records: Records) -> None:
     offset = 0
     codec = "utf-8" if encoding == "utf-8-sig" else encoding
     if encoding in WIDE_ENCODINGS:
@@ -122,132 +160,237 @@ def _ndjson(stream: IO[bytes], encoding: str, records: _Records) -> None:
         if not body.strip():
             continue
         if too_long:
-            records.record += 1
-            records.writer.quarantine(
-                records.record, "line longer than the limit", raw, line=number, byte_offset=here
-            )
+            records.quarantine("line longer than the limit", raw, number, here)
             continue
         problem = line_problem(body, codec, legacy)
         if problem is not None:
-            records.record += 1
-            records.writer.quarantine(records.record, problem, raw, line=number, byte_offset=here)
+            records.quarantine(problem, raw, number, here)
             continue
+        text = body.decode(codec)
         try:
-            obj = json.loads(body.decode(codec))
-        except (json.JSONDecodeError, RecursionError) as exc:
-            records.record += 1
-            reason = "nested too deeply" if isinstance(exc, RecursionError) else "invalid JSON"
-            records.writer.quarantine(records.record, reason, raw, line=number, byte_offset=here)
-            continue
-        records.add(obj, number, raw, here)
-
-
-def _array(stream: IO[bytes], encoding: str, records: _Records, where: str) -> None:
-    """Elements of a top-level array (or of the first array inside a top-level object)."""
-    text = _Text(stream, encoding)
-    text.more()
-    text.buffer = text.buffer.lstrip("\ufeff")
-    while not text.buffer.strip() and text.more():
-        pass
-    first = text.buffer.lstrip()[:1]
-    if first == "{":
-        _object_file(text, records, where)
-        return
-    text.position = text.buffer.index("[") + 1
-    line = 1 + text.buffer.count("\n", 0, text.position)
-    while True:
-        skip = _WHITESPACE.match(text.buffer, text.position)
-        end = skip.end() if skip else text.position
-        line += text.buffer.count("\n", text.position, end)
-        text.position = end
-        if text.position >= len(text.buffer):
-            if text.more():
-                continue
-            raise InputError(f"{where}: JSON array not closed at line {line}")
-        buffer, position = text.buffer, text.position
-        if buffer[position] == "]":
-            return
-        try:
-            obj, end = _DECODER.raw_decode(buffer, position)
-        except json.JSONDecodeError:
-            if len(buffer) - position < MAX_RECORD_BYTES and text.more():
-                continue
-            end = _resync(buffer, position)
-            records.record += 1
-            records.writer.quarantine(
-                records.record, "invalid JSON element", buffer[position:end].encode(), line=line
-            )
+            obj = DECODER.decode(text)
         except RecursionError:
-            end = _resync(buffer, position)
-            records.record += 1
-            records.writer.quarantine(
-                records.record, "nested too deeply", buffer[position:end].encode(), line=line
-            )
+            records.quarantine("nested too deeply", raw, number, here)
+            continue
+        except json.JSONDecodeError:
+            # Several values on one line, or a damaged one: each value is a record.
+            start = here + len(raw) - len(body)
+            _values(Text(None, codec, text, line=number, byte=start), records)
+            continue
+        records.add(obj, number, here, text)
+
+
+def _values(text: Text, records: Records) -> None:
+    """Each value of the text, one after the other, a record."""
+    while char := text.skip(SPACE_AND_COMMAS):
+        if char in "]}":
+            text.advance(text.pos + 1)  # a stray closing bracket: no record
         else:
-            records.add(obj, line, buffer[position:end].encode(), None)
-        line += buffer.count("\n", position, end)
-        text.position = end
+            _record(text, records)
 
 
-class _Text:
-    """Decoded text read on demand, dropping what has been consumed."""
-
-    def __init__(self, stream: IO[bytes], encoding: str) -> None:
-        self.stream = stream
-        self.decoder = codecs.getincrementaldecoder(encoding)()
-        self.buffer = ""
-        self.position = 0
-        self.eof = False
-
-    def more(self) -> bool:
-        """Read one more chunk; False at the end of the stream."""
-        if self.eof:
-            return False
-        block = self.stream.read(CHUNK)
-        self.eof = not block
-        self.buffer = self.buffer[self.position :] + self.decoder.decode(block, final=self.eof)
-        self.position = 0
-        return True
+# -- JSON documents ----------------------------------------------------------------------
 
 
-def _resync(buffer: str, position: int) -> int:
-    """Where the next element may start after a damaged one: the next line opening ``{``."""
-    found = re.compile(r"\n\s*,?\s*\{").search(buffer, position + 1)
-    if found is None:
-        tail = buffer.rfind("]")
-        return tail if tail > position else len(buffer)
-    return found.start() + 1
+def _document(text: Text, tables: _Tables) -> None:
+    """Every value at the top: arrays give their elements, a lone object its tables."""
+    first = True
+    while char := text.skip(SPACE_AND_COMMAS):
+        if char == "[":
+            _elements(text, tables.first)
+        elif char == "{" and first and _alone(text):
+            _lone_object(text, tables)
+        elif char in "]}":
+            text.advance(text.pos + 1)  # a stray closing bracket: no record
+        else:
+            _record(text, tables.first)
+        first = False
 
 
-def _object_file(text: _Text, records: _Records, where: str) -> None:
-    """A single top-level object: the records are its first list of objects, else itself."""
-    while text.more():
-        if len(text.buffer) > 64 * MAX_RECORD_BYTES:
-            raise InputError(f"{where}: JSON object too large to read whole; use NDJSON")
+def _elements(text: Text, records: Records) -> None:
+    """The elements of the array at the position, each a record; a truncated array ends."""
+    text.advance(text.pos + 1)
+    while char := text.skip(SPACE_AND_COMMAS):
+        if char == "]":
+            text.advance(text.pos + 1)
+            return
+        if char == "}":
+            text.advance(text.pos + 1)  # a stray closing bracket: no record
+            continue
+        _record(text, records)
+
+
+def _record(
+    text: Text,
+    records: Records,
+    key: str | None = None,
+    at: tuple[int, int] | None = None,
+) -> None:
+    """The value at the position as one record: a row, or quarantined if damaged."""
+    line, offset = at or (text.line, text.byte)
+    start = text.pos
     try:
-        document = json.loads(text.buffer)
-    except json.JSONDecodeError as exc:
-        raise InputError(f"{where}: invalid JSON at line {exc.lineno}") from None
-    except RecursionError:
-        raise InputError(f"{where}: JSON nested too deeply") from None
-    items = _first_list(document)
-    if items is None:
-        records.add(document, 1, b"", None)
+        value, end = text.decode()
+    except (json.JSONDecodeError, RecursionError, TooLong) as exc:
+        reason = _WHY.get(type(exc), "invalid JSON")
+        raw, cut = skip_damaged(text)
+        if cut:
+            reason += f" (record cut to {EVIDENCE} characters)"
+        records.quarantine(reason, raw, line, offset)
         return
-    records.writer.table_name = items[0]
-    for item in items[1]:
-        records.add(item, None, json.dumps(item, ensure_ascii=False).encode(), None)
+    raw = "" if isinstance(value, dict) else text.buffer[start:end]
+    text.advance(end)
+    records.add(value, line, offset, raw, key)
 
 
-def _first_list(document: Any, path: str = "") -> tuple[str, list[Any]] | None:
-    if isinstance(document, list):
-        return path, document
-    if isinstance(document, dict):
-        for key, value in document.items():
-            if isinstance(value, list) and any(isinstance(v, dict) for v in value):
-                return (f"{path}.{key}" if path else str(key)), value
-        for key, value in document.items():
-            found = _first_list(value, f"{path}.{key}" if path else str(key))
-            if found is not None:
-                return found
-    return None
+_WHY: dict[type, str] = {RecursionError: "nested too deeply", TooLong: "longer than the limit"}
+
+
+def _alone(text: Text) -> bool:
+    """Whether the object at the position is the whole document (not one of several)."""
+    window = text.window()
+    try:
+        _, end = DECODER.raw_decode(window)
+    except (json.JSONDecodeError, RecursionError):
+        found = boundary(window, 0, unclosed=False)
+        if found is None:
+            return True  # longer than a first look: a document, not a record
+        end = found
+    return not window[end:].strip()
+
+
+def _lone_object(text: Text, tables: _Tables) -> None:
+    """A document that is one object: its tables of records, or itself as one record."""
+    sketch, end = lenient(text.window(), 0)
+    too_long = False
+    if end is None and not holds_records(sketch):
+        # Longer than a first look, with no records in it: decoded whole, unless too
+        # long (then searched as a stream) or damaged (then quarantined, one record).
+        try:
+            sketch, _ = text.decode()
+        except TooLong:
+            too_long = True
+        except (json.JSONDecodeError, RecursionError):
+            pass
+    keyed, found = keyed_records(sketch), holds_records(sketch)
+    del sketch  # many objects kept alive would slow every garbage collection after
+    if keyed:
+        _keyed(text, tables.table(()))
+    elif not found and not too_long:
+        _record(text, tables.first)
+    else:
+        at = (text.line, text.byte)
+        evidence = text.window(EVIDENCE)
+        _tables_in(text, tables, ())
+        if not tables.named:
+            reason = "object too long, and no list of records in it"
+            tables.first.quarantine(reason, evidence, *at)
+
+
+def _tables_in(text: Text, tables: _Tables, path: tuple[str, ...]) -> None:
+    """Each member of the object at the position holding records becomes a table.
+
+    A member is judged by a first look at the text in the window (a list of objects, a
+    mapping of ids to records, or an object holding either deeper); others are passed.
+    """
+    text.advance(text.pos + 1)
+    while char := text.skip(SPACE_AND_COMMAS):
+        if char in "]}":
+            text.advance(text.pos + 1)
+            if char == "}":
+                return
+            continue
+        key = _key(text)
+        if key is None:
+            skip_damaged(text)  # a damaged member
+            continue
+        inner = (*path, key)
+        char = text.skip()
+        if char in "[{":
+            sketch, end = lenient(text.window(), 0)
+            if isinstance(sketch, list) and _objects(sketch):
+                _elements(text, tables.table(inner))
+                continue
+            if isinstance(sketch, dict) and keyed_records(sketch):
+                _keyed(text, tables.table(inner))
+                continue
+            deeper = len(inner) < MAX_TABLE_DEPTH and (end is None or holds_records(sketch))
+            if char == "{" and deeper:
+                _tables_in(text, tables, inner)
+                continue
+        if not _skip_value(text):
+            skip_damaged(text)
+
+
+def _objects(items: list[Any]) -> bool:
+    """Whether a list holds records: objects, or damaged values only."""
+    values = [v for v in items if v is not None]
+    return any(isinstance(v, dict) for v in values) or (
+        bool(values) and all(v is DAMAGED for v in values)
+    )
+
+
+def holds_records(value: Any) -> bool:
+    """Whether a decoded object holds a list of objects or a mapping of ids to records."""
+    if not isinstance(value, dict):
+        return False
+    return keyed_records(value) or any(
+        (isinstance(inner, list) and _objects(inner)) or holds_records(inner)
+        for inner in value.values()
+    )
+
+
+def keyed_records(mapping: dict[str, Any]) -> bool:
+    """Whether a mapping holds records by id: mostly objects sharing most of their keys."""
+    objects = [v for v in mapping.values() if isinstance(v, dict) and v]
+    damaged = sum(1 for v in mapping.values() if v is DAMAGED)
+    if len(objects) < 2 or len(objects) + damaged < KEYED_OBJECTS * len(mapping):
+        return False
+    counts = Counter(key for obj in objects for key in obj)
+    shared = {key for key, n in counts.items() if n >= 2 and 2 * n >= len(objects)}
+    overlap = sum(len(shared.intersection(obj)) / len(obj) for obj in objects)
+    return overlap >= 0.5 * len(objects)
+
+
+def _skip_value(text: Text) -> bool:
+    """Pass over the value at the position; False if it does not decode."""
+    try:
+        _, end = text.decode()
+    except (json.JSONDecodeError, RecursionError, TooLong):
+        return False
+    text.advance(end)
+    return True
+
+
+def _keyed(text: Text, records: Records) -> None:
+    """The members of the object at the position, each a record keyed by its name."""
+    text.advance(text.pos + 1)
+    while char := text.skip(SPACE_AND_COMMAS):
+        if char == "}":
+            text.advance(text.pos + 1)
+            return
+        if char == "]":
+            text.advance(text.pos + 1)  # a stray closing bracket: no record
+            continue
+        at = (text.line, text.byte)
+        key = _key(text)
+        if key is None:
+            raw, _ = skip_damaged(text)
+            records.quarantine("invalid JSON member", raw, *at)
+            continue
+        _record(text, records, key, at)
+
+
+def _key(text: Text) -> str | None:
+    """The member name at the position, moved past its colon; None if there is none."""
+    text.fill()
+    buffer = text.buffer
+    found = _NAME.match(buffer, text.pos)
+    if found is None:
+        return None
+    try:
+        key = json.loads(found.group(1))
+    except json.JSONDecodeError:
+        return None
+    text.advance(found.end())
+    return cast(str, key)

@@ -1,0 +1,165 @@
+"""Turn JSON records into rows: nested objects flattened to dotted names, in bounded batches.
+
+Each record's keys become columns as they appear, up to :data:`MAX_COLUMNS`; keys met after
+that are kept, as one JSON object, in the column ``_more_keys``, so a file whose every
+record brings new keys (ids used as keys) neither grows the table without end nor slows
+down with its width. Rows are buffered and written in Arrow batches bounded in rows and
+in text, the table widened only when a new key comes after it was first written.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import pyarrow as pa
+
+from ariane.read.store import SourceWriter
+
+MAX_DEPTH = 32
+#: Columns named after keys; more keys go to :data:`MORE_KEYS`.
+MAX_COLUMNS = 512
+MORE_KEYS = "_more_keys"
+#: A batch is written once it holds this many rows, values (rows x columns) or bytes.
+BATCH_ROWS = 50_000
+BATCH_CELLS = 4_000_000
+BATCH_BYTES = 64 << 20
+_VALUE_OVERHEAD = 64  # bytes of a Python string besides its characters
+
+
+def flatten(value: Any, prefix: str = "", depth: int = 0) -> list[tuple[str, str | None]]:
+    """(dotted name, text) pairs of a JSON object; deeper than MAX_DEPTH stays JSON text."""
+    if isinstance(value, dict) and value and depth < MAX_DEPTH:
+        pairs: list[tuple[str, str | None]] = []
+        _flatten_into(value, prefix, depth, pairs)
+        return pairs
+    return [(prefix or "value", as_text(value))]
+
+
+def _flatten_into(
+    obj: dict[str, Any], prefix: str, depth: int, pairs: list[tuple[str, str | None]]
+) -> None:
+    # The hot loop of the reader: plain types tested inline, nested objects recursed.
+    for key, inner in obj.items():
+        name = f"{prefix}.{key}" if prefix else key
+        kind = type(inner)
+        if kind is str or inner is None:
+            pairs.append((name, inner))
+        elif kind is dict and inner and depth + 1 < MAX_DEPTH:
+            _flatten_into(inner, name, depth + 1, pairs)
+        else:
+            pairs.append((name, as_text(inner)))
+
+
+def as_text(value: Any) -> str | None:
+    """A JSON value as the text stored: strings as they are, others as JSON, null as NULL."""
+    if value is None:
+        return None
+    if isinstance(value, str):
+        return value
+    return json.dumps(value, ensure_ascii=False)
+
+
+class Records:
+    """Numbers the records of one source and makes each a row or a quarantined record."""
+
+    def __init__(self, writer: SourceWriter, codec: str = "utf-8") -> None:
+        self.writer = writer
+        self.codec = codec
+        self.record = 0
+        self._index: dict[str, int] = {}
+        self._more: int | None = None  # index of the MORE_KEYS column once made
+        self._rows: list[list[str | None]] = []
+        self._numbers: list[int] = []
+        self._lines: list[int | None] = []
+        self._chars = 0
+
+    def add(
+        self, obj: Any, line: int | None, offset: int | None, raw: str, key: str | None = None
+    ) -> None:
+        """One record: a row if it is an object (``key``, if given, in column ``_key``)."""
+        self.record += 1
+        if not isinstance(obj, dict):
+            self.quarantine("not a JSON object", raw, line, offset, counted=True)
+            return
+        pairs = flatten(obj)
+        if key is not None:
+            pairs.insert(0, ("_key", key))
+        self._row(pairs, line)
+
+    def quarantine(
+        self,
+        reason: str,
+        raw: str | bytes,
+        line: int | None,
+        offset: int | None,
+        *,
+        counted: bool = False,
+    ) -> None:
+        """One record that cannot be a row (``counted``: already numbered by :meth:`add`)."""
+        if not counted:
+            self.record += 1
+        data = raw if isinstance(raw, bytes) else raw.encode(self.codec, "replace")
+        self.writer.quarantine(self.record, reason, data, line=line, byte_offset=offset)
+
+    def close(self) -> None:
+        """Write the rows still buffered."""
+        self._flush()
+
+    def _row(self, pairs: list[tuple[str, str | None]], line: int | None) -> None:
+        index = self._index
+        new = [name for name, _ in pairs if name not in index]
+        if new:
+            self._add_columns(list(dict.fromkeys(new)))
+        values: list[str | None] = [None] * len(self.writer.columns)
+        more: dict[str, str | None] = {}
+        chars = 0
+        for name, text in pairs:
+            at = index.get(name)
+            if at is None:
+                more[name] = text
+            else:
+                values[at] = text
+            if text is not None:
+                chars += len(text) + _VALUE_OVERHEAD
+        if more:
+            assert self._more is not None
+            values[self._more] = json.dumps(more, ensure_ascii=False)
+        self._rows.append(values)
+        self._numbers.append(self.record)
+        self._lines.append(line)
+        self._chars += chars
+        if (
+            len(self._rows) * len(values) >= BATCH_CELLS
+            or self._chars >= BATCH_BYTES
+            or len(self._rows) >= BATCH_ROWS
+        ):
+            self._flush()
+
+    def _add_columns(self, names: list[str]) -> None:
+        room = MAX_COLUMNS - len(self._index)
+        if len(names) > room and self._more is None:
+            self._more = len(self.writer.columns)
+            self.writer.add_columns([MORE_KEYS])
+        names = names[: max(room, 0)]
+        if not names:
+            return
+        start = len(self.writer.columns)
+        self.writer.add_columns(names)
+        for i, name in enumerate(names):
+            self._index[name] = start + i
+
+    def _flush(self) -> None:
+        if not self._rows:
+            return
+        width = len(self.writer.columns)
+        for values in self._rows:
+            if len(values) < width:
+                values.extend([None] * (width - len(values)))
+        columns = zip(*self._rows, strict=True)
+        arrays = [pa.array(column, pa.string()) for column in columns]
+        table = pa.Table.from_arrays(arrays, names=[str(i) for i in range(width)])
+        self.writer.arrow(
+            table, pa.array(self._numbers, pa.int64()), pa.array(self._lines, pa.int64())
+        )
+        self._rows, self._numbers, self._lines, self._chars = [], [], [], 0
