@@ -1077,7 +1077,8 @@ def evaluate(paths: list[Path], truth: Truth) -> dict[str, Any]:
             (files[int(s)], int(r))
             for s, r in engine.fetch("SELECT source_id, record FROM read_quarantine")
         }
-    labels = {(p.file, p.name): p.label for p in profiles}
+    # Outside the store a member is only "member N"; its real name is provenance kept inside.
+    labels = {(files[p.source_id], p.name): p.label for p in profiles}
     wrong = []
     total = 0
     for file, columns in truth["columns"].items():

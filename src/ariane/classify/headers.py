@@ -14,7 +14,7 @@ from __future__ import annotations
 import re
 import unicodedata
 from difflib import SequenceMatcher
-from functools import cache
+from functools import cache, lru_cache
 
 from ariane.classify.synonyms import FILLER, OWNERS, REGISTRY_NUMBERS, SYNONYMS
 
@@ -93,18 +93,32 @@ def header_scores(header: str) -> dict[str, float]:
     return scores
 
 
+@lru_cache(maxsize=8192)
 def _scores(words: tuple[str, ...]) -> dict[str, float]:
+    """Scores of one folded header (cached: archives repeat the same headers member after
+    member; callers never change the dict returned)."""
     meaningful = tuple(w for w in words if w not in FILLER) or words
+    # Cheap gates that keep a wide table linear in its columns, not in columns x synonyms:
+    # a phrase can stand in the header only if all its words do, and a typo or a cut-short
+    # word needs a header word of at least five letters (see _close).
+    present = set(words)
+    fuzzy = any(len(w) >= _MIN_PREFIX for w in meaningful)
     scores: dict[str, float] = {}
     for label, phrases in _synonym_index().items():
         best = 0.0
         for phrase, ceiling in phrases:
             score = 0.0
+            if not fuzzy and not present.issuperset(phrase):
+                continue
             if phrase in (words, meaningful):
                 score = 1.0
-            elif _contains(words, phrase) or _contains(meaningful, phrase):
+            elif present.issuperset(phrase) and (
+                _contains(words, phrase) or _contains(meaningful, phrase)
+            ):
                 # The more of the header the synonym explains, the surer.
                 score = 0.55 + 0.4 * len(phrase) / len(meaningful)
+            elif not fuzzy:
+                continue
             elif len(phrase) == 1 and any(_close(w, phrase[0]) for w in meaningful):
                 score = 0.5 + 0.3 / len(meaningful)
             elif len(phrase) == len(meaningful) > 1 and all(
