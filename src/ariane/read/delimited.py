@@ -154,12 +154,12 @@ def prescan(blob: Blob, encoding: str) -> Prescan:
     found.paired_quotes = quote_balance == 0 and not inner_quotes
     if encoding in WIDE_ENCODINGS or encoding == "utf-8-sig":
         found.stray_lines, found.kept_lines = bad, good
-        found.fallback = guess_legacy_encoding(bytes(bad_sample)) if bad else None
+        found.fallback = _single_byte_encoding(bytes(bad_sample)) if bad else None
         return found
     if not bad:
         found.encoding, found.kept_lines = "utf-8", good
         return found
-    legacy = guess_legacy_encoding(bytes(bad_sample))
+    legacy = _single_byte_encoding(bytes(bad_sample))
     if good >= bad:
         found.clean, found.encoding, found.fallback = False, "utf-8", legacy
         found.stray_lines, found.kept_lines = bad, good
@@ -167,6 +167,21 @@ def prescan(blob: Blob, encoding: str) -> Prescan:
     found.clean = structure_clean and not good and _decodes(blob, legacy)
     found.encoding, found.stray_lines, found.kept_lines = legacy, good, bad
     return found
+
+
+def _single_byte_encoding(lines: bytes) -> str:
+    """The code page of lines that are not UTF-8, judged on the lines Windows-1252 reads:
+    one line of binary damage must not turn a Windows file into Latin-1."""
+    readable = [line for line in lines.split(b"\n") if _reads_as(line, "cp1252")]
+    return guess_legacy_encoding(b"\n".join(readable) if readable else lines)
+
+
+def _reads_as(line: bytes, encoding: str) -> bool:
+    try:
+        line.decode(encoding)
+    except UnicodeDecodeError:
+        return False
+    return True
 
 
 def _quote_pairs(text: bytes) -> tuple[int, bool]:
@@ -538,19 +553,23 @@ def decode_line(line: bytes, encoding: str, fallback: str | None) -> tuple[str, 
     (``encoding`` itself, or ``fallback`` in a UTF-8 file). Only a line that no encoding
     reads, or that holds control bytes, has a problem.
     """
+    binary = "binary bytes in text" if _CONTROL.search(line) else None
     if line.isascii():
-        problem = "binary bytes in text" if _CONTROL.search(line) else None
-        return line.decode("ascii"), problem
-    single = fallback if encoding == "utf-8" else encoding
+        return line.decode("ascii"), binary
     try:
-        text = line.decode("utf-8")
+        return line.decode("utf-8"), binary
     except UnicodeDecodeError:
-        try:
-            text = line.decode(single or encoding)
-        except UnicodeDecodeError:
-            tried = encoding if single in (None, encoding) else f"{encoding} or {single}"
-            return line.decode(encoding, errors="replace"), f"not valid {tried} text"
-    return text, "binary bytes in text" if _CONTROL.search(line) else None
+        pass
+    single = (fallback if encoding == "utf-8" else encoding) or encoding
+    text = line.decode(single) if _reads_as(line, single) else None
+    # Latin-1 reads any byte: in a UTF-8 file, C1 codes are damage, not a second encoding.
+    if text is None or (encoding == "utf-8" and _C1_CONTROL.search(text)):
+        tried = encoding if single == encoding else f"{encoding} or {single}"
+        return line.decode(encoding, errors="replace"), f"not valid {tried} text"
+    return text, binary
+
+
+_C1_CONTROL = re.compile("[\x80-\x9f]")
 
 
 class _Careful:
