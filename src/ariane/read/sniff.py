@@ -460,6 +460,21 @@ _HEADER_WORDS = {
     "identifiant",
     "reference",
     "ref",
+    "identification",
+    "adherent",
+    "processo",
+    "sanguin",
+    "sanguineo",
+    "analise",
+    "laboratorio",
+    "morada",
+    "genero",
+    "telemovel",
+    "opmerkingen",
+    "apelido",
+    "nascimento",
+    "cidade",
+    "codigo",
 }
 
 
