@@ -443,7 +443,7 @@ def _long_lines(n: int) -> bytes:
 
 
 SHAPES: dict[str, tuple[Callable[[int], bytes], int, bool]] = {
-    "wide header": (_wide, 20_000, True),  # 2n: a header longer than the sniffed sample
+    "wide header": (_wide, 30_000, True),  # headers longer than the sniffed sample
     "many short lines": (_long, 100_000, False),
     "many short lines, fast path": (_long, 1_000_000, True),
     "unclosed quotes": (lambda n: unclosed_quotes(n, n // 100, False, True).data, 80_000, True),
