@@ -290,6 +290,20 @@ def test_a_quote_closing_improperly_over_lines_is_read_line_by_line(engine, tmp_
     assert_read_as_built(engine, tmp_path, built, fast, 3)
 
 
+@pytest.mark.parametrize("fast", [True, False])
+def test_a_closed_note_with_a_field_too_many_is_one_damaged_record(engine, tmp_path, fast):
+    """A note over two lines, quoted right, in a record with an extra field: one record
+    kept aside whole; a quote left open that a later line closes swallows no record."""
+    built = Built(data=b'id;note;ville\n1;"ok";Rennes\n')
+    built.rows.append(["1", "ok", "Rennes"])
+    built.damaged(b'2;"ligne 1\nligne 2";Brest;EXTRA\n', "expected 3 fields, found 4")
+    built.damaged(b'3;"ouverte\n', "unterminated quote")
+    for i in range(4, 9):
+        built.row(f"{i};note {i};Vannes\n".encode(), [str(i), f"note {i}", "Vannes"])
+    built.row(b'9;fin;Caen"\n', ["9", "fin", 'Caen"'])  # its quote would close line 3's
+    assert_read_as_built(engine, tmp_path, built, fast, 3)
+
+
 # -- what is not a record ----------------------------------------------------------------
 
 

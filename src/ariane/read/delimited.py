@@ -38,6 +38,7 @@ from ariane.read.sniff import (
     guess_legacy_encoding,
     sniff_dialect,
     sniff_encoding,
+    split_open_quote,
 )
 from ariane.read.store import PROVENANCE_FIELDS, Origin, SourceWriter, Store
 
@@ -660,7 +661,7 @@ class _Careful:
             # whole record joins records: its line is read alone, the next ones again.
             self.pending.extendleft(reversed(lines[1:]))
             lines = self.current = lines[:1]
-            fields = _open_quote_literally(lines[0].text, self.dialect.delimiter)
+            fields = split_open_quote(lines[0].text, self.dialect.delimiter)
             quote_left_open = True
         if self.preamble:
             # A title above the header is no row, yet nothing is dropped silently.
@@ -687,20 +688,28 @@ class _Careful:
         self.keep_aside(lines, problem)
 
     def quotes_close(self, lines: list[_Line]) -> bool:
-        """Whether a record's quoted fields all close: over several lines, strictly and
-        into a whole record (a note with line breaks); on one line, before its end."""
+        """Whether a record's quotes close where they should.
+
+        On one line: before its end. Over several lines (a note with line breaks): each
+        quote closes strictly (before a delimiter or a line end), and the record has the
+        table's width, or else no line it took in between its first and last would be a
+        whole record alone (then it is one damaged record, kept aside whole, not pieces).
+        """
         if len(lines) == 1 and lines[0].text.count('"') % 2 == 0:
             return True  # no quote left open (a stray one inside a field stays as it was)
         text = "".join(ln.text for ln in lines)
+        delimiter = self.dialect.delimiter
         try:
             records = list(
-                csv.reader(
-                    io.StringIO(text, newline=""), delimiter=self.dialect.delimiter, strict=True
-                )
+                csv.reader(io.StringIO(text, newline=""), delimiter=delimiter, strict=True)
             )
         except csv.Error as exc:
             return len(lines) == 1 and "unexpected end of data" not in str(exc)
-        return len(lines) == 1 or (len(records) == 1 and len(records[0]) == self.width)
+        if len(lines) == 1 or (len(records) == 1 and len(records[0]) == self.width):
+            return True
+        return not any(
+            len(split_open_quote(ln.text, delimiter)) == self.width for ln in lines[1:-1]
+        )
 
     def overflow(self) -> None:
         """A record grew past the limit: a line too long, or a quote that never closed."""
@@ -718,7 +727,7 @@ class _Careful:
             return
         if first.problem is None:
             self.current = [first]
-            self.take(_open_quote_literally(first.text, self.dialect.delimiter) or [""])
+            self.take(split_open_quote(first.text, self.dialect.delimiter) or [""])
             self.current = []
             return
         if not self.header_seen:
@@ -754,35 +763,6 @@ class _Careful:
             line=first.number,
             byte_offset=first.offset,
         )
-
-
-_QUOTED_FIELD: dict[str, re.Pattern[str]] = {}
-
-
-def _open_quote_literally(text: str, delimiter: str) -> list[str]:
-    """The fields of one line whose last quoted field never closes, that quote read as a
-    plain character (fields before it are read as CSV, with the csv module's leniency)."""
-    pattern = _QUOTED_FIELD.get(delimiter)
-    if pattern is None:
-        d = re.escape(delimiter)
-        pattern = re.compile(rf'"(?P<quoted>[^"]*(?:""[^"]*)*)(?P<close>"[^{d}]*)?|[^{d}]*')
-        _QUOTED_FIELD[delimiter] = pattern
-    body = text.rstrip("\r\n")
-    fields: list[str] = []
-    position = 0
-    while True:
-        found = pattern.match(body, position)
-        assert found is not None  # the second branch matches the empty string
-        if found.group("quoted") is None:
-            fields.append(found.group())
-        elif found.group("close") is None:
-            return fields + body[position:].split(delimiter)  # the quote left open
-        else:
-            fields.append(found.group("quoted").replace('""', '"') + found.group("close")[1:])
-        position = found.end()
-        if position >= len(body):
-            return fields
-        position += 1  # the delimiter
 
 
 def _careful(

@@ -12,7 +12,8 @@ import csv
 import io
 import re
 import unicodedata
-from collections import Counter
+from collections import Counter, deque
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 
 import charset_normalizer
@@ -208,7 +209,9 @@ def sniff_dialect(text: str, truncated: bool) -> Dialect:
         _, delimiter, records, width = best
     quoting = uses_quotes(text, delimiter)
     if not quoting:
+        # Read again with '"' as a character: a quote left open no longer joins lines.
         records = _parse_sample(text, delimiter, quoting=False)
+        width = Counter(len(r) for r in records).most_common(1)[0][0] if records else width
     header = bool(records) and looks_like_header(records[0], records[1:])
     # A first record half as wide as the table is a title, unless no header follows it.
     narrow = bool(records) and len(records[0]) <= width // 2
@@ -279,21 +282,73 @@ def uses_quotes(text: str, delimiter: str) -> bool:
 def _parse_sample(
     text: str, delimiter: str, limit: int = 500, quoting: bool = True
 ) -> list[list[str]]:
-    reader = csv.reader(
-        io.StringIO(text, newline=""),
-        delimiter=delimiter,
-        quoting=csv.QUOTE_MINIMAL if quoting else csv.QUOTE_NONE,
-    )
+    """The first records of the sample, read as the careful reader reads them: a quote
+    running over lines that does not close strictly joins nothing (its line is read
+    alone, the quote as a character), so a quote left open cannot hide the table's width.
+    """
+    lines = deque(re.findall(r"[^\n]*\n|[^\n]+$", text))
+    current: list[str] = []
+
+    def feed() -> Iterator[str]:
+        while lines:
+            current.append(lines.popleft())
+            yield current[-1]
+
     records: list[list[str]] = []
-    try:
-        for record in reader:
-            if record:
-                records.append(record)
-            if len(records) >= limit:
-                break
-    except csv.Error:
-        pass
+    while lines and len(records) < limit:
+        reader = csv.reader(
+            feed(), delimiter=delimiter, quoting=csv.QUOTE_MINIMAL if quoting else csv.QUOTE_NONE
+        )
+        try:
+            for record in reader:
+                if quoting and len(current) > 1 and not _closes_strictly(current, delimiter):
+                    lines.extendleft(reversed(current[1:]))
+                    record = split_open_quote(current[0], delimiter)
+                current.clear()
+                if record:
+                    records.append(record)
+                if len(records) >= limit:
+                    break
+        except csv.Error:
+            current.clear()  # a line the csv module refuses (a NUL byte): not sampled
     return records
+
+
+def _closes_strictly(lines: list[str], delimiter: str) -> bool:
+    try:
+        list(csv.reader(io.StringIO("".join(lines), newline=""), delimiter=delimiter, strict=True))
+    except csv.Error:
+        return False
+    return True
+
+
+_QUOTED_FIELD: dict[str, re.Pattern[str]] = {}
+
+
+def split_open_quote(text: str, delimiter: str) -> list[str]:
+    """The fields of one line whose last quoted field never closes, that quote read as a
+    plain character (fields before it are read as CSV, with the csv module's leniency)."""
+    pattern = _QUOTED_FIELD.get(delimiter)
+    if pattern is None:
+        d = re.escape(delimiter)
+        pattern = re.compile(rf'"(?P<quoted>[^"]*(?:""[^"]*)*)(?P<close>"[^{d}]*)?|[^{d}]*')
+        _QUOTED_FIELD[delimiter] = pattern
+    body = text.rstrip("\r\n")
+    fields: list[str] = []
+    position = 0
+    while True:
+        found = pattern.match(body, position)
+        assert found is not None  # the second branch matches the empty string
+        if found.group("quoted") is None:
+            fields.append(found.group())
+        elif found.group("close") is None:
+            return fields + body[position:].split(delimiter)  # the quote left open
+        else:
+            fields.append(found.group("quoted").replace('""', '"') + found.group("close")[1:])
+        position = found.end()
+        if position >= len(body):
+            return fields
+        position += 1  # the delimiter
 
 
 _HEADER_WORDS = {
