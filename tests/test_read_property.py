@@ -29,13 +29,6 @@ from ariane.case import Case
 from ariane.errors import InputError
 from ariane.read import load
 
-# Reader fixes of issue 14 pending on other branches: remove each mark once its fix lands.
-PENDING_TEXT = pytest.mark.xfail(
-    strict=False,
-    reason="issue 14: delimited text reader (a quote left open merges lines; a damaged "
-    "multi-line record counted twice; sep= line, 0x1A and second-encoding lines)",
-)
-
 BASE = settings(
     max_examples=12,
     deadline=timedelta(seconds=5),
@@ -137,7 +130,6 @@ def plans(
 # -- delimited text ----------------------------------------------------------------------
 
 
-@PENDING_TEXT
 @bounded(40)
 @given(
     plan=plans(gen.CSV_DAMAGE, ("truncated",)),
@@ -184,7 +176,6 @@ def test_many_lines_opening_a_quote_never_closed(engine, tmp_path):
 
 # Excel's separator hint and a DOS end-of-file byte are not records; readable lines in a
 # second encoding are read, not set aside.
-@PENDING_TEXT
 @pytest.mark.parametrize(
     "decoration",
     ["sep_line", "eof_byte_line", "eof_byte_glued"],
@@ -200,7 +191,6 @@ def test_excel_and_dos_decorations_are_not_records(engine, tmp_path, decoration)
     assert_exact(engine, tmp_path, built)
 
 
-@PENDING_TEXT
 @pytest.mark.parametrize(("main", "stray"), [("cp1252", "utf-8"), ("utf-8", "cp1252")])
 def test_lines_in_a_second_encoding_are_read(engine, tmp_path, main, stray):
     plan = gen.Plan(40, seed=11)
@@ -294,9 +284,7 @@ def members(draw, prefix: str) -> gen.Built:
     """
     kind = draw(st.sampled_from(["csv", "ndjson", "json", "mysql", "copy", "xlsx"]))
     if kind == "csv":
-        # No open quote, no multi-line record: both still lose records (see PENDING_TEXT).
-        damage = tuple(kind for kind in gen.CSV_DAMAGE if kind != "quote")
-        plan = draw(plans(damage, ("truncated",), max_n=15))
+        plan = draw(plans(gen.CSV_DAMAGE, ("truncated",), max_n=15))
         plan.tricky = False
         plan.prefix = prefix
         return gen.delimited(plan, delimiter=draw(st.sampled_from([",", ";"])))

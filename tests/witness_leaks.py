@@ -437,7 +437,7 @@ def gp_export_cp1252(out: Path, rows: int = 300, seed: int = 1) -> Built:
     path = out / "gp_export.csv"
     text = "sep=;\r\n" + _csv_text(header, table, ";", "\r\n")  # Excel's separator hint
     path.write_bytes(text.encode("cp1252", "replace"))
-    return [path], _truth(str(path), ppl, GP_EXPORT, titles=1)
+    return [path], _truth(str(path), ppl, GP_EXPORT)  # the hint is no record
 
 
 SPANISH: list[Field] = [

@@ -38,6 +38,7 @@ from ariane.read.sniff import (
     guess_legacy_encoding,
     sniff_dialect,
     sniff_encoding,
+    split_open_quote,
 )
 from ariane.read.store import PROVENANCE_FIELDS, Origin, SourceWriter, Store
 
@@ -64,6 +65,19 @@ class Prescan:
     balanced_quotes: bool = True  # an even number of '"' in the file
     stray_lines: int = 0  # non-ASCII lines not in the chosen encoding (approximately)
     kept_lines: int = 0  # UTF-8 evidence for the chosen encoding
+    end: int = -1  # bytes holding records: a DOS end-of-file mark (0x1A) and after excluded
+    paired_quotes: bool = True  # every quote opening a field has one closing a field
+    fallback: str | None = None  # single-byte encoding of the lines that are not UTF-8
+
+
+#: A DOS end-of-file mark (CP/M pads with several) and what follows it: no record.
+_EOF_MARK = re.compile(rb"\x1a+[\r\n\x1a]*\Z")
+# A quote opening a field (after a delimiter or a line start, before text), one closing
+# a field (after text, before a delimiter or a line end), and one inside text, which
+# strict CSV never has. The delimiter is not known yet: any of them counts.
+_OPENING_QUOTE = re.compile(rb'"(?<=[,;\t|\n]")(?=[^,;\t|\r\n"])')
+_CLOSING_QUOTE = re.compile(rb'"(?<=[^,;\t|\n"]")(?=[,;\t|\r\n]|\Z)')
+_INNER_QUOTE = re.compile(rb'"(?<=[^,;\t|\r\n"]")(?=[^,;\t|\r\n"])')
 
 
 def prescan(blob: Blob, encoding: str) -> Prescan:
@@ -71,7 +85,7 @@ def prescan(blob: Blob, encoding: str) -> Prescan:
 
     ``encoding`` is the sniffed one; unless a BOM or UTF-16/32 fixed it, the choice between
     UTF-8 and a legacy code page is made on the whole file: UTF-8 unless most non-ASCII
-    lines are not UTF-8. The minority lines are then quarantined by the careful path.
+    lines are not UTF-8. The careful path reads the minority lines in the other encoding.
     """
     digest = hashlib.sha256()
     size = lines = quotes = 0
@@ -80,6 +94,9 @@ def prescan(blob: Blob, encoding: str) -> Prescan:
     bad_sample = bytearray()
     carry = b""
     previous_last = b"\n"  # as if a line ended just before the file: a leading blank line
+    eof_marks = 0  # 0x1A bytes seen, the only control byte allowed (at the very end)
+    tail = b""
+    quote_balance, inner_quotes = 0, False
     # hashlib releases the GIL: each block is hashed in a thread while it is being checked
     # here, the next one only once the previous is done (the digest is of the bytes in order).
     hashed: Future[None] | None = None
@@ -89,6 +106,7 @@ def prescan(blob: Blob, encoding: str) -> Prescan:
                 hashed.result()
             hashed = hasher.submit(digest.update, block)
             size += len(block)
+            tail = tail[-4096:] + block
             if encoding in WIDE_ENCODINGS:
                 continue
             lines += block.count(b"\n")
@@ -101,11 +119,13 @@ def prescan(blob: Blob, encoding: str) -> Prescan:
             edge = previous_last + first
             previous_last = block[-1:]
             crs = block.count(b"\r")
+            controls = block.translate(None, _NOT_CONTROL)  # what is left are control bytes
+            eof_marks += controls.count(b"\x1a")
             if structure_clean and (
                 b"\n\n" in block
                 or (crs and (b"\n\r\n" in block or _lone_cr(block, crs)))
                 or edge in (b"\n\n", b"\n\r")
-                or block.translate(None, _NOT_CONTROL)  # what is left are control bytes
+                or controls.strip(b"\x1a")
             ):
                 structure_clean = False
             # Decode whole lines only, so a character cut by the chunk edge is not an error.
@@ -114,24 +134,68 @@ def prescan(blob: Blob, encoding: str) -> Prescan:
             carry, text = text[cut:], text[:cut]
             g, b = _utf8_lines(text, bad_sample)
             good, bad = good + g, bad + b
+            if b'"' in text:
+                balance, inner = _quote_pairs(text)
+                quote_balance, inner_quotes = quote_balance + balance, inner_quotes or inner
+        if b'"' in carry:
+            balance, inner = _quote_pairs(carry)
+            quote_balance, inner_quotes = quote_balance + balance, inner_quotes or inner
         g, b = _utf8_lines(carry, bad_sample)
         good, bad = good + g, bad + b
         if hashed is not None:
             hashed.result()
-    if carry.endswith(b"\r"):
-        structure_clean = False
-    balanced = quotes % 2 == 0
+    mark = _EOF_MARK.search(tail) if eof_marks else None
+    end = size - (len(mark.group()) if mark else 0)
+    if eof_marks and (mark is None or mark.group().count(b"\x1a") != eof_marks):
+        structure_clean = False  # a 0x1A inside the text: binary damage, read carefully
+    if tail[: len(tail) - (size - end)].endswith(b"\r"):
+        structure_clean = False  # a carriage return alone ends the text
+    found = Prescan(digest.hexdigest(), size, lines, structure_clean, encoding, quotes % 2 == 0)
+    found.end = end
+    found.paired_quotes = quote_balance == 0 and not inner_quotes
     if encoding in WIDE_ENCODINGS or encoding == "utf-8-sig":
-        return Prescan(
-            digest.hexdigest(), size, lines, structure_clean, encoding, balanced, bad, good
-        )
+        found.stray_lines, found.kept_lines = bad, good
+        found.fallback = _single_byte_encoding(bytes(bad_sample)) if bad else None
+        return found
     if not bad:
-        return Prescan(digest.hexdigest(), size, lines, structure_clean, "utf-8", balanced, 0, good)
+        found.encoding, found.kept_lines = "utf-8", good
+        return found
+    legacy = _single_byte_encoding(bytes(bad_sample))
     if good >= bad:
-        return Prescan(digest.hexdigest(), size, lines, False, "utf-8", balanced, bad, good)
-    legacy = guess_legacy_encoding(bytes(bad_sample))
-    clean = structure_clean and not good and _decodes(blob, legacy)
-    return Prescan(digest.hexdigest(), size, lines, clean, legacy, balanced, good, bad)
+        found.clean, found.encoding, found.fallback = False, "utf-8", legacy
+        found.stray_lines, found.kept_lines = bad, good
+        return found
+    found.clean = structure_clean and not good and _decodes(blob, legacy)
+    found.encoding, found.stray_lines, found.kept_lines = legacy, good, bad
+    return found
+
+
+def _single_byte_encoding(lines: bytes) -> str:
+    """The code page of lines that are not UTF-8, judged on the lines Windows-1252 reads:
+    one line of binary damage must not turn a Windows file into Latin-1."""
+    readable = [line for line in lines.split(b"\n") if _reads_as(line, "cp1252")]
+    return guess_legacy_encoding(b"\n".join(readable) if readable else lines)
+
+
+def _reads_as(line: bytes, encoding: str) -> bool:
+    try:
+        line.decode(encoding)
+    except UnicodeDecodeError:
+        return False
+    return True
+
+
+def _quote_pairs(text: bytes) -> tuple[int, bool]:
+    """Quotes opening fields minus quotes closing them, and whether a quote sits in text.
+
+    In strictly quoted CSV each opening quote has its closing one and no other quote
+    stands alone inside text; otherwise a quote left open could join lines in pyarrow,
+    and only the careful path tells a note over several lines from a broken quote.
+    """
+    text = b"\n" + text  # a line starts the text: its first quote may open a field
+    opened = len(_OPENING_QUOTE.findall(text))
+    closed = len(_CLOSING_QUOTE.findall(text))
+    return opened - closed, _INNER_QUOTE.search(text) is not None
 
 
 def _decodes(blob: Blob, encoding: str) -> bool:
@@ -199,22 +263,89 @@ def read_delimited(blob: Blob, store: Store, origin: Origin, *, fast: bool = Tru
     scan = prescan(blob, sniff_encoding(blob.sample))
     encoding = scan.encoding
     origin.member_sha256 = scan.sha256
-    truncated = len(blob.sample) >= SAMPLE_BYTES
-    dialect = sniff_dialect(decode_sample(blob.sample, encoding), truncated)
+    records = _Records(blob, scan.end)
+    sample, truncated = dialect_sample(records)
+    dialect = sniff_dialect(decode_sample(sample, encoding), truncated)
     writer = store.writer(
         origin, _format_name(dialect), encoding, dialect.columns, has_header=dialect.has_header
     )
     # pyarrow skips the header as one physical line: a header spanning lines needs care.
     simple_header = dialect.header_lines <= 1
-    # Balanced quotes matter only where quotes quote.
-    clean = scan.clean and (scan.balanced_quotes or not dialect.quoting)
-    if fast and clean and simple_header and _fast(blob, dialect, encoding, writer):
+    # Quotes matter only where they quote: there, each one left open needs care.
+    clean = scan.clean and ((scan.balanced_quotes and scan.paired_quotes) or not dialect.quoting)
+    if fast and clean and simple_header and _fast(records, dialect, encoding, writer):
         writer.close()
         return writer
     writer.discard()
-    _careful(blob, dialect, encoding, writer)
+    _careful(records, dialect, encoding, scan.fallback, writer)
     writer.close()
     return writer
+
+
+class _Records:
+    """Opens the bytes of a file that hold records: a DOS end-of-file mark is left out."""
+
+    def __init__(self, blob: Blob, end: int) -> None:
+        self.blob = blob
+        self.end = end
+
+    def open(self) -> IO[bytes]:
+        """A binary stream of the bytes before ``end`` (all of them when ``end`` < 0)."""
+        stream = self.blob.open()
+        if self.end < 0:
+            return stream
+        return cast(IO[bytes], io.BufferedReader(_Upto(stream, self.end), buffer_size=CHUNK))
+
+
+class _Upto(io.RawIOBase):
+    """The first ``end`` bytes of a stream."""
+
+    def __init__(self, inner: IO[bytes], end: int) -> None:
+        self._inner = inner
+        self._left = end
+
+    def readable(self) -> bool:
+        return True
+
+    def readinto(self, buffer: bytearray | memoryview) -> int:  # type: ignore[override]
+        if self._left <= 0:
+            return 0
+        data = self._inner.read(min(len(buffer), self._left))
+        self._left -= len(data)
+        buffer[: len(data)] = data
+        return len(data)
+
+    def close(self) -> None:
+        self._inner.close()
+        super().close()
+
+
+#: Records a sample must hold for the dialect to be judged (a header and rows under it).
+SAMPLE_RECORDS = 3
+
+
+def dialect_sample(records: _Records) -> tuple[bytes, bool]:
+    """The bytes to sniff the dialect from, and whether they stop before the file's end.
+
+    Usually the blob's sample; a header wider than the sample (thousands of columns) is
+    read on, up to a few records or twice the record limit, so it is never cut.
+    """
+    sample = records.blob.sample
+    end = records.end if records.end >= 0 else None
+    if end is not None and len(sample) >= end:
+        return sample[:end], False
+    if len(sample) < SAMPLE_BYTES:
+        return sample, False
+    if sample.count(b"\n") >= SAMPLE_RECORDS:
+        return sample, True
+    more = bytearray()
+    with records.open() as stream:
+        while len(more) < 2 * MAX_RECORD_BYTES and more.count(b"\n") < SAMPLE_RECORDS:
+            block = stream.read(CHUNK)
+            if not block:
+                return bytes(more), False
+            more += block
+    return bytes(more), True
 
 
 def _format_name(dialect: Dialect) -> str:
@@ -228,7 +359,7 @@ class _Refused(Exception):
     """The fast path met something only the careful path reads exactly."""
 
 
-def _fast(blob: Blob, dialect: Dialect, encoding: str, writer: SourceWriter) -> bool:
+def _fast(records: _Records, dialect: Dialect, encoding: str, writer: SourceWriter) -> bool:
     """Read with pyarrow; False (after writing nothing final) if the file needs care."""
 
     def refuse(_row: object) -> str:
@@ -237,12 +368,12 @@ def _fast(blob: Blob, dialect: Dialect, encoding: str, writer: SourceWriter) -> 
     codec = {"utf-8": "utf8", "utf-8-sig": "utf8"}.get(encoding, encoding)
     names = writer.columns
     try:
-        with blob.open() as stream:
+        with records.open() as stream:
             reader = pacsv.open_csv(
                 stream,
                 read_options=pacsv.ReadOptions(
                     column_names=names,
-                    skip_rows=1 if dialect.has_header else 0,
+                    skip_rows=dialect.hint_lines + (1 if dialect.has_header else 0),
                     encoding=codec,
                     block_size=MAX_RECORD_BYTES,
                     use_threads=True,
@@ -279,7 +410,7 @@ class _Provenance:
         self.header = dialect.header_fields if dialect.has_header else None
         self.source_id = source_id
         self.record = 1
-        self.line = 1 + dialect.header_lines
+        self.line = 1 + dialect.hint_lines + dialect.header_lines
 
     def batches(self, reader: pacsv.CSVStreamingReader) -> Iterator[pa.RecordBatch]:
         last_span = 1
@@ -377,6 +508,8 @@ def raw_lines(
             end += len(newline)
             if skipping:
                 skipping = False
+            elif end - start > limit:
+                yield pending[start : start + limit], True  # it ended within the last block
             else:
                 yield pending[start:end], False
             start = end
@@ -412,13 +545,43 @@ class WideText(io.RawIOBase):
         return len(data)
 
 
+def decode_line(line: bytes, encoding: str, fallback: str | None) -> tuple[str, str | None]:
+    """A line's text and, if it cannot be read, why (None when it can).
+
+    Files joined or edited by hand hold lines of two encodings. A line whose bytes are
+    valid UTF-8 with non-ASCII characters is UTF-8 (a single-byte code page almost never
+    forms such sequences); any other line is read in the file's single-byte encoding
+    (``encoding`` itself, or ``fallback`` in a UTF-8 file). Only a line that no encoding
+    reads, or that holds control bytes, has a problem.
+    """
+    binary = "binary bytes in text" if _CONTROL.search(line) else None
+    if line.isascii():
+        return line.decode("ascii"), binary
+    try:
+        return line.decode("utf-8"), binary
+    except UnicodeDecodeError:
+        pass
+    single = (fallback if encoding == "utf-8" else encoding) or encoding
+    text = line.decode(single) if _reads_as(line, single) else None
+    # Latin-1 reads any byte: in a UTF-8 file, C1 codes are damage, not a second encoding.
+    if text is None or (encoding == "utf-8" and _C1_CONTROL.search(text)):
+        tried = encoding if single == encoding else f"{encoding} or {single}"
+        return line.decode(encoding, errors="replace"), f"not valid {tried} text"
+    return text, binary
+
+
+_C1_CONTROL = re.compile("[\x80-\x9f]")
+
+
 class _Careful:
     """Line-by-line reading that quarantines exactly the damaged records."""
 
-    def __init__(self, dialect: Dialect, encoding: str, writer: SourceWriter) -> None:
+    def __init__(
+        self, dialect: Dialect, encoding: str, fallback: str | None, writer: SourceWriter
+    ) -> None:
         self.dialect = dialect
         self.encoding = encoding
-        self.legacy = encoding not in {"utf-8", "utf-8-sig"}
+        self.fallback = fallback
         self.writer = writer
         self.width = len(writer.columns)
         self.pending: deque[_Line] = deque()
@@ -434,13 +597,15 @@ class _Careful:
         peek = stream.peek(SAMPLE_BYTES)
         newline = b"\r" if b"\n" not in peek and b"\r" in peek else b"\n"  # classic Mac
         for number, (raw, too_long) in enumerate(raw_lines(stream, newline), start=1):
-            body = raw[3:] if number == 1 and raw.startswith(b"\xef\xbb\xbf") else raw
-            problem = (
-                f"line longer than {MAX_RECORD_BYTES // 1024**2} MiB"
-                if too_long
-                else line_problem(body, self.encoding, self.legacy)
-            )
-            text = body.decode(self.encoding, errors="replace")
+            if number <= self.dialect.hint_lines:
+                offset += len(raw)
+                continue  # Excel's "sep=;" names the delimiter: no record
+            body = raw[3:] if offset == 0 and raw.startswith(b"\xef\xbb\xbf") else raw
+            if too_long:
+                text = body.decode(self.encoding, errors="replace")
+                problem: str | None = f"line longer than {MAX_RECORD_BYTES // 1024**2} MiB"
+            else:
+                text, problem = decode_line(body, self.encoding, self.fallback)
             yield _Line(number, offset, raw, text, problem)
             offset += len(raw)
 
@@ -482,7 +647,7 @@ class _Careful:
                 if not self.pending:
                     return
             except _RecordTooLong:
-                self.broken("record longer than the limit, or an unterminated quote")
+                self.overflow()
             except csv.Error as exc:
                 self.broken(f"bad quoting ({str(exc).split(' - ')[0]})")
 
@@ -490,10 +655,18 @@ class _Careful:
         lines = self.current
         if not fields:
             return  # a blank line: no record
+        quote_left_open = False
+        if self.dialect.quoting and not self.quotes_close(lines):
+            # A quote that runs past the end of its line without closing properly into a
+            # whole record joins records: its line is read alone, the next ones again.
+            self.pending.extendleft(reversed(lines[1:]))
+            lines = self.current = lines[:1]
+            fields = split_open_quote(lines[0].text, self.dialect.delimiter)
+            quote_left_open = True
         if self.preamble:
             # A title above the header is no row, yet nothing is dropped silently.
             self.preamble -= 1
-            self.keep_aside(lines, "above the header row (a title or a separator hint)")
+            self.keep_aside(lines, "above the header row (a title)")
             return
         if not self.header_seen:
             self.header_seen = True
@@ -502,19 +675,64 @@ class _Careful:
         problem = next((ln.problem for ln in lines if ln.problem), None)
         if problem is None and fields == self.header:
             problem = "header row repeated (files joined end to end?)"
-        if (
-            problem is None
-            and self.dialect.quoting
-            and _unterminated(lines, self.dialect.delimiter)
-        ):
-            problem = "unterminated quote"
         if problem is None and len(fields) != self.width:
-            problem = f"expected {self.width} fields, found {len(fields)}"
+            problem = (
+                "unterminated quote"
+                if quote_left_open
+                else f"expected {self.width} fields, found {len(fields)}"
+            )
         if problem is None:
             self.record += 1
             self.writer.row(fields, self.record, lines[0].number)  # type: ignore[arg-type]
             return
-        self.broken(problem)
+        self.keep_aside(lines, problem)
+
+    def quotes_close(self, lines: list[_Line]) -> bool:
+        """Whether a record's quotes close where they should.
+
+        On one line: before its end. Over several lines (a note with line breaks): each
+        quote closes strictly (before a delimiter or a line end), and the record has the
+        table's width, or else no line it took in between its first and last would be a
+        whole record alone (then it is one damaged record, kept aside whole, not pieces).
+        """
+        if len(lines) == 1 and lines[0].text.count('"') % 2 == 0:
+            return True  # no quote left open (a stray one inside a field stays as it was)
+        text = "".join(ln.text for ln in lines)
+        delimiter = self.dialect.delimiter
+        try:
+            records = list(
+                csv.reader(io.StringIO(text, newline=""), delimiter=delimiter, strict=True)
+            )
+        except csv.Error as exc:
+            return len(lines) == 1 and "unexpected end of data" not in str(exc)
+        if len(lines) == 1 or (len(records) == 1 and len(records[0]) == self.width):
+            return True
+        return not any(
+            len(split_open_quote(ln.text, delimiter)) == self.width for ln in lines[1:-1]
+        )
+
+    def overflow(self) -> None:
+        """A record grew past the limit: a line too long, or a quote that never closed."""
+        lines = self.current
+        self.current = []
+        if not lines:
+            return
+        self.pending.extendleft(reversed(lines[1:]))
+        first = lines[0]
+        if len(lines) == 1:
+            reason = first.problem or f"record longer than {MAX_RECORD_BYTES // 1024**2} MiB"
+            if not self.header_seen:
+                self.header_seen = True  # a damaged header is still the header
+            self.keep_aside([first], reason)
+            return
+        if first.problem is None:
+            self.current = [first]
+            self.take(split_open_quote(first.text, self.dialect.delimiter) or [""])
+            self.current = []
+            return
+        if not self.header_seen:
+            self.header_seen = True  # a damaged header is still the header
+        self.keep_aside([first], first.problem)
 
     def broken(self, reason: str) -> None:
         """Quarantine a damaged record; after a structural break, re-read the lines after it."""
@@ -528,10 +746,6 @@ class _Careful:
             # and read the following lines again as records of their own.
             self.pending.extendleft(reversed(lines[1:]))
             lines = lines[:1]
-        elif damaged_line is not None and (damaged_line.problem or "").startswith("line longer"):
-            index = lines.index(damaged_line)
-            self.pending.extendleft(reversed(lines[index + 1 :]))
-            lines = lines[: index + 1]
         if not self.header_seen:
             self.header_seen = True  # a damaged header is still the header
             if damaged_line is None:
@@ -551,26 +765,20 @@ class _Careful:
         )
 
 
-def _unterminated(lines: list[_Line], delimiter: str) -> bool:
-    """Whether a record's text ends inside a quoted field (only at the end of the file)."""
-    text = "".join(ln.text for ln in lines)
-    if text.count('"') % 2 == 0:
-        return False
-    try:
-        list(csv.reader(io.StringIO(text, newline=""), delimiter=delimiter, strict=True))
-    except csv.Error as exc:
-        return "unexpected end of data" in str(exc)
-    return False
-
-
-def _careful(blob: Blob, dialect: Dialect, encoding: str, writer: SourceWriter) -> None:
+def _careful(
+    records: _Records,
+    dialect: Dialect,
+    encoding: str,
+    fallback: str | None,
+    writer: SourceWriter,
+) -> None:
     csv.field_size_limit(MAX_RECORD_BYTES)
-    with blob.open() as raw:
+    with records.open() as raw:
         inner: io.RawIOBase | IO[bytes] = raw
         if encoding in WIDE_ENCODINGS:
             inner = WideText(raw, encoding)
-            encoding = "utf-8"
+            encoding, fallback = "utf-8", None
         if encoding == "utf-8-sig":
             encoding = "utf-8"  # the BOM is stripped from line 1 only, never from others
         stream = io.BufferedReader(cast(Any, inner), buffer_size=CHUNK)
-        _Careful(dialect, encoding, writer).run(stream)
+        _Careful(dialect, encoding, fallback, writer).run(stream)

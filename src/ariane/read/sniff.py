@@ -12,7 +12,8 @@ import csv
 import io
 import re
 import unicodedata
-from collections import Counter
+from collections import Counter, deque
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 
 import charset_normalizer
@@ -163,25 +164,40 @@ class Dialect:
     delimiter: str
     has_header: bool
     columns: list[str]
-    header_lines: int = 0  # physical lines the header record spans
+    header_lines: int = 0  # physical lines the header record (and titles above it) spans
     header_fields: list[str] = field(default_factory=list)  # as written, before naming
     quoting: bool = True  # False: '"' is an ordinary character (files that never quote)
-    preamble: int = 0  # records before the header row (a title, Excel's "sep=;" hint)
+    preamble: int = 0  # records before the header row (a title above the table)
+    hint_lines: int = 0  # Excel's "sep=;" line: no record, skipped before anything else
+
+
+#: Excel's separator hint, alone on the first line: it names the delimiter, holds no record.
+_SEPARATOR_HINT = re.compile(r"sep=(.)[ \t]*(\r\n|\n|\r|$)", re.IGNORECASE)
+
+
+def separator_hint(text: str) -> tuple[str, int] | None:
+    """The delimiter named by a first line ``sep=;`` and the characters it takes, if any."""
+    found = _SEPARATOR_HINT.match(text.lstrip("\ufeff"))
+    if found is None or found.group(1) in '\r\n"':
+        return None
+    return found.group(1), found.end() + (len(text) - len(text.lstrip("\ufeff")))
 
 
 def sniff_dialect(text: str, truncated: bool) -> Dialect:
     """Delimiter, header row and column names of delimited text from a decoded sample."""
     if truncated and "\n" in text:
         text = text[: text.rindex("\n") + 1]  # drop a record cut by the sample's end
+    hint = separator_hint(text)
+    text = text[hint[1] :] if hint else text
     text = text.lstrip("\ufeff")
     best: tuple[float, str, list[list[str]], int] | None = None
-    for delimiter in DELIMITERS:
+    for delimiter in [hint[0]] if hint else DELIMITERS:
         records = _parse_sample(text, delimiter)
         counts = [len(r) for r in records]
         if not counts:
             continue
         width, hits = Counter(counts).most_common(1)[0]
-        if width <= 1:
+        if width <= 1 and not hint:
             continue
         score = hits / len(counts) + width / 10_000
         if best is None or score > best[0]:
@@ -193,7 +209,9 @@ def sniff_dialect(text: str, truncated: bool) -> Dialect:
         _, delimiter, records, width = best
     quoting = uses_quotes(text, delimiter)
     if not quoting:
+        # Read again with '"' as a character: a quote left open no longer joins lines.
         records = _parse_sample(text, delimiter, quoting=False)
+        width = Counter(len(r) for r in records).most_common(1)[0][0] if records else width
     header = bool(records) and looks_like_header(records[0], records[1:])
     # A first record half as wide as the table is a title, unless no header follows it.
     narrow = bool(records) and len(records[0]) <= width // 2
@@ -210,6 +228,7 @@ def sniff_dialect(text: str, truncated: bool) -> Dialect:
         records[0] if header else [],
         quoting,
         preamble,
+        1 if hint else 0,
     )
 
 
@@ -263,21 +282,73 @@ def uses_quotes(text: str, delimiter: str) -> bool:
 def _parse_sample(
     text: str, delimiter: str, limit: int = 500, quoting: bool = True
 ) -> list[list[str]]:
-    reader = csv.reader(
-        io.StringIO(text, newline=""),
-        delimiter=delimiter,
-        quoting=csv.QUOTE_MINIMAL if quoting else csv.QUOTE_NONE,
-    )
+    """The first records of the sample, read as the careful reader reads them: a quote
+    running over lines that does not close strictly joins nothing (its line is read
+    alone, the quote as a character), so a quote left open cannot hide the table's width.
+    """
+    lines = deque(re.findall(r"[^\n]*\n|[^\n]+$", text))
+    current: list[str] = []
+
+    def feed() -> Iterator[str]:
+        while lines:
+            current.append(lines.popleft())
+            yield current[-1]
+
     records: list[list[str]] = []
-    try:
-        for record in reader:
-            if record:
-                records.append(record)
-            if len(records) >= limit:
-                break
-    except csv.Error:
-        pass
+    while lines and len(records) < limit:
+        reader = csv.reader(
+            feed(), delimiter=delimiter, quoting=csv.QUOTE_MINIMAL if quoting else csv.QUOTE_NONE
+        )
+        try:
+            for record in reader:
+                if quoting and len(current) > 1 and not _closes_strictly(current, delimiter):
+                    lines.extendleft(reversed(current[1:]))
+                    record = split_open_quote(current[0], delimiter)
+                current.clear()
+                if record:
+                    records.append(record)
+                if len(records) >= limit:
+                    break
+        except csv.Error:
+            current.clear()  # a line the csv module refuses (a NUL byte): not sampled
     return records
+
+
+def _closes_strictly(lines: list[str], delimiter: str) -> bool:
+    try:
+        list(csv.reader(io.StringIO("".join(lines), newline=""), delimiter=delimiter, strict=True))
+    except csv.Error:
+        return False
+    return True
+
+
+_QUOTED_FIELD: dict[str, re.Pattern[str]] = {}
+
+
+def split_open_quote(text: str, delimiter: str) -> list[str]:
+    """The fields of one line whose last quoted field never closes, that quote read as a
+    plain character (fields before it are read as CSV, with the csv module's leniency)."""
+    pattern = _QUOTED_FIELD.get(delimiter)
+    if pattern is None:
+        d = re.escape(delimiter)
+        pattern = re.compile(rf'"(?P<quoted>[^"]*(?:""[^"]*)*)(?P<close>"[^{d}]*)?|[^{d}]*')
+        _QUOTED_FIELD[delimiter] = pattern
+    body = text.rstrip("\r\n")
+    fields: list[str] = []
+    position = 0
+    while True:
+        found = pattern.match(body, position)
+        assert found is not None  # the second branch matches the empty string
+        if found.group("quoted") is None:
+            fields.append(found.group())
+        elif found.group("close") is None:
+            return fields + body[position:].split(delimiter)  # the quote left open
+        else:
+            fields.append(found.group("quoted").replace('""', '"') + found.group("close")[1:])
+        position = found.end()
+        if position >= len(body):
+            return fields
+        position += 1  # the delimiter
 
 
 _HEADER_WORDS = {
@@ -419,6 +490,46 @@ _HEADER_WORDS = {
     "description",
     "value",
     "valeur",
+    "dossier",
+    "statut",
+    "sejour",
+    "prelevement",
+    "montant",
+    "service",
+    "etablissement",
+    "ipp",
+    "civilite",
+    "titre",
+    "pays",
+    "country",
+    "region",
+    "departement",
+    "profession",
+    "poids",
+    "taille",
+    "diagnostic",
+    "traitement",
+    "pathologie",
+    "motif",
+    "acte",
+    "identifiant",
+    "reference",
+    "ref",
+    "identification",
+    "adherent",
+    "processo",
+    "sanguin",
+    "sanguineo",
+    "analise",
+    "laboratorio",
+    "morada",
+    "genero",
+    "telemovel",
+    "opmerkingen",
+    "apelido",
+    "nascimento",
+    "cidade",
+    "codigo",
 }
 
 
@@ -429,35 +540,114 @@ def header_words(cell: str) -> list[str]:
     return re.findall(r"[a-z]+", plain.lower())
 
 
+#: Short words that join header words ("date de naissance", "n° de dossier").
+_LINK_WORDS = {"de", "du", "des", "la", "le", "les", "d", "l", "of", "the", "en", "et", "and"}
+#: Longer than this, a cell is text, not a column name.
+MAX_HEADER_CELL = 64
+#: Share of a column's values that must share one shape for the column to have a format.
+REGULAR_SHARE = 0.6
+_EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[A-Za-z]{2,}$")
+
+
+def value_shaped(cell: str) -> bool:
+    """Whether a cell reads as a value no column is named after.
+
+    Dates, NIR, phone numbers, postal codes, amounts and IBAN are mostly digits; emails
+    have their own form. ``adresse_2`` or ``tel1`` keep a single digit and stay names.
+    """
+    if "@" in cell and _EMAIL.match(cell):
+        return True
+    digits = len(_NOT_DIGIT.sub("", cell))
+    return digits >= 2 and digits >= len(_NOT_LETTER.sub("", cell))
+
+
+_NOT_DIGIT = re.compile(r"\D+")
+_NOT_LETTER = re.compile(r"[\W\d_]+")
+# Digits to 9, capitals to A, small letters to a (ASCII and Latin-1); runs then collapse.
+_SHAPE_TABLE = str.maketrans(
+    {
+        **{chr(c): "9" for c in range(ord("0"), ord("9") + 1)},
+        **{chr(c): "A" for c in range(0xC0, 0xDF) if chr(c).isupper()},
+        **{chr(c): "a" for c in range(0xDF, 0x100) if chr(c).islower()},
+        **{c: "A" for c in "ABCDEFGHIJKLMNOPQRSTUVWXYZ"},
+        **{c: "a" for c in "abcdefghijklmnopqrstuvwxyz"},
+    }
+)
+_RUN = re.compile(r"(.)\1+", re.DOTALL)
+
+
+def cell_shape(cell: str) -> str:
+    """The form of a cell: runs of digits, capitals, small letters and other characters.
+
+    ``12/03/1960`` -> ``9/9/9``, ``DUPONT`` -> ``A``, ``Le Gall`` -> ``Aa Aa``, ``v12_3`` ->
+    ``a9_9``.
+    """
+    return _RUN.sub(r"\1", cell.translate(_SHAPE_TABLE))
+
+
+def _names_a_column(cell: str) -> bool:
+    """Whether every word of a cell is a header word (or a word linking them)."""
+    words = header_words(cell)
+    return any(w in _HEADER_WORDS for w in words) and all(
+        w in _HEADER_WORDS or w in _LINK_WORDS or len(w) == 1 for w in words
+    )
+
+
+def _label_like(cell: str) -> bool:
+    return (
+        len(cell) <= MAX_HEADER_CELL and any(ch.isalpha() for ch in cell) and not value_shaped(cell)
+    )
+
+
 def looks_like_header(first: list[str], rest: list[list[str]]) -> bool:
-    """Whether ``first`` names the columns of ``rest`` rather than being data itself."""
+    """Whether ``first`` names the columns of ``rest`` rather than being data itself.
+
+    Each cell of ``first`` is set against the values below it. A cell shaped like a
+    value (a date, a NIR, a number, an email) or found among the column's values is data,
+    and so is the whole row: a header never holds such a cell. A cell votes "header" when
+    it is made of header words (``nom``, ``date de naissance``) or breaks the format its
+    column follows (a word over dates or over codes); it votes "data" when it has that
+    format, or is too long to be a name. The row is a header only on a clear majority of
+    "header" votes: when unsure it is data, so a person's record never becomes column
+    names (headerless columns are ``col_1``, ``col_2``...). Linear in the cells read.
+    """
     cells = [c.strip() for c in first]
     filled = [c for c in cells if c]
     if not filled:
         return False
-    score = 0.0
+    if any(value_shaped(c) for c in filled):
+        return False
+    below = [r for r in rest if [c.strip() for c in r] != cells]  # a repeated header is no data
+    if not below:
+        return all(_names_a_column(c) for c in filled)
+    if len(filled) * 2 < len(cells):
+        return False  # a header names most of its columns; a title or a sparse record not
+    header_votes, data_votes = 0.0, 0.5 * (len(cells) - len(filled))
     if len(set(filled)) < len(filled):
-        score -= 2
-    score -= 0.5 * (len(cells) - len(filled))
+        data_votes += 1  # header cells are distinct; a record repeats (a town, a lab)
     for j, cell in enumerate(cells):
-        words = header_words(cell)
-        if any(w in _HEADER_WORDS for w in words):
-            score += 1.5
-        values = [r[j].strip() for r in rest if len(r) > j and r[j].strip()]
-        if not values or not cell:
+        if not cell:
             continue
-        if cell in set(values):
-            score -= 1.5
-        digits = sum(1 for v in values if any(ch.isdigit() for ch in v)) / len(values)
-        # "adresse_2" is a header; "35000" or "12/03/1960" is data.
-        cell_digits = sum(ch.isdigit() for ch in cell) > 0.3 * len(cell)
-        if digits >= 0.6:
-            score += -2 if cell_digits else 2
-        elif digits <= 0.1 and cell_digits:
-            score -= 0.5
-    if not rest:
-        return score > 0 and all(not any(ch.isdigit() for ch in c) for c in filled)
-    return score > 0
+        values = [v for v in (r[j].strip() for r in below if len(r) > j) if v]
+        if cell in values:
+            return False  # a value of the column: this row is a record
+        if _names_a_column(cell):
+            header_votes += 1
+            continue
+        if not _label_like(cell):
+            data_votes += 1
+            continue
+        if not values:
+            continue
+        shapes = Counter(cell_shape(v) for v in values)
+        regular = shapes.most_common(1)[0][1] >= REGULAR_SHARE * len(values)
+        coded = sum(1 for v in values if value_shaped(v)) >= REGULAR_SHARE * len(values)
+        shape = cell_shape(cell)
+        if coded or (regular and len(values) >= 2 and shape not in shapes):
+            header_votes += 1  # a name above values of another form
+        elif shape in shapes:
+            data_votes += 1
+    return header_votes > 0 and header_votes > 2 * data_votes
 
 
 RESERVED = {"_source_id", "_record", "_line"}
