@@ -22,6 +22,8 @@ SAMPLE_ROWS = 2000
 #: A sparse column gets its own sample when the row sample holds fewer values than this.
 MIN_VALUES = 200
 _SEED = 20210223
+#: The sample's row number, under a name no leak's column takes.
+_ROW = '"__ariane_sample_row"'
 
 
 def quote(name: str) -> str:
@@ -41,30 +43,37 @@ def profile_source(
     if not names:
         return []
     table = quote(data_table)
-    stats_sql = ", ".join(
-        f"count({_present(n)}), approx_count_distinct({_present(n)})" for n in names
+    # Every query names the columns plainly and works on them unpivoted: DuckDB plans a
+    # list of thousands of per-column expressions slowly (4,000 columns: 14 s against 0.1 s).
+    plain = ", ".join(quote(n) for n in names)
+    total = int(engine.fetch(f"SELECT count(*) FROM {table}")[0][0])
+    stats = {
+        str(name): (int(present), int(distinct))
+        for name, present, distinct in engine.fetch(
+            f"SELECT name, count(v), approx_count_distinct(v) FROM {_unpivoted(plain, table)} "
+            "GROUP BY name"
+        )
+    }
+    sampled = (
+        f"(SELECT row_number() OVER () AS {_ROW}, * FROM (SELECT {plain} FROM {table} "
+        f"USING SAMPLE reservoir({SAMPLE_ROWS} ROWS) REPEATABLE ({_SEED})))"
     )
-    stats = engine.fetch(f"SELECT count(*), {stats_sql} FROM {table}")[0]
-    total = int(stats[0])
-    select = ", ".join(f"{_present(n)}" for n in names)
-    rows = engine.fetch(
-        f"SELECT {select} FROM {table} "
-        f"USING SAMPLE reservoir({SAMPLE_ROWS} ROWS) REPEATABLE ({_SEED})"
-    )
-    aligned: dict[str, list[str | None]] = {n: [r[i] for r in rows] for i, n in enumerate(names)}
+    size = int(engine.fetch(f"SELECT count(*) FROM {sampled}")[0][0])
+    aligned: dict[str, list[str | None]] = {n: [None] * size for n in names}
+    for row, name, value in engine.fetch(
+        f"SELECT {_ROW}, name, v FROM {_unpivoted('* EXCLUDE (' + _ROW + ')', sampled, _ROW)}"
+    ):
+        aligned[str(name)][int(row) - 1] = value
+    sparse = [
+        n
+        for n in names
+        if sum(v is not None for v in aligned[n]) < min(MIN_VALUES, stats.get(n, (0, 0))[0])
+    ]
+    more = _values_of_sparse_columns(engine, table, sparse)
     samples = []
-    for i, name in enumerate(names):
-        present = int(stats[1 + 2 * i])
-        distinct = int(stats[2 + 2 * i])
-        values = [v for v in aligned[name] if v is not None]
-        if len(values) < min(MIN_VALUES, present):
-            values = [
-                r[0]
-                for r in engine.fetch(
-                    f"SELECT {_present(name)} AS v FROM {table} WHERE v IS NOT NULL "
-                    f"LIMIT {SAMPLE_ROWS}"
-                )
-            ]
+    for name in names:
+        present, distinct = stats.get(name, (0, 0))
+        values = more[name] if name in more else [v for v in aligned[name] if v is not None]
         sample = ColumnSample(
             name=name,
             values=values,
@@ -76,6 +85,32 @@ def profile_source(
     decisions = [columns.decide(s) for s in samples]
     _cross_check(samples, decisions, aligned)
     return list(zip(samples, decisions, strict=True))
+
+
+def _unpivoted(columns_sql: str, source: str, keep: str = "") -> str:
+    """SQL: (name, v) for every present value of the columns, trimmed, empty as missing."""
+    kept = f"{keep}, " if keep else ""
+    unpivoted = f"COLUMNS(* EXCLUDE ({keep}))" if keep else "COLUMNS(*)"
+    return (
+        f"(SELECT {kept}name, v FROM (SELECT {kept}name, nullif(trim(value), '') AS v FROM "
+        f"(UNPIVOT (SELECT {kept}{columns_sql} FROM {source}) ON {unpivoted} "
+        f"INTO NAME name VALUE value)) WHERE v IS NOT NULL)"
+    )
+
+
+def _values_of_sparse_columns(engine: Engine, table: str, names: list[str]) -> dict[str, list]:
+    """Up to SAMPLE_ROWS present values of each column the sample nearly missed, in one scan
+    of the table for all of them (a query per column made wide, sparse tables quadratic)."""
+    if not names:
+        return {}
+    plain = ", ".join(quote(n) for n in names)
+    found: dict[str, list] = {n: [] for n in names}
+    for name, value in engine.fetch(
+        f"SELECT name, v FROM {_unpivoted(plain, table)} "
+        f"QUALIFY row_number() OVER (PARTITION BY name) <= {SAMPLE_ROWS}"
+    ):
+        found[str(name)].append(value)
+    return found
 
 
 def _first(decisions: list[ColumnDecision], samples: list[ColumnSample], label: str) -> str | None:
