@@ -261,13 +261,14 @@ def people(
 ) -> list[Person]:
     """``count`` people with real communes, valid NIRs and notes, from ``seed``."""
     rng = random.Random(seed)
-    fakers = {loc: Faker(loc) for loc in set(_LOCALES)}
+    # Sorted: a set's order changes with the process's hash seed, and so would the people.
+    fakers = {loc: Faker(loc) for loc in sorted(set(_LOCALES))}
     for i, fake in enumerate(fakers.values()):
         fake.seed_instance(seed + i)
     communes = [c for c in geo.referential().communes_of_departement("35")]
     communes += geo.referential().communes_of_departement("14")
     communes += geo.referential().communes_of_departement("2A")
-    doctors = [Faker("fr_FR").last_name() for _ in range(8)]
+    doctors = [fakers["fr_FR"].last_name() for _ in range(8)]
     out = []
     for _ in range(count):
         fake = fakers[rng.choice(_LOCALES)]

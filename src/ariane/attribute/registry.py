@@ -93,7 +93,8 @@ def _decode(path: Path) -> tuple[str, str, int]:
     except (UnicodeDecodeError, LookupError):
         raise ConfigError(f"{path}: cannot decode the registry (tried {encoding})") from None
     dialect = sniff_dialect(text, truncated=False)
-    return text, dialect.delimiter, dialect.preamble
+    # Excel's "sep=;" line (hint_lines) and any title lines (preamble) stand above the header.
+    return text, dialect.delimiter, dialect.hint_lines + dialect.preamble
 
 
 def load(path: Path) -> list[Controller]:
