@@ -709,3 +709,40 @@ def selfcheck_serve(
 
 
 app.add_typer(selfcheck_app, name="selfcheck")
+
+
+users_app = typer.Typer(help="Users of the web application.", no_args_is_help=True)
+
+
+@users_app.command("add")
+def users_add(
+    case: Annotated[Path, typer.Argument(help="Case directory.")],
+    email: Annotated[str, typer.Argument(help="The user's login email.")],
+    role: Annotated[str, typer.Option(help="responder, controller or regulator.")],
+    controller: Annotated[
+        str | None, typer.Option(help="The controller a controller's user acts for.")
+    ] = None,
+    as_json: Annotated[
+        bool, typer.Option("--json", help="Print the email, password and TOTP secret as JSON.")
+    ] = False,
+    database: Annotated[
+        str | None,
+        typer.Option(help="postgresql://USER@HOST/DB (default: an SQLite file in the case)."),
+    ] = None,
+) -> None:
+    """Create a user with a generated password and a TOTP second factor (shown once)."""
+    from ariane.ops.users import add_user
+
+    user = _guarded(lambda: add_user(case, email, role, controller, database))
+    if as_json:
+        _print_json(
+            {"email": user.email, "password": user.password, "totp_secret": user.totp_secret}
+        )
+        return
+    out.print(f"created {user.role} {user.email}" + (f" for {controller}" if controller else ""))
+    out.print("  hand these over once, by a safe channel; they are not stored in clear:")
+    out.print(f"  password: {user.password}", highlight=False)
+    out.print(f"  TOTP (authenticator app): {user.otpauth_uri}", highlight=False, soft_wrap=True)
+
+
+app.add_typer(users_app, name="users")

@@ -141,6 +141,15 @@ class Case:
             _make_private(self.directory)
         return self._engine
 
+    def subkey(self, purpose: str) -> bytes:
+        """A 256-bit key for one purpose, derived from the case key (HKDF-SHA256)."""
+        # Each use gets its own key, so a key that leaks from one use opens nothing else.
+        from cryptography.hazmat.primitives import hashes
+        from cryptography.hazmat.primitives.kdf.hkdf import HKDF
+
+        hkdf = HKDF(hashes.SHA256(), length=32, salt=None, info=f"ariane {purpose}".encode())
+        return hkdf.derive(bytes.fromhex(self._key))
+
     def close(self) -> None:
         """Flush and close the store."""
         if self._engine is not None:

@@ -1,0 +1,1 @@
+"""Alembic migrations of the operational database (run by ariane.ops.db.upgrade)."""
