@@ -129,6 +129,31 @@ def test_migrations_are_idempotent_and_keep_the_data(database):
         assert session.scalars(select(User.email)).all() == ["keep@example.org"]
 
 
+def test_two_openers_of_a_new_database_at_once_both_get_it(case_dir, url):
+    engines = [ops_db.create(ops_db.resolve_url(case_dir, url)) for _ in range(2)]
+    start = threading.Barrier(2)
+    failures: list[BaseException] = []
+
+    def opener(engine) -> None:
+        try:
+            start.wait()
+            ops_db.upgrade(engine)
+        except BaseException as exc:  # noqa: BLE001 - reported by the main thread
+            failures.append(exc)
+
+    threads = [threading.Thread(target=opener, args=(engine,)) for engine in engines]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=120)
+    try:
+        assert not failures
+        assert set(inspect(engines[0]).get_table_names()) >= TABLES
+    finally:
+        for engine in engines:
+            engine.dispose()
+
+
 def test_the_embedded_database_is_a_0600_file_in_the_case(case_dir):
     with Case.open(case_dir) as case:
         opened = ops_db.open_database(case)

