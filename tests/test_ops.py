@@ -129,29 +129,43 @@ def test_migrations_are_idempotent_and_keep_the_data(database):
         assert session.scalars(select(User.email)).all() == ["keep@example.org"]
 
 
-def test_two_openers_of_a_new_database_at_once_both_get_it(case_dir, url):
-    engines = [ops_db.create(ops_db.resolve_url(case_dir, url)) for _ in range(2)]
-    start = threading.Barrier(2)
-    failures: list[BaseException] = []
+OPENER = """
+import sys, time
+from pathlib import Path
+from ariane.ops import db
+engine = db.create(sys.argv[1])
+Path(sys.argv[3]).touch()
+while not Path(sys.argv[2]).exists():
+    time.sleep(0.005)
+db.upgrade(engine)
+"""
 
-    def opener(engine) -> None:
-        try:
-            start.wait()
-            ops_db.upgrade(engine)
-        except BaseException as exc:  # noqa: BLE001 - reported by the main thread
-            failures.append(exc)
 
-    threads = [threading.Thread(target=opener, args=(engine,)) for engine in engines]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(timeout=120)
+def test_two_processes_opening_a_new_database_at_once_both_get_it(case_dir, url, tmp_path):
+    target = ops_db.resolve_url(case_dir, url)
+    go = tmp_path / "go"
+    env = {**os.environ, "PYTHONPATH": str(Path(__file__).parents[1] / "src")}
+    openers = [
+        subprocess.Popen(
+            [sys.executable, "-c", OPENER, target, str(go), str(tmp_path / f"ready{i}")],
+            env=env,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+        for i in range(2)
+    ]
+    deadline = time.monotonic() + 60
+    while not all((tmp_path / f"ready{i}").exists() for i in range(2)):
+        assert time.monotonic() < deadline
+        time.sleep(0.01)
+    go.touch()
+    errors = [opener.communicate(timeout=120)[1] for opener in openers]
+    assert [opener.returncode for opener in openers] == [0, 0], errors
+    engine = ops_db.create(target)
     try:
-        assert not failures
-        assert set(inspect(engines[0]).get_table_names()) >= TABLES
+        assert set(inspect(engine).get_table_names()) >= TABLES
     finally:
-        for engine in engines:
-            engine.dispose()
+        engine.dispose()
 
 
 def test_the_embedded_database_is_a_0600_file_in_the_case(case_dir):

@@ -7,7 +7,10 @@ embedded default, brings the schema up to date with the migrations shipped in th
 
 from __future__ import annotations
 
+import contextlib
 import os
+import sqlite3
+import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -30,6 +33,7 @@ MIGRATIONS = Path(__file__).parent / "migrations"
 SQLITE_BUSY_TIMEOUT = 30
 # Any fixed number: the PostgreSQL advisory lock taken while migrating.
 MIGRATION_LOCK = 0x41524941
+_MIGRATING = threading.Lock()
 
 
 @dataclass
@@ -78,8 +82,7 @@ def resolve_url(case_dir: Path, url: str | None) -> str:
     """The SQLAlchemy URL to use: the given one (driver made explicit) or the embedded file."""
     if url is None:
         path = Path(case_dir) / EMBEDDED
-        # Created here with 0600 so that it is never readable by others, even for a moment.
-        os.close(os.open(path, os.O_WRONLY | os.O_CREAT, 0o600))
+        _create_sqlite(path)
         return f"sqlite:///{path}"
     try:
         parsed = make_url(url)
@@ -92,6 +95,19 @@ def resolve_url(case_dir: Path, url: str | None) -> str:
     raise ConfigError(
         f"--database {parsed.drivername}://...: use postgresql://USER@HOST/DB or sqlite:///FILE"
     )
+
+
+def _create_sqlite(path: Path) -> None:
+    """Create the embedded file 0600 (never readable by others, even for a moment), in WAL."""
+    try:
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    except FileExistsError:
+        return
+    os.close(fd)
+    # WAL: readers (web pages) never wait for the writer (the sender), nor it for them. The
+    # mode is kept in the file; set once here, as switching needs the file to itself.
+    with contextlib.closing(sqlite3.connect(path)) as connection:
+        connection.execute("PRAGMA journal_mode=WAL")
 
 
 def create(url: str) -> Engine:
@@ -110,8 +126,6 @@ def _sqlite_connect(dbapi_connection: Any, _record: Any) -> None:
     dbapi_connection.isolation_level = None
     cursor = dbapi_connection.cursor()
     cursor.execute("PRAGMA foreign_keys=ON")
-    # WAL: readers (web pages) never wait for the writer (the sender), nor it for them.
-    cursor.execute("PRAGMA journal_mode=WAL")
     cursor.close()
 
 
@@ -130,10 +144,11 @@ def upgrade(engine: Engine, revision: str = "head") -> None:
     # Two processes opening a new database at once must not both create the tables: the
     # second waits for the first (SQLite: the write lock; PostgreSQL: an advisory lock,
     # DDL being transactional there), then finds the schema at head and does nothing.
-    with engine.connect() as connection:
-        connection.execution_options(ariane_begin_immediate=False)
+    # Alembic's context is module-global, hence also one migration at a time per process.
+    with _MIGRATING, engine.connect() as connection:
+        connection.execution_options(ariane_begin_immediate=True)
         with connection.begin():
-            if False:
+            if connection.dialect.name == "postgresql":
                 connection.exec_driver_sql(f"SELECT pg_advisory_xact_lock({MIGRATION_LOCK})")
             config.attributes["connection"] = connection
             command.upgrade(config, revision)
