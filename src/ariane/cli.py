@@ -715,6 +715,7 @@ users_app = typer.Typer(help="Users of the web application.", no_args_is_help=Tr
 
 
 @users_app.command("add")
+@_guarded
 def users_add(
     case: Annotated[Path, typer.Argument(help="Case directory.")],
     email: Annotated[str, typer.Argument(help="The user's login email.")],
@@ -733,16 +734,19 @@ def users_add(
     """Create a user with a generated password and a TOTP second factor (shown once)."""
     from ariane.ops.users import add_user
 
-    user = _guarded(lambda: add_user(case, email, role, controller, database))
+    user = add_user(case, email, role, controller, database)
     if as_json:
         _print_json(
             {"email": user.email, "password": user.password, "totp_secret": user.totp_secret}
         )
         return
-    out.print(f"created {user.role} {user.email}" + (f" for {controller}" if controller else ""))
+    who = f"{user.email} for {controller}" if controller else user.email
+    out.print(f"created {user.role} {markup(who)}")
     out.print("  hand these over once, by a safe channel; they are not stored in clear:")
-    out.print(f"  password: {user.password}", highlight=False)
-    out.print(f"  TOTP (authenticator app): {user.otpauth_uri}", highlight=False, soft_wrap=True)
+    out.print(f"  password: {markup(user.password)}", highlight=False)
+    out.print(
+        f"  TOTP (authenticator app): {markup(user.otpauth_uri)}", highlight=False, soft_wrap=True
+    )
 
 
 app.add_typer(users_app, name="users")
