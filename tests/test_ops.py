@@ -13,6 +13,7 @@ import sys
 import threading
 import time
 import uuid
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pyarrow as pa
@@ -27,7 +28,8 @@ from typer.testing import CliRunner
 from ariane.case import Case
 from ariane.cli import app
 from ariane.ops import db as ops_db
-from ariane.ops.models import Base, Notice, User
+from ariane.ops import sessions
+from ariane.ops.models import Base, LoginSession, Notice, User
 from ariane.ops.outbox import claim
 from ariane.ops.sealing import seal, unseal
 from ariane.ops.users import create_user, verify_login
@@ -236,6 +238,31 @@ def test_a_sealed_secret_opens_only_with_its_key_and_for_its_user():
     assert unseal(key, sealed, 7) == "JBSWY3DPEHPK3PXP"
     assert unseal(other, sealed, 7) is None
     assert unseal(key, sealed, 8) is None
+
+
+# -- sessions -------------------------------------------------------------------------------
+
+
+def test_a_session_lives_until_logout_idle_time_or_expiry(database):
+    user = create_user(database, "s@example.org", "regulator", None)
+    live, idle, old, out = (sessions.start(database, user.user_id) for _ in range(4))
+    assert sessions.resume(database, live).user_id == user.user_id
+    assert sessions.resume(database, "not-a-token") is None
+    sessions.revoke(database, out)
+    assert sessions.resume(database, out) is None
+    long_ago = datetime.now(UTC) - sessions.IDLE * 2
+    with database.write() as session:
+        session.get(LoginSession, sessions.token_hash(idle)).last_seen = long_ago
+        session.get(LoginSession, sessions.token_hash(old)).expires_at = long_ago
+    assert sessions.resume(database, idle) is None
+    assert sessions.resume(database, old) is None
+    assert sessions.resume(database, live) is not None
+    dumped = _rows_as_text(database)
+    assert sessions.token_hash(live) in dumped
+    assert not any(token in dumped for token in (live, idle, old, out))
+    with database.write() as session:
+        session.get(User, user.user_id).disabled = True
+    assert sessions.resume(database, live) is None
 
 
 # -- outbox ---------------------------------------------------------------------------------
