@@ -294,6 +294,7 @@ def test_two_concurrent_claimers_never_take_the_same_notice(database):
             start.wait()
             while batch := claim(database, batch_size=5, owner=owner, lease_seconds=600):
                 claims[owner] += batch
+                time.sleep(0.002)  # let the other claimer in, as a sender's I/O would
         except BaseException as exc:  # noqa: BLE001 - reported by the main thread
             failures.append(exc)
 
