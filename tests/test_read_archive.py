@@ -22,6 +22,7 @@ from ariane.case import Case
 from ariane.errors import InputError, UnsafeInputError
 from ariane.read import load
 from ariane.read.archive import expand
+from doubling import loading_seconds
 
 
 @pytest.fixture()
@@ -191,24 +192,14 @@ def test_hard_link_to_an_absent_file_and_a_fifo_are_quarantined(engine, tmp_path
     }
 
 
-def _load_seconds(path: Path) -> float:
-    best = float("inf")
-    for _ in range(3):
-        with Case.ephemeral() as case:
-            engine = case.engine()
-            start = time.perf_counter()
-            load(engine, [path])
-            best = min(best, time.perf_counter() - start)
-    return best
-
-
 def test_tar_gz_time_grows_linearly_with_members(tmp_path):
     """The tar is read in one pass: twice the members, about twice the time (not four)."""
-    times = []
+    paths = []
     for n in (200, 400):
         path = tmp_path / f"labs{n}.tar.gz"
         path.write_bytes(tar_of({f"lab{i}/patients.csv": lab_csv(i % 90, 20) for i in range(n)}))
-        times.append(_load_seconds(path))
+        paths.append(path)
+    times, _ = loading_seconds(paths)
     assert times[1] / times[0] <= 2.5, times
 
 

@@ -6,7 +6,6 @@ from __future__ import annotations
 import hashlib
 import json
 import random
-import time
 
 import pytest
 
@@ -14,6 +13,7 @@ from ariane.case import Case
 from ariane.errors import InputError
 from ariane.read import jsonscan, load
 from ariane.read.jsonrows import MAX_COLUMNS, MORE_KEYS
+from doubling import loading_seconds
 
 
 @pytest.fixture()
@@ -433,26 +433,14 @@ SHAPES = {
 }
 
 
-def _best_of_3(path) -> tuple[float, int]:
-    best = float("inf")
-    for _ in range(3):
-        with Case.ephemeral() as case:
-            engine = case.engine()
-            start = time.perf_counter()
-            summary = load(engine, [path])
-            best = min(best, time.perf_counter() - start)
-    return best, summary.rows + summary.quarantined
-
-
 @pytest.mark.parametrize("shape", list(SHAPES))
 def test_reading_time_grows_linearly(tmp_path, shape):
     make, n = SHAPES[shape]
-    times = []
+    paths = []
     for size in (n, 2 * n):
         text, suffix = make(size)
-        path = tmp_path / f"{size}{suffix}"
-        path.write_text(text)
-        took, records = _best_of_3(path)
-        assert records == size
-        times.append(took)
+        paths.append(tmp_path / f"{size}{suffix}")
+        paths[-1].write_text(text)
+    times, summaries = loading_seconds(paths)
+    assert [s.rows + s.quarantined for s in summaries] == [n, 2 * n]
     assert times[1] / times[0] <= 2.5, times

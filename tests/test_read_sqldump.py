@@ -8,7 +8,6 @@ import os
 import random
 import shutil
 import subprocess
-import time
 import uuid
 from dataclasses import dataclass
 
@@ -18,6 +17,7 @@ from ariane.case import Case
 from ariane.read import load
 from ariane.read.sqldump import unescape_copy, unescape_mysql
 from ariane.read.sqlscan import BLOCK, MAX_RECORD_BYTES, Scanner
+from doubling import loading_seconds
 
 REQUIRE = os.environ.get("ARIANE_REQUIRE_SERVICES") == "1"
 
@@ -686,15 +686,9 @@ def test_reading_time_grows_linearly(tmp_path, build, n):
         dump, rows, quarantined = build(size)
         paths.append((tmp_path / f"{size}.sql", rows, quarantined))
         paths[-1][0].write_bytes(dump)
-    seconds = [float("inf")] * 2
-    for _ in range(3):  # best of 3, the sizes taking turns: a busy machine slows both
-        for i, (path, rows, quarantined) in enumerate(paths):
-            with Case.ephemeral() as case:
-                engine = case.engine()
-                start = time.process_time()  # CPU time: other processes' load left out
-                summary = load(engine, [path])
-                seconds[i] = min(seconds[i], time.process_time() - start)
-            assert (summary.rows, summary.quarantined) == (rows, quarantined)
+    seconds, summaries = loading_seconds([path for path, _, _ in paths])
+    for summary, (_, rows, quarantined) in zip(summaries, paths, strict=True):
+        assert (summary.rows, summary.quarantined) == (rows, quarantined)
     assert seconds[1] / seconds[0] <= 2.5, seconds
 
 

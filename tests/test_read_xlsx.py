@@ -7,7 +7,6 @@ import os
 import subprocess
 import sys
 import textwrap
-import time
 import zipfile
 from pathlib import Path
 from xml.sax.saxutils import escape
@@ -17,6 +16,7 @@ import pytest
 from ariane.case import Case
 from ariane.errors import InputError
 from ariane.read import load
+from doubling import loading_seconds
 
 
 def _cell(ref: str, value: object) -> str:
@@ -327,23 +327,12 @@ def big_workbook(path, rows: int) -> None:
             part.write(b"</sheetData></worksheet>")
 
 
-def _read_seconds(path) -> float:
-    best = float("inf")
-    for _ in range(3):
-        with Case.ephemeral() as case:
-            engine = case.engine()
-            start = time.perf_counter()
-            (source,) = load(engine, [path]).sources
-            best = min(best, time.perf_counter() - start)
-    return best
-
-
 def test_xlsx_time_grows_linearly_with_rows(tmp_path):
-    times = []
+    paths = []
     for rows in (20_000, 40_000):
-        path = tmp_path / f"rows{rows}.xlsx"
-        big_workbook(path, rows)
-        times.append(_read_seconds(path))
+        paths.append(tmp_path / f"rows{rows}.xlsx")
+        big_workbook(paths[-1], rows)
+    times, _ = loading_seconds(paths)
     assert times[1] / times[0] <= 2.5, times
 
 
