@@ -361,6 +361,17 @@ class _Dump:
             scan.push(token)
         return self.text(b"".join(parts))
 
+    def target(self, first: Token) -> tuple[str, list[str] | None, Token | None]:
+        """The table an INSERT or COPY names, from its first token, with the column list that
+        may follow; and the token after them."""
+        name = table_name(self.dotted_name(first))
+        columns = None
+        token = self.next()
+        if self.punct(token) == _OPEN:
+            columns = self.name_list()
+            token = self.next()
+        return name, columns, token
+
     def name_list(self) -> list[str]:
         """The names of a ``(a, "b", `c`)`` list, its "(" already read."""
         names: list[str] = []
@@ -419,12 +430,7 @@ class _Dump:
         if token is None or token[0] not in _NAMES:
             self.skip_statement()
             return
-        name = table_name(self.dotted_name(token))
-        columns = None
-        token = self.next()
-        if self.punct(token) == _OPEN:
-            columns = self.name_list()
-            token = self.next()
+        name, columns, token = self.target(token)
         source = self.next() if self.word(token) == b"FROM" else None
         if self.word(source) != b"STDIN":
             if source is not None:
@@ -477,12 +483,7 @@ class _Dump:
         if token is None or token[0] not in _NAMES:
             self.unparsed(start, "INSERT statement not understood")
             return
-        name = table_name(self.dotted_name(token))
-        columns = None
-        token = self.next()
-        if self.punct(token) == _OPEN:
-            columns = self.name_list()
-            token = self.next()
+        name, columns, token = self.target(token)
         table = self.table(name, columns)
         while self.word(token) in {b"OVERRIDING", b"SYSTEM", b"USER"}:
             token = self.next()
