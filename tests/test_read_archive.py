@@ -8,7 +8,6 @@ import io
 import os
 import shutil
 import subprocess
-import sys
 import tarfile
 import tempfile
 import textwrap
@@ -22,7 +21,7 @@ from ariane.case import Case
 from ariane.errors import InputError, UnsafeInputError
 from ariane.read import load
 from ariane.read.archive import expand
-from doubling import loading_seconds
+from measure import in_child, loading_seconds
 
 
 @pytest.fixture()
@@ -267,15 +266,7 @@ def test_nested_zip_is_never_held_whole(tmp_path, layout):
         path.write_bytes(gzip.compress(inner, compresslevel=1))
     else:
         path.write_bytes(zip_of({"inner.zip": inner}, zipfile.ZIP_STORED))
-    src = Path(__file__).resolve().parents[1] / "src"
-    probe = subprocess.run(
-        [sys.executable, "-c", MEMORY_PROBE, str(path)],
-        capture_output=True,
-        text=True,
-        check=True,
-        env={**os.environ, "PYTHONPATH": str(src)},
-    )
-    total, grown_mib = map(int, probe.stdout.split())
+    total, grown_mib = map(int, in_child(MEMORY_PROBE, str(path)))
     assert total == len(rows) + 12 * 1024 * 1024
     assert grown_mib < 24, f"peak memory grew by {grown_mib} MiB for a {len(inner) >> 20} MiB zip"
 

@@ -13,7 +13,7 @@ from ariane.case import Case
 from ariane.errors import InputError
 from ariane.read import jsonscan, load
 from ariane.read.jsonrows import MAX_COLUMNS, MORE_KEYS
-from doubling import loading_seconds
+from measure import loading_seconds
 
 
 @pytest.fixture()

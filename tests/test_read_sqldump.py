@@ -17,7 +17,7 @@ from ariane.case import Case
 from ariane.read import load
 from ariane.read.sqldump import unescape_copy, unescape_mysql
 from ariane.read.sqlscan import BLOCK, MAX_RECORD_BYTES, Scanner
-from doubling import loading_seconds
+from measure import loading_seconds
 
 REQUIRE = os.environ.get("ARIANE_REQUIRE_SERVICES") == "1"
 

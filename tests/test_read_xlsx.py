@@ -3,12 +3,8 @@
 from __future__ import annotations
 
 import io
-import os
-import subprocess
-import sys
 import textwrap
 import zipfile
-from pathlib import Path
 from xml.sax.saxutils import escape
 
 import pytest
@@ -16,7 +12,7 @@ import pytest
 from ariane.case import Case
 from ariane.errors import InputError
 from ariane.read import load
-from doubling import loading_seconds
+from measure import in_child, loading_seconds
 
 
 def _cell(ref: str, value: object) -> str:
@@ -354,15 +350,7 @@ MEMORY_PROBE = textwrap.dedent(
 
 
 def _peak_growth_mib(path) -> tuple[int, str, int]:
-    src = Path(__file__).resolve().parents[1] / "src"
-    probe = subprocess.run(
-        [sys.executable, "-c", MEMORY_PROBE, str(path)],
-        capture_output=True,
-        text=True,
-        check=True,
-        env={**os.environ, "PYTHONPATH": str(src)},
-    )
-    rows, last, grown = probe.stdout.split()
+    rows, last, grown = in_child(MEMORY_PROBE, str(path))
     return int(rows), last, int(grown)
 
 
