@@ -23,6 +23,18 @@ def _reader(fmt: str) -> Reader | None:
         from ariane.read.jsonfile import read_json
 
         return read_json
+    if fmt == "hl7":
+        from ariane.read.hl7v2 import read_hl7
+
+        return read_hl7
+    if fmt == "hprim":
+        from ariane.read.hprim import read_hprim
+
+        return read_hprim
+    if fmt in {"fhir-json", "fhir-ndjson"}:
+        from ariane.read.fhir import read_fhir
+
+        return read_fhir
     if fmt == "sql":
         from ariane.read.sqldump import read_sql
 

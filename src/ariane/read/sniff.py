@@ -38,7 +38,8 @@ def sniff_format(sample: bytes) -> str:
     """The format of a file from its first bytes.
 
     One of ``zip``, ``xls``, ``gzip``, ``bz2``, ``xz``, ``tar``, ``empty``, ``json``,
-    ``ndjson``, ``sql``, ``delimited``; or ``binary:<what>`` for content we refuse.
+    ``ndjson``, ``fhir-json``, ``fhir-ndjson``, ``hl7``, ``hprim``, ``sql``,
+    ``delimited``; or ``binary:<what>`` for content we refuse.
     """
     if sample.startswith(b"PK\x03\x04") or sample.startswith(b"PK\x05\x06"):
         return "zip"  # or a workbook: only its list of members can tell (archive.py)
@@ -60,6 +61,9 @@ def sniff_format(sample: bytes) -> str:
     stripped = text.lstrip("\ufeff \t\r\n")
     if not stripped:
         return "empty"
+    exchange = _exchange_format(stripped)
+    if exchange is not None:
+        return exchange
     if _control_ratio(stripped) > 0.1:
         return "binary:not text"
     if stripped[0] == "[":
@@ -67,10 +71,30 @@ def sniff_format(sample: bytes) -> str:
     if stripped[0] == "{":
         lines = [ln.strip() for ln in stripped.split("\n", 3)[:3] if ln.strip()]
         several = len(lines) > 1 and lines[1].startswith("{")
-        return "ndjson" if lines[0].endswith("}") and several else "json"
+        fhir = "fhir-" if _FHIR.search(stripped, 0, 4096) else ""
+        return fhir + ("ndjson" if lines[0].endswith("}") and several else "json")
     if _looks_like_sql(stripped):
         return "sql"
     return "delimited"
+
+
+#: A FHIR resource names its type near its start (a Bundle, or each line of a bulk export).
+_FHIR = re.compile(r'"resourceType"\s*:\s*"[A-Z][A-Za-z]+"')
+#: HL7 v2: a message (or a batch) begins with its header segment and its delimiters.
+_HL7 = re.compile(r"(?:MSH|FHS|BHS)([^A-Za-z0-9\s])[^A-Za-z0-9\s]{1,5}\1")
+#: HPRIM Sante begins with its H record and delimiters; HPRIM Net marks its parts.
+_HPRIM_SANTE = re.compile(r"H([|])[~^\\&]{3,4}\1")
+_HPRIM_NET = re.compile(r"^\*{4}(?:LAB|FIN|FINFICHIER)\*{2,4}[ \t]*\r?$", re.MULTILINE)
+
+
+def _exchange_format(text: str) -> str | None:
+    """``hl7`` or ``hprim`` when the text is a message of these lab exchange formats."""
+    head = text.lstrip("\x0b")  # an MLLP frame's start byte
+    if _HL7.match(head):
+        return "hl7"
+    if _HPRIM_SANTE.match(head) or _HPRIM_NET.search(text, 0, 65536):
+        return "hprim"
+    return None
 
 
 _SQL_MARKERS = re.compile(

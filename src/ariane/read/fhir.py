@@ -1,0 +1,505 @@
+"""Read FHIR R4: a Bundle (or a lone resource) as JSON, or a bulk export as NDJSON.
+
+One source per resource type (``table_name`` Patient, Observation, ...), one record per
+resource, flat columns named for what they hold: a Patient's identifiers by system (the
+INS-NIR OID ``urn:oid:1.2.250.1.213.1.4.8`` gives ``nir``, other systems a column each),
+names, telecom, address, birth date, gender, general practitioner; an Organization's
+FINESS (``urn:oid:1.2.250.1.71.4.2.2``); the test, value and text of an Observation,
+Condition or DiagnosticReport. A resource about a patient gets ``patient_ref``, the
+bare id of its Patient (``Patient/123`` -> ``123``, a ``urn:uuid:`` reference resolved
+through the Patient's ``fullUrl``), from which the linked-tables step finds the key and
+folds results into their patient's record: nothing is folded here. Resource types not
+named here are flattened as any JSON is (:mod:`ariane.read.jsonrows`).
+
+A Bundle's entries are read one at a time from a stream (:mod:`ariane.read.jsonscan`):
+a large Bundle never sits in memory whole, but the map of Patient ``fullUrl`` to id does
+(one short string per patient). A damaged entry or resource is quarantined with its
+line and reason and the others are read. Plain JSON is kept strict-free on purpose:
+``fhir.resources`` would refuse a whole resource for one missing field, a leak's damage
+included, where this reader keeps what is there.
+"""
+
+from __future__ import annotations
+
+import io
+import json
+import re
+from typing import Any, cast
+
+from ariane.read.archive import Blob
+from ariane.read.delimited import WIDE_ENCODINGS, WideText, line_problem, prescan, raw_lines
+from ariane.read.jsonrows import Records, as_text, flatten
+from ariane.read.jsonscan import (
+    DECODER,
+    EVIDENCE,
+    SPACE_AND_COMMAS,
+    Text,
+    TooLong,
+    skip_damaged,
+)
+from ariane.read.segments import JOIN, Fields
+from ariane.read.sniff import sniff_encoding
+from ariane.read.store import Origin, SourceWriter, Store
+
+NIR_SYSTEMS = frozenset(
+    f"urn:oid:1.2.250.1.213.1.4.{n}" for n in (8, 10, 11)
+)  # INS-NIR, and its test and demonstration twins
+FINESS_SYSTEMS = frozenset(["urn:oid:1.2.250.1.71.4.2.2", "http://finess.sante.gouv.fr"])
+RPPS_SYSTEMS = frozenset(["urn:oid:1.2.250.1.71.4.2.1"])  # national id of professionals
+#: Where a damaged entry, whose type cannot be read, is kept.
+UNTYPED = "Bundle.entry"
+_NAME = re.compile(r'("[^"\\\n]*(?:\\.[^"\\\n]*)*")[ \t\r\n]*:[ \t\r\n]*')
+
+
+def read_fhir(blob: Blob, store: Store, origin: Origin) -> list[SourceWriter]:
+    """Read a FHIR Bundle, resource or bulk-export NDJSON: one source per resource type."""
+    scan = prescan(blob, sniff_encoding(blob.sample))
+    origin.member_sha256 = scan.sha256
+    codec = "utf-8" if scan.encoding in WIDE_ENCODINGS else scan.encoding.replace("-sig", "")
+    tables = _Resources(store, origin, blob.format, scan.encoding, codec)
+    with blob.open() as raw:
+        stream = raw
+        if scan.encoding in WIDE_ENCODINGS:
+            stream = io.BufferedReader(cast(Any, WideText(raw, scan.encoding)))
+        if blob.format == "fhir-ndjson":
+            _ndjson(stream, codec, tables)
+        else:
+            bom = 3 if blob.sample.startswith(b"\xef\xbb\xbf") else 0
+            _document(Text(stream, codec, byte=bom), tables)
+    return tables.close()
+
+
+class _Resources:
+    """The sources of one file, one per resource type, made as types are met."""
+
+    def __init__(self, store: Store, origin: Origin, fmt: str, encoding: str, codec: str) -> None:
+        self.store, self.origin, self.format = store, origin, fmt
+        self.encoding, self.codec = encoding, codec
+        self.by_type: dict[str, Records] = {}
+        self.patients: dict[str, str] = {}  # fullUrl -> id of each Patient met
+
+    def records(self, kind: str) -> Records:
+        """The records of one resource type."""
+        if kind not in self.by_type:
+            writer = self.store.writer(self.origin, self.format, self.encoding, [])
+            writer.table_name = kind
+            self.by_type[kind] = Records(writer, self.codec)
+        return self.by_type[kind]
+
+    def resource(self, value: Any, line: int, offset: int, raw: str, full_url: str = "") -> None:
+        """One resource (or what stands where one should): a row, or quarantined."""
+        kind = value.get("resourceType") if isinstance(value, dict) else None
+        if not isinstance(kind, str) or not kind:
+            reason = "not a FHIR resource" if isinstance(value, dict) else "not a JSON object"
+            self.records(UNTYPED).quarantine(reason, raw or as_text(value) or "", line, offset)
+            return
+        if kind == "Bundle" and isinstance(value.get("entry"), list):
+            for entry in value["entry"]:  # a Bundle inside a Bundle, decoded already
+                self.entry(entry, line, offset)
+            return
+        if kind == "Patient" and full_url and isinstance(value.get("id"), str):
+            self.patients[full_url] = value["id"]
+        row = resource_row(value, self.patients, full_url)
+        self.records(kind).add(row, line, offset, raw)
+
+    def entry(self, entry: Any, line: int, offset: int, raw: str = "") -> None:
+        """One element of a Bundle's ``entry``: its resource."""
+        if not isinstance(entry, dict) or not isinstance(entry.get("resource"), dict):
+            reason = "Bundle entry holds no resource"
+            self.records(UNTYPED).quarantine(reason, raw or as_text(entry) or "", line, offset)
+            return
+        full_url = entry.get("fullUrl")
+        self.resource(
+            entry["resource"], line, offset, "", full_url if isinstance(full_url, str) else ""
+        )
+
+    def close(self) -> list[SourceWriter]:
+        """Write what remains; the sources, in the order their types were met."""
+        if not self.by_type:
+            self.records(UNTYPED)  # a file with no resource is still a source, of no rows
+        for records in self.by_type.values():
+            records.close()
+            records.writer.close()
+        return [records.writer for records in self.by_type.values()]
+
+
+def _ndjson(stream: Any, codec: str, tables: _Resources) -> None:
+    """A bulk export: one resource per line."""
+    offset = 0
+    legacy = not codec.startswith("utf")
+    for number, (raw, too_long) in enumerate(raw_lines(stream), start=1):
+        body = raw[3:] if number == 1 and raw.startswith(b"\xef\xbb\xbf") else raw
+        here = offset
+        offset += len(raw)
+        if not body.strip():
+            continue
+        problem = "line longer than the limit" if too_long else line_problem(body, codec, legacy)
+        if problem is None:
+            text = body.decode(codec)
+            try:
+                value = DECODER.decode(text)
+            except (json.JSONDecodeError, RecursionError):
+                problem = "invalid JSON"
+        if problem is not None:
+            tables.records(_type_named(body)).quarantine(problem, raw, number, here)
+            continue
+        tables.resource(value, number, here, text)
+
+
+def _type_named(raw: bytes) -> str:
+    """The resource type a damaged line names, to quarantine it with its kind."""
+    found = re.search(rb'"resourceType"\s*:\s*"([A-Z][A-Za-z]{1,40})"', raw)
+    return found.group(1).decode() if found else UNTYPED
+
+
+def _document(text: Text, tables: _Resources) -> None:
+    """A Bundle, its entries streamed; or a lone resource; or an array of resources."""
+    char = text.skip(SPACE_AND_COMMAS)
+    if char == "[":
+        text.advance(text.pos + 1)
+        while (char := text.skip(SPACE_AND_COMMAS)) and char != "]":
+            at = (text.line, text.byte)
+            value, raw = _value(text, tables, at)
+            if raw is not None:
+                tables.resource(value, *at, raw)
+        return
+    if char != "{":
+        if char:
+            raw, _ = skip_damaged(text)
+            tables.records(UNTYPED).quarantine("not a FHIR resource", raw, text.line, text.byte)
+        return
+    at = (text.line, text.byte)
+    text.advance(text.pos + 1)
+    members: dict[str, Any] = {}
+    streamed = False
+    while (char := text.skip(SPACE_AND_COMMAS)) and char != "}":
+        key = _member_name(text)
+        if key is None:
+            skip_damaged(text)  # a damaged member of the Bundle itself: no record lost
+            continue
+        if key == "entry" and text.skip() == "[":  # only a Bundle has a list of entries
+            _entries(text, tables)
+            streamed = True
+            continue
+        member_at = (text.line, text.byte)
+        value, raw = _value(text, tables, member_at, quarantine=False)
+        if raw is not None:
+            members[key] = value
+    if not streamed:
+        tables.resource(members, *at, json.dumps(members, ensure_ascii=False)[:EVIDENCE])
+
+
+def _entries(text: Text, tables: _Resources) -> None:
+    """The elements of a Bundle's ``entry`` array, one at a time."""
+    text.advance(text.pos + 1)
+    while (char := text.skip(SPACE_AND_COMMAS)) and char != "]":
+        at = (text.line, text.byte)
+        if char == "}":
+            text.advance(text.pos + 1)  # a stray closing bracket: no record
+            continue
+        value, raw = _value(text, tables, at)
+        if raw is not None:
+            tables.entry(value, *at, raw if not isinstance(value, dict) else "")
+    if char == "]":
+        text.advance(text.pos + 1)
+
+
+def _value(
+    text: Text, tables: _Resources, at: tuple[int, int], *, quarantine: bool = True
+) -> tuple[Any, str | None]:
+    """The value at the position and its text; (None, None) when damaged (quarantined)."""
+    start = text.pos
+    try:
+        value, end = text.decode()
+    except (json.JSONDecodeError, RecursionError, TooLong) as exc:
+        reason = "longer than the limit" if isinstance(exc, TooLong) else "invalid JSON"
+        raw, cut = skip_damaged(text)
+        if quarantine:
+            if cut:
+                reason += f" (record cut to {EVIDENCE} characters)"
+            kind = _type_named(raw.encode("utf-8", "replace"))
+            tables.records(kind).quarantine(reason, raw, *at)
+        return None, None
+    raw = text.buffer[start:end] if not isinstance(value, dict) else ""
+    text.advance(end)
+    return value, raw
+
+
+def _member_name(text: Text) -> str | None:
+    """The member name at the position, moved past its colon; None if there is none."""
+    text.fill()
+    found = _NAME.match(text.buffer, text.pos)
+    if found is None:
+        return None
+    try:
+        key = json.loads(found.group(1))
+    except json.JSONDecodeError:
+        return None
+    text.advance(found.end())
+    return cast(str, key)
+
+
+# -- resources as rows ------------------------------------------------------------------
+
+
+def resource_row(
+    resource: dict[str, Any], patients: dict[str, str], full_url: str = ""
+) -> dict[str, str]:
+    """One resource as flat columns named for what they hold."""
+    kind = resource.get("resourceType")
+    out = Fields()
+    out.add("id", _str(resource.get("id")) or _uuid(full_url))
+    patient = _patient_ref(resource, patients)
+    if patient:
+        out.add("patient_ref", patient)
+    shaper = _SHAPES.get(str(kind))
+    if shaper is None:
+        for name, value in flatten(resource):
+            if name not in ("resourceType", "id", "subject.reference", "patient.reference"):
+                out.add(name, value)
+    else:
+        shaper(resource, out)
+    return out.row()
+
+
+def _patient_ref(resource: dict[str, Any], patients: dict[str, str]) -> str:
+    """The bare id of the Patient a resource is about ('' if none)."""
+    for key in ("subject", "patient", "beneficiary"):
+        ref = resource.get(key)
+        reference = ref.get("reference") if isinstance(ref, dict) else None
+        if not isinstance(reference, str):
+            continue
+        if reference.startswith("urn:uuid:"):
+            return patients.get(reference, reference.removeprefix("urn:uuid:"))
+        parts = reference.rstrip("/").split("/")
+        if len(parts) >= 2 and parts[-2] == "Patient":
+            return parts[-1]
+        if len(parts) >= 4 and parts[-4] == "Patient" and parts[-2] == "_history":
+            return parts[-3]
+    return ""
+
+
+def _str(value: Any) -> str:
+    return value if isinstance(value, str) else "" if value is None else as_text(value) or ""
+
+
+def _uuid(full_url: str) -> str:
+    return full_url.removeprefix("urn:uuid:") if full_url.startswith("urn:uuid:") else ""
+
+
+def _list(value: Any) -> list[Any]:
+    return value if isinstance(value, list) else [value] if value is not None else []
+
+
+def _concept(value: Any) -> str:
+    """A CodeableConcept as read by a person: its text, else its codings' display or code."""
+    if not isinstance(value, dict):
+        return _str(value)
+    if isinstance(value.get("text"), str):
+        return cast(str, value["text"])
+    codings = [c for c in _list(value.get("coding")) if isinstance(c, dict)]
+    for coding in codings:
+        if coding.get("display"):
+            return _str(coding["display"])
+    return " ".join(_str(c.get("code")) for c in codings if c.get("code"))
+
+
+def _code(value: Any) -> str:
+    """The first code of a CodeableConcept ('' if none)."""
+    if not isinstance(value, dict):
+        return ""
+    for coding in _list(value.get("coding")):
+        if isinstance(coding, dict) and coding.get("code"):
+            return _str(coding["code"])
+    return ""
+
+
+def _reference(value: Any) -> str:
+    """A Reference as read by a person: its display, else what it points to."""
+    if not isinstance(value, dict):
+        return _str(value)
+    return _str(value.get("display")) or _str(value.get("reference"))
+
+
+def _identifiers(resource: dict[str, Any], out: Fields) -> None:
+    """Each identifier in a column named by its system (``nir``, ``finess``, ``rpps``...)."""
+    for identifier in _list(resource.get("identifier")):
+        if not isinstance(identifier, dict):
+            continue
+        system = _str(identifier.get("system"))
+        if system in NIR_SYSTEMS:
+            column = "nir"
+        elif system in FINESS_SYSTEMS:
+            column = "finess"
+        elif system in RPPS_SYSTEMS:
+            column = "rpps"
+        else:
+            slug = re.sub(r"[^a-z0-9]+", "_", system.lower().removeprefix("urn:oid:"))
+            slug = re.sub(r"^(https?_|urn_)", "", slug).strip("_")[-40:]
+            column = f"identifier_{slug}" if slug else "identifier"
+        out.add(column, _str(identifier.get("value")))
+
+
+def _names(resource: dict[str, Any], out: Fields, prefix: str = "") -> None:
+    names = [n for n in _list(resource.get("name")) if isinstance(n, dict)]
+    main = next((n for n in names if n.get("use") == "official"), names[0] if names else None)
+    for name in names:
+        given = " ".join(_str(g) for g in _list(name.get("given")))
+        family = _str(name.get("family"))
+        if name is main:
+            out.add(f"{prefix}family_name", family)
+            out.add(f"{prefix}given_name", given)
+            out.add(f"{prefix}name_prefix", " ".join(_str(p) for p in _list(name.get("prefix"))))
+        else:
+            out.add(
+                f"{prefix}other_names",
+                " ".join(p for p in (given, family) if p) or _str(name.get("text")),
+            )
+        if not family and not given:
+            out.add(f"{prefix}full_name", _str(name.get("text")))
+
+
+def _contact(resource: dict[str, Any], out: Fields) -> None:
+    for telecom in _list(resource.get("telecom")):
+        if not isinstance(telecom, dict):
+            continue
+        system = telecom.get("system")
+        column = "email" if system == "email" else "fax" if system == "fax" else "phone"
+        if column in out.values:
+            column = f"other_{column}s"
+        out.add(column, _str(telecom.get("value")))
+    for number, address in enumerate(
+        a for a in _list(resource.get("address")) if isinstance(a, dict)
+    ):
+        lines = " ".join(_str(x) for x in _list(address.get("line")))
+        if number:
+            parts = (lines, _str(address.get("postalCode")), _str(address.get("city")))
+            out.add("other_addresses", " ".join(p for p in parts if p) or _str(address.get("text")))
+            continue
+        out.add("address_line", lines or _str(address.get("text")))
+        out.add("postal_code", _str(address.get("postalCode")))
+        out.add("city", _str(address.get("city")))
+        out.add("country", _str(address.get("country")))
+
+
+def _patient(resource: dict[str, Any], out: Fields) -> None:
+    _identifiers(resource, out)
+    _names(resource, out)
+    out.add("gender", _str(resource.get("gender")))
+    out.add("birth_date", _str(resource.get("birthDate")))
+    out.add("death_date", _str(resource.get("deceasedDateTime")))
+    _contact(resource, out)
+    for doctor in _list(resource.get("generalPractitioner")):
+        out.add("general_practitioner", _reference(doctor))
+    out.add("managing_organization", _reference(resource.get("managingOrganization")))
+
+
+def _value_text(resource: dict[str, Any]) -> str:
+    """An Observation's value[x] as text, with its unit."""
+    quantity = resource.get("valueQuantity")
+    if isinstance(quantity, dict):
+        unit = _str(quantity.get("unit")) or _str(quantity.get("code"))
+        return " ".join(p for p in (_str(quantity.get("value")), unit) if p)
+    if "valueCodeableConcept" in resource:
+        return _concept(resource["valueCodeableConcept"])
+    for key, value in resource.items():
+        if key.startswith("value") and key != "valueQuantity":
+            return _str(value)
+    return ""
+
+
+def _observation(resource: dict[str, Any], out: Fields) -> None:
+    code = resource.get("code")
+    out.add("test", _concept(code))
+    out.add("status", _str(resource.get("status")))
+    value = _value_text(resource)
+    parts = [
+        _value_text(c) and f"{_concept(c.get('code'))} = {_value_text(c)}"
+        for c in _list(resource.get("component"))
+        if isinstance(c, dict)
+    ]
+    label = " ".join(p for p in (_code(code), _concept(code)) if p)
+    text = f"{label} = {value}" if value else label
+    out.add("result", JOIN.join([text, *[p for p in parts if p]]) if parts else text)
+    out.add("interpretation", JOIN.join(_concept(c) for c in _list(resource.get("interpretation"))))
+    out.add(
+        "effective_date",
+        _str(resource.get("effectiveDateTime"))
+        or _str(
+            (resource.get("effectivePeriod") or {}).get("start")
+            if isinstance(resource.get("effectivePeriod"), dict)
+            else ""
+        ),
+    )
+    for performer in _list(resource.get("performer")):
+        out.add("performer", _reference(performer))
+    for note in _list(resource.get("note")):
+        out.add("note", _str(note.get("text")) if isinstance(note, dict) else _str(note))
+
+
+def _condition(resource: dict[str, Any], out: Fields) -> None:
+    code = resource.get("code")
+    out.add("condition", " ".join(p for p in (_code(code), _concept(code)) if p))
+    out.add("clinical_status", _concept(resource.get("clinicalStatus")))
+    out.add("onset_date", _str(resource.get("onsetDateTime")))
+    out.add("recorded_date", _str(resource.get("recordedDate")))
+    out.add("asserter", _reference(resource.get("asserter")))
+    for note in _list(resource.get("note")):
+        out.add("note", _str(note.get("text")) if isinstance(note, dict) else _str(note))
+
+
+def _report(resource: dict[str, Any], out: Fields) -> None:
+    code = resource.get("code")
+    out.add("test", " ".join(p for p in (_code(code), _concept(code)) if p))
+    out.add("status", _str(resource.get("status")))
+    out.add("conclusion", _str(resource.get("conclusion")))
+    for concept in _list(resource.get("conclusionCode")):
+        out.add("conclusion_code", _concept(concept))
+    out.add("effective_date", _str(resource.get("effectiveDateTime")))
+    out.add("issued", _str(resource.get("issued")))
+    for performer in _list(resource.get("performer")):
+        out.add("performer", _reference(performer))
+
+
+def _organization(resource: dict[str, Any], out: Fields) -> None:
+    _identifiers(resource, out)
+    out.add("organization_name", _str(resource.get("name")))
+    for kind in _list(resource.get("type")):
+        out.add("organization_type", _concept(kind))
+    _contact(resource, out)
+
+
+def _practitioner(resource: dict[str, Any], out: Fields) -> None:
+    _identifiers(resource, out)
+    _names(resource, out, "practitioner_")
+    _contact(resource, out)
+
+
+def _encounter(resource: dict[str, Any], out: Fields) -> None:
+    out.add("status", _str(resource.get("status")))
+    out.add(
+        "encounter_class",
+        _str(
+            (resource.get("class") or {}).get("code")
+            if isinstance(resource.get("class"), dict)
+            else ""
+        ),
+    )
+    period = resource.get("period")
+    if isinstance(period, dict):
+        out.add("visit_date", _str(period.get("start")))
+    for participant in _list(resource.get("participant")):
+        if isinstance(participant, dict):
+            out.add("physician", _reference(participant.get("individual")))
+    out.add("service_provider", _reference(resource.get("serviceProvider")))
+
+
+_SHAPES = {
+    "Patient": _patient,
+    "Observation": _observation,
+    "Condition": _condition,
+    "DiagnosticReport": _report,
+    "Organization": _organization,
+    "Practitioner": _practitioner,
+    "Encounter": _encounter,
+}

@@ -1,0 +1,389 @@
+"""Read an HL7 v2.x message log: one record per patient of each message, results folded in.
+
+Lab systems exchange patients and results as HL7 v2 messages (ORU^R01 results, ADT^A01,
+A04, A08... admissions): segments ended by a carriage return (or a line feed, or both),
+the delimiters defined by each message's MSH segment, sometimes framed by MLLP as a
+listener logs them. Messages are read one at a time from a stream (memory stays bounded
+whatever the log's length) and parsed by the ``hl7`` library (python-hl7). Each patient
+(PID segment) of a message is one record: its identifiers by type (a NIR when the
+assigning authority is the INS-NIR OID ``1.2.250.1.213.1.4.8``), names, birth date, sex,
+address, phones; its visit's doctors (PV1), the ordering facility and provider (ORC,
+OBR: often the lab's FINESS); its results (OBX, ``code label = value unit``) and notes
+(NTE) folded in as text columns, several joined with `` | ``; segments not read into
+named columns are kept as written in ``other_segments``. A message that cannot be parsed
+is quarantined with a reason naming its number and the others are read. Batch envelopes
+(FHS, BHS, BTS, FTS) hold no record.
+"""
+
+from __future__ import annotations
+
+import io
+import re
+from collections.abc import Callable
+from typing import Any, cast
+
+import hl7
+
+from ariane.read.archive import Blob
+from ariane.read.delimited import MAX_RECORD_BYTES, WIDE_ENCODINGS, WideText, prescan
+from ariane.read.jsonrows import Records
+from ariane.read.segments import Fields, Segment, hl7_date, result_text, segments
+from ariane.read.sniff import sniff_encoding
+from ariane.read.store import Origin, SourceWriter, Store
+
+#: INS-NIR (and its test and demonstration twins): the assigning authority of a NIR.
+NIR_OIDS = frozenset(["1.2.250.1.213.1.4.8", "1.2.250.1.213.1.4.10", "1.2.250.1.213.1.4.11"])
+#: Segments of a batch's envelope: they frame messages and hold no record.
+ENVELOPE = frozenset([b"FHS", b"BHS", b"BTS", b"FTS"])
+_SEGMENT_NAME = re.compile(r"[A-Z][A-Z0-9]{2}")
+
+
+def read_hl7(blob: Blob, store: Store, origin: Origin) -> list[SourceWriter]:
+    """Read an HL7 v2 log (messages one after the other, MLLP-framed or not) as one source."""
+    scan = prescan(blob, sniff_encoding(blob.sample))
+    origin.member_sha256 = scan.sha256
+    codec = "utf-8" if scan.encoding in WIDE_ENCODINGS else scan.encoding.replace("-sig", "")
+    writer = store.writer(origin, "hl7", scan.encoding, [])
+    records = Records(writer, codec)
+    log = _Log(records, codec)
+    with blob.open() as raw:
+        stream = raw
+        if scan.encoding in WIDE_ENCODINGS:
+            stream = io.BufferedReader(cast(Any, WideText(raw, scan.encoding)))
+        for segment in segments(stream):
+            log.segment(segment)
+    log.end()
+    records.close()
+    writer.close()
+    return [writer]
+
+
+class Malformed(ValueError):
+    """A message that cannot be read as HL7 v2 (the reason names no value)."""
+
+
+class _Log:
+    """Gathers each message's segments and makes its records."""
+
+    def __init__(self, records: Records, codec: str) -> None:
+        self.records = records
+        self.codec = codec
+        self.number = 0  # messages met
+        self.pending: list[Segment] = []
+
+    def segment(self, segment: Segment) -> None:
+        head = segment.raw.lstrip()[:3]
+        if head in ENVELOPE:
+            self.end()
+            return
+        if head == b"MSH":
+            self.end()
+            self.number += 1
+        elif not self.pending:
+            where = (
+                "text before the first MSH segment" if not self.number else "text between messages"
+            )
+            self.records.quarantine(where, segment.raw, segment.line, segment.offset)
+            return
+        self.pending.append(segment)
+
+    def end(self) -> None:
+        """Make the records of the message gathered so far."""
+        if not self.pending:
+            return
+        first, pending = self.pending[0], self.pending
+        self.pending = []
+        raw = b"\r".join(s.raw for s in pending)
+        try:
+            if any(s.too_long for s in pending) or len(raw) > MAX_RECORD_BYTES:
+                raise Malformed("longer than the limit")
+            try:
+                texts = [s.raw.decode(self.codec).strip() for s in pending]
+            except UnicodeDecodeError:
+                raise Malformed(f"not valid {self.codec} text") from None
+            rows = message_rows(texts)
+        except Malformed as exc:
+            reason = f"HL7 message {self.number}: {exc}"
+            self.records.quarantine(reason, raw, first.line, first.offset)
+            return
+        for row in rows:
+            self.records.add(row, first.line, first.offset, "")
+
+
+def message_rows(texts: list[str]) -> list[dict[str, str]]:
+    """The records of one message (its segments' text): one per PID, or one if none."""
+    _check(texts)
+    try:
+        message = hl7.parse("\r".join(texts))
+    except Exception as exc:  # the library's own errors say what broke, never a value
+        raise Malformed(f"not parsed ({type(exc).__name__})") from None
+    escape = _Escapes(str(message.separators), str(message.esc))
+    header = Fields()
+    patients: list[Fields] = []
+    for raw_segment, text in zip(message, texts, strict=True):
+        segment = _Segment(raw_segment, escape)
+        name = segment.name
+        if name == "PID":
+            patients.append(Fields())
+        target = patients[-1] if patients else header
+        reader = _SEGMENTS.get(name)
+        if reader is None:
+            target.add("other_segments", text)
+        else:
+            reader(segment, target)
+    head = header.row()
+    return [{**head, **patient.row()} for patient in patients] or [head]
+
+
+def _check(texts: list[str]) -> None:
+    """Raise :class:`Malformed` unless the segments can be an HL7 v2 message."""
+    msh = texts[0]
+    if len(msh) < 8 or msh[3].isalnum() or msh[3].isspace():
+        raise Malformed("MSH segment does not define its delimiters")
+    separator = msh[3]
+    encoding = msh[4 : msh.find(separator, 4)] if msh.find(separator, 4) > 0 else ""
+    if not 1 <= len(encoding) <= 5 or separator in encoding:
+        raise Malformed("MSH segment does not define its delimiters")
+    for number, text in enumerate(texts, start=1):
+        if not _SEGMENT_NAME.fullmatch(text[:3]) or text[3:4] not in ("", separator):
+            raise Malformed(f"segment {number} does not begin with a segment name")
+
+
+class _Escapes:
+    """HL7 escape sequences (``\\F\\ \\S\\ \\T\\ \\R\\ \\E\\ \\X..\\ \\.br\\``) undone.
+
+    Written here because python-hl7's ``unescape`` logs the field's text on a sequence it
+    does not know (personal data in a log) and drops such sequences; here they are kept.
+    """
+
+    def __init__(self, separators: str, esc: str) -> None:
+        # python-hl7's order: segment, field, repetition, component, subcomponent.
+        self.esc = esc
+        self.map = {
+            "F": separators[1],
+            "R": separators[2],
+            "S": separators[3],
+            "T": separators[4],
+            "E": esc,
+            ".br": "\n",
+            "H": "",
+            "N": "",
+        }
+        self.pattern = re.compile(
+            re.escape(esc) + r"([^" + re.escape(esc) + r"]{1,64})" + re.escape(esc)
+        )
+
+    def __call__(self, text: str) -> str:
+        if self.esc not in text:
+            return text
+        return self.pattern.sub(self._one, text)
+
+    def _one(self, found: re.Match[str]) -> str:
+        sequence = found.group(1)
+        if sequence in self.map:
+            return self.map[sequence]
+        if sequence[0] == "X" and re.fullmatch(r"(?:[0-9A-Fa-f]{2})+", sequence[1:]):
+            data = bytes.fromhex(sequence[1:])
+            try:
+                return data.decode("utf-8")
+            except UnicodeDecodeError:
+                return data.decode("latin-1")
+        return found.group(0)  # unknown: kept as written
+
+
+class _Segment:
+    """One parsed segment: its fields as repetitions of components of subcomponents."""
+
+    def __init__(self, segment: Any, escape: _Escapes) -> None:
+        self.items = segment
+        self.escape = escape
+        self.name = str(segment[0])
+
+    def field(self, number: int) -> list[list[list[str]]]:
+        """Field ``number`` (1-based as in the standard): repetitions, components, parts."""
+        if number >= len(self.items):
+            return []
+        repetitions = []
+        for repetition in self.items[number]:
+            if isinstance(repetition, str):
+                repetitions.append([[self.escape(repetition)]])
+                continue
+            components = []
+            for component in repetition:
+                if isinstance(component, str):
+                    components.append([self.escape(component)])
+                else:
+                    components.append([self.escape(str(part)) for part in component])
+            repetitions.append(components)
+        return repetitions
+
+    def reps(self, number: int) -> list[list[str]]:
+        """Field ``number``'s repetitions, each as its components' text."""
+        return [[" ".join(p for p in parts if p) for parts in rep] for rep in self.field(number)]
+
+    def text(self, number: int, component: int = 1) -> str:
+        """Component ``component`` of the first repetition of a field ('' if absent)."""
+        reps = self.reps(number)
+        return _at(reps[0], component) if reps else ""
+
+
+def _at(components: list[str], number: int) -> str:
+    return components[number - 1] if len(components) >= number else ""
+
+
+def _person(components: list[str], start: int = 1) -> str:
+    """A person's name from XPN/XCN components beginning at ``start``: prefix given family."""
+    family, given = _at(components, start), _at(components, start + 1)
+    prefix = _at(components, start + 4)
+    return " ".join(p for p in (prefix, given, family) if p)
+
+
+def _msh(segment: _Segment, out: Fields) -> None:
+    out.add("msh_sending_application", segment.text(3))
+    out.add("msh_sending_facility", segment.text(4))
+    out.add("msh_sending_facility_id", segment.text(4, 2))
+    out.add("msh_receiving_application", segment.text(5))
+    out.add("msh_receiving_facility", segment.text(6))
+    out.add("msh_message_datetime", hl7_date(segment.text(7)))
+    out.add("msh_message_type", "^".join(c for c in (segment.reps(9) or [[]])[0] if c))
+    out.add("msh_control_id", segment.text(10))
+    out.add("msh_version", segment.text(12))
+
+
+def _pid(segment: _Segment, out: Fields) -> None:
+    for components in segment.reps(2) + segment.reps(3) + segment.reps(4):
+        out.add(_identifier_column(components), _at(components, 1))
+    names = segment.reps(5)
+    legal = next((n for n in names if _at(n, 7) == "L"), names[0] if names else [])
+    out.add("pid_family_name", _at(legal, 1))
+    out.add("pid_given_name", _at(legal, 2))
+    out.add("pid_middle_name", _at(legal, 3))
+    for name in names:
+        if name is not legal:
+            out.add("pid_other_names", " ".join(p for p in (_at(name, 2), _at(name, 1)) if p))
+    out.add("pid_mother_maiden_name", segment.text(6))
+    out.add("pid_birth_date", hl7_date(segment.text(7)))
+    out.add("pid_sex", segment.text(8))
+    for number, address in enumerate(segment.reps(11)):
+        if number:
+            out.add("pid_other_addresses", " ".join(p for p in address[:6] if p))
+            continue
+        out.add("pid_street", " ".join(p for p in address[:2] if p))
+        out.add("pid_city", _at(address, 3))
+        out.add("pid_postal_code", _at(address, 5))
+        out.add("pid_country", _at(address, 6))
+    for field, column in ((13, "pid_phone"), (14, "pid_work_phone")):
+        for telecom in segment.reps(field):
+            email = _at(telecom, 4)
+            if email or _at(telecom, 3).lower() in ("internet", "x.400"):
+                out.add("pid_email", email or _at(telecom, 1))
+                continue
+            local = " ".join(p for p in (_at(telecom, 6), _at(telecom, 7)) if p)
+            out.add(column, _at(telecom, 1) or local or _at(telecom, 12))
+    out.add("pid_marital_status", segment.text(16))
+    out.add("pid_account_number", segment.text(18))
+    out.add("pid_ssn", segment.text(19))
+    out.add("pid_birth_place", segment.text(23))
+    out.add("pid_death_date", hl7_date(segment.text(29)))
+
+
+def _identifier_column(components: list[str]) -> str:
+    """The column of one CX identifier: ``pid_nir`` by INS-NIR authority, else by type."""
+    authority = _at(components, 4)  # namespace, universal id (an OID), its type
+    if any(oid in authority.split() for oid in NIR_OIDS):
+        return "pid_nir"
+    kind = re.sub(r"[^a-z0-9]+", "_", _at(components, 5).lower()).strip("_")
+    return f"pid_patient_id_{kind}" if kind and kind != "pi" else "pid_patient_id"
+
+
+def _pd1(segment: _Segment, out: Fields) -> None:
+    for doctor in segment.reps(4):
+        out.add("pd1_primary_care_doctor", _person(doctor, 2))
+        out.add("pd1_primary_care_doctor_id", _at(doctor, 1))
+
+
+def _pv1(segment: _Segment, out: Fields) -> None:
+    out.add("pv1_patient_class", segment.text(2))
+    out.add("pv1_location", " ".join(p for p in (segment.reps(3) or [[]])[0] if p))
+    for field, column in ((7, "pv1_attending_doctor"), (8, "pv1_referring_doctor")):
+        for doctor in segment.reps(field):
+            out.add(column, _person(doctor, 2))
+            out.add(f"{column}_id", _at(doctor, 1))
+    out.add("pv1_visit_number", segment.text(19))
+    out.add("pv1_admit_date", hl7_date(segment.text(44)))
+    out.add("pv1_discharge_date", hl7_date(segment.text(45)))
+
+
+def _orc(segment: _Segment, out: Fields) -> None:
+    for doctor in segment.reps(12):
+        out.add("orc_ordering_provider", _person(doctor, 2))
+        out.add("orc_ordering_provider_id", _at(doctor, 1))
+    for facility in segment.reps(21):
+        out.add("orc_ordering_facility", _at(facility, 1))
+        out.add("orc_ordering_facility_id", _at(facility, 10) or _at(facility, 3))
+    out.add("orc_facility_address", " ".join(p for p in (segment.reps(22) or [[]])[0][:6] if p))
+    out.add("orc_facility_phone", segment.text(23))
+
+
+def _obr(segment: _Segment, out: Fields) -> None:
+    for test in segment.reps(4):
+        out.add("obr_tests", " ".join(p for p in (_at(test, 1), _at(test, 2)) if p))
+    out.add("obr_observation_date", hl7_date(segment.text(7)))
+    for doctor in segment.reps(16):
+        out.add("obr_ordering_provider", _person(doctor, 2))
+        out.add("obr_ordering_provider_id", _at(doctor, 1))
+
+
+def _obx(segment: _Segment, out: Fields) -> None:
+    test = (segment.reps(3) or [[]])[0]
+    values = []
+    for value in segment.reps(5):
+        # A coded value (code^text^system) reads as its text; others as their components.
+        values.append(_at(value, 2) if len(value) >= 2 and _at(value, 2) else " ".join(value))
+    unit = segment.text(6) or segment.text(6, 2)
+    value = ", ".join(v for v in values if v)
+    result = result_text(_at(test, 1), _at(test, 2), value, unit, segment.text(8))
+    if result:  # every result kept, the same twice included
+        out.values.setdefault("obx_results", []).append(result)
+
+
+def _nte(segment: _Segment, out: Fields) -> None:
+    for comment in segment.reps(3):
+        out.add("nte_comments", " ".join(p for p in comment if p))
+
+
+def _in1(segment: _Segment, out: Fields) -> None:
+    out.add("in1_insurance_company_id", segment.text(3))
+    out.add("in1_insurance_company", segment.text(4))
+    out.add("in1_policy_number", segment.text(36) or segment.text(49))
+
+
+def _dg1(segment: _Segment, out: Fields) -> None:
+    code = (segment.reps(3) or [[]])[0]
+    out.add(
+        "dg1_diagnoses", " ".join(p for p in (_at(code, 1), _at(code, 2), segment.text(4)) if p)
+    )
+
+
+def _al1(segment: _Segment, out: Fields) -> None:
+    out.add("al1_allergies", " ".join(p for p in (segment.reps(3) or [[]])[0][:2] if p))
+
+
+def _evn(segment: _Segment, out: Fields) -> None:
+    out.add("evn_recorded_datetime", hl7_date(segment.text(2)))
+
+
+_SEGMENTS: dict[str, Callable[[_Segment, Fields], None]] = {
+    "MSH": _msh,
+    "EVN": _evn,
+    "PID": _pid,
+    "PD1": _pd1,
+    "PV1": _pv1,
+    "ORC": _orc,
+    "OBR": _obr,
+    "OBX": _obx,
+    "NTE": _nte,
+    "IN1": _in1,
+    "DG1": _dg1,
+    "AL1": _al1,
+}
