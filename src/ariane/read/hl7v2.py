@@ -27,7 +27,18 @@ import hl7
 from ariane.read.archive import Blob
 from ariane.read.delimited import MAX_RECORD_BYTES, WIDE_ENCODINGS, WideText, prescan
 from ariane.read.jsonrows import Records
-from ariane.read.segments import Fields, Segment, hl7_date, result_text, segments
+from ariane.read.segments import (
+    Escapes,
+    Fields,
+    Parsed,
+    Segment,
+    at,
+    coded_value,
+    hl7_date,
+    person,
+    result_text,
+    segments,
+)
 from ariane.read.sniff import sniff_encoding
 from ariane.read.store import Origin, SourceWriter, Store
 
@@ -117,7 +128,9 @@ def message_rows(texts: list[str]) -> list[dict[str, str]]:
         message = hl7.parse("\r".join(texts))
     except Exception as exc:  # the library's own errors say what broke, never a value
         raise Malformed(f"not parsed ({type(exc).__name__})") from None
-    escape = _Escapes(str(message.separators), str(message.esc))
+    separators, esc = str(message.separators), str(message.esc)
+    # python-hl7's order: segment, field, repetition, component, subcomponent.
+    escape = Escapes(separators[1], separators[2], separators[3], separators[4], esc)
     header = Fields()
     patients: list[Fields] = []
     for raw_segment, text in zip(message, texts, strict=True):
@@ -149,52 +162,10 @@ def _check(texts: list[str]) -> None:
             raise Malformed(f"segment {number} does not begin with a segment name")
 
 
-class _Escapes:
-    """HL7 escape sequences (``\\F\\ \\S\\ \\T\\ \\R\\ \\E\\ \\X..\\ \\.br\\``) undone.
+class _Segment(Parsed):
+    """One segment parsed by python-hl7."""
 
-    Written here because python-hl7's ``unescape`` logs the field's text on a sequence it
-    does not know (personal data in a log) and drops such sequences; here they are kept.
-    """
-
-    def __init__(self, separators: str, esc: str) -> None:
-        # python-hl7's order: segment, field, repetition, component, subcomponent.
-        self.esc = esc
-        self.map = {
-            "F": separators[1],
-            "R": separators[2],
-            "S": separators[3],
-            "T": separators[4],
-            "E": esc,
-            ".br": "\n",
-            "H": "",
-            "N": "",
-        }
-        self.pattern = re.compile(
-            re.escape(esc) + r"([^" + re.escape(esc) + r"]{1,64})" + re.escape(esc)
-        )
-
-    def __call__(self, text: str) -> str:
-        if self.esc not in text:
-            return text
-        return self.pattern.sub(self._one, text)
-
-    def _one(self, found: re.Match[str]) -> str:
-        sequence = found.group(1)
-        if sequence in self.map:
-            return self.map[sequence]
-        if sequence[0] == "X" and re.fullmatch(r"(?:[0-9A-Fa-f]{2})+", sequence[1:]):
-            data = bytes.fromhex(sequence[1:])
-            try:
-                return data.decode("utf-8")
-            except UnicodeDecodeError:
-                return data.decode("latin-1")
-        return found.group(0)  # unknown: kept as written
-
-
-class _Segment:
-    """One parsed segment: its fields as repetitions of components of subcomponents."""
-
-    def __init__(self, segment: Any, escape: _Escapes) -> None:
+    def __init__(self, segment: Any, escape: Escapes) -> None:
         self.items = segment
         self.escape = escape
         self.name = str(segment[0])
@@ -217,26 +188,6 @@ class _Segment:
             repetitions.append(components)
         return repetitions
 
-    def reps(self, number: int) -> list[list[str]]:
-        """Field ``number``'s repetitions, each as its components' text."""
-        return [[" ".join(p for p in parts if p) for parts in rep] for rep in self.field(number)]
-
-    def text(self, number: int, component: int = 1) -> str:
-        """Component ``component`` of the first repetition of a field ('' if absent)."""
-        reps = self.reps(number)
-        return _at(reps[0], component) if reps else ""
-
-
-def _at(components: list[str], number: int) -> str:
-    return components[number - 1] if len(components) >= number else ""
-
-
-def _person(components: list[str], start: int = 1) -> str:
-    """A person's name from XPN/XCN components beginning at ``start``: prefix given family."""
-    family, given = _at(components, start), _at(components, start + 1)
-    prefix = _at(components, start + 4)
-    return " ".join(p for p in (prefix, given, family) if p)
-
 
 def _msh(segment: _Segment, out: Fields) -> None:
     out.add("msh_sending_application", segment.text(3))
@@ -252,15 +203,15 @@ def _msh(segment: _Segment, out: Fields) -> None:
 
 def _pid(segment: _Segment, out: Fields) -> None:
     for components in segment.reps(2) + segment.reps(3) + segment.reps(4):
-        out.add(_identifier_column(components), _at(components, 1))
+        out.add(_identifier_column(components), at(components, 1))
     names = segment.reps(5)
-    legal = next((n for n in names if _at(n, 7) == "L"), names[0] if names else [])
-    out.add("pid_family_name", _at(legal, 1))
-    out.add("pid_given_name", _at(legal, 2))
-    out.add("pid_middle_name", _at(legal, 3))
+    legal = next((n for n in names if at(n, 7) == "L"), names[0] if names else [])
+    out.add("pid_family_name", at(legal, 1))
+    out.add("pid_given_name", at(legal, 2))
+    out.add("pid_middle_name", at(legal, 3))
     for name in names:
         if name is not legal:
-            out.add("pid_other_names", " ".join(p for p in (_at(name, 2), _at(name, 1)) if p))
+            out.add("pid_other_names", " ".join(p for p in (at(name, 2), at(name, 1)) if p))
     out.add("pid_mother_maiden_name", segment.text(6))
     out.add("pid_birth_date", hl7_date(segment.text(7)))
     out.add("pid_sex", segment.text(8))
@@ -269,17 +220,17 @@ def _pid(segment: _Segment, out: Fields) -> None:
             out.add("pid_other_addresses", " ".join(p for p in address[:6] if p))
             continue
         out.add("pid_street", " ".join(p for p in address[:2] if p))
-        out.add("pid_city", _at(address, 3))
-        out.add("pid_postal_code", _at(address, 5))
-        out.add("pid_country", _at(address, 6))
+        out.add("pid_city", at(address, 3))
+        out.add("pid_postal_code", at(address, 5))
+        out.add("pid_country", at(address, 6))
     for field, column in ((13, "pid_phone"), (14, "pid_work_phone")):
         for telecom in segment.reps(field):
-            email = _at(telecom, 4)
-            if email or _at(telecom, 3).lower() in ("internet", "x.400"):
-                out.add("pid_email", email or _at(telecom, 1))
+            email = at(telecom, 4)
+            if email or at(telecom, 3).lower() in ("internet", "x.400"):
+                out.add("pid_email", email or at(telecom, 1))
                 continue
-            local = " ".join(p for p in (_at(telecom, 6), _at(telecom, 7)) if p)
-            out.add(column, _at(telecom, 1) or local or _at(telecom, 12))
+            local = " ".join(p for p in (at(telecom, 6), at(telecom, 7)) if p)
+            out.add(column, at(telecom, 1) or local or at(telecom, 12))
     out.add("pid_marital_status", segment.text(16))
     out.add("pid_account_number", segment.text(18))
     out.add("pid_ssn", segment.text(19))
@@ -289,17 +240,17 @@ def _pid(segment: _Segment, out: Fields) -> None:
 
 def _identifier_column(components: list[str]) -> str:
     """The column of one CX identifier: ``pid_nir`` by INS-NIR authority, else by type."""
-    authority = _at(components, 4)  # namespace, universal id (an OID), its type
+    authority = at(components, 4)  # namespace, universal id (an OID), its type
     if any(oid in authority.split() for oid in NIR_OIDS):
         return "pid_nir"
-    kind = re.sub(r"[^a-z0-9]+", "_", _at(components, 5).lower()).strip("_")
+    kind = re.sub(r"[^a-z0-9]+", "_", at(components, 5).lower()).strip("_")
     return f"pid_patient_id_{kind}" if kind and kind != "pi" else "pid_patient_id"
 
 
 def _pd1(segment: _Segment, out: Fields) -> None:
     for doctor in segment.reps(4):
-        out.add("pd1_primary_care_doctor", _person(doctor, 2))
-        out.add("pd1_primary_care_doctor_id", _at(doctor, 1))
+        out.add("pd1_primary_care_doctor", person(doctor, 2))
+        out.add("pd1_primary_care_doctor_id", at(doctor, 1))
 
 
 def _pv1(segment: _Segment, out: Fields) -> None:
@@ -307,8 +258,8 @@ def _pv1(segment: _Segment, out: Fields) -> None:
     out.add("pv1_location", " ".join(p for p in (segment.reps(3) or [[]])[0] if p))
     for field, column in ((7, "pv1_attending_doctor"), (8, "pv1_referring_doctor")):
         for doctor in segment.reps(field):
-            out.add(column, _person(doctor, 2))
-            out.add(f"{column}_id", _at(doctor, 1))
+            out.add(column, person(doctor, 2))
+            out.add(f"{column}_id", at(doctor, 1))
     out.add("pv1_visit_number", segment.text(19))
     out.add("pv1_admit_date", hl7_date(segment.text(44)))
     out.add("pv1_discharge_date", hl7_date(segment.text(45)))
@@ -316,33 +267,30 @@ def _pv1(segment: _Segment, out: Fields) -> None:
 
 def _orc(segment: _Segment, out: Fields) -> None:
     for doctor in segment.reps(12):
-        out.add("orc_ordering_provider", _person(doctor, 2))
-        out.add("orc_ordering_provider_id", _at(doctor, 1))
+        out.add("orc_ordering_provider", person(doctor, 2))
+        out.add("orc_ordering_provider_id", at(doctor, 1))
     for facility in segment.reps(21):
-        out.add("orc_ordering_facility", _at(facility, 1))
-        out.add("orc_ordering_facility_id", _at(facility, 10) or _at(facility, 3))
+        out.add("orc_ordering_facility", at(facility, 1))
+        out.add("orc_ordering_facility_id", at(facility, 10) or at(facility, 3))
     out.add("orc_facility_address", " ".join(p for p in (segment.reps(22) or [[]])[0][:6] if p))
     out.add("orc_facility_phone", segment.text(23))
 
 
 def _obr(segment: _Segment, out: Fields) -> None:
     for test in segment.reps(4):
-        out.add("obr_tests", " ".join(p for p in (_at(test, 1), _at(test, 2)) if p))
+        out.add("obr_tests", " ".join(p for p in (at(test, 1), at(test, 2)) if p))
     out.add("obr_observation_date", hl7_date(segment.text(7)))
     for doctor in segment.reps(16):
-        out.add("obr_ordering_provider", _person(doctor, 2))
-        out.add("obr_ordering_provider_id", _at(doctor, 1))
+        out.add("obr_ordering_provider", person(doctor, 2))
+        out.add("obr_ordering_provider_id", at(doctor, 1))
 
 
 def _obx(segment: _Segment, out: Fields) -> None:
     test = (segment.reps(3) or [[]])[0]
-    values = []
-    for value in segment.reps(5):
-        # A coded value (code^text^system) reads as its text; others as their components.
-        values.append(_at(value, 2) if len(value) >= 2 and _at(value, 2) else " ".join(value))
+    values = [coded_value(value) for value in segment.reps(5)]
     unit = segment.text(6) or segment.text(6, 2)
     value = ", ".join(v for v in values if v)
-    result = result_text(_at(test, 1), _at(test, 2), value, unit, segment.text(8))
+    result = result_text(at(test, 1), at(test, 2), value, unit, segment.text(8))
     if result:  # every result kept, the same twice included
         out.values.setdefault("obx_results", []).append(result)
 
@@ -360,9 +308,7 @@ def _in1(segment: _Segment, out: Fields) -> None:
 
 def _dg1(segment: _Segment, out: Fields) -> None:
     code = (segment.reps(3) or [[]])[0]
-    out.add(
-        "dg1_diagnoses", " ".join(p for p in (_at(code, 1), _at(code, 2), segment.text(4)) if p)
-    )
+    out.add("dg1_diagnoses", " ".join(p for p in (at(code, 1), at(code, 2), segment.text(4)) if p))
 
 
 def _al1(segment: _Segment, out: Fields) -> None:

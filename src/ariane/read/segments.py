@@ -33,12 +33,15 @@ class Segment:
     too_long: bool = False  # cut at MAX_RECORD_BYTES, the rest skipped
 
 
-def segments(stream: IO[bytes], *, skip_bom: bool = True) -> Iterator[Segment]:
-    """The non-blank segments of a stream, each with its line (CR, LF, CRLF end a line)."""
+def segments(stream: IO[bytes], *, blank: bool = False) -> Iterator[Segment]:
+    """The segments of a stream, each with its line (CR, LF, CRLF end a line).
+
+    Blank ones only with ``blank`` (where lines count by their place); a BOM is skipped.
+    """
     pending = b""
     base = 0  # byte offset of ``pending`` in the file
     line = 1
-    first = skip_bom
+    first = True
     skipping = False  # inside an over-long segment, its start already yielded
     while True:
         block = stream.read(CHUNK)
@@ -54,7 +57,7 @@ def segments(stream: IO[bytes], *, skip_bom: bool = True) -> Iterator[Segment]:
             piece = pending[start : found.start()]
             if skipping:
                 skipping = False
-            elif piece.strip():
+            elif piece.strip() or (blank and found.group() != b"\x1c"):  # MLLP end: no line
                 yield Segment(piece, line, base + start)
             if found.group() not in (b"\x0b", b"\x1c"):
                 line += 1
@@ -92,6 +95,83 @@ class Fields:
     def row(self) -> dict[str, str]:
         """The record as one text per column."""
         return {name: JOIN.join(values) for name, values in self.values.items() if values}
+
+
+class Escapes:
+    """HL7 and HPRIM escape sequences (``\\F\\ \\S\\ \\T\\ \\R\\ \\E\\ \\X..\\ \\.br\\``) undone.
+
+    Written here because python-hl7's ``unescape`` logs the field's text on a sequence it
+    does not know (personal data in a log) and drops such sequences; here they are kept.
+    """
+
+    def __init__(self, field: str, repetition: str, component: str, sub: str, esc: str) -> None:
+        self.esc = esc
+        self.map = {
+            "F": field,
+            "R": repetition,
+            "S": component,
+            "T": sub,
+            "E": esc,
+            ".br": "\n",
+            "H": "",
+            "N": "",
+        }
+        self.pattern = re.compile(
+            re.escape(esc) + r"([^" + re.escape(esc) + r"]{1,64})" + re.escape(esc)
+        )
+
+    def __call__(self, text: str) -> str:
+        if self.esc not in text:
+            return text
+        return self.pattern.sub(self._one, text)
+
+    def _one(self, found: re.Match[str]) -> str:
+        sequence = found.group(1)
+        if sequence in self.map:
+            return self.map[sequence]
+        if sequence[0] == "X" and re.fullmatch(r"(?:[0-9A-Fa-f]{2})+", sequence[1:]):
+            data = bytes.fromhex(sequence[1:])
+            try:
+                return data.decode("utf-8")
+            except UnicodeDecodeError:
+                return data.decode("latin-1")
+        return found.group(0)  # unknown: kept as written
+
+
+class Parsed:
+    """A parsed segment: field ``n`` as repetitions of components of subcomponents."""
+
+    def field(self, number: int) -> list[list[list[str]]]:
+        """Field ``number`` (1-based as in the standards), unescaped."""
+        raise NotImplementedError
+
+    def reps(self, number: int) -> list[list[str]]:
+        """Field ``number``'s repetitions, each as its components' text."""
+        return [[" ".join(p for p in parts if p) for parts in rep] for rep in self.field(number)]
+
+    def text(self, number: int, component: int = 1) -> str:
+        """Component ``component`` of the first repetition of a field ('' if absent)."""
+        reps = self.reps(number)
+        return at(reps[0], component) if reps else ""
+
+
+def at(components: list[str], number: int) -> str:
+    """Component ``number`` (1-based) of a list of components ('' if absent)."""
+    return components[number - 1] if len(components) >= number else ""
+
+
+def coded_value(components: list[str]) -> str:
+    """A result's value: a coded one (code^text^system) as its text, others as written."""
+    if len(components) >= 2 and components[1]:
+        return components[1]
+    return " ".join(p for p in components if p)
+
+
+def person(components: list[str], start: int = 1) -> str:
+    """A name from components beginning at ``start`` (family, given...): prefix given family."""
+    family, given = at(components, start), at(components, start + 1)
+    prefix = at(components, start + 4)
+    return " ".join(p for p in (prefix, given, family) if p)
 
 
 def result_text(code: str, label: str, value: str, unit: str, flag: str = "") -> str:

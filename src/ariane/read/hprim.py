@@ -1,0 +1,306 @@
+"""Read HPRIM, the French lab-result exchange formats: HPRIM Santé and HPRIM Net.
+
+**HPRIM Santé** writes a message as records, one per line (``H`` header, ``P`` patient,
+``OBR`` request, ``OBX`` result, ``C`` comment, ``L`` end; a line longer than the norm
+goes on in ``A`` lines), ``|`` between fields and the other delimiters given in the ``H``
+record (``~^\\&``: repetition, component, escape, subcomponent). Each ``P`` record is one
+record: the patient's ids, name, birth date, sex, address, phone and doctor, the
+message's sender (``H``, the lab), and the requests, results and comments that follow it
+folded in as text columns (``obx_results``: ``code label = value unit``).
+
+**HPRIM Net** (HPRIM Médecins) writes one report per patient: twelve header lines (patient
+code, name, first name, two address lines, postal code and city, birth date, NIR, file
+number, date, prescriber code and name), the report's text, its structured results
+between ``****LAB****`` and ``****FINLAB****`` (``RES|label|code|type|value|unit|...``),
+and ``****FIN****``. Each report is one record.
+
+No Python library reads either; the parsing is Ariane's. Lines are read as a stream. A
+patient whose bytes do not decode, a report cut short, and lines outside any message are
+quarantined with their reason; the rest are read.
+"""
+
+from __future__ import annotations
+
+import re
+
+from ariane.read.archive import Blob
+from ariane.read.delimited import MAX_RECORD_BYTES, WIDE_ENCODINGS, prescan
+from ariane.read.jsonrows import Records
+from ariane.read.segments import (
+    Escapes,
+    Fields,
+    Parsed,
+    Segment,
+    at,
+    coded_value,
+    hl7_date,
+    person,
+    result_text,
+    segments,
+)
+from ariane.read.sniff import sniff_encoding
+from ariane.read.store import Origin, SourceWriter, Store
+
+#: The marks of HPRIM Net (``****LAB****``, ``****FIN****``...).
+_MARK = re.compile(r"\*{4}([A-Z]+)\*{2,4}")
+#: Header lines of an HPRIM Net report and the columns they fill.
+NET_HEADER = (
+    "hprim_patient_code",
+    "hprim_family_name",
+    "hprim_given_name",
+    "hprim_address_1",
+    "hprim_address_2",
+    "hprim_postal_code_city",
+    "hprim_birth_date",
+    "hprim_nir",
+    "hprim_file_number",
+    "hprim_report_date",
+    "hprim_prescriber_code",
+    "hprim_prescriber",
+)
+
+
+def read_hprim(blob: Blob, store: Store, origin: Origin) -> list[SourceWriter]:
+    """Read an HPRIM Santé or HPRIM Net file as one source, one record per patient."""
+    scan = prescan(blob, sniff_encoding(blob.sample))
+    origin.member_sha256 = scan.sha256
+    # A lab's HPRIM is ASCII or a Windows code page; UTF-16 is not met in the field.
+    codec = "utf-8" if scan.encoding in WIDE_ENCODINGS else scan.encoding.replace("-sig", "")
+    net = _HPRIM_SANTE_START.match(blob.sample.lstrip(b"\xef\xbb\xbf \t\r\n")) is None
+    writer = store.writer(origin, "hprim", scan.encoding, [])
+    records = Records(writer, codec)
+    reader = _Net(records, codec) if net else _Sante(records, codec)
+    with blob.open() as stream:
+        for segment in segments(stream, blank=net):
+            reader.line(segment)
+    reader.end()
+    records.close()
+    writer.close()
+    return [writer]
+
+
+_HPRIM_SANTE_START = re.compile(rb"H\|")
+
+
+class _Group:
+    """The lines of one record being gathered, quarantined whole if they cannot be read."""
+
+    def __init__(self, records: Records, codec: str) -> None:
+        self.records = records
+        self.codec = codec
+        self.lines: list[Segment] = []
+
+    def take(self) -> tuple[list[str], Segment] | None:
+        """The gathered lines decoded (None, quarantined, when they cannot be)."""
+        lines, self.lines = self.lines, []
+        if not lines:
+            return None
+        first = lines[0]
+        raw = b"\n".join(s.raw for s in lines)
+        reason = None
+        if any(s.too_long for s in lines) or len(raw) > MAX_RECORD_BYTES:
+            reason = "longer than the limit"
+        else:
+            try:
+                return [s.raw.decode(self.codec).rstrip() for s in lines], first
+            except UnicodeDecodeError:
+                reason = f"not valid {self.codec} text"
+        self.records.quarantine(reason, raw, first.line, first.offset)
+        return None
+
+
+# -- HPRIM Santé --------------------------------------------------------------------------
+
+
+class _Record(Parsed):
+    """One HPRIM Santé record split by its message's delimiters."""
+
+    def __init__(self, text: str, escape: Escapes) -> None:
+        self.escape = escape
+        self.fields = text.split(escape.map["F"])
+        self.name = self.fields[0].strip()
+
+    def field(self, number: int) -> list[list[list[str]]]:
+        """Field ``number``: ``P|1|...`` has P in field 1, as HPRIM numbers them."""
+        if number > len(self.fields) or number < 2:
+            return []
+        escape = self.escape
+        rep, comp, sub = escape.map["R"], escape.map["S"], escape.map["T"]
+        return [
+            [[escape(part) for part in c.split(sub)] for c in r.split(comp)]
+            for r in self.fields[number - 1].split(rep)
+        ]
+
+
+class _Sante(_Group):
+    """HPRIM Santé messages: H, then P records each followed by their requests and results."""
+
+    def __init__(self, records: Records, codec: str) -> None:
+        super().__init__(records, codec)
+        self.escape = Escapes("|", "~", "^", "&", "\\")
+        self.header = Fields()
+        self.in_message = False
+
+    def line(self, segment: Segment) -> None:
+        head = segment.raw.lstrip()[:4]
+        if head.startswith(b"A|") and self.lines:
+            # A continuation: the previous line goes on (HPRIM cuts lines at 220 characters).
+            last = self.lines[-1]
+            last.raw += segment.raw.lstrip()[2:]
+            last.too_long = last.too_long or segment.too_long
+            return
+        if head.startswith(b"H|"):
+            self.end()
+            self._header(segment)
+            return
+        if head.startswith(b"P|"):
+            self.end()
+        elif head.startswith(b"L|"):
+            self.end()
+            self.in_message = False
+            return
+        if not self.lines and not head.startswith(b"P|"):
+            reason = (
+                "line outside any message" if not self.in_message else "line before any patient"
+            )
+            self.records.quarantine(reason, segment.raw, segment.line, segment.offset)
+            return
+        self.lines.append(segment)
+
+    def _header(self, segment: Segment) -> None:
+        self.in_message = True
+        self.header = Fields()
+        try:
+            text = segment.raw.decode(self.codec).strip()
+        except UnicodeDecodeError:
+            text = segment.raw.decode("latin-1").strip()
+        if len(text) >= 6 and not text[1].isalnum():
+            delimiters = text[2 : text.find(text[1], 2)] if text.find(text[1], 2) > 0 else ""
+            if len(delimiters) >= 3:
+                sub = delimiters[3] if len(delimiters) > 3 else "&"
+                self.escape = Escapes(text[1], delimiters[0], delimiters[1], sub, delimiters[2])
+        record = _Record(text, self.escape)
+        sender = (record.reps(5) or [[]])[0]
+        self.header.add("h_sender_id", at(sender, 1))
+        self.header.add("h_sender", at(sender, 2) or at(sender, 1))
+        self.header.add("h_sender_address", " ".join(p for p in (record.reps(6) or [[]])[0] if p))
+        self.header.add("h_message_type", record.text(7))
+        self.header.add("h_sender_phone", record.text(8))
+        receiver = (record.reps(10) or [[]])[0]
+        self.header.add("h_receiver_id", at(receiver, 1))
+        self.header.add("h_receiver", at(receiver, 2))
+        self.header.add("h_message_date", hl7_date(record.text(14)))
+
+    def end(self) -> None:
+        taken = self.take()
+        if taken is None:
+            return
+        texts, first = taken
+        out = Fields()
+        for text in texts:
+            record = _Record(text, self.escape)
+            reader = _SANTE.get(record.name)
+            if reader is None:
+                out.add("other_records", text)
+            else:
+                reader(record, out)
+        self.records.add({**self.header.row(), **out.row()}, first.line, first.offset, "")
+
+
+def _p(record: _Record, out: Fields) -> None:
+    out.add("p_patient_id", record.text(3))
+    out.add("p_lab_patient_id", record.text(4))
+    out.add("p_patient_id_3", record.text(5))
+    name = (record.reps(6) or [[]])[0]
+    out.add("p_family_name", at(name, 1))
+    out.add("p_given_name", at(name, 2))
+    out.add("p_birth_name", record.text(7))
+    out.add("p_birth_date", hl7_date(record.text(8)))
+    out.add("p_sex", record.text(9))
+    address = (record.reps(11) or [[]])[0]
+    out.add("p_street", " ".join(p for p in address[:2] if p))
+    out.add("p_city", at(address, 3))
+    out.add("p_postal_code", at(address, 5))
+    out.add("p_country", at(address, 6))
+    for phone in record.reps(13):
+        out.add("p_phone", at(phone, 1))
+    for doctor in record.reps(14):
+        out.add("p_attending_doctor", person(doctor, 2))
+        out.add("p_attending_doctor_id", at(doctor, 1))
+
+
+def _obr(record: _Record, out: Fields) -> None:
+    for test in record.reps(5):
+        out.add("obr_tests", " ".join(p for p in test if p))
+    out.add("obr_collection_date", hl7_date(record.text(8)))
+    for doctor in record.reps(17):
+        out.add("obr_ordering_provider", person(doctor, 2))
+        out.add("obr_ordering_provider_id", at(doctor, 1))
+
+
+def _obx(record: _Record, out: Fields) -> None:
+    test = (record.reps(4) or [[]])[0]
+    value = ", ".join(coded_value(v) for v in record.reps(6))
+    unit = record.text(7)
+    result = result_text(at(test, 1), at(test, 2), value, unit, record.text(9))
+    if result:
+        out.values.setdefault("obx_results", []).append(result)
+
+
+def _c(record: _Record, out: Fields) -> None:
+    out.add("comments", " ".join(p for p in (record.reps(4) or [[]])[0] if p))
+
+
+_SANTE = {"P": _p, "OBR": _obr, "OBX": _obx, "C": _c}
+
+
+# -- HPRIM Net ----------------------------------------------------------------------------
+
+
+class _Net(_Group):
+    """HPRIM Net reports: twelve header lines, text, results, ``****FIN****``."""
+
+    def line(self, segment: Segment) -> None:
+        if not self.lines and not segment.raw.strip():
+            return  # blank lines between reports
+        mark = _MARK.fullmatch(segment.raw.strip().decode("latin-1"))
+        self.lines.append(segment)
+        if mark is not None and mark.group(1) in ("FIN", "FINFICHIER"):
+            self.end()
+
+    def end(self) -> None:
+        if self.lines and all(_MARK.fullmatch(s.raw.strip().decode("latin-1")) for s in self.lines):
+            self.lines = []  # a lone end mark (``****FINFICHIER****`` after ``****FIN****``)
+            return
+        lines = self.lines
+        taken = self.take()
+        if taken is None:
+            return
+        texts, first = taken
+        body = [t for t in texts if not _MARK.fullmatch(t.strip())]
+        if len(body) < len(NET_HEADER):  # a report without ****FIN**** at the end is read
+            raw = b"\n".join(s.raw for s in lines)
+            reason = "report cut short: fewer than 12 header lines"
+            self.records.quarantine(reason, raw, first.line, first.offset)
+            return
+        out = Fields()
+        for column, value in zip(NET_HEADER, body, strict=False):
+            out.add(column, value.strip())
+        report: list[str] = []
+        in_lab = False
+        for text in texts[len(NET_HEADER) :]:
+            mark = _MARK.fullmatch(text.strip())
+            if mark is not None:
+                in_lab = mark.group(1) == "LAB"
+                continue
+            if in_lab and text.startswith("RES|"):
+                res = text.split("|")
+                parts = [at(res, n) for n in (3, 2, 5, 6)]
+                flag = at(res, 9)
+                out.values.setdefault("hprim_results", []).append(result_text(*parts, flag))
+            elif in_lab:
+                out.add("hprim_results_text", text)
+            elif text.strip():
+                report.append(text.strip())
+        out.add("hprim_report", "\n".join(report))
+        self.records.add(out.row(), first.line, first.offset, "")
