@@ -50,6 +50,7 @@ SYNONYMS: dict[str, tuple[str, ...]] = {
         "nom d usage",
         "nom marital",
         "nom jeune fille",
+        "maiden name",
         "patronyme",
         "surname",
         "last name",
@@ -321,6 +322,9 @@ SYNONYMS: dict[str, tuple[str, ...]] = {
         "antecedents",
         "~historique",
         "~motif",
+        "conclusion",  # FHIR DiagnosticReport.conclusion
+        "compte rendu",
+        "report text",
     ),
     "health.condition": (
         "diagnostic",

@@ -208,11 +208,11 @@ def _pid(segment: _Segment, out: Fields) -> None:
     legal = next((n for n in names if at(n, 7) == "L"), names[0] if names else [])
     out.add("pid_family_name", at(legal, 1))
     out.add("pid_given_name", at(legal, 2))
-    out.add("pid_middle_name", at(legal, 3))
+    out.add("pid_second_given_name", at(legal, 3))
     for name in names:
         if name is not legal:
             out.add("pid_other_names", " ".join(p for p in (at(name, 2), at(name, 1)) if p))
-    out.add("pid_mother_maiden_name", segment.text(6))
+    out.add("pid_mother_name", segment.text(6))
     out.add("pid_birth_date", hl7_date(segment.text(7)))
     out.add("pid_sex", segment.text(8))
     for number, address in enumerate(segment.reps(11)):
@@ -267,8 +267,8 @@ def _pv1(segment: _Segment, out: Fields) -> None:
 
 def _orc(segment: _Segment, out: Fields) -> None:
     for doctor in segment.reps(12):
-        out.add("orc_ordering_provider", person(doctor, 2))
-        out.add("orc_ordering_provider_id", at(doctor, 1))
+        out.add("orc_prescriber", person(doctor, 2))
+        out.add("orc_prescriber_id", at(doctor, 1))
     for facility in segment.reps(21):
         out.add("orc_ordering_facility", at(facility, 1))
         out.add("orc_ordering_facility_id", at(facility, 10) or at(facility, 3))
@@ -281,8 +281,8 @@ def _obr(segment: _Segment, out: Fields) -> None:
         out.add("obr_tests", " ".join(p for p in (at(test, 1), at(test, 2)) if p))
     out.add("obr_observation_date", hl7_date(segment.text(7)))
     for doctor in segment.reps(16):
-        out.add("obr_ordering_provider", person(doctor, 2))
-        out.add("obr_ordering_provider_id", at(doctor, 1))
+        out.add("obr_prescriber", person(doctor, 2))
+        out.add("obr_prescriber_id", at(doctor, 1))
 
 
 def _obx(segment: _Segment, out: Fields) -> None:

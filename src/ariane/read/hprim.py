@@ -181,14 +181,14 @@ class _Sante(_Group):
                 self.escape = Escapes(text[1], delimiters[0], delimiters[1], sub, delimiters[2])
         record = _Record(text, self.escape)
         sender = (record.reps(5) or [[]])[0]
-        self.header.add("h_sender_id", at(sender, 1))
-        self.header.add("h_sender", at(sender, 2) or at(sender, 1))
+        self.header.add("h_sending_lab_id", at(sender, 1))
+        self.header.add("h_sending_lab", at(sender, 2) or at(sender, 1))
         self.header.add("h_sender_address", " ".join(p for p in (record.reps(6) or [[]])[0] if p))
         self.header.add("h_message_type", record.text(7))
         self.header.add("h_sender_phone", record.text(8))
         receiver = (record.reps(10) or [[]])[0]
-        self.header.add("h_receiver_id", at(receiver, 1))
-        self.header.add("h_receiver", at(receiver, 2))
+        self.header.add("h_receiving_doctor_id", at(receiver, 1))
+        self.header.add("h_receiving_doctor", at(receiver, 2))
         self.header.add("h_message_date", hl7_date(record.text(14)))
 
     def end(self) -> None:
@@ -214,7 +214,7 @@ def _p(record: _Record, out: Fields) -> None:
     name = (record.reps(6) or [[]])[0]
     out.add("p_family_name", at(name, 1))
     out.add("p_given_name", at(name, 2))
-    out.add("p_birth_name", record.text(7))
+    out.add("p_maiden_name", record.text(7))
     out.add("p_birth_date", hl7_date(record.text(8)))
     out.add("p_sex", record.text(9))
     address = (record.reps(11) or [[]])[0]
@@ -234,8 +234,8 @@ def _obr(record: _Record, out: Fields) -> None:
         out.add("obr_tests", " ".join(p for p in test if p))
     out.add("obr_collection_date", hl7_date(record.text(8)))
     for doctor in record.reps(17):
-        out.add("obr_ordering_provider", person(doctor, 2))
-        out.add("obr_ordering_provider_id", at(doctor, 1))
+        out.add("obr_prescriber", person(doctor, 2))
+        out.add("obr_prescriber_id", at(doctor, 1))
 
 
 def _obx(record: _Record, out: Fields) -> None:
@@ -302,5 +302,5 @@ class _Net(_Group):
                 out.add("hprim_results_text", text)
             elif text.strip():
                 report.append(text.strip())
-        out.add("hprim_report", "\n".join(report))
+        out.add("hprim_report_text", "\n".join(report))
         self.records.add(out.row(), first.line, first.offset, "")
