@@ -73,7 +73,7 @@ def hl7_message(person: Person, visit: int, control: str) -> str:
     """An ORU^R01 message for one visit of a person (segments ended by CR)."""
     finess, lab = LABS[person.lab]
     result = (
-        "OBX|1|CE|HIV^S\\E\\rologie VIH^L||POS^Positif^L||||A|||F"
+        "OBX|1|CE|HIV^S\\XC3A9\\rologie VIH^L||POS^Positif^L|||A||F"
         if person.hiv
         else f"OBX|1|NM|GLU^Glucose^L||{4 + visit}.{person.number % 10}|mmol/L|3.9-6.1|N|||F"
     )

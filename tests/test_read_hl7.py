@@ -1,0 +1,178 @@
+"""HL7 v2 logs: one record per patient of each message, damage quarantined, streamed."""
+
+import io
+import json
+
+import pytest
+from hl7_messages import REGISTRY, hl7_log, hl7_message, people
+from measure import loading_seconds
+from typer.testing import CliRunner
+
+from ariane.case import Case
+from ariane.cli import app
+from ariane.read import load
+from ariane.read.delimited import CHUNK
+from ariane.read.segments import segments
+from ariane.read.sniff import sniff_format
+
+
+def _read(path):
+    with Case.ephemeral() as case:
+        engine = case.engine()
+        summary = load(engine, [path])
+        (source,) = summary.sources
+        rows = engine.fetch_arrow(f"SELECT * FROM {source.data_table} ORDER BY _record").to_pylist()
+        quarantine = engine.fetch("SELECT record, line, reason FROM read_quarantine ORDER BY record")
+    return source, rows, quarantine
+
+
+@pytest.mark.parametrize("mllp", [False, True])
+def test_every_message_is_a_record_with_named_columns(tmp_path, mllp):
+    persons = people(12)
+    data, messages = hl7_log(persons, mllp=mllp)
+    path = tmp_path / "log.txt"  # no telling extension: sniffed from content
+    path.write_bytes(data)
+    source, rows, quarantine = _read(path)
+    assert source.format == "hl7"
+    assert (source.rows, source.quarantined) == (messages, 0)
+    assert quarantine == []
+    first = persons[0]
+    row = rows[0]
+    assert row["pid_nir"] == first.nir
+    assert row["pid_patient_id"] == "P00000"
+    assert (row["pid_family_name"], row["pid_given_name"]) == (first.family, first.given)
+    assert row["pid_birth_date"] == f"{first.birth[:4]}-{first.birth[4:6]}-{first.birth[6:]}"
+    assert (row["pid_postal_code"], row["pid_city"]) == (first.postal_code, first.city)
+    assert row["pid_phone"] == first.phone
+    assert row["pv1_attending_doctor"] == "Dr Pierre DUPONT"
+    assert row["orc_ordering_facility_id"] == "350000017"
+    # Results and notes folded into the patient's record; escapes undone.
+    assert row["obx_results"] == "HIV Sérologie VIH = Positif (A)"
+    assert row["nte_comments"] == "Contrôle conseill\\"
+    assert rows[1]["obx_results"].startswith("GLU Glucose = 4.1 mmol/L (N)")
+
+
+def test_delimiters_come_from_each_msh(tmp_path):
+    text = (
+        "MSH#*~!&#LAB#FAC###20240101##ORU*R01#1#P#2.5\r"
+        "PID#1##A1*!!*AUTH~B2##MARTIN*Jeanne~DURAND*Marie##19800101#F\r"
+        "OBX#1#ST#NOTE*Note##a !F! b !S! c\r"
+    )
+    path = tmp_path / "odd.hl7"
+    path.write_text(text)
+    _, (row,), _ = _read(path)
+    assert row["pid_patient_id"] == "A1 | B2"  # both repetitions kept, in order
+    assert row["pid_other_names"] == "Marie DURAND"
+    assert row["obx_results"] == "NOTE Note = a # b * c"
+
+
+def test_a_damaged_message_is_quarantined_and_the_others_read(tmp_path):
+    persons = people(5)
+    good = [hl7_message(p, 0, f"C{p.number}") for p in persons]
+    damaged = [
+        "MSH|^~\\&|X\rPID|1||9\rthis line is no segment\r",  # message 2
+        "MSH|\r",  # message 4: no delimiters
+    ]
+    log = good[0] + damaged[0] + good[1] + damaged[1] + "".join(good[2:])
+    path = tmp_path / "log.hl7"
+    path.write_bytes(b"2024-01-01 listener started\r" + log.encode())
+    source, rows, quarantine = _read(path)
+    assert source.rows == len(good)
+    assert [r["pid_nir"] for r in rows] == [p.nir for p in persons]
+    reasons = [reason for _, _, reason in quarantine]
+    assert reasons[0] == "text before the first MSH segment"
+    assert reasons[1] == "HL7 message 2: segment 3 does not begin with a segment name"
+    assert reasons[2] == "HL7 message 4: MSH segment does not define its delimiters"
+    assert source.rows + source.quarantined == len(good) + len(damaged) + 1
+    for name in (persons[0].family, persons[0].nir):  # reasons name no value
+        assert all(name not in r for r in reasons)
+
+
+def test_a_message_with_two_patients_gives_two_records(tmp_path):
+    one, two = people(2)
+    second = hl7_message(two, 0, "B").split("\r")
+    text = hl7_message(one, 0, "A") + "\r".join(s for s in second if not s.startswith("MSH"))
+    path = tmp_path / "two.hl7"
+    path.write_text(text)
+    source, rows, _ = _read(path)
+    assert source.rows == 2
+    assert [r["pid_nir"] for r in rows] == [one.nir, two.nir]
+    assert rows[0]["msh_control_id"] == rows[1]["msh_control_id"] == "A"
+
+
+def test_the_reader_agrees_with_hl7apy(tmp_path):
+    """A second, independent parser reads the same names, birth dates and results."""
+    hl7apy_parser = pytest.importorskip("hl7apy.parser")
+    persons = people(6)
+    texts = [hl7_message(p, 0, f"X{p.number}") for p in persons]
+    path = tmp_path / "log.hl7"
+    path.write_text("".join(texts))
+    _, rows, _ = _read(path)
+    for text, row in zip(texts, rows, strict=True):
+        message = hl7apy_parser.parse_message(text, find_groups=False)
+        pid = message.pid
+        assert row["pid_family_name"] == pid.pid_5.pid_5_1.value
+        assert row["pid_given_name"] == pid.pid_5.pid_5_2.value
+        assert row["pid_birth_date"].replace("-", "") == pid.pid_7.value
+        assert row["pid_nir"] == pid.pid_3[0].pid_3_1.value
+        assert row["obx_results"].split(" = ")[0].split()[0] == message.obx.obx_3.obx_3_1.value
+
+
+def test_sniffed_from_content_not_from_names():
+    assert sniff_format(b"MSH|^~\\&|A|B\rPID|1\r") == "hl7"
+    assert sniff_format(b"\x0bMSH|^~\\&|A|B\rPID|1\r\x1c\r") == "hl7"
+    assert sniff_format(b"FHS|^~\\&|A\rBHS|^~\\&|A\rMSH|^~\\&|A\r") == "hl7"
+    assert sniff_format(b"MSH,name,age\nx,y,1\n") == "delimited"
+
+
+def test_run_finds_persons_controllers_and_hiv(tmp_path):
+    persons = people(40)
+    data, messages = hl7_log(persons, mllp=True)
+    (tmp_path / "feed.log").write_bytes(data)
+    (tmp_path / "registry.csv").write_text(REGISTRY, encoding="utf-8")
+    case = tmp_path / "case"
+    result = CliRunner().invoke(
+        app,
+        [
+            "run",
+            str(tmp_path / "feed.log"),
+            "--case",
+            str(case),
+            "--registry",
+            str(tmp_path / "registry.csv"),
+            "--quiet",
+        ],
+    )
+    assert result.exit_code == 0, result.output
+    found = json.loads(CliRunner().invoke(app, ["summary", str(case), "--json"]).stdout)
+    assert (found["rows"], found["quarantined"]) == (messages, 0)
+    assert found["persons"] == len(persons)
+    assert found["special_categories"]["hiv"] == sum(p.hiv for p in persons)
+    records = {c["controller_id"]: c["records"] for c in found["controllers"]}
+    visits = [sum(p.visits for p in persons if p.lab == lab) for lab in (0, 1)]
+    assert records == {"LAB01": visits[0], "LAB02": visits[1]}
+    assert found["unattributed_records"] == 0
+
+
+def test_reading_time_grows_linearly(tmp_path):
+    paths = []
+    for n in (300, 600):
+        data, messages = hl7_log(people(n))
+        paths.append(tmp_path / f"{n}.hl7")
+        paths[-1].write_bytes(data)
+    times, summaries = loading_seconds(paths)
+    assert [s.rows for s in summaries] == [450, 900]  # one visit or two, in turn
+    assert times[1] / times[0] <= 2.5, times
+
+
+def test_a_long_log_is_read_as_a_stream():
+    """Segments come out while the log is still being read: it never sits in memory whole."""
+    one = hl7_message(people(1)[0], 0, "M").encode()
+    stream = io.BytesIO(one * 20_000)  # about 10 MB
+    seen = 0
+    for segment in segments(stream):
+        seen += 1
+        assert stream.tell() <= 2 * CHUNK + len(one)
+        if seen == 7 * 10_000:  # half-way through
+            break
+    assert seen == 70_000
