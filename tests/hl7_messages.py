@@ -16,8 +16,25 @@ REGISTRY = """controller_id,name,finess,siren,address,postal_code,city,dpo_email
 LAB01,Laboratoire de Biologie Médicale Rennes Centre,350000017,,1 rue X,35000,Rennes,dpo@a.fr
 LAB02,Labo Analyses Saint-Malo,350000025,,2 rue Y,35400,Saint-Malo,
 """
-LABS = [("350000017", "Laboratoire de Biologie Médicale Rennes Centre"), ("350000025", "Labo Analyses Saint-Malo")]
-FAMILY = ["MARTIN", "BERNARD", "THOMAS", "PETIT", "ROBERT", "RICHARD", "DURAND", "DUBOIS", "MOREAU", "LAURENT", "SIMON", "MICHEL", "LEFEBVRE"]
+LABS = [
+    ("350000017", "Laboratoire de Biologie Médicale Rennes Centre"),
+    ("350000025", "Labo Analyses Saint-Malo"),
+]
+FAMILY = [
+    "MARTIN",
+    "BERNARD",
+    "THOMAS",
+    "PETIT",
+    "ROBERT",
+    "RICHARD",
+    "DURAND",
+    "DUBOIS",
+    "MOREAU",
+    "LAURENT",
+    "SIMON",
+    "MICHEL",
+    "LEFEBVRE",
+]
 GIVEN_F = ["Jeanne", "Marie", "Camille", "Louise", "Chloé", "Inès", "Léa"]
 GIVEN_M = ["Paul", "Louis", "Hugo", "Jules", "Arthur", "Gabriel", "Noé"]
 STREETS = ["rue de la Paix", "avenue Jean Jaurès", "boulevard Victor Hugo", "place du Marché"]
@@ -78,7 +95,8 @@ def hl7_message(person: Person, visit: int, control: str) -> str:
         else f"OBX|1|NM|GLU^Glucose^L||{4 + visit}.{person.number % 10}|mmol/L|3.9-6.1|N|||F"
     )
     segments = [
-        f"MSH|^~\\&|SIL|{lab}^{finess}^FINESS|DPI|CH|2024010{1 + visit}103000||ORU^R01^ORU_R01|{control}|P|2.5",
+        f"MSH|^~\\&|SIL|{lab}^{finess}^FINESS|DPI|CH|2024010{1 + visit}103000"
+        f"||ORU^R01^ORU_R01|{control}|P|2.5",
         f"PID|1||{person.nir}^^^ASIP-SANTE-INS-NIR&1.2.250.1.213.1.4.8&ISO^NH~P{person.number:05d}^^^LAB^PI"
         f"||{person.family}^{person.given}^^^^^L||{person.birth}|{person.sex}|||"
         f"{person.street}^^{person.city}^^{person.postal_code}^FRA||{person.phone}^PRN^CP",

@@ -38,7 +38,7 @@ from ariane.read.segments import (
     result_text,
     segments,
 )
-from ariane.read.sniff import sniff_encoding
+from ariane.read.sniff import HPRIM_SANTE, decode_sample, sniff_encoding
 from ariane.read.store import Origin, SourceWriter, Store
 
 #: The marks of HPRIM Net (``****LAB****``, ``****FIN****``...).
@@ -66,7 +66,7 @@ def read_hprim(blob: Blob, store: Store, origin: Origin) -> list[SourceWriter]:
     origin.member_sha256 = scan.sha256
     # A lab's HPRIM is ASCII or a Windows code page; UTF-16 is not met in the field.
     codec = "utf-8" if scan.encoding in WIDE_ENCODINGS else scan.encoding.replace("-sig", "")
-    net = _HPRIM_SANTE_START.match(blob.sample.lstrip(b"\xef\xbb\xbf \t\r\n")) is None
+    net = HPRIM_SANTE.search(decode_sample(blob.sample[:4096], codec)) is None
     writer = store.writer(origin, "hprim", scan.encoding, [])
     records = Records(writer, codec)
     reader = _Net(records, codec) if net else _Sante(records, codec)
@@ -77,9 +77,6 @@ def read_hprim(blob: Blob, store: Store, origin: Origin) -> list[SourceWriter]:
     records.close()
     writer.close()
     return [writer]
-
-
-_HPRIM_SANTE_START = re.compile(rb"H\|")
 
 
 class _Group:
@@ -294,10 +291,11 @@ class _Net(_Group):
                 in_lab = mark.group(1) == "LAB"
                 continue
             if in_lab and text.startswith("RES|"):
+                # RES|label|code|type|value|unit|low|high|flag|...
                 res = text.split("|")
-                parts = [at(res, n) for n in (3, 2, 5, 6)]
-                flag = at(res, 9)
-                out.values.setdefault("hprim_results", []).append(result_text(*parts, flag))
+                label, code, value, unit = at(res, 2), at(res, 3), at(res, 5), at(res, 6)
+                result = result_text(code, label, value, unit, at(res, 9))
+                out.values.setdefault("hprim_results", []).append(result)
             elif in_lab:
                 out.add("hprim_results_text", text)
             elif text.strip():

@@ -83,16 +83,16 @@ _FHIR = re.compile(r'"resourceType"\s*:\s*"[A-Z][A-Za-z]+"')
 #: HL7 v2: a message (or a batch) begins with its header segment and its delimiters.
 _HL7 = re.compile(r"(?:^|[\r\n\x0b])(?:MSH|FHS|BHS)([^A-Za-z0-9\s])[^A-Za-z0-9\s]{1,5}\1")
 #: HPRIM Sante begins with its H record and delimiters; HPRIM Net marks its parts.
-_HPRIM_SANTE = re.compile(r"H([|])[~^\\&]{3,4}\1")
+HPRIM_SANTE = re.compile(r"(?:^|[\r\n])H([|])[~^\\&]{3,4}\1")
 _HPRIM_NET = re.compile(r"^\*{4}(?:LAB|FIN|FINFICHIER)\*{2,4}[ \t]*\r?$", re.MULTILINE)
 
 
 def _exchange_format(text: str) -> str | None:
     """``hl7`` or ``hprim`` when the text is a message of these lab exchange formats."""
-    head = text.lstrip("\x0b")  # an MLLP frame's start byte
-    if _HL7.search(text, 0, 4096):  # a log may have a line or two before its first message
+    # A log may have a line or two before its first message.
+    if _HL7.search(text, 0, 4096):
         return "hl7"
-    if _HPRIM_SANTE.match(head) or _HPRIM_NET.search(text, 0, 65536):
+    if HPRIM_SANTE.search(text, 0, 4096) or _HPRIM_NET.search(text, 0, 65536):
         return "hprim"
     return None
 

@@ -1,0 +1,138 @@
+"""FHIR R4: Bundles streamed and bulk NDJSON, one source per resource type, patient_ref."""
+
+import json
+
+from ariane.case import Case
+from ariane.read import load
+from ariane.read.sniff import sniff_format
+from hl7_messages import people
+
+NIR = "urn:oid:1.2.250.1.213.1.4.8"
+FINESS = "urn:oid:1.2.250.1.71.4.2.2"
+
+
+def _patient(person, pid):
+    return {
+        "resourceType": "Patient",
+        "id": pid,
+        "identifier": [
+            {"system": NIR, "value": person.nir},
+            {"system": "https://hopital.example/ipp", "value": f"IPP{person.number}"},
+        ],
+        "name": [{"use": "official", "family": person.family, "given": [person.given]}],
+        "gender": "female" if person.sex == "F" else "male",
+        "birthDate": f"{person.birth[:4]}-{person.birth[4:6]}-{person.birth[6:]}",
+        "telecom": [{"system": "phone", "value": person.phone}],
+        "address": [
+            {"line": [person.street], "city": person.city, "postalCode": person.postal_code}
+        ],
+        "generalPractitioner": [{"reference": "Practitioner/d1", "display": "Dr Pierre Dupont"}],
+    }
+
+
+def _observation(oid, subject, hiv):
+    code = {"coding": [{"system": "http://loinc.org", "code": "7917-8", "display": "HIV 1 Ab"}]}
+    return {
+        "resourceType": "Observation",
+        "id": oid,
+        "status": "final",
+        "code": code,
+        "subject": {"reference": subject},
+        "valueCodeableConcept": {"text": "Positif" if hiv else "Négatif"},
+    }
+
+
+def _sources(path):
+    with Case.ephemeral() as case:
+        engine = case.engine()
+        summary = load(engine, [path])
+        tables = {
+            s.table_name: engine.fetch_arrow(
+                f"SELECT * FROM {s.data_table} ORDER BY _record"
+            ).to_pylist()
+            for s in summary.sources
+        }
+        quarantine = engine.fetch("SELECT source_id, reason FROM read_quarantine")
+    return {s.table_name: s for s in summary.sources}, tables, quarantine
+
+
+def test_a_bundle_gives_one_source_per_type_and_patient_refs(tmp_path):
+    persons = people(6)
+    entries = []
+    for p in persons:
+        entries.append(
+            {"fullUrl": f"urn:uuid:u{p.number}", "resource": _patient(p, f"p{p.number}")}
+        )
+    for p in persons:  # half by urn:uuid, half by Patient/id
+        ref = f"urn:uuid:u{p.number}" if p.number % 2 else f"Patient/p{p.number}"
+        entries.append({"resource": _observation(f"o{p.number}", ref, p.hiv)})
+    org = {
+        "resourceType": "Organization",
+        "id": "lab",
+        "name": "Labo",
+        "identifier": [{"system": FINESS, "value": "350000017"}],
+    }
+    entries.append({"resource": org})
+    path = tmp_path / "bundle.txt"
+    path.write_text(
+        json.dumps({"resourceType": "Bundle", "type": "collection", "entry": entries}, indent=1)
+    )
+    sources, tables, quarantine = _sources(path)
+    assert sources["Patient"].format == "fhir-json"
+    assert {name: s.rows for name, s in sources.items()} == {
+        "Patient": 6,
+        "Observation": 6,
+        "Organization": 1,
+    }
+    assert quarantine == []
+    patient = tables["Patient"][0]
+    assert patient["nir"] == persons[0].nir
+    assert patient["identifier_hopital_example_ipp"] == "IPP0"
+    assert (patient["family_name"], patient["given_name"]) == (persons[0].family, persons[0].given)
+    assert patient["postal_code"] == persons[0].postal_code
+    assert patient["general_practitioner"] == "Dr Pierre Dupont"
+    assert [o["patient_ref"] for o in tables["Observation"]] == [f"p{p.number}" for p in persons]
+    assert tables["Observation"][0]["result"] == "7917-8 HIV 1 Ab = Positif"
+    assert tables["Organization"][0]["finess"] == "350000017"
+
+
+def test_damaged_resources_are_quarantined_and_the_others_kept(tmp_path):
+    persons = people(4)
+    entries = [json.dumps({"resource": _patient(p, f"p{p.number}")}) for p in persons]
+    entries.insert(2, '{"resource": {"resourceType": "Observation", "id": "x" "code": }}')
+    entries.insert(3, '{"request": {"method": "DELETE"}}')
+    text = '{"resourceType": "Bundle", "entry": [\n' + ",\n".join(entries) + "\n]}"
+    path = tmp_path / "damaged.json"
+    path.write_text(text)
+    sources, tables, quarantine = _sources(path)
+    assert sources["Patient"].rows == 4
+    assert sources["Observation"].quarantined == 1
+    assert sources["Bundle.entry"].quarantined == 1
+    assert sorted(r for _, r in quarantine) == ["Bundle entry holds no resource", "invalid JSON"]
+
+
+def test_bulk_ndjson(tmp_path):
+    persons = people(5)
+    patients = tmp_path / "Patient.ndjson"
+    patients.write_text("\n".join(json.dumps(_patient(p, f"p{p.number}")) for p in persons) + "\n")
+    observations = tmp_path / "Observation.ndjson"
+    lines = [
+        json.dumps(_observation(f"o{p.number}", f"Patient/p{p.number}", p.hiv)) for p in persons
+    ]
+    lines.insert(1, '{"resourceType": "Observation", "id": ')
+    observations.write_text("\n".join(lines) + "\n")
+    sources, tables, quarantine = _sources(observations)
+    assert sources["Observation"].format == "fhir-ndjson"
+    assert (sources["Observation"].rows, sources["Observation"].quarantined) == (5, 1)
+    assert [o["patient_ref"] for o in tables["Observation"]] == [f"p{p.number}" for p in persons]
+    sources, tables, _ = _sources(patients)
+    assert [p["nir"] for p in tables["Patient"]] == [p.nir for p in persons]
+
+
+def test_sniffed_from_content():
+    assert sniff_format(b'{"resourceType": "Bundle", "entry": []}') == "fhir-json"
+    assert (
+        sniff_format(b'{"resourceType":"Patient","id":"1"}\n{"resourceType":"Patient","id":"2"}\n')
+        == "fhir-ndjson"
+    )
+    assert sniff_format(b'{"patients": [{"nom": "x"}]}') == "json"

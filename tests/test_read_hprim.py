@@ -1,0 +1,109 @@
+"""HPRIM Santé and HPRIM Net: one record per patient, results folded, damage quarantined."""
+
+from ariane.case import Case
+from ariane.read import load
+from ariane.read.sniff import sniff_format
+from hl7_messages import LABS, people
+
+
+def _read(path):
+    with Case.ephemeral() as case:
+        engine = case.engine()
+        (source,) = load(engine, [path]).sources
+        rows = engine.fetch_arrow(f"SELECT * FROM {source.data_table} ORDER BY _record").to_pylist()
+        reasons = [r for (r,) in engine.fetch("SELECT reason FROM read_quarantine ORDER BY record")]
+    return source, rows, reasons
+
+
+def _sante(persons):
+    finess, lab = LABS[0]
+    lines = [
+        f"H|~^\\&|M1||{finess}^{lab}|1 rue X^^Rennes^^35000|ORU|0299000000"
+        "||DR1^Dr Dupont||P|H2.2^C|20240105"
+    ]
+    for i, p in enumerate(persons, start=1):
+        lines += [
+            f"P|{i}|PAT{p.number}|L{p.number}||{p.family}^{p.given}||{p.birth}|{p.sex}||{p.street}^^{p.city}^^{p.postal_code}||{p.phone}",
+            "OBR|1|D1|E1||^^^BIO^Bilan|||20240104",
+            "OBX|1|CE|HIV^S\\XC3A9\\rologie VIH^L||POS^Positif|||A"
+            if p.hiv
+            else "OBX|1|NM|GLY^Glyc\\XC3A9\\mie^L||5.2|mmol/l|3.9-6.1|N",
+            "C|1|L|Contr",
+            "A|ôle",
+        ]
+    lines.append("L|1|||1")
+    return "\r\n".join(lines) + "\r\n"
+
+
+def test_hprim_sante_one_record_per_patient(tmp_path):
+    persons = people(4)
+    path = tmp_path / "results.txt"
+    path.write_bytes(("stray line\r\n" + _sante(persons)).encode("cp1252"))
+    source, rows, reasons = _read(path)
+    assert source.format == "hprim"
+    assert (source.rows, source.quarantined) == (4, 1)
+    assert reasons == ["line outside any message"]
+    first = rows[0]
+    assert (first["p_family_name"], first["p_given_name"]) == (persons[0].family, persons[0].given)
+    assert first["p_postal_code"] == persons[0].postal_code
+    assert first["h_sending_lab_id"] == LABS[0][0]
+    assert first["obx_results"] == "HIV Sérologie VIH = Positif (A)"
+    assert first["comments"] == "Contrôle"  # the A line goes on with the C line
+    assert rows[1]["obx_results"] == "GLY Glycémie = 5.2 mmol/l (N)"
+
+
+def _net(p, *, header_lines=12):
+    header = [
+        f"PAT{p.number}",
+        p.family,
+        p.given,
+        p.street,
+        "",
+        f"{p.postal_code} {p.city}",
+        f"{p.birth[6:]}/{p.birth[4:6]}/{p.birth[:4]}",
+        p.nir,
+        "D1",
+        "05/01/2024",
+        "DUP",
+        "Dr DUPONT",
+    ]
+    lines = header[:header_lines] + [
+        "Compte rendu de sérologie",
+        "****LAB****",
+        "RES|Sérologie VIH|HIV|A|"
+        + ("Positif" if p.hiv else "Négatif")
+        + "||||"
+        + ("A" if p.hiv else ""),
+        "****FINLAB****",
+        "****FIN****",
+    ]
+    return "\r\n".join(lines) + "\r\n"
+
+
+def test_hprim_net_reports(tmp_path):
+    persons = people(3)
+    text = (
+        _net(persons[0])
+        + _net(persons[1], header_lines=4)
+        + _net(persons[2])
+        + "****FINFICHIER****\r\n"
+    )
+    path = tmp_path / "hprim.hpr"
+    path.write_bytes(text.encode("cp1252"))
+    source, rows, reasons = _read(path)
+    assert (source.rows, source.quarantined) == (2, 1)
+    assert reasons == ["report cut short: fewer than 12 header lines"]
+    assert [r["hprim_nir"] for r in rows] == [persons[0].nir, persons[2].nir]
+    assert rows[0]["hprim_postal_code_city"] == f"{persons[0].postal_code} {persons[0].city}"
+    assert "hprim_address_2" not in rows[0] or rows[0]["hprim_address_2"] is None
+    assert rows[0]["hprim_results"] == "HIV Sérologie VIH = Positif (A)"
+    assert rows[0]["hprim_report_text"] == "Compte rendu de sérologie"
+
+
+def test_sniffed_from_content():
+    assert sniff_format(b"H|~^\\&|M1||X\r\nP|1|A\r\n") == "hprim"
+    assert (
+        sniff_format(b"PAT1\r\nMARTIN\r\nJeanne\r\n****LAB****\r\nRES|a|b\r\n****FIN****\r\n")
+        == "hprim"
+    )
+    assert sniff_format(b"H|name|age\nx|y|1\n") == "delimited"
