@@ -24,6 +24,7 @@ from __future__ import annotations
 import io
 import json
 import re
+from collections.abc import Iterable
 from typing import Any, cast
 
 from ariane.read.archive import Blob
@@ -76,7 +77,8 @@ class _Resources:
         self.store, self.origin, self.format = store, origin, fmt
         self.encoding, self.codec = encoding, codec
         self.by_type: dict[str, Records] = {}
-        self.patients: dict[str, str] = {}  # fullUrl -> id of each Patient met
+        #: fullUrl -> id of the Patients, Organizations and Practitioners met.
+        self.full_urls: dict[str, str] = {}
 
     def records(self, kind: str) -> Records:
         """The records of one resource type."""
@@ -97,9 +99,9 @@ class _Resources:
             for entry in value["entry"]:  # a Bundle inside a Bundle, decoded already
                 self.entry(entry, line, offset)
             return
-        if kind == "Patient" and full_url and isinstance(value.get("id"), str):
-            self.patients[full_url] = value["id"]
-        row = resource_row(value, self.patients, full_url)
+        if kind in _REFERENCED and full_url and isinstance(value.get("id"), str):
+            self.full_urls[full_url] = value["id"]
+        row = resource_row(value, self.full_urls, full_url)
         self.records(kind).add(row, line, offset, raw)
 
     def entry(self, entry: Any, line: int, offset: int, raw: str = "") -> None:
@@ -119,8 +121,47 @@ class _Resources:
             self.records(UNTYPED)  # a file with no resource is still a source, of no rows
         for records in self.by_type.values():
             records.close()
+        if "Organization" in self.by_type:
+            _fill_organizations(self.by_type["Organization"].writer, self.by_type.values())
+        for records in self.by_type.values():
             records.writer.close()
         return [records.writer for records in self.by_type.values()]
+
+
+def _fill_organizations(organizations: SourceWriter, tables: Iterable[Records]) -> None:
+    """Name the lab a reference points to, and its FINESS, where the file holds it.
+
+    A Patient's ``managingOrganization`` or an Observation's ``performer`` often points to
+    an Organization of the same Bundle: its name and FINESS, written into the rows that
+    point to it, let those records be attributed to their lab. Done in the engine once
+    every row is written, so the order of the entries does not matter.
+    """
+    if "id" not in organizations.columns:
+        return
+    name = "organization_name" in organizations.columns
+    finess = "finess" in organizations.columns
+    if not (name or finess):
+        return
+    lookup = (
+        f'(SELECT "id", {"any_value(finess)" if finess else "NULL"} AS finess, '
+        f"{'any_value(organization_name)' if name else 'NULL'} AS name "
+        f'FROM "{organizations.data_table}" GROUP BY "id")'
+    )
+    for records in tables:
+        writer = records.writer
+        if writer is organizations or not writer.rows:
+            continue
+        for column in [c[: -len("_ref")] for c in writer.columns if c.endswith("_ref")]:
+            if column == "patient":
+                continue
+            missing = [c for c in (column, f"{column}_finess") if c not in writer.columns]
+            writer.add_columns(missing)
+            table = writer.data_table
+            writer.engine.execute(
+                f'UPDATE "{table}" SET "{column}" = coalesce("{table}"."{column}", o.name), '
+                f'"{column}_finess" = coalesce("{table}"."{column}_finess", o.finess) '
+                f'FROM {lookup} AS o WHERE "{table}"."{column}_ref" = o."id"'
+            )
 
 
 def _ndjson(stream: Any, codec: str, tables: _Resources) -> None:
@@ -243,13 +284,13 @@ def _member_name(text: Text) -> str | None:
 
 
 def resource_row(
-    resource: dict[str, Any], patients: dict[str, str], full_url: str = ""
+    resource: dict[str, Any], full_urls: dict[str, str], full_url: str = ""
 ) -> dict[str, str]:
     """One resource as flat columns named for what they hold."""
     kind = resource.get("resourceType")
-    out = Fields()
+    out = _Row(full_urls)
     out.add("id", _str(resource.get("id")) or _uuid(full_url))
-    patient = _patient_ref(resource, patients)
+    patient = _patient_ref(resource, full_urls)
     if patient:
         out.add("patient_ref", patient)
     shaper = _SHAPES.get(str(kind))
@@ -262,7 +303,7 @@ def resource_row(
     return out.row()
 
 
-def _patient_ref(resource: dict[str, Any], patients: dict[str, str]) -> str:
+def _patient_ref(resource: dict[str, Any], full_urls: dict[str, str]) -> str:
     """The bare id of the Patient a resource is about ('' if none)."""
     for key in ("subject", "patient", "beneficiary"):
         ref = resource.get(key)
@@ -270,7 +311,7 @@ def _patient_ref(resource: dict[str, Any], patients: dict[str, str]) -> str:
         if not isinstance(reference, str):
             continue
         if reference.startswith("urn:uuid:"):
-            return patients.get(reference, reference.removeprefix("urn:uuid:"))
+            return full_urls.get(reference, reference.removeprefix("urn:uuid:"))
         parts = reference.rstrip("/").split("/")
         if len(parts) >= 2 and parts[-2] == "Patient":
             return parts[-1]
@@ -314,11 +355,39 @@ def _code(value: Any) -> str:
     return ""
 
 
-def _reference(value: Any) -> str:
-    """A Reference as read by a person: its display, else what it points to."""
-    if not isinstance(value, dict):
-        return _str(value)
-    return _str(value.get("display")) or _str(value.get("reference"))
+class _Row(Fields):
+    """The columns of one resource, with the ``fullUrl`` map to resolve its references."""
+
+    def __init__(self, full_urls: dict[str, str]) -> None:
+        super().__init__()
+        self.full_urls = full_urls
+
+    def reference(self, column: str, value: Any) -> None:
+        """A Reference to a lab or a doctor: its display in ``column``, the id it points
+        to in ``<column>_ref`` (filled in from the file's Organization, see
+        :func:`_fill_organizations`), a FINESS or RPPS it carries in ``<column>_finess``
+        or ``<column>_rpps``."""
+        if not isinstance(value, dict):
+            self.add(column, _str(value))
+            return
+        self.add(column, _str(value.get("display")))
+        reference = _str(value.get("reference"))
+        parts = reference.rstrip("/").split("/")
+        if reference in self.full_urls:
+            self.add(f"{column}_ref", self.full_urls[reference])
+        elif len(parts) >= 2 and parts[-2] in _REFERENCED:
+            self.add(f"{column}_ref", parts[-1])
+        identifier = value.get("identifier")
+        if isinstance(identifier, dict):
+            system = _str(identifier.get("system"))
+            kind = (
+                "finess" if system in FINESS_SYSTEMS else "rpps" if system in RPPS_SYSTEMS else ""
+            )
+            self.add(f"{column}_{kind or 'identifier'}", _str(identifier.get("value")))
+
+
+#: Resources that others point to by reference, read as records of their own too.
+_REFERENCED = frozenset(["Patient", "Organization", "Practitioner", "PractitionerRole"])
 
 
 def _identifiers(resource: dict[str, Any], out: Fields) -> None:
@@ -382,7 +451,7 @@ def _contact(resource: dict[str, Any], out: Fields) -> None:
         out.add("country", _str(address.get("country")))
 
 
-def _patient(resource: dict[str, Any], out: Fields) -> None:
+def _patient(resource: dict[str, Any], out: _Row) -> None:
     _identifiers(resource, out)
     _names(resource, out)
     out.add("gender", _str(resource.get("gender")))
@@ -390,8 +459,8 @@ def _patient(resource: dict[str, Any], out: Fields) -> None:
     out.add("death_date", _str(resource.get("deceasedDateTime")))
     _contact(resource, out)
     for doctor in _list(resource.get("generalPractitioner")):
-        out.add("general_practitioner", _reference(doctor))
-    out.add("managing_organization", _reference(resource.get("managingOrganization")))
+        out.reference("general_practitioner", doctor)
+    out.reference("managing_organization", resource.get("managingOrganization"))
 
 
 def _value_text(resource: dict[str, Any]) -> str:
@@ -408,7 +477,7 @@ def _value_text(resource: dict[str, Any]) -> str:
     return ""
 
 
-def _observation(resource: dict[str, Any], out: Fields) -> None:
+def _observation(resource: dict[str, Any], out: _Row) -> None:
     code = resource.get("code")
     out.add("test", _concept(code))
     out.add("status", _str(resource.get("status")))
@@ -432,23 +501,23 @@ def _observation(resource: dict[str, Any], out: Fields) -> None:
         ),
     )
     for performer in _list(resource.get("performer")):
-        out.add("performer", _reference(performer))
+        out.reference("performer", performer)
     for note in _list(resource.get("note")):
         out.add("note", _str(note.get("text")) if isinstance(note, dict) else _str(note))
 
 
-def _condition(resource: dict[str, Any], out: Fields) -> None:
+def _condition(resource: dict[str, Any], out: _Row) -> None:
     code = resource.get("code")
     out.add("condition", " ".join(p for p in (_code(code), _concept(code)) if p))
     out.add("clinical_status", _concept(resource.get("clinicalStatus")))
     out.add("onset_date", _str(resource.get("onsetDateTime")))
     out.add("recorded_date", _str(resource.get("recordedDate")))
-    out.add("asserter", _reference(resource.get("asserter")))
+    out.reference("asserter", resource.get("asserter"))
     for note in _list(resource.get("note")):
         out.add("note", _str(note.get("text")) if isinstance(note, dict) else _str(note))
 
 
-def _report(resource: dict[str, Any], out: Fields) -> None:
+def _report(resource: dict[str, Any], out: _Row) -> None:
     code = resource.get("code")
     out.add("test", " ".join(p for p in (_code(code), _concept(code)) if p))
     out.add("status", _str(resource.get("status")))
@@ -458,10 +527,10 @@ def _report(resource: dict[str, Any], out: Fields) -> None:
     out.add("effective_date", _str(resource.get("effectiveDateTime")))
     out.add("issued", _str(resource.get("issued")))
     for performer in _list(resource.get("performer")):
-        out.add("performer", _reference(performer))
+        out.reference("performer", performer)
 
 
-def _organization(resource: dict[str, Any], out: Fields) -> None:
+def _organization(resource: dict[str, Any], out: _Row) -> None:
     _identifiers(resource, out)
     out.add("organization_name", _str(resource.get("name")))
     for kind in _list(resource.get("type")):
@@ -469,13 +538,13 @@ def _organization(resource: dict[str, Any], out: Fields) -> None:
     _contact(resource, out)
 
 
-def _practitioner(resource: dict[str, Any], out: Fields) -> None:
+def _practitioner(resource: dict[str, Any], out: _Row) -> None:
     _identifiers(resource, out)
     _names(resource, out, "practitioner_")
     _contact(resource, out)
 
 
-def _encounter(resource: dict[str, Any], out: Fields) -> None:
+def _encounter(resource: dict[str, Any], out: _Row) -> None:
     out.add("status", _str(resource.get("status")))
     out.add(
         "encounter_class",
@@ -490,8 +559,8 @@ def _encounter(resource: dict[str, Any], out: Fields) -> None:
         out.add("visit_date", _str(period.get("start")))
     for participant in _list(resource.get("participant")):
         if isinstance(participant, dict):
-            out.add("physician", _reference(participant.get("individual")))
-    out.add("service_provider", _reference(resource.get("serviceProvider")))
+            out.reference("physician", participant.get("individual"))
+    out.reference("service_provider", resource.get("serviceProvider"))
 
 
 _SHAPES = {
