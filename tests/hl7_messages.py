@@ -69,7 +69,7 @@ def people(count: int) -> list[Person]:
         out.append(
             Person(
                 number=i,
-                family=f"{FAMILY[i % len(FAMILY)]}-{FAMILY[(i // len(FAMILY)) % len(FAMILY)]}",
+                family=FAMILY[(7 * i) % len(FAMILY)],
                 given=(GIVEN_F if female else GIVEN_M)[i % 7],
                 sex="F" if female else "M",
                 birth=f"{year}{month:02d}{day:02d}",

@@ -99,7 +99,7 @@ def test_a_message_with_two_patients_gives_two_records(tmp_path):
     source, rows, _ = _read(path)
     assert source.rows == 2
     assert [r["pid_nir"] for r in rows] == [one.nir, two.nir]
-    assert rows[0]["msh_control_id"] == rows[1]["msh_control_id"] == "A"
+    assert rows[0]["msh_sending_facility_id"] == rows[1]["msh_sending_facility_id"]
 
 
 def test_the_reader_agrees_with_hl7apy(tmp_path):

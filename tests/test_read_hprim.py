@@ -94,7 +94,8 @@ def test_hprim_net_reports(tmp_path):
     assert (source.rows, source.quarantined) == (2, 1)
     assert reasons == ["report cut short: fewer than 12 header lines"]
     assert [r["hprim_nir"] for r in rows] == [persons[0].nir, persons[2].nir]
-    assert rows[0]["hprim_postal_code_city"] == f"{persons[0].postal_code} {persons[0].city}"
+    place = (rows[0]["hprim_postal_code"], rows[0]["hprim_city"])
+    assert place == (persons[0].postal_code, persons[0].city)
     assert "hprim_address_2" not in rows[0] or rows[0]["hprim_address_2"] is None
     assert rows[0]["hprim_results"] == "HIV Sérologie VIH = Positif (A)"
     assert rows[0]["hprim_report_text"] == "Compte rendu de sérologie"

@@ -478,6 +478,11 @@ SYNONYMS: dict[str, tuple[str, ...]] = {
         "version",
         "created at",
         "updated at",
+        "sending application",  # HL7 v2 message headers
+        "receiving application",
+        "message type",
+        "message control id",
+        "control id",
     ),
 }
 

@@ -154,9 +154,14 @@ def _fill_organizations(organizations: SourceWriter, tables: Iterable[Records]) 
         for column in [c[: -len("_ref")] for c in writer.columns if c.endswith("_ref")]:
             if column == "patient":
                 continue
+            table = writer.data_table
+            pointing = writer.engine.fetch(
+                f'SELECT count(*) FROM "{table}" JOIN {lookup} AS o ON "{column}_ref" = o."id"'
+            )
+            if not pointing[0][0]:
+                continue  # a reference to doctors, or to labs this file does not hold
             missing = [c for c in (column, f"{column}_finess") if c not in writer.columns]
             writer.add_columns(missing)
-            table = writer.data_table
             writer.engine.execute(
                 f'UPDATE "{table}" SET "{column}" = coalesce("{table}"."{column}", o.name), '
                 f'"{column}_finess" = coalesce("{table}"."{column}_finess", o.finess) '

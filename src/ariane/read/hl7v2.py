@@ -197,7 +197,8 @@ def _msh(segment: _Segment, out: Fields) -> None:
     out.add("msh_receiving_facility", segment.text(6))
     out.add("msh_message_datetime", hl7_date(segment.text(7)))
     out.add("msh_message_type", "^".join(c for c in (segment.reps(9) or [[]])[0] if c))
-    out.add("msh_control_id", segment.text(10))
+    # Left out: numbers of a message, a visit or an account (MSH-10, PV1-19, PID-18), unique
+    # per row, that would pass for a person's key and split a patient's messages apart.
     out.add("msh_version", segment.text(12))
 
 
@@ -232,7 +233,6 @@ def _pid(segment: _Segment, out: Fields) -> None:
             local = " ".join(p for p in (at(telecom, 6), at(telecom, 7)) if p)
             out.add(column, at(telecom, 1) or local or at(telecom, 12))
     out.add("pid_marital_status", segment.text(16))
-    out.add("pid_account_number", segment.text(18))
     out.add("pid_ssn", segment.text(19))
     out.add("pid_birth_place", segment.text(23))
     out.add("pid_death_date", hl7_date(segment.text(29)))
@@ -254,13 +254,11 @@ def _pd1(segment: _Segment, out: Fields) -> None:
 
 
 def _pv1(segment: _Segment, out: Fields) -> None:
-    out.add("pv1_patient_class", segment.text(2))
     out.add("pv1_location", " ".join(p for p in (segment.reps(3) or [[]])[0] if p))
     for field, column in ((7, "pv1_attending_doctor"), (8, "pv1_referring_doctor")):
         for doctor in segment.reps(field):
             out.add(column, person(doctor, 2))
             out.add(f"{column}_id", at(doctor, 1))
-    out.add("pv1_visit_number", segment.text(19))
     out.add("pv1_admit_date", hl7_date(segment.text(44)))
     out.add("pv1_discharge_date", hl7_date(segment.text(45)))
 

@@ -43,6 +43,7 @@ from ariane.read.store import Origin, SourceWriter, Store
 
 #: The marks of HPRIM Net (``****LAB****``, ``****FIN****``...).
 _MARK = re.compile(r"\*{4}([A-Z]+)\*{2,4}")
+_POSTAL_CODE_CITY = re.compile(r"(\d{5})\s+(\S.*)")
 #: Header lines of an HPRIM Net report and the columns they fill.
 NET_HEADER = (
     "hprim_patient_code",
@@ -50,7 +51,7 @@ NET_HEADER = (
     "hprim_given_name",
     "hprim_address_1",
     "hprim_address_2",
-    "hprim_postal_code_city",
+    "hprim_postal_code_city",  # read as hprim_postal_code and hprim_city when it splits
     "hprim_birth_date",
     "hprim_nir",
     "hprim_file_number",
@@ -180,7 +181,9 @@ class _Sante(_Group):
         sender = (record.reps(5) or [[]])[0]
         self.header.add("h_sending_lab_id", at(sender, 1))
         self.header.add("h_sending_lab", at(sender, 2) or at(sender, 1))
-        self.header.add("h_sender_address", " ".join(p for p in (record.reps(6) or [[]])[0] if p))
+        self.header.add(
+            "h_sending_lab_address", " ".join(p for p in (record.reps(6) or [[]])[0] if p)
+        )
         self.header.add("h_message_type", record.text(7))
         self.header.add("h_sender_phone", record.text(8))
         receiver = (record.reps(10) or [[]])[0]
@@ -282,7 +285,12 @@ class _Net(_Group):
             return
         out = Fields()
         for column, value in zip(NET_HEADER, body, strict=False):
-            out.add(column, value.strip())
+            place = _POSTAL_CODE_CITY.fullmatch(value.strip())
+            if column == "hprim_postal_code_city" and place is not None:
+                out.add("hprim_postal_code", place.group(1))
+                out.add("hprim_city", place.group(2))
+            else:
+                out.add(column, value.strip())
         report: list[str] = []
         in_lab = False
         for text in texts[len(NET_HEADER) :]:
