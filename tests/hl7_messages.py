@@ -13,12 +13,12 @@ from dataclasses import dataclass
 from ariane.nir import make_nir
 
 REGISTRY = """controller_id,name,finess,siren,address,postal_code,city,dpo_email
-LAB01,Laboratoire de Biologie Médicale Rennes Centre,350000017,,1 rue X,35000,Rennes,dpo@a.fr
-LAB02,Labo Analyses Saint-Malo,350000025,,2 rue Y,35400,Saint-Malo,
+LAB01,Laboratoire de Biologie Médicale Rennes Centre,350000014,,1 rue X,35000,Rennes,dpo@a.fr
+LAB02,Labo Analyses Saint-Malo,350000022,,2 rue Y,35400,Saint-Malo,
 """
 LABS = [
-    ("350000017", "Laboratoire de Biologie Médicale Rennes Centre"),
-    ("350000025", "Labo Analyses Saint-Malo"),
+    ("350000014", "Laboratoire de Biologie Médicale Rennes Centre"),
+    ("350000022", "Labo Analyses Saint-Malo"),
 ]
 FAMILY = [
     "MARTIN",

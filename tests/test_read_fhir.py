@@ -70,7 +70,7 @@ def test_a_bundle_gives_one_source_per_type_and_patient_refs(tmp_path):
         "resourceType": "Organization",
         "id": "lab",
         "name": "Labo",
-        "identifier": [{"system": FINESS, "value": "350000017"}],
+        "identifier": [{"system": FINESS, "value": "350000014"}],
     }
     entries.append({"resource": org})
     path = tmp_path / "bundle.txt"
@@ -93,7 +93,7 @@ def test_a_bundle_gives_one_source_per_type_and_patient_refs(tmp_path):
     assert patient["general_practitioner"] == "Dr Pierre Dupont"
     assert [o["patient_ref"] for o in tables["Observation"]] == [f"p{p.number}" for p in persons]
     assert tables["Observation"][0]["result"] == "7917-8 HIV 1 Ab = Positif"
-    assert tables["Organization"][0]["finess"] == "350000017"
+    assert tables["Organization"][0]["finess"] == "350000014"
 
 
 def test_damaged_resources_are_quarantined_and_the_others_kept(tmp_path):

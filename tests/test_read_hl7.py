@@ -47,7 +47,7 @@ def test_every_message_is_a_record_with_named_columns(tmp_path, mllp):
     assert (row["pid_postal_code"], row["pid_city"]) == (first.postal_code, first.city)
     assert row["pid_phone"] == first.phone
     assert row["pv1_attending_doctor"] == "Dr Pierre DUPONT"
-    assert row["orc_ordering_facility_id"] == "350000017"
+    assert row["orc_ordering_facility_finess"] == "350000014"
     # Results and notes folded into the patient's record; escapes undone.
     assert row["obx_results"] == "HIV Sérologie VIH = Positif (A)"
     assert row["nte_comments"] == "Contrôle conseill\\"
@@ -99,7 +99,7 @@ def test_a_message_with_two_patients_gives_two_records(tmp_path):
     source, rows, _ = _read(path)
     assert source.rows == 2
     assert [r["pid_nir"] for r in rows] == [one.nir, two.nir]
-    assert rows[0]["msh_sending_facility_id"] == rows[1]["msh_sending_facility_id"]
+    assert rows[0]["msh_sending_facility_finess"] == rows[1]["msh_sending_facility_finess"]
 
 
 def test_the_reader_agrees_with_hl7apy(tmp_path):

@@ -46,7 +46,7 @@ def test_hprim_sante_one_record_per_patient(tmp_path):
     first = rows[0]
     assert (first["p_family_name"], first["p_given_name"]) == (persons[0].family, persons[0].given)
     assert first["p_postal_code"] == persons[0].postal_code
-    assert first["h_sending_lab_id"] == LABS[0][0]
+    assert first["h_sending_code"] == LABS[0][0]
     assert first["obx_results"] == "HIV Sérologie VIH = Positif (A)"
     assert first["comments"] == "Contrôle"  # the A line goes on with the C line
     assert rows[1]["obx_results"] == "GLY Glycémie = 5.2 mmol/l (N)"

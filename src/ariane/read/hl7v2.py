@@ -192,7 +192,8 @@ class _Segment(Parsed):
 def _msh(segment: _Segment, out: Fields) -> None:
     out.add("msh_sending_application", segment.text(3))
     out.add("msh_sending_facility", segment.text(4))
-    out.add("msh_sending_facility_id", segment.text(4, 2))
+    facility = (segment.reps(4) or [[]])[0]
+    out.add(_facility_column("msh_sending_facility", at(facility, 3)), at(facility, 2))
     out.add("msh_receiving_application", segment.text(5))
     out.add("msh_receiving_facility", segment.text(6))
     out.add("msh_message_datetime", hl7_date(segment.text(7)))
@@ -247,6 +248,11 @@ def _identifier_column(components: list[str]) -> str:
     return f"pid_patient_id_{kind}" if kind and kind != "pi" else "pid_patient_id"
 
 
+def _facility_column(prefix: str, kind: str) -> str:
+    """``<prefix>_finess`` when the identifier's type says FINESS (FINEG, FINEJ...)."""
+    return f"{prefix}_finess" if kind.upper().startswith("FINE") else f"{prefix}_id"
+
+
 def _pd1(segment: _Segment, out: Fields) -> None:
     for doctor in segment.reps(4):
         out.add("pd1_primary_care_doctor", person(doctor, 2))
@@ -269,7 +275,8 @@ def _orc(segment: _Segment, out: Fields) -> None:
         out.add("orc_prescriber_id", at(doctor, 1))
     for facility in segment.reps(21):
         out.add("orc_ordering_facility", at(facility, 1))
-        out.add("orc_ordering_facility_id", at(facility, 10) or at(facility, 3))
+        column = _facility_column("orc_ordering_facility", at(facility, 7))
+        out.add(column, at(facility, 10) or at(facility, 3))
     out.add("orc_facility_address", " ".join(p for p in (segment.reps(22) or [[]])[0][:6] if p))
     out.add("orc_facility_phone", segment.text(23))
 

@@ -179,7 +179,7 @@ class _Sante(_Group):
                 self.escape = Escapes(text[1], delimiters[0], delimiters[1], sub, delimiters[2])
         record = _Record(text, self.escape)
         sender = (record.reps(5) or [[]])[0]
-        self.header.add("h_sending_lab_id", at(sender, 1))
+        self.header.add("h_sending_code", at(sender, 1))
         self.header.add("h_sending_lab", at(sender, 2) or at(sender, 1))
         self.header.add(
             "h_sending_lab_address", " ".join(p for p in (record.reps(6) or [[]])[0] if p)
