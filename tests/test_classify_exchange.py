@@ -3,12 +3,12 @@
 import json
 
 import pytest
-from hl7_messages import hl7_log, people
-from test_read_fhir import _observation, _patient
-from test_read_hprim import _net, _sante
 from typer.testing import CliRunner
 
 from ariane.cli import app
+from hl7_messages import hl7_log, people
+from test_read_fhir import _observation, _patient
+from test_read_hprim import _net, _sante
 
 
 def _labels(path):

@@ -5,7 +5,7 @@ import json
 from ariane.case import Case
 from ariane.read import load
 from ariane.read.sniff import sniff_format
-from hl7_messages import people
+from hl7_messages import REGISTRY, people
 
 NIR = "urn:oid:1.2.250.1.213.1.4.8"
 FINESS = "urn:oid:1.2.250.1.71.4.2.2"
@@ -136,3 +136,53 @@ def test_sniffed_from_content():
         == "fhir-ndjson"
     )
     assert sniff_format(b'{"patients": [{"nom": "x"}]}') == "json"
+
+
+def test_run_on_a_bundle(tmp_path):
+    """Patients attributed to their lab through the Organization they point to; the HIV
+    results of Observations counted; once the link stage folds Observations into their
+    Patient (``linked`` in the summary), each patient is one person and no record is left
+    unattributed."""
+    import typer.testing
+
+    from ariane.cli import app
+
+    persons = people(40)
+    entries = []
+    for p in persons:
+        patient = _patient(p, f"p{p.number}")
+        patient["managingOrganization"] = {"reference": "urn:uuid:lab"}
+        entries.append({"fullUrl": f"urn:uuid:u{p.number}", "resource": patient})
+        observation = _observation(f"o{p.number}", f"urn:uuid:u{p.number}", p.hiv)
+        if not p.hiv:
+            observation["code"] = {"coding": [{"code": "2345-7", "display": "Glucose"}]}
+            observation["valueQuantity"] = {"value": 5.1, "unit": "mmol/L"}
+            del observation["valueCodeableConcept"]
+        entries.append({"resource": observation})
+    lab = {
+        "resourceType": "Organization",
+        "id": "lab01",
+        "name": "Laboratoire de Biologie Médicale Rennes Centre",
+        "identifier": [{"system": FINESS, "value": "350000014"}],
+    }
+    entries.append({"fullUrl": "urn:uuid:lab", "resource": lab})  # after those pointing to it
+    (tmp_path / "export.json").write_text(json.dumps({"resourceType": "Bundle", "entry": entries}))
+    (tmp_path / "registry.csv").write_text(REGISTRY, encoding="utf-8")
+    runner = typer.testing.CliRunner()
+    case = tmp_path / "case"
+    arguments = ["run", str(tmp_path / "export.json"), "--case", str(case), "--quiet"]
+    result = runner.invoke(app, [*arguments, "--registry", str(tmp_path / "registry.csv")])
+    assert result.exit_code == 0, result.output
+    found = json.loads(runner.invoke(app, ["summary", str(case), "--json"]).stdout)
+    resources = len(entries)
+    assert found["rows"] + found["quarantined"] + found.get("linked", 0) == resources
+    assert found["special_categories"]["hiv"] == sum(p.hiv for p in persons)
+    records = {c["controller_id"]: c["records"] for c in found["controllers"]}
+    assert records == {"LAB01": len(persons) + 1}  # every Patient, and the lab's own row
+    if found.get("linked"):  # the link stage folded the Observations into their Patient
+        assert found["linked"] == len(persons)
+        assert found["persons"] == len(persons) + 1  # the Organization's row is a record too
+        assert found["unattributed_records"] == 0
+    else:
+        assert found["persons"] == resources  # each Observation a record of its own
+        assert found["unattributed_records"] == len(persons)

@@ -102,6 +102,8 @@ class _Resources:
         if kind in _REFERENCED and full_url and isinstance(value.get("id"), str):
             self.full_urls[full_url] = value["id"]
         row = resource_row(value, self.full_urls, full_url)
+        if kind in _REFERENCED and full_url.startswith("urn:uuid:"):
+            row["full_url"] = full_url  # what references met before it hold
         self.records(kind).add(row, line, offset, raw)
 
     def entry(self, entry: Any, line: int, offset: int, raw: str = "") -> None:
@@ -134,7 +136,8 @@ def _fill_organizations(organizations: SourceWriter, tables: Iterable[Records]) 
     A Patient's ``managingOrganization`` or an Observation's ``performer`` often points to
     an Organization of the same Bundle: its name and FINESS, written into the rows that
     point to it, let those records be attributed to their lab. Done in the engine once
-    every row is written, so the order of the entries does not matter.
+    every row is written, so the order of the entries does not matter (a ``urn:uuid:``
+    reference met before its Organization holds its ``fullUrl``, kept in ``full_url``).
     """
     if "id" not in organizations.columns:
         return
@@ -142,10 +145,13 @@ def _fill_organizations(organizations: SourceWriter, tables: Iterable[Records]) 
     finess = "finess" in organizations.columns
     if not (name or finess):
         return
+    # Each lab under its id and, when it has one, its fullUrl.
+    full_url = '"full_url"' if "full_url" in organizations.columns else "NULL"
     lookup = (
-        f'(SELECT "id", {"any_value(finess)" if finess else "NULL"} AS finess, '
+        f'(SELECT "key", {"any_value(finess)" if finess else "NULL"} AS finess, '
         f"{'any_value(organization_name)' if name else 'NULL'} AS name "
-        f'FROM "{organizations.data_table}" GROUP BY "id")'
+        f'FROM "{organizations.data_table}", unnest(["id", {full_url}]) AS k("key") '
+        f'WHERE "key" IS NOT NULL GROUP BY "key")'
     )
     for records in tables:
         writer = records.writer
@@ -156,7 +162,7 @@ def _fill_organizations(organizations: SourceWriter, tables: Iterable[Records]) 
                 continue
             table = writer.data_table
             pointing = writer.engine.fetch(
-                f'SELECT count(*) FROM "{table}" JOIN {lookup} AS o ON "{column}_ref" = o."id"'
+                f'SELECT count(*) FROM "{table}" JOIN {lookup} AS o ON "{column}_ref" = o."key"'
             )
             if not pointing[0][0]:
                 continue  # a reference to doctors, or to labs this file does not hold
@@ -165,7 +171,7 @@ def _fill_organizations(organizations: SourceWriter, tables: Iterable[Records]) 
             writer.engine.execute(
                 f'UPDATE "{table}" SET "{column}" = coalesce("{table}"."{column}", o.name), '
                 f'"{column}_finess" = coalesce("{table}"."{column}_finess", o.finess) '
-                f'FROM {lookup} AS o WHERE "{table}"."{column}_ref" = o."id"'
+                f'FROM {lookup} AS o WHERE "{table}"."{column}_ref" = o."key"'
             )
 
 
@@ -380,6 +386,8 @@ class _Row(Fields):
         parts = reference.rstrip("/").split("/")
         if reference in self.full_urls:
             self.add(f"{column}_ref", self.full_urls[reference])
+        elif reference.startswith("urn:uuid:"):
+            self.add(f"{column}_ref", reference)  # met before its resource: its fullUrl
         elif len(parts) >= 2 and parts[-2] in _REFERENCED:
             self.add(f"{column}_ref", parts[-1])
         identifier = value.get("identifier")
