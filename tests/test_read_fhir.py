@@ -175,7 +175,7 @@ def test_run_on_a_bundle(tmp_path):
     assert result.exit_code == 0, result.output
     found = json.loads(runner.invoke(app, ["summary", str(case), "--json"]).stdout)
     resources = len(entries)
-    assert found["rows"] + found["quarantined"] + found.get("linked", 0) == resources
+    assert found["rows"] + found["quarantined"] == resources
     assert found["special_categories"]["hiv"] == sum(p.hiv for p in persons)
     records = {c["controller_id"]: c["records"] for c in found["controllers"]}
     assert records == {"LAB01": len(persons) + 1}  # every Patient, and the lab's own row
