@@ -6,6 +6,7 @@ from ariane.case import Case
 from ariane.read import load
 from ariane.read.sniff import sniff_format
 from hl7_messages import REGISTRY, people
+from measure import loading_seconds
 
 NIR = "urn:oid:1.2.250.1.213.1.4.8"
 FINESS = "urn:oid:1.2.250.1.71.4.2.2"
@@ -186,3 +187,22 @@ def test_run_on_a_bundle(tmp_path):
     else:
         assert found["persons"] == resources  # each Observation a record of its own
         assert found["unattributed_records"] == len(persons)
+
+
+def test_reading_time_grows_linearly(tmp_path):
+    paths = []
+    for n in (1500, 3000):
+        persons = people(n)
+        entries = [
+            {"fullUrl": f"urn:uuid:u{p.number}", "resource": _patient(p, f"p{p.number}")}
+            for p in persons
+        ]
+        entries += [
+            {"resource": _observation(f"o{p.number}", f"urn:uuid:u{p.number}", p.hiv)}
+            for p in persons
+        ]
+        paths.append(tmp_path / f"{n}.json")
+        paths[-1].write_text(json.dumps({"resourceType": "Bundle", "entry": entries}, indent=1))
+    times, summaries = loading_seconds(paths)
+    assert [s.rows for s in summaries] == [3000, 6000]
+    assert times[1] / times[0] <= 2.5, times

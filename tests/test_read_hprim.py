@@ -4,6 +4,7 @@ from ariane.case import Case
 from ariane.read import load
 from ariane.read.sniff import sniff_format
 from hl7_messages import LABS, people
+from measure import loading_seconds
 
 
 def _read(path):
@@ -108,3 +109,13 @@ def test_sniffed_from_content():
         == "hprim"
     )
     assert sniff_format(b"H|name|age\nx|y|1\n") == "delimited"
+
+
+def test_reading_time_grows_linearly(tmp_path):
+    paths = []
+    for n in (1500, 3000):
+        paths.append(tmp_path / f"{n}.hpr")
+        paths[-1].write_bytes(_sante(people(n)).encode("cp1252"))
+    times, summaries = loading_seconds(paths)
+    assert [s.rows for s in summaries] == [1500, 3000]
+    assert times[1] / times[0] <= 2.5, times
