@@ -4,12 +4,15 @@ import io
 import json
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from typer.testing import CliRunner
 
 from ariane.case import Case
 from ariane.cli import app
 from ariane.read import load
-from ariane.read.delimited import CHUNK
+from ariane.read.delimited import CHUNK, MAX_RECORD_BYTES
+from ariane.read.hl7v2 import Malformed, message_rows
 from ariane.read.segments import segments
 from ariane.read.sniff import sniff_format
 from hl7_messages import REGISTRY, hl7_log, hl7_message, people
@@ -177,3 +180,34 @@ def test_a_long_log_is_read_as_a_stream():
         seen += 1
         assert stream.tell() - segment.offset <= 2 * CHUNK  # read ahead by a block at most
     assert seen == 7 * count
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.data())
+def test_any_damage_is_read_or_malformed(data):
+    """Whatever a message's bytes become, it is read or refused with a reason, never a crash."""
+    text = hl7_message(people(3)[2], 0, "F")
+    position = data.draw(st.integers(0, len(text)))
+    cut = data.draw(st.integers(0, 40))
+    noise = data.draw(st.text(alphabet="|^~\\&\r\nMSHPIDOBX0123 ", max_size=30))
+    damaged = text[:position] + noise + text[position + cut :]
+    segments_text = [s for s in damaged.replace("\n", "\r").split("\r") if s.strip()]
+    if not segments_text or not segments_text[0].startswith("MSH"):
+        return
+    try:
+        rows = message_rows([s.strip() for s in segments_text])
+    except Malformed as exc:
+        assert str(exc)
+    else:
+        assert rows and all(isinstance(v, str) for row in rows for v in row.values())
+
+
+def test_an_overlong_message_is_quarantined(tmp_path):
+    one, two = people(2)
+    huge = hl7_message(one, 0, "A").replace("NTE|1||", "NTE|1||" + "x" * (MAX_RECORD_BYTES + 10))
+    path = tmp_path / "long.hl7"
+    path.write_text(huge + hl7_message(two, 0, "B"))
+    source, rows, quarantine = _read(path)
+    assert (source.rows, source.quarantined) == (1, 1)
+    assert rows[0]["pid_nir"] == two.nir
+    assert quarantine[0][2].startswith("HL7 message 1: longer than the limit")

@@ -2,6 +2,7 @@
 
 from ariane.case import Case
 from ariane.read import load
+from ariane.read.delimited import MAX_RECORD_BYTES
 from ariane.read.sniff import sniff_format
 from hl7_messages import LABS, people
 from measure import loading_seconds
@@ -119,3 +120,20 @@ def test_reading_time_grows_linearly(tmp_path):
     times, summaries = loading_seconds(paths)
     assert [s.rows for s in summaries] == [1500, 3000]
     assert times[1] / times[0] <= 2.5, times
+
+
+def test_a_patient_past_the_limit_is_quarantined_in_bounded_memory(tmp_path):
+    """Continuation lines that never end make a record too long: kept aside, not held."""
+    persons = people(2)
+    text = _sante(persons)
+    endless = "A|" + "x" * 60_000 + "\r\n"
+    first_patient_end = text.index("\r\nP|2|") + 2
+    count = MAX_RECORD_BYTES // 60_000 + 2
+    path = tmp_path / "long.hpr"
+    path.write_bytes(
+        (text[:first_patient_end] + endless * count + text[first_patient_end:]).encode()
+    )
+    source, rows, reasons = _read(path)
+    assert (source.rows, source.quarantined) == (1, 1)
+    assert reasons[0].startswith("longer than the limit")
+    assert rows[0]["p_family_name"] == persons[1].family

@@ -25,11 +25,12 @@ from typing import Any, cast
 import hl7
 
 from ariane.read.archive import Blob
-from ariane.read.delimited import MAX_RECORD_BYTES, WIDE_ENCODINGS, WideText, prescan
+from ariane.read.delimited import WIDE_ENCODINGS, WideText, prescan
 from ariane.read.jsonrows import Records
 from ariane.read.segments import (
     Escapes,
     Fields,
+    Gathered,
     Parsed,
     Segment,
     at,
@@ -73,14 +74,12 @@ class Malformed(ValueError):
     """A message that cannot be read as HL7 v2 (the reason names no value)."""
 
 
-class _Log:
+class _Log(Gathered):
     """Gathers each message's segments and makes its records."""
 
     def __init__(self, records: Records, codec: str) -> None:
-        self.records = records
-        self.codec = codec
+        super().__init__(records, codec, b"\r")
         self.number = 0  # messages met
-        self.pending: list[Segment] = []
 
     def segment(self, segment: Segment) -> None:
         head = segment.raw.lstrip()[:3]
@@ -90,32 +89,23 @@ class _Log:
         if head == b"MSH":
             self.end()
             self.number += 1
-        elif not self.pending:
-            where = (
-                "text before the first MSH segment" if not self.number else "text between messages"
-            )
+        elif not self.lines:
+            where = "text between messages" if self.number else "text before the first MSH segment"
             self.records.quarantine(where, segment.raw, segment.line, segment.offset)
             return
-        self.pending.append(segment)
+        self.append(segment)
 
     def end(self) -> None:
         """Make the records of the message gathered so far."""
-        if not self.pending:
+        where = f"HL7 message {self.number}: "
+        taken = self.take(where)
+        if taken is None:
             return
-        first, pending = self.pending[0], self.pending
-        self.pending = []
-        raw = b"\r".join(s.raw for s in pending)
+        texts, first, raw = taken
         try:
-            if any(s.too_long for s in pending) or len(raw) > MAX_RECORD_BYTES:
-                raise Malformed("longer than the limit")
-            try:
-                texts = [s.raw.decode(self.codec).strip() for s in pending]
-            except UnicodeDecodeError:
-                raise Malformed(f"not valid {self.codec} text") from None
             rows = message_rows(texts)
         except Malformed as exc:
-            reason = f"HL7 message {self.number}: {exc}"
-            self.records.quarantine(reason, raw, first.line, first.offset)
+            self.records.quarantine(f"{where}{exc}", raw, first.line, first.offset)
             return
         for row in rows:
             self.records.add(row, first.line, first.offset, "")

@@ -24,11 +24,12 @@ from __future__ import annotations
 import re
 
 from ariane.read.archive import Blob
-from ariane.read.delimited import MAX_RECORD_BYTES, WIDE_ENCODINGS, prescan
+from ariane.read.delimited import WIDE_ENCODINGS, prescan
 from ariane.read.jsonrows import Records
 from ariane.read.segments import (
     Escapes,
     Fields,
+    Gathered,
     Parsed,
     Segment,
     at,
@@ -80,33 +81,6 @@ def read_hprim(blob: Blob, store: Store, origin: Origin) -> list[SourceWriter]:
     return [writer]
 
 
-class _Group:
-    """The lines of one record being gathered, quarantined whole if they cannot be read."""
-
-    def __init__(self, records: Records, codec: str) -> None:
-        self.records = records
-        self.codec = codec
-        self.lines: list[Segment] = []
-
-    def take(self) -> tuple[list[str], Segment] | None:
-        """The gathered lines decoded (None, quarantined, when they cannot be)."""
-        lines, self.lines = self.lines, []
-        if not lines:
-            return None
-        first = lines[0]
-        raw = b"\n".join(s.raw for s in lines)
-        reason = None
-        if any(s.too_long for s in lines) or len(raw) > MAX_RECORD_BYTES:
-            reason = "longer than the limit"
-        else:
-            try:
-                return [s.raw.decode(self.codec).rstrip() for s in lines], first
-            except UnicodeDecodeError:
-                reason = f"not valid {self.codec} text"
-        self.records.quarantine(reason, raw, first.line, first.offset)
-        return None
-
-
 # -- HPRIM Santé --------------------------------------------------------------------------
 
 
@@ -130,7 +104,7 @@ class _Record(Parsed):
         ]
 
 
-class _Sante(_Group):
+class _Sante(Gathered):
     """HPRIM Santé messages: H, then P records each followed by their requests and results."""
 
     def __init__(self, records: Records, codec: str) -> None:
@@ -143,9 +117,7 @@ class _Sante(_Group):
         head = segment.raw.lstrip()[:4]
         if head.startswith(b"A|") and self.lines:
             # A continuation: the previous line goes on (HPRIM cuts lines at 220 characters).
-            last = self.lines[-1]
-            last.raw += segment.raw.lstrip()[2:]
-            last.too_long = last.too_long or segment.too_long
+            self.extend_last(segment.raw.lstrip()[2:], segment.too_long)
             return
         if head.startswith(b"H|"):
             self.end()
@@ -163,7 +135,7 @@ class _Sante(_Group):
             )
             self.records.quarantine(reason, segment.raw, segment.line, segment.offset)
             return
-        self.lines.append(segment)
+        self.append(segment)
 
     def _header(self, segment: Segment) -> None:
         self.in_message = True
@@ -195,7 +167,7 @@ class _Sante(_Group):
         taken = self.take()
         if taken is None:
             return
-        texts, first = taken
+        texts, first, _ = taken
         out = Fields()
         for text in texts:
             record = _Record(text, self.escape)
@@ -257,29 +229,27 @@ _SANTE = {"P": _p, "OBR": _obr, "OBX": _obx, "C": _c}
 # -- HPRIM Net ----------------------------------------------------------------------------
 
 
-class _Net(_Group):
+class _Net(Gathered):
     """HPRIM Net reports: twelve header lines, text, results, ``****FIN****``."""
 
     def line(self, segment: Segment) -> None:
         if not self.lines and not segment.raw.strip():
             return  # blank lines between reports
         mark = _MARK.fullmatch(segment.raw.strip().decode("latin-1"))
-        self.lines.append(segment)
+        self.append(segment)
         if mark is not None and mark.group(1) in ("FIN", "FINFICHIER"):
             self.end()
 
     def end(self) -> None:
         if self.lines and all(_MARK.fullmatch(s.raw.strip().decode("latin-1")) for s in self.lines):
-            self.lines = []  # a lone end mark (``****FINFICHIER****`` after ``****FIN****``)
+            self.take()  # a lone end mark (``****FINFICHIER****`` after ``****FIN****``)
             return
-        lines = self.lines
         taken = self.take()
         if taken is None:
             return
-        texts, first = taken
+        texts, first, raw = taken
         body = [t for t in texts if not _MARK.fullmatch(t.strip())]
         if len(body) < len(NET_HEADER):  # a report without ****FIN**** at the end is read
-            raw = b"\n".join(s.raw for s in lines)
             reason = "report cut short: fewer than 12 header lines"
             self.records.quarantine(reason, raw, first.line, first.offset)
             return

@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from typing import IO
 
 from ariane.read.delimited import CHUNK, MAX_RECORD_BYTES
+from ariane.read.jsonrows import Records
 
 #: Segment ends: CR, LF, CRLF; MLLP's start and end bytes also end a segment.
 _END = re.compile(rb"\r\n|\r|\n|\x0b|\x1c")
@@ -73,6 +74,55 @@ def segments(stream: IO[bytes], *, blank: bool = False) -> Iterator[Segment]:
             if pending.strip() and not skipping:
                 yield Segment(pending, line, base)
             return
+
+
+class Gathered:
+    """The segments of one record being gathered, then decoded or quarantined whole.
+
+    Memory stays bounded: past :data:`MAX_RECORD_BYTES` segments are no longer kept and
+    the record is quarantined as too long (its first segments kept as evidence).
+    """
+
+    def __init__(self, records: Records, codec: str, separator: bytes = b"\n") -> None:
+        self.records = records
+        self.codec = codec
+        self.separator = separator  # between segments in a quarantined record's bytes
+        self.lines: list[Segment] = []
+        self.size = 0
+        self.overflow = False
+
+    def append(self, segment: Segment) -> None:
+        """Add a segment to the record."""
+        self.overflow |= segment.too_long or self.size + len(segment.raw) > MAX_RECORD_BYTES
+        if not self.overflow or not self.lines:
+            self.lines.append(segment)
+            self.size += len(segment.raw)
+
+    def extend_last(self, data: bytes, too_long: bool = False) -> None:
+        """The last segment goes on (a continuation line)."""
+        self.overflow |= too_long or self.size + len(data) > MAX_RECORD_BYTES
+        if not self.overflow:
+            self.lines[-1].raw += data
+            self.size += len(data)
+
+    def take(self, where: str = "") -> tuple[list[str], Segment, bytes] | None:
+        """The record's segments decoded, its first, its bytes; None (quarantined with
+        ``where`` before the reason) when they cannot be read, or nothing was gathered."""
+        lines, overflow = self.lines, self.overflow
+        self.lines, self.size, self.overflow = [], 0, False
+        if not lines:
+            return None
+        first = lines[0]
+        raw = self.separator.join(s.raw for s in lines)
+        if overflow:
+            reason = "longer than the limit"
+        else:
+            try:
+                return [s.raw.decode(self.codec).strip() for s in lines], first, raw
+            except UnicodeDecodeError:
+                reason = f"not valid {self.codec} text"
+        self.records.quarantine(where + reason, raw, first.line, first.offset)
+        return None
 
 
 class Fields:
