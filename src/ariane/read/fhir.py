@@ -21,14 +21,14 @@ included, where this reader keeps what is there.
 
 from __future__ import annotations
 
-import io
 import json
 import re
 from collections.abc import Iterable
 from typing import Any, cast
 
 from ariane.read.archive import Blob
-from ariane.read.delimited import WIDE_ENCODINGS, WideText, line_problem, prescan, raw_lines
+from ariane.read.delimited import line_problem, raw_lines
+from ariane.read.jsonfile import member_name
 from ariane.read.jsonrows import Records, as_text, flatten
 from ariane.read.jsonscan import (
     DECODER,
@@ -38,8 +38,7 @@ from ariane.read.jsonscan import (
     TooLong,
     skip_damaged,
 )
-from ariane.read.segments import JOIN, Fields
-from ariane.read.sniff import sniff_encoding
+from ariane.read.segments import JOIN, Fields, open_as_text, result_text
 from ariane.read.store import Origin, SourceWriter, Store
 
 NIR_SYSTEMS = frozenset(
@@ -49,19 +48,12 @@ FINESS_SYSTEMS = frozenset(["urn:oid:1.2.250.1.71.4.2.2", "http://finess.sante.g
 RPPS_SYSTEMS = frozenset(["urn:oid:1.2.250.1.71.4.2.1"])  # national id of professionals
 #: Where a damaged entry, whose type cannot be read, is kept.
 UNTYPED = "Bundle.entry"
-_NAME = re.compile(r'("[^"\\\n]*(?:\\.[^"\\\n]*)*")[ \t\r\n]*:[ \t\r\n]*')
 
 
 def read_fhir(blob: Blob, store: Store, origin: Origin) -> list[SourceWriter]:
     """Read a FHIR Bundle, resource or bulk-export NDJSON: one source per resource type."""
-    scan = prescan(blob, sniff_encoding(blob.sample))
-    origin.member_sha256 = scan.sha256
-    codec = "utf-8" if scan.encoding in WIDE_ENCODINGS else scan.encoding.replace("-sig", "")
-    tables = _Resources(store, origin, blob.format, scan.encoding, codec)
-    with blob.open() as raw:
-        stream = raw
-        if scan.encoding in WIDE_ENCODINGS:
-            stream = io.BufferedReader(cast(Any, WideText(raw, scan.encoding)))
+    with open_as_text(blob, origin) as (stream, encoding, codec):
+        tables = _Resources(store, origin, blob.format, encoding, codec)
         if blob.format == "fhir-ndjson":
             _ndjson(stream, codec, tables)
         else:
@@ -225,7 +217,7 @@ def _document(text: Text, tables: _Resources) -> None:
     members: dict[str, Any] = {}
     streamed = False
     while (char := text.skip(SPACE_AND_COMMAS)) and char != "}":
-        key = _member_name(text)
+        key = member_name(text)
         if key is None:
             skip_damaged(text)  # a damaged member of the Bundle itself: no record lost
             continue
@@ -275,20 +267,6 @@ def _value(
     raw = text.buffer[start:end] if not isinstance(value, dict) else ""
     text.advance(end)
     return value, raw
-
-
-def _member_name(text: Text) -> str | None:
-    """The member name at the position, moved past its colon; None if there is none."""
-    text.fill()
-    found = _NAME.match(text.buffer, text.pos)
-    if found is None:
-        return None
-    try:
-        key = json.loads(found.group(1))
-    except json.JSONDecodeError:
-        return None
-    text.advance(found.end())
-    return cast(str, key)
 
 
 # -- resources as rows ------------------------------------------------------------------
@@ -490,54 +468,58 @@ def _value_text(resource: dict[str, Any]) -> str:
     return ""
 
 
+def _coded(concept: Any) -> str:
+    """A CodeableConcept with its code: ``7917-8 HIV 1 Ab``."""
+    return " ".join(p for p in (_code(concept), _concept(concept)) if p)
+
+
+def _when(resource: dict[str, Any], name: str) -> str:
+    """``<name>DateTime``, else the start of ``<name>Period``."""
+    period = resource.get(f"{name}Period")
+    start = period.get("start") if isinstance(period, dict) else None
+    return _str(resource.get(f"{name}DateTime")) or _str(start)
+
+
+def _notes(resource: dict[str, Any], out: _Row) -> None:
+    for note in _list(resource.get("note")):
+        out.add("note", _str(note.get("text")) if isinstance(note, dict) else _str(note))
+
+
 def _observation(resource: dict[str, Any], out: _Row) -> None:
     code = resource.get("code")
     out.add("test", _concept(code))
     out.add("status", _str(resource.get("status")))
-    value = _value_text(resource)
-    parts = [
-        _value_text(c) and f"{_concept(c.get('code'))} = {_value_text(c)}"
-        for c in _list(resource.get("component"))
-        if isinstance(c, dict)
-    ]
-    label = " ".join(p for p in (_code(code), _concept(code)) if p)
-    text = f"{label} = {value}" if value else label
-    out.add("result", JOIN.join([text, *[p for p in parts if p]]) if parts else text)
-    out.add("interpretation", JOIN.join(_concept(c) for c in _list(resource.get("interpretation"))))
-    out.add(
-        "effective_date",
-        _str(resource.get("effectiveDateTime"))
-        or _str(
-            (resource.get("effectivePeriod") or {}).get("start")
-            if isinstance(resource.get("effectivePeriod"), dict)
-            else ""
-        ),
-    )
+    # The result and those of its components (a panel), each as `code label = value unit`.
+    results = [result_text(_code(code), _concept(code), _value_text(resource), "")]
+    for component in _list(resource.get("component")):
+        if isinstance(component, dict) and _value_text(component):
+            inner = component.get("code")
+            results.append(result_text(_code(inner), _concept(inner), _value_text(component), ""))
+    out.add("result", JOIN.join(r for r in results if r))
+    for interpretation in _list(resource.get("interpretation")):
+        out.add("interpretation", _concept(interpretation))
+    out.add("effective_date", _when(resource, "effective"))
     for performer in _list(resource.get("performer")):
         out.reference("performer", performer)
-    for note in _list(resource.get("note")):
-        out.add("note", _str(note.get("text")) if isinstance(note, dict) else _str(note))
+    _notes(resource, out)
 
 
 def _condition(resource: dict[str, Any], out: _Row) -> None:
-    code = resource.get("code")
-    out.add("condition", " ".join(p for p in (_code(code), _concept(code)) if p))
+    out.add("condition", _coded(resource.get("code")))
     out.add("clinical_status", _concept(resource.get("clinicalStatus")))
-    out.add("onset_date", _str(resource.get("onsetDateTime")))
+    out.add("onset_date", _when(resource, "onset"))
     out.add("recorded_date", _str(resource.get("recordedDate")))
     out.reference("asserter", resource.get("asserter"))
-    for note in _list(resource.get("note")):
-        out.add("note", _str(note.get("text")) if isinstance(note, dict) else _str(note))
+    _notes(resource, out)
 
 
 def _report(resource: dict[str, Any], out: _Row) -> None:
-    code = resource.get("code")
-    out.add("test", " ".join(p for p in (_code(code), _concept(code)) if p))
+    out.add("test", _coded(resource.get("code")))
     out.add("status", _str(resource.get("status")))
     out.add("conclusion", _str(resource.get("conclusion")))
     for concept in _list(resource.get("conclusionCode")):
         out.add("conclusion_code", _concept(concept))
-    out.add("effective_date", _str(resource.get("effectiveDateTime")))
+    out.add("effective_date", _when(resource, "effective"))
     out.add("issued", _str(resource.get("issued")))
     for performer in _list(resource.get("performer")):
         out.reference("performer", performer)

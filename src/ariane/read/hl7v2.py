@@ -17,15 +17,13 @@ is quarantined with a reason naming its number and the others are read. Batch en
 
 from __future__ import annotations
 
-import io
 import re
 from collections.abc import Callable
-from typing import Any, cast
+from typing import Any
 
 import hl7
 
 from ariane.read.archive import Blob
-from ariane.read.delimited import WIDE_ENCODINGS, WideText, prescan
 from ariane.read.jsonrows import Records
 from ariane.read.segments import (
     Escapes,
@@ -37,10 +35,9 @@ from ariane.read.segments import (
     coded_value,
     hl7_date,
     person,
+    read_segments,
     result_text,
-    segments,
 )
-from ariane.read.sniff import sniff_encoding
 from ariane.read.store import Origin, SourceWriter, Store
 
 #: INS-NIR (and its test and demonstration twins): the assigning authority of a NIR.
@@ -52,22 +49,7 @@ _SEGMENT_NAME = re.compile(r"[A-Z][A-Z0-9]{2}")
 
 def read_hl7(blob: Blob, store: Store, origin: Origin) -> list[SourceWriter]:
     """Read an HL7 v2 log (messages one after the other, MLLP-framed or not) as one source."""
-    scan = prescan(blob, sniff_encoding(blob.sample))
-    origin.member_sha256 = scan.sha256
-    codec = "utf-8" if scan.encoding in WIDE_ENCODINGS else scan.encoding.replace("-sig", "")
-    writer = store.writer(origin, "hl7", scan.encoding, [])
-    records = Records(writer, codec)
-    log = _Log(records, codec)
-    with blob.open() as raw:
-        stream = raw
-        if scan.encoding in WIDE_ENCODINGS:
-            stream = io.BufferedReader(cast(Any, WideText(raw, scan.encoding)))
-        for segment in segments(stream):
-            log.segment(segment)
-    log.end()
-    records.close()
-    writer.close()
-    return [writer]
+    return read_segments(blob, store, origin, "hl7", lambda records, _: _Log(records))
 
 
 class Malformed(ValueError):
@@ -77,11 +59,11 @@ class Malformed(ValueError):
 class _Log(Gathered):
     """Gathers each message's segments and makes its records."""
 
-    def __init__(self, records: Records, codec: str) -> None:
-        super().__init__(records, codec, b"\r")
+    def __init__(self, records: Records) -> None:
+        super().__init__(records, records.codec, b"\r")
         self.number = 0  # messages met
 
-    def segment(self, segment: Segment) -> None:
+    def line(self, segment: Segment) -> None:
         head = segment.raw.lstrip()[:3]
         if head in ENVELOPE:
             self.end()

@@ -24,7 +24,6 @@ from __future__ import annotations
 import re
 
 from ariane.read.archive import Blob
-from ariane.read.delimited import WIDE_ENCODINGS, prescan
 from ariane.read.jsonrows import Records
 from ariane.read.segments import (
     Escapes,
@@ -36,10 +35,10 @@ from ariane.read.segments import (
     coded_value,
     hl7_date,
     person,
+    read_segments,
     result_text,
-    segments,
 )
-from ariane.read.sniff import HPRIM_SANTE, decode_sample, sniff_encoding
+from ariane.read.sniff import HPRIM_SANTE, decode_sample
 from ariane.read.store import Origin, SourceWriter, Store
 
 #: The marks of HPRIM Net (``****LAB****``, ``****FIN****``...).
@@ -64,21 +63,12 @@ NET_HEADER = (
 
 def read_hprim(blob: Blob, store: Store, origin: Origin) -> list[SourceWriter]:
     """Read an HPRIM Santé or HPRIM Net file as one source, one record per patient."""
-    scan = prescan(blob, sniff_encoding(blob.sample))
-    origin.member_sha256 = scan.sha256
-    # A lab's HPRIM is ASCII or a Windows code page; UTF-16 is not met in the field.
-    codec = "utf-8" if scan.encoding in WIDE_ENCODINGS else scan.encoding.replace("-sig", "")
-    net = HPRIM_SANTE.search(decode_sample(blob.sample[:4096], codec)) is None
-    writer = store.writer(origin, "hprim", scan.encoding, [])
-    records = Records(writer, codec)
-    reader = _Net(records, codec) if net else _Sante(records, codec)
-    with blob.open() as stream:
-        for segment in segments(stream, blank=net):
-            reader.line(segment)
-    reader.end()
-    records.close()
-    writer.close()
-    return [writer]
+
+    def reader(records: Records, encoding: str) -> Gathered:
+        sante = HPRIM_SANTE.search(decode_sample(blob.sample[:4096], encoding))
+        return _Sante(records, records.codec) if sante else _Net(records, records.codec)
+
+    return read_segments(blob, store, origin, "hprim", reader)
 
 
 # -- HPRIM Santé --------------------------------------------------------------------------
@@ -231,6 +221,8 @@ _SANTE = {"P": _p, "OBR": _obr, "OBX": _obx, "C": _c}
 
 class _Net(Gathered):
     """HPRIM Net reports: twelve header lines, text, results, ``****FIN****``."""
+
+    blank = True  # header lines count by their place, an empty one included
 
     def line(self, segment: Segment) -> None:
         if not self.lines and not segment.raw.strip():

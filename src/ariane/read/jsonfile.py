@@ -300,7 +300,7 @@ def _tables_in(text: Text, tables: _Tables, path: tuple[str, ...]) -> None:
             if char == "}":
                 return
             continue
-        key = _key(text)
+        key = member_name(text)
         if key is None:
             skip_damaged(text)  # a damaged member
             continue
@@ -373,7 +373,7 @@ def _keyed(text: Text, records: Records) -> None:
             text.advance(text.pos + 1)  # a stray closing bracket: no record
             continue
         at = (text.line, text.byte)
-        key = _key(text)
+        key = member_name(text)
         if key is None:
             raw, _ = skip_damaged(text)
             records.quarantine("invalid JSON member", raw, *at)
@@ -381,7 +381,7 @@ def _keyed(text: Text, records: Records) -> None:
         _record(text, records, key, at)
 
 
-def _key(text: Text) -> str | None:
+def member_name(text: Text) -> str | None:
     """The member name at the position, moved past its colon; None if there is none."""
     text.fill()
     buffer = text.buffer

@@ -10,13 +10,18 @@ column (repetitions, several OBX) joined in order.
 
 from __future__ import annotations
 
+import io
 import re
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
-from typing import IO
+from typing import IO, Any, cast
 
-from ariane.read.delimited import CHUNK, MAX_RECORD_BYTES
+from ariane.read.archive import Blob
+from ariane.read.delimited import CHUNK, MAX_RECORD_BYTES, WIDE_ENCODINGS, WideText, prescan
 from ariane.read.jsonrows import Records
+from ariane.read.sniff import sniff_encoding
+from ariane.read.store import Origin, SourceWriter, Store
 
 #: Segment ends: CR, LF, CRLF; MLLP's start and end bytes also end a segment.
 _END = re.compile(rb"\r\n|\r|\n|\x0b|\x1c")
@@ -76,12 +81,46 @@ def segments(stream: IO[bytes], *, blank: bool = False) -> Iterator[Segment]:
             return
 
 
+@contextmanager
+def open_as_text(blob: Blob, origin: Origin) -> Iterator[tuple[IO[bytes], str, str]]:
+    """The file's bytes (UTF-16/32 given as UTF-8), its encoding and the codec to decode
+    them; the encoding is chosen on the whole file, whose digest goes to ``origin``."""
+    scan = prescan(blob, sniff_encoding(blob.sample))
+    origin.member_sha256 = scan.sha256
+    wide = scan.encoding in WIDE_ENCODINGS
+    codec = "utf-8" if wide else scan.encoding.replace("-sig", "")
+    with blob.open() as raw:
+        stream = io.BufferedReader(cast(Any, WideText(raw, scan.encoding))) if wide else raw
+        yield stream, scan.encoding, codec
+
+
+def read_segments(
+    blob: Blob, store: Store, origin: Origin, fmt: str, make: Callable[[Records, str], Gathered]
+) -> list[SourceWriter]:
+    """Read a file of segments as one source: ``make(records, encoding)`` gives the reader
+    of its format, which is handed every line and then told the file ended."""
+    with open_as_text(blob, origin) as (stream, encoding, codec):
+        writer = store.writer(origin, fmt, encoding, [])
+        records = Records(writer, codec)
+        reader = make(records, encoding)
+        for segment in segments(stream, blank=reader.blank):
+            reader.line(segment)
+    reader.end()
+    records.close()
+    writer.close()
+    return [writer]
+
+
 class Gathered:
     """The segments of one record being gathered, then decoded or quarantined whole.
 
     Memory stays bounded: past :data:`MAX_RECORD_BYTES` segments are no longer kept and
-    the record is quarantined as too long (its first segments kept as evidence).
+    the record is quarantined as too long (its first segments kept as evidence). A format's
+    reader subclasses it: :meth:`line` for every line, :meth:`end` when the file ends.
     """
+
+    #: Whether blank lines are handed to :meth:`line` (where lines count by their place).
+    blank = False
 
     def __init__(self, records: Records, codec: str, separator: bytes = b"\n") -> None:
         self.records = records
@@ -90,6 +129,14 @@ class Gathered:
         self.lines: list[Segment] = []
         self.size = 0
         self.overflow = False
+
+    def line(self, segment: Segment) -> None:
+        """One line (segment) of the file."""
+        raise NotImplementedError
+
+    def end(self) -> None:
+        """Make the record gathered so far (also called when the file ends)."""
+        raise NotImplementedError
 
     def append(self, segment: Segment) -> None:
         """Add a segment to the record."""
