@@ -32,11 +32,8 @@ from ariane.read.segments import (
     Parsed,
     Segment,
     at,
-    coded_value,
     hl7_date,
-    person,
     read_segments,
-    result_text,
 )
 from ariane.read.store import Origin, SourceWriter, Store
 
@@ -227,24 +224,21 @@ def _facility_column(prefix: str, kind: str) -> str:
 
 def _pd1(segment: _Segment, out: Fields) -> None:
     for doctor in segment.reps(4):
-        out.add("pd1_primary_care_doctor", person(doctor, 2))
-        out.add("pd1_primary_care_doctor_id", at(doctor, 1))
+        out.doctor("pd1_primary_care_doctor", doctor)
 
 
 def _pv1(segment: _Segment, out: Fields) -> None:
     out.add("pv1_location", " ".join(p for p in (segment.reps(3) or [[]])[0] if p))
     for field, column in ((7, "pv1_attending_doctor"), (8, "pv1_referring_doctor")):
         for doctor in segment.reps(field):
-            out.add(column, person(doctor, 2))
-            out.add(f"{column}_id", at(doctor, 1))
+            out.doctor(column, doctor)
     out.add("pv1_admit_date", hl7_date(segment.text(44)))
     out.add("pv1_discharge_date", hl7_date(segment.text(45)))
 
 
 def _orc(segment: _Segment, out: Fields) -> None:
     for doctor in segment.reps(12):
-        out.add("orc_prescriber", person(doctor, 2))
-        out.add("orc_prescriber_id", at(doctor, 1))
+        out.doctor("orc_prescriber", doctor)
     for facility in segment.reps(21):
         out.add("orc_ordering_facility", at(facility, 1))
         column = _facility_column("orc_ordering_facility", at(facility, 7))
@@ -258,18 +252,11 @@ def _obr(segment: _Segment, out: Fields) -> None:
         out.add("obr_tests", " ".join(p for p in (at(test, 1), at(test, 2)) if p))
     out.add("obr_observation_date", hl7_date(segment.text(7)))
     for doctor in segment.reps(16):
-        out.add("obr_prescriber", person(doctor, 2))
-        out.add("obr_prescriber_id", at(doctor, 1))
+        out.doctor("obr_prescriber", doctor)
 
 
 def _obx(segment: _Segment, out: Fields) -> None:
-    test = (segment.reps(3) or [[]])[0]
-    values = [coded_value(value) for value in segment.reps(5)]
-    unit = segment.text(6) or segment.text(6, 2)
-    value = ", ".join(v for v in values if v)
-    result = result_text(at(test, 1), at(test, 2), value, unit, segment.text(8))
-    if result:  # every result kept, the same twice included
-        out.values.setdefault("obx_results", []).append(result)
+    out.add_each("obx_results", segment.obx_result())
 
 
 def _nte(segment: _Segment, out: Fields) -> None:

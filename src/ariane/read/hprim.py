@@ -32,9 +32,7 @@ from ariane.read.segments import (
     Parsed,
     Segment,
     at,
-    coded_value,
     hl7_date,
-    person,
     read_segments,
     result_text,
 )
@@ -76,6 +74,8 @@ def read_hprim(blob: Blob, store: Store, origin: Origin) -> list[SourceWriter]:
 
 class _Record(Parsed):
     """One HPRIM Santé record split by its message's delimiters."""
+
+    shift = 1
 
     def __init__(self, text: str, escape: Escapes) -> None:
         self.escape = escape
@@ -187,8 +187,7 @@ def _p(record: _Record, out: Fields) -> None:
     for phone in record.reps(13):
         out.add("p_phone", at(phone, 1))
     for doctor in record.reps(14):
-        out.add("p_attending_doctor", person(doctor, 2))
-        out.add("p_attending_doctor_id", at(doctor, 1))
+        out.doctor("p_attending_doctor", doctor)
 
 
 def _obr(record: _Record, out: Fields) -> None:
@@ -196,17 +195,11 @@ def _obr(record: _Record, out: Fields) -> None:
         out.add("obr_tests", " ".join(p for p in test if p))
     out.add("obr_collection_date", hl7_date(record.text(8)))
     for doctor in record.reps(17):
-        out.add("obr_prescriber", person(doctor, 2))
-        out.add("obr_prescriber_id", at(doctor, 1))
+        out.doctor("obr_prescriber", doctor)
 
 
 def _obx(record: _Record, out: Fields) -> None:
-    test = (record.reps(4) or [[]])[0]
-    value = ", ".join(coded_value(v) for v in record.reps(6))
-    unit = record.text(7)
-    result = result_text(at(test, 1), at(test, 2), value, unit, record.text(9))
-    if result:
-        out.values.setdefault("obx_results", []).append(result)
+    out.add_each("obx_results", record.obx_result())
 
 
 def _c(record: _Record, out: Fields) -> None:
@@ -265,7 +258,7 @@ class _Net(Gathered):
                 res = text.split("|")
                 label, code, value, unit = at(res, 2), at(res, 3), at(res, 5), at(res, 6)
                 result = result_text(code, label, value, unit, at(res, 9))
-                out.values.setdefault("hprim_results", []).append(result)
+                out.add_each("hprim_results", result)
             elif in_lab:
                 out.add("hprim_results_text", text)
             elif text.strip():

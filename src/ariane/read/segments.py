@@ -189,6 +189,16 @@ class Fields:
         if value not in kept:
             kept.append(value)
 
+    def add_each(self, name: str, value: str) -> None:
+        """Add a value to a column, even one already there (two results alike are two)."""
+        if value:
+            self.values.setdefault(name, []).append(value)
+
+    def doctor(self, column: str, components: list[str]) -> None:
+        """A doctor written ``id^family^given^...^prefix`` (XCN): name and id columns."""
+        self.add(column, person(components, 2))
+        self.add(f"{column}_id", at(components, 1))
+
     def row(self) -> dict[str, str]:
         """The record as one text per column."""
         return {name: JOIN.join(values) for name, values in self.values.items() if values}
@@ -238,6 +248,9 @@ class Escapes:
 class Parsed:
     """A parsed segment: field ``n`` as repetitions of components of subcomponents."""
 
+    #: Added to HL7's field numbers (HPRIM counts the record's name as its field 1).
+    shift = 0
+
     def field(self, number: int) -> list[list[list[str]]]:
         """Field ``number`` (1-based as in the standards), unescaped."""
         raise NotImplementedError
@@ -250,6 +263,15 @@ class Parsed:
         """Component ``component`` of the first repetition of a field ('' if absent)."""
         reps = self.reps(number)
         return at(reps[0], component) if reps else ""
+
+    def obx_result(self) -> str:
+        """An OBX segment (the same in HL7 and HPRIM Santé) as ``code label = value unit
+        (flag)``: test OBX-3, value(s) OBX-5, unit OBX-6, abnormal flag OBX-8."""
+        n = self.shift
+        test = (self.reps(3 + n) or [[]])[0]
+        value = ", ".join(v for v in (coded_value(r) for r in self.reps(5 + n)) if v)
+        unit = self.text(6 + n) or self.text(6 + n, 2)
+        return result_text(at(test, 1), at(test, 2), value, unit, self.text(8 + n))
 
 
 def at(components: list[str], number: int) -> str:
