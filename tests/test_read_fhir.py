@@ -206,3 +206,9 @@ def test_reading_time_grows_linearly(tmp_path):
     times, summaries = loading_seconds(paths)
     assert [s.rows for s in summaries] == [3000, 6000]
     assert times[1] / times[0] <= 2.5, times
+
+
+def test_a_key_named_resource_type_deeper_inside_is_not_fhir():
+    assert sniff_format(b'[{"resourceType": "Patient", "id": "1"}]') == "fhir-json"
+    assert sniff_format(b'{"data": [{"meta": {"resourceType": "Patient"}}]}') == "json"
+    assert sniff_format(b'[{"name": "x", "source": {"resourceType": "Patient"}}]') == "json"

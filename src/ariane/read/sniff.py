@@ -67,19 +67,40 @@ def sniff_format(sample: bytes) -> str:
     if _control_ratio(stripped) > 0.1:
         return "binary:not text"
     if stripped[0] == "[":
-        return "json"
+        return "fhir-json" if _names_resource(stripped, 2) else "json"
     if stripped[0] == "{":
         lines = [ln.strip() for ln in stripped.split("\n", 3)[:3] if ln.strip()]
         several = len(lines) > 1 and lines[1].startswith("{")
-        fhir = "fhir-" if _FHIR.search(stripped, 0, 4096) else ""
+        fhir = "fhir-" if _names_resource(stripped, 1) else ""
         return fhir + ("ndjson" if lines[0].endswith("}") and several else "json")
     if _looks_like_sql(stripped):
         return "sql"
     return "delimited"
 
 
-#: A FHIR resource names its type near its start (a Bundle, or each line of a bulk export).
+#: A FHIR resource names its type (a Bundle, or each line of a bulk export).
 _FHIR = re.compile(r'"resourceType"\s*:\s*"[A-Z][A-Za-z]+"')
+_JSON_TOKEN = re.compile(r'"(?:[^"\\]|\\.)*"|[\[\]{}]')
+
+
+def _names_resource(text: str, depth: int) -> bool:
+    """Whether the first object at ``depth`` (1: the document, 2: an array's first
+    element) names its FHIR ``resourceType`` within the first 4 KiB; a key of the same name
+    deeper inside (a record's own field) does not count."""
+    level = 0
+    for token in _JSON_TOKEN.finditer(text, 0, 4096):
+        char = token.group()[0]
+        if char in "[{":
+            level += 1
+        elif char in "]}":
+            level -= 1
+            if level < depth:
+                return False
+        elif level == depth and _FHIR.match(text, token.start()):
+            return True
+    return False
+
+
 #: HL7 v2: a message (or a batch) begins with its header segment and its delimiters.
 _HL7 = re.compile(r"(?:^|[\r\n\x0b])(?:MSH|FHS|BHS)([^A-Za-z0-9\s])[^A-Za-z0-9\s]{1,5}\1")
 #: HPRIM Sante begins with its H record and delimiters; HPRIM Net marks its parts.
