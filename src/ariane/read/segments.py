@@ -256,8 +256,13 @@ class Parsed:
         raise NotImplementedError
 
     def reps(self, number: int) -> list[list[str]]:
-        """Field ``number``'s repetitions, each as its components' text."""
-        return [[" ".join(p for p in parts if p) for parts in rep] for rep in self.field(number)]
+        """Field ``number``'s repetitions, each as its components' text (made once)."""
+        made = self.__dict__.setdefault("_reps", {})
+        if number not in made:
+            made[number] = [
+                [" ".join(p for p in parts if p) for parts in rep] for rep in self.field(number)
+            ]
+        return cast(list[list[str]], made[number])
 
     def text(self, number: int, component: int = 1) -> str:
         """Component ``component`` of the first repetition of a field ('' if absent)."""
