@@ -1,0 +1,222 @@
+"""Find which tables of one input hang off which: keys discovered from the values alone.
+
+A column of table C *links* C to table P when almost every row of C holds, in that column,
+a value that identifies one row of P: P's column is filled, unique, of many values, not a
+date, and C's values are (almost) all among them. Headers are never read: a results sheet
+whose columns are ``Feuille2.A`` or ``検査`` links as well as one whose column says
+``patient``.
+
+Guards against links the values only seem to make:
+
+* the parent key must be near-unique (:data:`MIN_UNIQUENESS`), almost always filled
+  (:data:`MIN_FILLED`), of at least :data:`MIN_KEYS` values, and not dates — so a sex code,
+  a yes/no flag, a small code list or a visit date never makes a parent;
+* the child column must cover :data:`MIN_COVERAGE` of the child's rows (empty cells count
+  against it), with at least :data:`MIN_SUPPORT` distinct parent keys met;
+* a table that names persons itself (names, a NIR, a birth date: :data:`IDENTITY_WEIGHTS`;
+  the linking column aside, a results table keyed by NIR may link) is nobody's child: it
+  holds records of its own (two labs' exports with overlapping patient numbers stay apart);
+* a parent names persons, or is itself the child of one (results -> visits -> patients); a
+  lookup table of labs or physicians never absorbs the patients that point to it;
+* two tables with the same columns are siblings (two exports of one system), never linked.
+
+Each child keeps its best link: the one reaching a person table in the fewest steps, then
+the highest coverage, then the parent with more keys.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from ariane.engine import Engine
+
+#: Share of a parent's rows that hold a key.
+MIN_FILLED = 0.9
+#: Distinct keys over filled rows: duplicates beyond this make no identifier.
+MIN_UNIQUENESS = 0.99
+#: Distinct keys a parent needs: fewer is a code list (sex, yes/no, a few labs).
+MIN_KEYS = 10
+#: Share of a child's rows whose value is a key of the parent.
+MIN_COVERAGE = 0.95
+#: Distinct parent keys a child must meet.
+MIN_SUPPORT = 3
+#: Share of a column's values that look like dates for it to be a date column.
+DATE_SHARE = 0.5
+#: Share of a child's columns also in the parent that makes them siblings, not a link.
+SIBLING_SHARE = 0.8
+#: Labels that name a person, and their weight: a table weighing :data:`IDENTITY` or more
+#: holds records of its own (one mislabelled column alone does not make it so).
+IDENTITY_WEIGHTS = {
+    "person.full_name": 2, "id.nir": 2, "person.last_name": 1, "person.first_name": 1,
+    "person.birth_date": 1,
+}  # fmt: skip
+IDENTITY = 2
+_DATE = r"\d{1,4}[-/.]\d{1,2}[-/.]\d{1,4}([ T]\d{1,2}:\d{2}(:\d{2}(\.\d+)?)?)?Z?"
+
+
+@dataclass(frozen=True)
+class Table:
+    """One read source taking part in linking."""
+
+    source_id: int
+    data_table: str
+    columns: tuple[str, ...]
+    rows: int
+    labels: dict[str, str]  # column -> label given by classify
+
+    def names_persons(self, besides: str | None = None) -> bool:
+        """Whether the table names persons, its column ``besides`` (a link) aside."""
+        held = {label for column, label in self.labels.items() if column != besides}
+        return sum(IDENTITY_WEIGHTS.get(label, 0) for label in held) >= IDENTITY
+
+
+@dataclass(frozen=True)
+class ColumnStats:
+    """What linking needs to know about one column's values (trimmed, empty = NULL)."""
+
+    filled: int
+    distinct: int  # approximate
+    shortest: int
+    longest: int
+    dates: int
+
+
+@dataclass(frozen=True)
+class Link:
+    """Table ``child``'s column ``child_column`` holds keys of ``parent``'s ``parent_column``."""
+
+    child: Table
+    child_column: str
+    parent: Table
+    parent_column: str
+    coverage: float  # share of the child's rows whose key is found
+    keys: int  # distinct parent keys met
+    depth: int = 1  # steps from the child to a table that names persons
+
+
+def quote(name: str) -> str:
+    """A SQL identifier, quoted."""
+    return '"' + name.replace('"', '""') + '"'
+
+
+def value(column: str) -> str:
+    """SQL for a column's value as a key: trimmed text, empty as NULL."""
+    return f"nullif(trim(CAST({quote(column)} AS VARCHAR)), '')"
+
+
+def column_stats(engine: Engine, table: Table) -> dict[str, ColumnStats]:
+    """One pass over a table: fill, approximate distinct values, lengths, dates per column."""
+    if not table.columns:
+        return {}
+    parts = []
+    for column in table.columns:
+        v = value(column)
+        parts += [
+            f"count({v})",
+            f"approx_count_distinct({v})",
+            f"coalesce(min(length({v})), 0)",
+            f"coalesce(max(length({v})), 0)",
+            f"count(*) FILTER (WHERE regexp_full_match({v}, '{_DATE}'))",
+        ]
+    row = engine.fetch(f"SELECT {', '.join(parts)} FROM {quote(table.data_table)}")[0]
+    return {
+        column: ColumnStats(*(int(x) for x in row[5 * i : 5 * i + 5]))
+        for i, column in enumerate(table.columns)
+    }
+
+
+def _key_candidates(engine: Engine, table: Table, stats: dict[str, ColumnStats]) -> list[str]:
+    """Columns of ``table`` that identify its rows."""
+    keys = []
+    for column, s in stats.items():
+        if (
+            s.filled >= MIN_FILLED * table.rows
+            and s.distinct >= MIN_KEYS
+            and s.distinct >= 0.9 * s.filled  # the approximate count first, then the exact
+            and s.dates <= DATE_SHARE * s.filled
+        ):
+            exact = engine.fetch(
+                f"SELECT count(DISTINCT {value(column)}) FROM {quote(table.data_table)}"
+            )[0][0]
+            if exact >= MIN_UNIQUENESS * s.filled and exact >= MIN_KEYS:
+                keys.append(column)
+    return keys
+
+
+def _siblings(child: Table, parent: Table) -> bool:
+    shared = len(set(child.columns) & set(parent.columns))
+    return shared >= SIBLING_SHARE * max(len(child.columns), 1)
+
+
+def _may_refer(child: ColumnStats, parent: ColumnStats, rows: int) -> bool:
+    """Cheap checks before counting: filled enough, lengths overlap, not more values."""
+    return (
+        child.filled >= MIN_COVERAGE * rows
+        and child.shortest <= parent.longest
+        and child.longest >= parent.shortest
+        and child.distinct <= 1.1 * parent.distinct + 10
+        and child.dates <= DATE_SHARE * child.filled
+    )
+
+
+def _coverage(
+    engine: Engine, child: Table, column: str, parent: Table, key: str
+) -> tuple[float, int]:
+    matched, keys = engine.fetch(
+        f"""
+        SELECT count(p.k), count(DISTINCT p.k)
+        FROM (SELECT {value(column)} AS k FROM {quote(child.data_table)}) c
+        LEFT JOIN (SELECT DISTINCT {value(key)} AS k FROM {quote(parent.data_table)}) p
+               ON p.k = c.k
+        """
+    )[0]
+    return int(matched) / max(child.rows, 1), int(keys)
+
+
+def discover(engine: Engine, tables: list[Table]) -> list[Link]:
+    """The links among the tables of one input, each child's best, parents before children."""
+    stats = {t.source_id: column_stats(engine, t) for t in tables}
+    keys = {t.source_id: _key_candidates(engine, t, stats[t.source_id]) for t in tables}
+    candidates: list[Link] = []
+    for child in tables:
+        if child.rows == 0:
+            continue
+        for parent in tables:
+            if parent is child or not keys[parent.source_id] or _siblings(child, parent):
+                continue
+            for key in keys[parent.source_id]:
+                key_stats = stats[parent.source_id][key]
+                for column in child.columns:
+                    if child.names_persons(besides=column):
+                        continue
+                    if not _may_refer(stats[child.source_id][column], key_stats, child.rows):
+                        continue
+                    coverage, met = _coverage(engine, child, column, parent, key)
+                    if coverage >= MIN_COVERAGE and met >= MIN_SUPPORT:
+                        candidates.append(Link(child, column, parent, key, coverage, met))
+    return _choose(candidates)
+
+
+def _choose(candidates: list[Link]) -> list[Link]:
+    """Each child's best link to a person table, directly or through accepted children."""
+    chosen: dict[int, Link] = {}
+    depth = 0
+    reached = True
+    while reached:
+        depth += 1
+        reached = False
+        for link in sorted(candidates, key=lambda c: (-c.coverage, -c.keys, c.parent.source_id)):
+            child, parent = link.child.source_id, link.parent.source_id
+            if child in chosen:
+                continue
+            named = link.parent.names_persons()
+            parent_depth = 0 if named else getattr(chosen.get(parent), "depth", -1)
+            if parent_depth == depth - 1:
+                chosen[child] = Link(
+                    link.child, link.child_column, link.parent, link.parent_column,
+                    link.coverage, link.keys, depth,
+                )  # fmt: skip
+                reached = True
+    return sorted(chosen.values(), key=lambda link: link.depth)
