@@ -12,16 +12,19 @@ Guards against links the values only seem to make:
   (:data:`MIN_FILLED`), of at least :data:`MIN_KEYS` values, and not dates — so a sex code,
   a yes/no flag, a small code list or a visit date never makes a parent;
 * the child column must cover :data:`MIN_COVERAGE` of the child's rows (empty cells count
-  against it), with at least :data:`MIN_SUPPORT` distinct parent keys met;
+  against it), with at least :data:`MIN_SUPPORT` distinct parent keys met, and must not be
+  a run of consecutive integers each met once (the child's own row number: analyses 1..80
+  are all among patients 1..100 by chance);
 * a table that names persons itself (names, a NIR, a birth date: :data:`IDENTITY_WEIGHTS`;
   the linking column aside, a results table keyed by NIR may link) is nobody's child: it
   holds records of its own (two labs' exports with overlapping patient numbers stay apart);
 * a parent names persons, or is itself the child of one (results -> visits -> patients); a
   lookup table of labs or physicians never absorbs the patients that point to it;
-* two tables with the same columns are siblings (two exports of one system), never linked.
+* two tables with the same columns (names and labels) are siblings (two exports of one
+  system), never linked.
 
 Each child keeps its best link: the one reaching a person table in the fewest steps, then
-the highest coverage, then the parent with more keys.
+the highest coverage, then the most parent keys met.
 """
 
 from __future__ import annotations
@@ -41,7 +44,7 @@ MIN_KEYS = 10
 #: Share of a child's rows whose value is a key of the parent.
 MIN_COVERAGE = 0.95
 #: Distinct parent keys a child must meet.
-MIN_SUPPORT = 3
+MIN_SUPPORT = 10
 #: Share of a column's values that look like dates for it to be a date column.
 DATE_SHARE = 0.5
 #: Share of a child's columns also in the parent that makes them siblings, not a link.
@@ -146,7 +149,12 @@ def _key_candidates(engine: Engine, table: Table, stats: dict[str, ColumnStats])
 
 
 def _siblings(child: Table, parent: Table) -> bool:
-    shared = len(set(child.columns) & set(parent.columns))
+    """Most of the child's columns are the parent's, by name and by label."""
+    shared = sum(
+        1
+        for column in child.columns
+        if column in parent.labels and parent.labels[column] == child.labels.get(column)
+    )
     return shared >= SIBLING_SHARE * max(len(child.columns), 1)
 
 
@@ -163,16 +171,21 @@ def _may_refer(child: ColumnStats, parent: ColumnStats, rows: int) -> bool:
 
 def _coverage(
     engine: Engine, child: Table, column: str, parent: Table, key: str
-) -> tuple[float, int]:
-    matched, keys = engine.fetch(
+) -> tuple[float, int, bool]:
+    """Share of the child's rows found among the parent's keys, keys met, and whether
+    the child's column is a run of row numbers (unique, consecutive integers)."""
+    matched, keys, filled, distinct, low, high, whole = engine.fetch(
         f"""
-        SELECT count(p.k), count(DISTINCT p.k)
+        SELECT count(p.k), count(DISTINCT p.k), count(c.k), count(DISTINCT c.k),
+               min(TRY_CAST(c.k AS HUGEINT)), max(TRY_CAST(c.k AS HUGEINT)),
+               count(TRY_CAST(c.k AS HUGEINT))
         FROM (SELECT {value(column)} AS k FROM {quote(child.data_table)}) c
         LEFT JOIN (SELECT DISTINCT {value(key)} AS k FROM {quote(parent.data_table)}) p
                ON p.k = c.k
         """
     )[0]
-    return int(matched) / max(child.rows, 1), int(keys)
+    numbered = distinct == filled == whole and high is not None and high - low + 1 == distinct
+    return int(matched) / max(child.rows, 1), int(keys), bool(numbered)
 
 
 def discover(engine: Engine, tables: list[Table]) -> list[Link]:
@@ -193,8 +206,10 @@ def discover(engine: Engine, tables: list[Table]) -> list[Link]:
                         continue
                     if not _may_refer(stats[child.source_id][column], key_stats, child.rows):
                         continue
-                    coverage, met = _coverage(engine, child, column, parent, key)
-                    if coverage >= MIN_COVERAGE and met >= MIN_SUPPORT:
+                    coverage, met, numbered = _coverage(engine, child, column, parent, key)
+                    # A run 1..n is the child's own row number, found among the parent's
+                    # numbers by chance (both tables count from 1).
+                    if coverage >= MIN_COVERAGE and met >= MIN_SUPPORT and not numbered:
                         candidates.append(Link(child, column, parent, key, coverage, met))
     return _choose(candidates)
 

@@ -34,7 +34,8 @@ def read_parquet(blob: Blob, store: Store, origin: Origin) -> list[SourceWriter]
 
     with blob.open() as stream:
         try:
-            parquet = pq.ParquetFile(stream)
+            # Page checksums, when the writer stored them, catch damage a decoder would not.
+            parquet = pq.ParquetFile(stream, page_checksum_verification=True)
         except (pa.ArrowException, OSError) as exc:
             raise InputError(f"{blob.where}: damaged Parquet file ({type(exc).__name__})") from None
         names = flat_names(parquet.schema_arrow)
