@@ -83,7 +83,8 @@ def _build(engine, patients: int, results: int) -> None:
                 "column_name": [c for _, c, _ in labels],
                 "label": [lab for _, _, lab in labels],
                 "confidence": [0.9] * n, "match_rate": [0.9] * n, "null_rate": [0.0] * n,
-                "uniqueness": [0.0] * n, "special": [lab.startswith("health.") for *_, lab in labels],
+                "uniqueness": [0.0] * n,
+                "special": [lab.startswith("health.") for *_, lab in labels],
                 "runners_up": ["[]"] * n, "evidence": ["{}"] * n,
             }
         ),

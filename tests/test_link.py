@@ -208,7 +208,11 @@ def test_orphan_results_are_quarantined_with_their_reason(engine, tmp_path):
     _workbook(path, {"p": [PATIENT_HEADER, *leak.patients], "r": [RESULT_HEADER, *results]})
     document = pipeline.scan([path]).as_contract()
     child = document["files"][1]
-    assert (child["rows"], child["quarantined"], child["linked"]) == (len(results) - 2, 2, len(results) - 2)
+    assert (child["rows"], child["quarantined"], child["linked"]) == (
+        len(results) - 2,
+        2,
+        len(results) - 2,
+    )
     with Case.ephemeral() as case:
         engine = case.engine()
         load(engine, [path])

@@ -32,7 +32,7 @@ def _database(path, page_size: int = 4096) -> None:
     connection.execute("CREATE VIRTUAL TABLE notes USING fts5(texte)")
     connection.executemany(
         "INSERT INTO patients VALUES (?, ?, ?)",
-        [(i, f"Nom'{i} \"é\"", "01000" if i % 2 else None) for i in range(1, 41)],
+        [(i, f'Nom\'{i} "é"', "01000" if i % 2 else None) for i in range(1, 41)],
     )
     connection.executemany(
         "INSERT INTO analyses VALUES (?, ?, ?, ?, ?)",
@@ -63,10 +63,15 @@ def test_sqlite_every_table_once_values_as_written(engine, tmp_path):
     assert analyses.rows == 300
     assert analyses.columns == ["id", "patient", "libelle", "valeur", "brut"]
     first, second = _rows(engine, analyses)[:2]
-    assert (first["id"], first["patient"], first["valeur"], first["brut"]) == ("1", "2", "5", "ff00")
+    assert (first["id"], first["patient"], first["valeur"], first["brut"]) == (
+        "1",
+        "2",
+        "5",
+        "ff00",
+    )
     assert (second["valeur"], second["brut"]) == ("5.25", "ok")
     rows = _rows(engine, patients)
-    assert rows[0]["nom"] == "Nom'1 \"é\"" and rows[1]["cp"] is None
+    assert rows[0]["nom"] == 'Nom\'1 "é"' and rows[1]["cp"] is None
     assert [r["_record"] for r in rows] == list(range(1, 41))
 
 

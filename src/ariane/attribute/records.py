@@ -119,7 +119,9 @@ def record_keys_sql(engine: Engine) -> str:
     parts = [
         f"SELECT CAST({int(s)} AS INTEGER) AS source_id, CAST(_record AS BIGINT) AS _record "
         f"FROM {quote(t)}"
-        for s, t in engine.fetch(f"SELECT source_id, data_table FROM ({record_sources_sql(engine)})")
+        for s, t in engine.fetch(
+            f"SELECT source_id, data_table FROM ({record_sources_sql(engine)})"
+        )
         if t and engine.has_table(t)
     ]
     return " UNION ALL ".join(parts) or (

@@ -226,9 +226,7 @@ def _label_folded(engine: Engine, found: Link, folded: dict[str, str]) -> None:
     parent, child = found.parent.source_id, found.child.source_id
     held = {
         str(row[0])
-        for row in engine.fetch(
-            "SELECT label FROM classify_columns WHERE source_id = ?", [parent]
-        )
+        for row in engine.fetch("SELECT label FROM classify_columns WHERE source_id = ?", [parent])
     }
     rows = engine.fetch_arrow(
         "SELECT * FROM classify_columns WHERE source_id = ? ORDER BY column_name", [child]
@@ -257,6 +255,8 @@ def _label_folded(engine: Engine, found: Link, folded: dict[str, str]) -> None:
     if engine.has_table(notes.MENTIONS_TABLE):
         engine.execute(f"DELETE FROM {notes.MENTIONS_TABLE} WHERE source_id = ?", [child])
         for row in added:
-            sql = notes.mention_sql(parent, found.parent.data_table, row["column_name"], row["label"])
+            sql = notes.mention_sql(
+                parent, found.parent.data_table, row["column_name"], row["label"]
+            )
             if sql is not None:
                 engine.execute(f"INSERT INTO {notes.MENTIONS_TABLE} SELECT DISTINCT * FROM ({sql})")

@@ -120,7 +120,11 @@ class ReadSummary:
             if source.source_id not in stored:
                 continue
             rows, quarantined, linked, linked_to, columns = stored[source.source_id]
-            source.rows, source.quarantined, source.linked = int(rows), int(quarantined), int(linked)
+            source.rows, source.quarantined, source.linked = (
+                int(rows),
+                int(quarantined),
+                int(linked),
+            )
             source.linked_to = None if linked_to is None else position.get(int(linked_to))
             source.columns = list(columns or [])
 

@@ -266,7 +266,8 @@ class SourceWriter:
         self.flush()
         self._flush_quarantine()
         self.engine.execute(
-            "INSERT INTO read_sources VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, NULL, 0)",
+            "INSERT INTO read_sources VALUES "
+            "(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, NULL, 0)",
             [
                 self.source_id,
                 self.origin.path,
