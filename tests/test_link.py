@@ -277,3 +277,17 @@ def test_results_in_an_archive_of_csv_files_link(tmp_path):
     document = pipeline.scan([path]).as_contract()
     assert document["linked"] == len(leak.results)
     assert document["files"][1]["linked_to"] == 0
+
+
+def test_per_lab_dumps_fold_analyses_into_patients(tmp_path):
+    """Issue 5's layout of one mysqldump per lab (patients + analyses keyed by the lab's own
+    patient numbers, restarting at 1): analyses fold into their patients, lab by lab."""
+    from layout_leaks import BUILDERS, measure
+
+    layout = BUILDERS["sql_dumps"](tmp_path)
+    patients = sum(1 for key in layout.truth if key[0].endswith("#patients"))
+    figures = measure(layout)
+    assert figures.unmatched == 0
+    assert figures.records == patients  # analyses are no records of their own
+    assert figures.persons_error <= 0.01, figures.line()
+    assert figures.unattributed <= 0.005 and figures.wrong_records == 0, figures.line()

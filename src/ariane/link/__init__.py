@@ -124,8 +124,10 @@ def _fold(engine: Engine, found: Link) -> LinkSummary:
     parent_columns = _columns(engine, parent.source_id)
     child_columns = [c for c in _columns(engine, child.source_id) if c != found.child_column]
     folded = _names(prefix, child_columns, parent_columns)
+    # list() then sort per group: several times faster than an ordered string_agg.
     aggregates = ", ".join(
-        f"string_agg(DISTINCT {value(c)}, '{JOIN}' ORDER BY {value(c)}) AS {quote(name)}"
+        f"nullif(array_to_string(list_sort(list_distinct(list({value(c)}))), '{JOIN}'), '') "
+        f"AS {quote(name)}"
         for c, name in zip(child_columns, folded, strict=True)
     )
     own = ", ".join(f"p.{quote(c)}" for c in parent_columns)
