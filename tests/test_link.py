@@ -291,3 +291,27 @@ def test_per_lab_dumps_fold_analyses_into_patients(tmp_path):
     assert figures.records == patients  # analyses are no records of their own
     assert figures.persons_error <= 0.01, figures.line()
     assert figures.unattributed <= 0.005 and figures.wrong_records == 0, figures.line()
+
+
+def test_results_repeating_the_patients_names_fold_when_the_names_agree(tmp_path):
+    leak = _leak(90, seed=37)
+    by_number = {p[0]: p for p in leak.patients}
+    results = [[r[0], by_number[r[0]][1], by_number[r[0]][2], *r[1:]] for r in leak.results]
+    path = tmp_path / "book.xlsx"
+    header = ["Nummer", "Name", "Vorname", "Untersuchung", "Ergebnis", "Datum"]
+    _workbook(path, {"p": [PATIENT_HEADER, *leak.patients], "r": [header, *results]})
+    document = pipeline.scan([path]).as_contract()
+    assert document["linked"] == len(results)
+    assert document["files"][1]["linked_to"] == 0
+
+
+def test_another_labs_visits_numbered_alike_do_not_fold(tmp_path):
+    """Lab 2's visits carry its own patient numbers, which are lab 1's too: the names of
+    the persons they lead to disagree, so nothing folds."""
+    first, second = _leak(90, seed=41), _leak(90, seed=43)  # same numbers, other persons
+    visits = [[p[0], p[1], p[2], "2021-05-05", "NFS"] for p in second.patients for _ in (1, 2)]
+    path = tmp_path / "book.xlsx"
+    header = ["Nummer", "Name", "Vorname", "Datum", "Untersuchung"]
+    _workbook(path, {"lab1": [PATIENT_HEADER, *first.patients], "lab2": [header, *visits]})
+    document = pipeline.scan([path]).as_contract()
+    assert document["linked"] == 0

@@ -15,9 +15,10 @@ Guards against links the values only seem to make:
   against it), with at least :data:`MIN_SUPPORT` distinct parent keys met, and must not be
   a run of consecutive integers each met once (the child's own row number: analyses 1..80
   are all among patients 1..100 by chance);
-* a table that names persons itself (names, a NIR, a birth date: :data:`IDENTITY_WEIGHTS`;
-  the linking column aside, a results table keyed by NIR may link) is nobody's child: it
-  holds records of its own (two labs' exports with overlapping patient numbers stay apart);
+* a table that names persons itself (names, a NIR, a birth date: :data:`IDENTITY_WEIGHTS`,
+  the linking column aside) is a child only when its rows name the persons of the parent
+  rows their keys lead to (:func:`_agrees`): results repeating the patient's name fold,
+  two labs' exports with overlapping patient numbers stay apart;
 * a parent names persons, or is itself the child of one (results -> visits -> patients); a
   lookup table of labs or physicians never absorbs the patients that point to it;
 * two tables with the same columns (names and labels) are siblings (two exports of one
@@ -51,6 +52,10 @@ SAMPLE_UNIQUENESS = 0.9
 SAMPLE_COVERAGE = 0.8
 #: Share of a column's values that look like dates for it to be a date column.
 DATE_SHARE = 0.5
+#: Inputs of more tables than this try as children only the tables that name nobody.
+MAX_NAMING_CHILDREN = 50
+#: Share of a child's rows naming the same person as their parent row, when both name one.
+MIN_AGREEMENT = 0.8
 #: Share of a child's columns also in the parent that makes them siblings, not a link.
 SIBLING_SHARE = 0.8
 #: Labels that name a person, and their weight: a table weighing :data:`IDENTITY` or more
@@ -107,9 +112,9 @@ def quote(name: str) -> str:
     return '"' + name.replace('"', '""') + '"'
 
 
-def value(column: str) -> str:
+def value(column: str, alias: str = "") -> str:
     """SQL for a column's value as a key: trimmed text, empty as NULL."""
-    return f"nullif(trim(CAST({quote(column)} AS VARCHAR)), '')"
+    return f"nullif(trim(CAST({alias}{quote(column)} AS VARCHAR)), '')"
 
 
 def column_stats(engine: Engine, table: Table) -> dict[str, ColumnStats]:
@@ -207,19 +212,42 @@ def _coverage(
     return int(matched) / max(child.rows, 1), int(keys), bool(numbered)
 
 
+def _agrees(engine: Engine, child: Table, column: str, parent: Table, key: str) -> bool:
+    """Whether the child's rows name the persons of the parent rows their key leads to.
+
+    Compared on the surest identity both tables hold (NIR, else last name, full name, birth
+    date), folded to upper case without accents: :data:`MIN_AGREEMENT` of the rows where
+    both are filled must agree. Two labs' exports numbering patients alike disagree.
+    """
+    for label in ("id.nir", "person.last_name", "person.full_name", "person.birth_date"):
+        mine = [c for c, lab in child.labels.items() if lab == label and c != column]
+        theirs = [c for c, lab in parent.labels.items() if lab == label and c != key]
+        if not mine or not theirs:
+            continue
+        a, b = _folded(f"c.{quote(mine[0])}"), _folded(f"p.{quote(theirs[0])}")
+        compared, same = engine.fetch(
+            f"""
+            SELECT count(*), count(*) FILTER (WHERE {a} = {b})
+            FROM {quote(child.data_table)} c
+            JOIN {quote(parent.data_table)} p ON {value(key, "p.")} = {value(column, "c.")}
+            WHERE {a} IS NOT NULL AND {b} IS NOT NULL
+            """
+        )[0]
+        return bool(compared) and same >= MIN_AGREEMENT * compared
+    return False
+
+
+def _folded(column: str) -> str:
+    return f"nullif(upper(strip_accents(regexp_replace(trim({column}), '\\s+', ' ', 'g'))), '')"
+
+
 def discover(engine: Engine, tables: list[Table]) -> list[Link]:
     """The links among the tables of one input, each child's best, parents before children.
 
     Tables are looked at only when a link is possible: an input whose every table names
     persons (a thousand exports of patients), or none does, costs no query.
     """
-    children = {
-        t.source_id: [c for c in t.columns if not t.names_persons(besides=c)]
-        for t in tables
-        if t.rows
-    }
-    children = {source: columns for source, columns in children.items() if columns}
-    if not children or not any(t.names_persons() for t in tables):
+    if not any(t.names_persons() for t in tables):
         return []
     stats: dict[int, dict[str, ColumnStats]] = {}
     keys: dict[int, list[str]] = {}
@@ -234,21 +262,32 @@ def discover(engine: Engine, tables: list[Table]) -> list[Link]:
             keys[table.source_id] = _key_candidates(engine, table, stats_of(table))
         return keys[table.source_id]
 
+    # Tables naming persons are tried as children in small inputs only: a thousand files
+    # of patients would make a million pairs, and each is its own records anyway.
+    few = len(tables) <= MAX_NAMING_CHILDREN
     candidates: list[Link] = []
     for child in tables:
+        if not child.rows or (not few and child.names_persons()):
+            continue
         for parent in tables:
-            if parent is child or child.source_id not in children or _siblings(child, parent):
+            if parent is child or _siblings(child, parent):
                 continue
             for key in keys_of(parent):
                 key_stats = stats_of(parent)[key]
-                for column in children[child.source_id]:
+                for column in child.columns:
                     if not _may_refer(stats_of(child)[column], key_stats, child.rows):
                         continue
                     coverage, met, numbered = _coverage(engine, child, column, parent, key)
                     # A run 1..n is the child's own row number, found among the parent's
                     # numbers by chance (both tables count from 1).
-                    if coverage >= MIN_COVERAGE and met >= MIN_SUPPORT and not numbered:
-                        candidates.append(Link(child, column, parent, key, coverage, met))
+                    if coverage < MIN_COVERAGE or met < MIN_SUPPORT or numbered:
+                        continue
+                    # A child that names persons too must name the same ones.
+                    if child.names_persons(besides=column) and not _agrees(
+                        engine, child, column, parent, key
+                    ):
+                        continue
+                    candidates.append(Link(child, column, parent, key, coverage, met))
     return _choose(candidates)
 
 
