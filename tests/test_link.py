@@ -315,3 +315,14 @@ def test_another_labs_visits_numbered_alike_do_not_fold(tmp_path):
     _workbook(path, {"lab1": [PATIENT_HEADER, *first.patients], "lab2": [header, *visits]})
     document = pipeline.scan([path]).as_contract()
     assert document["linked"] == 0
+
+
+def test_patient_numbers_that_lost_their_leading_zeros_still_link(tmp_path):
+    """The patients sheet keeps ``000123`` as text; the results sheet holds the number."""
+    leak = _leak(80, seed=47, numbers="{:08d}")
+    results = [[str(int(r[0])), *r[1:]] for r in leak.results]
+    path = tmp_path / "book.xlsx"
+    _workbook(path, {"p": [PATIENT_HEADER, *leak.patients], "r": [RESULT_HEADER, *results]})
+    document = pipeline.scan([path]).as_contract()
+    assert results[0][0] != leak.results[0][0]  # the zeros are gone in the results
+    assert document["linked"] == len(results) and document["quarantined"] == 0

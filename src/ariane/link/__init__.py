@@ -40,7 +40,7 @@ from collections import defaultdict
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from ariane.link.discover import Link, Table, discover, quote, value
+from ariane.link.discover import Link, Table, discover, key, quote, value
 from ariane.progress import SILENT, Progress
 
 if TYPE_CHECKING:
@@ -118,7 +118,7 @@ def _tables_by_input(engine: Engine) -> list[list[Table]]:
 
 def _fold(engine: Engine, found: Link) -> LinkSummary:
     child, parent = found.child, found.parent
-    keys = f"SELECT DISTINCT {value(found.parent_column)} AS k FROM {quote(parent.data_table)}"
+    keys = f"SELECT DISTINCT {key(found.parent_column)} AS k FROM {quote(parent.data_table)}"
     orphans = _quarantine_orphans(engine, found, keys)
     prefix = _prefix(engine, child.source_id)
     parent_columns = _columns(engine, parent.source_id)
@@ -139,9 +139,9 @@ def _fold(engine: Engine, found: Link) -> LinkSummary:
             f"""
             SELECT {own}, {added}, {provenance}
             FROM {quote(parent.data_table)} p
-            LEFT JOIN (SELECT {value(found.child_column)} AS __key, {aggregates}
+            LEFT JOIN (SELECT {key(found.child_column)} AS __key, {aggregates}
                        FROM {quote(child.data_table)} GROUP BY 1) a
-                   ON a.__key = {value(found.parent_column)}
+                   ON a.__key = {key(found.parent_column, "p.")}
             ORDER BY p._record
             """,
         )
@@ -172,7 +172,7 @@ def _quarantine_orphans(engine: Engine, found: Link, keys: str) -> int:
     table = quote(found.child.data_table)
     orphan = (
         f"SELECT c._record FROM {table} c LEFT JOIN ({keys}) p "
-        f"ON p.k = {value(found.child_column)} WHERE p.k IS NULL"
+        f"ON p.k = {key(found.child_column, 'c.')} WHERE p.k IS NULL"
     )
     count = int(engine.fetch(f"SELECT count(*) FROM ({orphan})")[0][0])
     if not count:

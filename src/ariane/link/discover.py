@@ -113,8 +113,18 @@ def quote(name: str) -> str:
 
 
 def value(column: str, alias: str = "") -> str:
-    """SQL for a column's value as a key: trimmed text, empty as NULL."""
+    """SQL for a column's value: trimmed text, empty as NULL."""
     return f"nullif(trim(CAST({alias}{quote(column)} AS VARCHAR)), '')"
+
+
+def key(column: str, alias: str = "") -> str:
+    """SQL for a column's value compared as a key: a number without its leading zeros
+    (a spreadsheet drops them from one sheet and keeps them in the other)."""
+    v = value(column, alias)
+    return (
+        f"CASE WHEN regexp_full_match({v}, '[0-9]+') "
+        f"THEN regexp_replace({v}, '^0+(.)', '\\1') ELSE {v} END"
+    )
 
 
 def column_stats(engine: Engine, table: Table) -> dict[str, ColumnStats]:
@@ -123,7 +133,7 @@ def column_stats(engine: Engine, table: Table) -> dict[str, ColumnStats]:
         return {}
     parts = []
     for column in table.columns:
-        v = value(column)
+        v = key(column)
         parts += [
             f"count({v})",
             f"coalesce(min(length({v})), 0)",
@@ -149,13 +159,13 @@ def _key_candidates(engine: Engine, table: Table, stats: dict[str, ColumnStats])
             continue
         # The first rows first: a column repeating there is no key, whatever its size.
         head, filled = engine.fetch(
-            f"SELECT count(DISTINCT k), count(k) FROM (SELECT {value(column)} AS k "
+            f"SELECT count(DISTINCT k), count(k) FROM (SELECT {key(column)} AS k "
             f"FROM {quote(table.data_table)} LIMIT {SAMPLE_ROWS})"
         )[0]
         if head < SAMPLE_UNIQUENESS * filled:
             continue
         exact = engine.fetch(
-            f"SELECT count(DISTINCT {value(column)}) FROM {quote(table.data_table)}"
+            f"SELECT count(DISTINCT {key(column)}) FROM {quote(table.data_table)}"
         )[0][0]
         if exact >= MIN_UNIQUENESS * s.filled and exact >= MIN_KEYS:
             keys.append(column)
@@ -183,7 +193,7 @@ def _may_refer(child: ColumnStats, parent: ColumnStats, rows: int) -> bool:
 
 
 def _coverage(
-    engine: Engine, child: Table, column: str, parent: Table, key: str
+    engine: Engine, child: Table, column: str, parent: Table, parent_key: str
 ) -> tuple[float, int, bool]:
     """Share of the child's rows found among the parent's keys, keys met, and whether
     the child's column is a run of row numbers (unique, consecutive integers)."""
@@ -191,8 +201,8 @@ def _coverage(
     head, found = engine.fetch(
         f"""
         SELECT count(c.k), count(p.k)
-        FROM (SELECT {value(column)} AS k FROM {quote(child.data_table)} LIMIT {SAMPLE_ROWS}) c
-        LEFT JOIN (SELECT DISTINCT {value(key)} AS k FROM {quote(parent.data_table)}) p
+        FROM (SELECT {key(column)} AS k FROM {quote(child.data_table)} LIMIT {SAMPLE_ROWS}) c
+        LEFT JOIN (SELECT DISTINCT {key(parent_key)} AS k FROM {quote(parent.data_table)}) p
                ON p.k = c.k
         """
     )[0]
@@ -203,8 +213,8 @@ def _coverage(
         SELECT count(p.k), count(DISTINCT p.k), count(c.k), count(DISTINCT c.k),
                min(TRY_CAST(c.k AS HUGEINT)), max(TRY_CAST(c.k AS HUGEINT)),
                count(TRY_CAST(c.k AS HUGEINT))
-        FROM (SELECT {value(column)} AS k FROM {quote(child.data_table)}) c
-        LEFT JOIN (SELECT DISTINCT {value(key)} AS k FROM {quote(parent.data_table)}) p
+        FROM (SELECT {key(column)} AS k FROM {quote(child.data_table)}) c
+        LEFT JOIN (SELECT DISTINCT {key(parent_key)} AS k FROM {quote(parent.data_table)}) p
                ON p.k = c.k
         """
     )[0]
@@ -212,7 +222,7 @@ def _coverage(
     return int(matched) / max(child.rows, 1), int(keys), bool(numbered)
 
 
-def _agrees(engine: Engine, child: Table, column: str, parent: Table, key: str) -> bool:
+def _agrees(engine: Engine, child: Table, column: str, parent: Table, parent_key: str) -> bool:
     """Whether the child's rows name the persons of the parent rows their key leads to.
 
     Compared on the surest identity both tables hold (NIR, else last name, full name, birth
@@ -221,7 +231,7 @@ def _agrees(engine: Engine, child: Table, column: str, parent: Table, key: str) 
     """
     for label in ("id.nir", "person.last_name", "person.full_name", "person.birth_date"):
         mine = [c for c, lab in child.labels.items() if lab == label and c != column]
-        theirs = [c for c, lab in parent.labels.items() if lab == label and c != key]
+        theirs = [c for c, lab in parent.labels.items() if lab == label and c != parent_key]
         if not mine or not theirs:
             continue
         a, b = _folded(f"c.{quote(mine[0])}"), _folded(f"p.{quote(theirs[0])}")
@@ -229,7 +239,7 @@ def _agrees(engine: Engine, child: Table, column: str, parent: Table, key: str) 
             f"""
             SELECT count(*), count(*) FILTER (WHERE {a} = {b})
             FROM {quote(child.data_table)} c
-            JOIN {quote(parent.data_table)} p ON {value(key, "p.")} = {value(column, "c.")}
+            JOIN {quote(parent.data_table)} p ON {key(parent_key, "p.")} = {key(column, "c.")}
             WHERE {a} IS NOT NULL AND {b} IS NOT NULL
             """
         )[0]
@@ -272,22 +282,22 @@ def discover(engine: Engine, tables: list[Table]) -> list[Link]:
         for parent in tables:
             if parent is child or _siblings(child, parent):
                 continue
-            for key in keys_of(parent):
-                key_stats = stats_of(parent)[key]
+            for parent_key in keys_of(parent):
+                key_stats = stats_of(parent)[parent_key]
                 for column in child.columns:
                     if not _may_refer(stats_of(child)[column], key_stats, child.rows):
                         continue
-                    coverage, met, numbered = _coverage(engine, child, column, parent, key)
+                    coverage, met, numbered = _coverage(engine, child, column, parent, parent_key)
                     # A run 1..n is the child's own row number, found among the parent's
                     # numbers by chance (both tables count from 1).
                     if coverage < MIN_COVERAGE or met < MIN_SUPPORT or numbered:
                         continue
                     # A child that names persons too must name the same ones.
                     if child.names_persons(besides=column) and not _agrees(
-                        engine, child, column, parent, key
+                        engine, child, column, parent, parent_key
                     ):
                         continue
-                    candidates.append(Link(child, column, parent, key, coverage, met))
+                    candidates.append(Link(child, column, parent, parent_key, coverage, met))
     return _choose(candidates)
 
 
