@@ -326,3 +326,17 @@ def test_patient_numbers_that_lost_their_leading_zeros_still_link(tmp_path):
     document = pipeline.scan([path]).as_contract()
     assert results[0][0] != leak.results[0][0]  # the zeros are gone in the results
     assert document["linked"] == len(results) and document["quarantined"] == 0
+
+
+def test_two_tables_of_the_same_persons_fold_one_way_only(tmp_path):
+    """Patients and their contact details, one row each, both naming the person: either
+    could be the parent; one folds into the other, never both into each other."""
+    leak = _leak(80, seed=53)
+    contacts = [[p[0], p[1], p[2], f"06{i:08d}"] for i, p in enumerate(leak.patients)]
+    path = tmp_path / "book.xlsx"
+    header = ["Nummer", "Name", "Vorname", "Telefon"]
+    _workbook(path, {"p": [PATIENT_HEADER, *leak.patients], "c": [header, *contacts]})
+    document = pipeline.scan([path]).as_contract()
+    assert document["linked"] == 80
+    assert sorted(f["linked_to"] is None for f in document["files"]) == [False, True]
+    assert document["rows"] - document["linked"] == 80  # one record per person

@@ -304,6 +304,7 @@ def discover(engine: Engine, tables: list[Table]) -> list[Link]:
 def _choose(candidates: list[Link]) -> list[Link]:
     """Each child's best link to a person table, directly or through accepted children."""
     chosen: dict[int, Link] = {}
+    parents: set[int] = set()  # a table others fold into is never folded itself: no cycle
     depth = 0
     reached = True
     while reached:
@@ -311,11 +312,14 @@ def _choose(candidates: list[Link]) -> list[Link]:
         reached = False
         for link in sorted(candidates, key=lambda c: (-c.coverage, -c.keys, c.parent.source_id)):
             child, parent = link.child.source_id, link.parent.source_id
-            if child in chosen:
+            if child in chosen or child in parents:
                 continue
-            named = link.parent.names_persons()
-            parent_depth = 0 if named else getattr(chosen.get(parent), "depth", -1)
+            if parent in chosen:
+                parent_depth = chosen[parent].depth
+            else:
+                parent_depth = 0 if link.parent.names_persons() else -1
             if parent_depth == depth - 1:
+                parents.add(parent)
                 chosen[child] = Link(
                     link.child, link.child_column, link.parent, link.parent_column,
                     link.coverage, link.keys, depth,
