@@ -747,14 +747,16 @@ class Figures:
 
 
 def measure(layout: Layout) -> Figures:
-    """Run read, classify, resolve and attribute on ``layout`` and compare with its truth."""
-    from ariane import attribute, classify, read, resolve
+    """Run read, classify, link, resolve and attribute on ``layout`` (as ``run`` does) and
+    compare with its truth; rows folded into another table's records are no records."""
+    from ariane import attribute, classify, link, read, resolve
     from ariane.case import Case
 
     with Case.ephemeral() as case:
         engine = case.engine()
         read.load(engine, layout.files)
         classify.classify(engine)
+        link.link(engine)
         resolve.resolve(engine)
         attribute.attribute(engine, layout.registry, layout.controller_patients)
         sources = {

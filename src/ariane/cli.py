@@ -258,13 +258,24 @@ def scan(
     _print_scan(document)
 
 
+def _linked_cell(source: dict[str, Any], files: list[dict[str, Any]]) -> str:
+    """``1,196 -> 1`` : rows folded into the records of the table listed first (1-based)."""
+    if source.get("linked_to") is None:
+        return ""
+    return f"{source.get('linked', 0):,} -> {source['linked_to'] + 1}"
+
+
 def _print_scan(document: dict[str, Any]) -> None:
     """The scan for a person: totals, one line per input, then each table's columns."""
+    linked = document.get("linked") or 0
     out.print(
         f"[bold]{document['rows']:,}[/] rows read, "
         f"[bold]{document['quarantined']:,}[/] quarantined, in {len(document['files'])} table(s)"
+        + (f"; [bold]{linked:,}[/] rows folded into their parent's records" if linked else "")
     )
-    files_table = Table("file", "format", "encoding", "rows", "quarantined", title="Inputs")
+    files_table = Table(
+        "file", "format", "encoding", "rows", "quarantined", "linked", title="Inputs"
+    )
     for source in document["files"]:
         name = source["path"] + (f" ! {source['inner_path']}" if source.get("inner_path") else "")
         if source.get("table_name"):
@@ -275,6 +286,7 @@ def _print_scan(document: dict[str, Any]) -> None:
             text(source["encoding"] or ""),
             f"{source['rows']:,}",
             f"{source['quarantined']:,}",
+            _linked_cell(source, document["files"]),
         )
     out.print(files_table)
     by_file: dict[str, list[dict[str, Any]]] = {}
@@ -348,6 +360,8 @@ def _print_run(result: Any) -> None:
     document = result.summary
     out.print(f"[bold]Case:[/] {markup(result.case_dir)}")
     out.print(f"  records: {document['rows']:,} read, {document['quarantined']:,} quarantined")
+    if document.get("linked"):
+        out.print(f"  linked: {document['linked']:,} rows folded into their parent's records")
     if document.get("persons") is not None:
         low, high = document["persons_interval"]
         out.print(f"  persons: {document['persons']:,} (between {low:,} and {high:,})")

@@ -14,7 +14,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from ariane import assess, attribute, classify, read, report, resolve
+from ariane import assess, attribute, classify, link, read, report, resolve
 from ariane.case import Case, read_manifest
 from ariane.engine import Engine
 from ariane.engine.duckdb import memory_limit_bytes
@@ -75,6 +75,7 @@ StageRunner = Callable[[Engine, RunOptions, Path, Progress], object]
 STAGES: dict[str, StageRunner] = {
     "read": lambda engine, o, case_dir, progress: read.load(engine, o.paths, progress),
     "classify": lambda engine, o, case_dir, progress: classify.classify(engine, progress),
+    "link": lambda engine, o, case_dir, progress: link.link(engine, progress),
     "resolve": lambda engine, o, case_dir, progress: resolve.resolve(engine, progress),
     "attribute": lambda engine, o, case_dir, progress: attribute.attribute(
         engine, o.registry, o.controller_patients, progress
@@ -98,6 +99,7 @@ class ScanResult:
         return {
             "rows": self.read.rows,
             "quarantined": self.read.quarantined,
+            "linked": self.read.linked,
             "files": [s.as_contract() for s in self.read.sources],
             "columns": [c.as_contract() for c in self.columns],
         }
@@ -122,6 +124,8 @@ def scan(
         engine = case.engine()
         summary = read.load(engine, paths, progress)
         columns = classify.classify(engine, progress)
+        link.link(engine, progress)
+        summary.refresh(engine)
     return ScanResult(summary, columns)
 
 
@@ -191,6 +195,7 @@ def _read_fields(engine: Engine) -> dict[str, Any]:
 #: Which stage answers which fields of ``summary --json``.
 SUMMARISERS: dict[str, Callable[[Engine], dict[str, Any]]] = {
     "read": _read_fields,
+    "link": link.summarise,
     "resolve": resolve.summarise,
     "attribute": attribute.summarise,
     "assess": assess.summarise,
@@ -199,6 +204,7 @@ SUMMARISERS: dict[str, Callable[[Engine], dict[str, Any]]] = {
 CONTRACT_FIELDS = (
     "rows",
     "quarantined",
+    "linked",
     "persons",
     "persons_interval",
     "controllers",

@@ -53,7 +53,10 @@ def _raw_exposure_sql(engine: Engine) -> str | None:
             labels[int(source_id)].append((column, label))
     stored = set(engine.tables())
     selects = []
-    for source_id, data_table in engine.fetch("SELECT source_id, data_table FROM read_sources"):
+    from ariane.read import record_sources_sql
+
+    records = record_sources_sql(engine)
+    for source_id, data_table in engine.fetch(f"SELECT source_id, data_table FROM ({records})"):
         if data_table not in stored or not labels.get(int(source_id)):
             continue
         # Only columns the raw table really has: a label never makes the query fail.

@@ -17,6 +17,7 @@ import pyarrow as pa
 from ariane.attribute.derived import organisation_controllers
 from ariane.attribute.evidence import OrganisationMatcher, controller_of_file
 from ariane.attribute.registry import Controller, finess_of, place_of
+from ariane.read import record_sources_sql
 from ariane.resolve.distinct import map_distinct
 from ariane.resolve.fields import quote
 
@@ -36,8 +37,8 @@ def labelled_columns(engine: Engine, label: str) -> list[tuple[int, str, str]]:
         (int(s), t, c)
         for s, t, c in engine.fetch(
             "SELECT c.source_id, s.data_table, c.column_name FROM classify_columns c "
-            "JOIN read_sources s ON s.source_id = c.source_id WHERE c.label = ? "
-            "ORDER BY c.source_id, c.column_name",
+            f"JOIN ({record_sources_sql(engine)}) s ON s.source_id = c.source_id "
+            "WHERE c.label = ? ORDER BY c.source_id, c.column_name",
             [label],
         )
         if t and engine.has_table(t)
@@ -118,7 +119,9 @@ def record_keys_sql(engine: Engine) -> str:
     parts = [
         f"SELECT CAST({int(s)} AS INTEGER) AS source_id, CAST(_record AS BIGINT) AS _record "
         f"FROM {quote(t)}"
-        for s, t in engine.fetch("SELECT source_id, data_table FROM read_sources")
+        for s, t in engine.fetch(
+            f"SELECT source_id, data_table FROM ({record_sources_sql(engine)})"
+        )
         if t and engine.has_table(t)
     ]
     return " UNION ALL ".join(parts) or (
@@ -174,7 +177,7 @@ def gather_evidence(
         )
         engine.execute("DROP TABLE attribute_map_organisations")
     for source_id, path, inner_path, table in engine.fetch(
-        "SELECT source_id, path, inner_path, data_table FROM read_sources"
+        f"SELECT source_id, path, inner_path, data_table FROM ({record_sources_sql(engine)})"
     ):
         controller_id, confidence, evidence = controller_of_file(
             path, inner_path, controllers, matcher

@@ -9,7 +9,8 @@ Public entry point: :func:`load`. For every input it writes, through the engine:
                       table_name VARCHAR, format VARCHAR, encoding VARCHAR,
                       sha256 VARCHAR, has_header BOOLEAN, columns VARCHAR[],
                       rows BIGINT, quarantined BIGINT, data_table VARCHAR,
-                      member_sha256 VARCHAR, member INTEGER, note VARCHAR
+                      member_sha256 VARCHAR, member INTEGER, note VARCHAR,
+                      linked_to INTEGER, linked BIGINT
 
                   ``sha256`` is the digest of the file given; ``member_sha256`` that of
                   the bytes read for this source (they differ inside archives).
@@ -17,6 +18,10 @@ Public entry point: :func:`load`. For every input it writes, through the engine:
                   in the store. Outside it, ``member`` (the file's number among those in
                   the file given) names it: :func:`member_reference`. ``note`` says why a
                   source adds no records (a tar link to a member already read).
+                  ``linked_to`` and ``linked`` are set by :mod:`ariane.link` when the
+                  source's rows were folded into another source's records (results
+                  into their patients): its ``linked`` rows are read but are no records
+                  of their own (:func:`record_sources_sql`).
 
 ``raw_<source_id>`` the rows: every input column as VARCHAR under its (deduplicated) name,
                   headerless columns ``col_1``, ``col_2``..., plus provenance columns
@@ -37,7 +42,8 @@ keeps its number, first line, byte offset and (up to 64 KiB of) its raw bytes.
 
 Formats are sniffed from content, never from names alone: delimited text (``sniff``,
 ``delimited``), JSON and NDJSON (``jsonfile``), XLSX/XLS (``xlsx``), SQL dumps
-(``sqldump``), archives (``archive``, with limits against zip bombs).
+(``sqldump``), SQLite databases (``sqlite``), Parquet (``parquet``), archives
+(``archive``, with limits against zip bombs).
 """
 
 from __future__ import annotations
@@ -68,6 +74,8 @@ class SourceSummary:
     data_table: str = ""
     member: int | None = None
     note: str | None = None
+    linked: int = 0  # rows folded into the records of another source (ariane.link)
+    linked_to: int | None = None  # that source's position in ``files`` (0-based)
 
     def as_contract(self) -> dict[str, Any]:
         """The ``files`` entry of CONTRACT.md (plus member reference, table name, note)."""
@@ -92,6 +100,45 @@ class ReadSummary:
     def quarantined(self) -> int:
         """Records kept aside, each with its reason."""
         return sum(s.quarantined for s in self.sources)
+
+    @property
+    def linked(self) -> int:
+        """Rows read but folded into another table's records (no records of their own)."""
+        return sum(s.linked for s in self.sources)
+
+    def refresh(self, engine: Engine) -> None:
+        """Take up what linking changed: rows folded, orphans moved to the quarantine."""
+        position = {s.source_id: i for i, s in enumerate(self.sources)}
+        stored = {
+            int(row[0]): row[1:]
+            for row in engine.fetch(
+                "SELECT source_id, rows, quarantined, coalesce(linked, 0), linked_to, columns "
+                "FROM read_sources"
+            )
+        }
+        for source in self.sources:
+            if source.source_id not in stored:
+                continue
+            rows, quarantined, linked, linked_to, columns = stored[source.source_id]
+            source.rows, source.quarantined, source.linked = (
+                int(rows),
+                int(quarantined),
+                int(linked),
+            )
+            source.linked_to = None if linked_to is None else position.get(int(linked_to))
+            source.columns = list(columns or [])
+
+
+def record_sources_sql(engine: Engine) -> str:
+    """``SELECT * FROM read_sources`` of the sources whose rows are records.
+
+    A source linked into another (:mod:`ariane.link`) holds rows folded into that source's
+    records: the stages after ``link`` count, resolve and attribute the others only.
+    """
+    known = engine.fetch_arrow("SELECT * FROM read_sources LIMIT 0").column_names
+    if "linked_to" in known:
+        return "SELECT * FROM read_sources WHERE linked_to IS NULL"
+    return "SELECT * FROM read_sources"
 
 
 def member_reference(path: str, member: int | None) -> str:

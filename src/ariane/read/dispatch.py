@@ -43,6 +43,14 @@ def _reader(fmt: str) -> Reader | None:
         from ariane.read.xlsx import read_xlsx
 
         return read_xlsx
+    if fmt == "sqlite":
+        from ariane.read.sqlite import read_sqlite
+
+        return read_sqlite
+    if fmt == "parquet":
+        from ariane.read.parquet import read_parquet
+
+        return read_parquet
     return None
 
 

@@ -57,7 +57,8 @@ def as_text(value: Any) -> str | None:
         return None
     if isinstance(value, str):
         return value
-    return json.dumps(value, ensure_ascii=False)
+    # default=str: lists read from typed files (Parquet) may hold dates; JSON never does.
+    return json.dumps(value, ensure_ascii=False, default=str)
 
 
 class Records:

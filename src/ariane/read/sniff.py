@@ -27,7 +27,6 @@ _BINARY_MAGIC = {
     b"%PDF": "a PDF document",
     b"\x89PNG": "a PNG image",
     b"\xff\xd8\xff": "a JPEG image",
-    b"SQLite format 3": "an SQLite database",
     b"\x7fELF": "an executable",
     b"Rar!": "a RAR archive",
     b"7z\xbc\xaf": "a 7-Zip archive",
@@ -37,9 +36,9 @@ _BINARY_MAGIC = {
 def sniff_format(sample: bytes) -> str:
     """The format of a file from its first bytes.
 
-    One of ``zip``, ``xls``, ``gzip``, ``bz2``, ``xz``, ``tar``, ``empty``, ``json``,
-    ``ndjson``, ``fhir-json``, ``fhir-ndjson``, ``hl7``, ``hprim``, ``sql``,
-    ``delimited``; or ``binary:<what>`` for content we refuse.
+    One of ``zip``, ``xls``, ``gzip``, ``bz2``, ``xz``, ``tar``, ``sqlite``, ``parquet``,
+    ``empty``, ``json``, ``ndjson``, ``fhir-json``, ``fhir-ndjson``, ``hl7``, ``hprim``,
+    ``sql``, ``delimited``; or ``binary:<what>`` for content we refuse.
     """
     if sample.startswith(b"PK\x03\x04") or sample.startswith(b"PK\x05\x06"):
         return "zip"  # or a workbook: only its list of members can tell (archive.py)
@@ -53,6 +52,10 @@ def sniff_format(sample: bytes) -> str:
         return "xz"
     if len(sample) > 262 and sample[257:262] == b"ustar":
         return "tar"
+    if sample.startswith(b"SQLite format 3\x00"):
+        return "sqlite"
+    if sample.startswith(b"PAR1"):
+        return "parquet"
     for magic, what in _BINARY_MAGIC.items():
         if sample.startswith(magic):
             return f"binary:{what}"

@@ -41,7 +41,7 @@ SOURCES_DDL = (
     "inner_path VARCHAR, table_name VARCHAR, format VARCHAR, encoding VARCHAR, "
     "sha256 VARCHAR, has_header BOOLEAN, columns VARCHAR[], rows BIGINT, "
     "quarantined BIGINT, data_table VARCHAR, member_sha256 VARCHAR, member INTEGER, "
-    "note VARCHAR)"
+    "note VARCHAR, linked_to INTEGER, linked BIGINT DEFAULT 0)"
 )
 
 
@@ -63,7 +63,8 @@ class Store:
     def __init__(self, engine: Engine) -> None:
         self.engine = engine
         engine.execute(SOURCES_DDL)
-        for column in ("member INTEGER", "note VARCHAR"):  # stores made before they existed
+        # Stores made before these columns existed.
+        for column in ("member INTEGER", "note VARCHAR", "linked_to INTEGER", "linked BIGINT"):
             engine.execute(f"ALTER TABLE read_sources ADD COLUMN IF NOT EXISTS {column}")
         if not engine.has_table("read_quarantine"):
             engine.append("read_quarantine", QUARANTINE_SCHEMA.empty_table())
@@ -265,7 +266,8 @@ class SourceWriter:
         self.flush()
         self._flush_quarantine()
         self.engine.execute(
-            "INSERT INTO read_sources VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            "INSERT INTO read_sources VALUES "
+            "(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, NULL, 0)",
             [
                 self.source_id,
                 self.origin.path,

@@ -43,6 +43,11 @@ def cell_text(value: Any) -> str:
         return value.isoformat()
     if isinstance(value, dt.timedelta):
         return str(value)
+    if isinstance(value, bytes):  # a database's blob: its text when it is UTF-8, else hex
+        try:
+            return value.decode("utf-8")
+        except UnicodeDecodeError:
+            return value.hex()
     return "" if value is None else str(value)
 
 

@@ -139,8 +139,10 @@ def union_sql(engine: Engine) -> str | None:
     """One query over every source: ``source_id, _record`` and every raw person field."""
     columns = field_columns(engine)
     parts = []
+    from ariane.read import record_sources_sql
+
     for source_id, data_table in engine.fetch(
-        "SELECT source_id, data_table FROM read_sources ORDER BY source_id"
+        f"SELECT source_id, data_table FROM ({record_sources_sql(engine)}) ORDER BY source_id"
     ):
         if not data_table or not engine.has_table(data_table):
             continue

@@ -1,0 +1,264 @@
+"""Fold linked tables into one record per person: results, visits, observations.
+
+Public entry point: :func:`link`, run after ``classify`` and before ``resolve``. Among the
+sources of one input file (the sheets of a workbook, the tables of a SQL dump or an SQLite
+database, the resource types of a FHIR bundle, the files of one archive), :mod:`.discover`
+finds from the values alone which table's column holds the identifiers of another's rows.
+A child table is then folded into its parent, deepest first (results -> visits -> patients):
+
+* the parent's raw table gains one column per child column, ``<child>.<column>``, holding
+  for each parent row the distinct non-empty values of its child rows joined with
+  :data:`JOIN` (in order); ``<child>`` is the child's table or sheet name, else
+  ``member<N>`` (a file's own name may name a person);
+* each folded column takes the label classify gave the child's column (a result, a test, a
+  condition...), so mentions, categories and exposure come to the parent's record; a
+  person-field label the parent already holds, and any internal identifier (a sample
+  number), becomes ``other``: the parent's own columns say who the person is;
+* the child's rows are ``linked``: still read, no longer records. ``read_sources`` of the
+  child says ``linked_to`` (the parent's source id) and ``linked`` (its rows folded);
+  :func:`ariane.read.record_sources_sql` lists the sources whose rows are records;
+* a child row whose key matches no parent row is an orphan: it is quarantined (reason
+  ``orphan: ...``, its values kept as JSON) rather than left a record without its person.
+
+``rows + quarantined`` of every source is still every record read; the records the later
+stages count are ``rows - linked``. Writes ``link_tables``::
+
+    child_source_id INTEGER, child_column VARCHAR, parent_source_id INTEGER,
+    parent_column VARCHAR, coverage DOUBLE, keys BIGINT, depth INTEGER,
+    linked BIGINT, orphans BIGINT, folded VARCHAR[]
+
+Interface for readers (FHIR, HL7): emit one source per table with a column holding the
+parent's identifiers exactly as the parent's identifier column writes them (bare ids, no
+``Patient/`` prefix); nothing else is needed. Sources of different input files are never
+linked.
+"""
+
+from __future__ import annotations
+
+import json
+from collections import defaultdict
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+from ariane.link.discover import Link, Table, discover, key, quote, value
+from ariane.progress import SILENT, Progress
+
+if TYPE_CHECKING:
+    from ariane.engine import Engine
+
+LINKS_TABLE = "link_tables"
+#: Between the values of a child column folded into one parent cell.
+JOIN = " | "
+ORPHAN = "orphan: its key matches no row of the table it links to"
+#: Label families that say who a person is: the parent's own columns do.
+_PERSON_FAMILIES = ("person.", "contact.", "id.")
+_PROVENANCE = ("_source_id", "_record", "_line")
+
+
+@dataclass(frozen=True)
+class LinkSummary:
+    """One folded child table (the evidence ``scan`` and ``summary`` report)."""
+
+    child_source_id: int
+    child_column: str
+    parent_source_id: int
+    parent_column: str
+    coverage: float
+    linked: int
+    orphans: int
+
+
+def link(engine: Engine, progress: Progress = SILENT) -> list[LinkSummary]:
+    """Discover and fold the linked tables of every input; what was folded."""
+    _create_table(engine)
+    groups = _tables_by_input(engine)
+    done: list[LinkSummary] = []
+    with progress.task("Linking tables", total=len(groups)) as task:
+        for tables in groups:
+            links = discover(engine, tables) if len(tables) > 1 else []
+            for found in sorted(links, key=lambda x: -x.depth):  # deepest first
+                done.append(_fold(engine, found))
+            task.advance()
+    return done
+
+
+def summarise(engine: Engine) -> dict[str, Any]:
+    """``linked`` of ``summary --json``: rows folded into another table's records."""
+    total = engine.fetch("SELECT coalesce(sum(linked), 0) FROM read_sources")[0][0]
+    return {"linked": int(total)}
+
+
+def _create_table(engine: Engine) -> None:
+    engine.execute(
+        f"CREATE TABLE IF NOT EXISTS {LINKS_TABLE} (child_source_id INTEGER, "
+        "child_column VARCHAR, parent_source_id INTEGER, parent_column VARCHAR, "
+        "coverage DOUBLE, keys BIGINT, depth INTEGER, linked BIGINT, orphans BIGINT, "
+        "folded VARCHAR[])"
+    )
+
+
+def _tables_by_input(engine: Engine) -> list[list[Table]]:
+    labels: dict[int, dict[str, str]] = defaultdict(dict)
+    if engine.has_table("classify_columns"):
+        for source_id, column, label in engine.fetch(
+            "SELECT source_id, column_name, label FROM classify_columns"
+        ):
+            labels[int(source_id)][str(column)] = str(label)
+    stored = set(engine.tables())
+    groups: dict[str, list[Table]] = defaultdict(list)
+    for source_id, path, data_table, columns, rows in engine.fetch(
+        "SELECT source_id, path, data_table, columns, rows FROM read_sources "
+        "WHERE linked_to IS NULL ORDER BY source_id"
+    ):
+        if data_table in stored and rows:
+            table = Table(int(source_id), data_table, tuple(columns), int(rows), labels[source_id])
+            groups[str(path)].append(table)
+    return list(groups.values())
+
+
+def _fold(engine: Engine, found: Link) -> LinkSummary:
+    child, parent = found.child, found.parent
+    keys = f"SELECT DISTINCT {key(found.parent_column)} AS k FROM {quote(parent.data_table)}"
+    orphans = _quarantine_orphans(engine, found, keys)
+    prefix = _prefix(engine, child.source_id)
+    parent_columns = _columns(engine, parent.source_id)
+    child_columns = [c for c in _columns(engine, child.source_id) if c != found.child_column]
+    folded = _names(prefix, child_columns, parent_columns)
+    # list() then sort per group: several times faster than an ordered string_agg.
+    aggregates = ", ".join(
+        f"nullif(array_to_string(list_sort(list_distinct(list({value(c)}))), '{JOIN}'), '') "
+        f"AS {quote(name)}"
+        for c, name in zip(child_columns, folded, strict=True)
+    )
+    own = ", ".join(f"p.{quote(c)}" for c in parent_columns)
+    added = ", ".join(f"a.{quote(name)}" for name in folded)
+    provenance = ", ".join(f"p.{c}" for c in _PROVENANCE)
+    if folded:
+        engine.materialise(
+            parent.data_table,
+            f"""
+            SELECT {own}, {added}, {provenance}
+            FROM {quote(parent.data_table)} p
+            LEFT JOIN (SELECT {key(found.child_column)} AS __key, {aggregates}
+                       FROM {quote(child.data_table)} GROUP BY 1) a
+                   ON a.__key = {key(found.parent_column, "p.")}
+            ORDER BY p._record
+            """,
+        )
+    linked = int(engine.fetch(f"SELECT count(*) FROM {quote(child.data_table)}")[0][0])
+    engine.execute(
+        "UPDATE read_sources SET columns = ? WHERE source_id = ?",
+        [[*parent_columns, *folded], parent.source_id],
+    )
+    engine.execute(
+        "UPDATE read_sources SET rows = ?, quarantined = quarantined + ?, linked_to = ?, "
+        "linked = ? WHERE source_id = ?",
+        [linked, orphans, parent.source_id, linked, child.source_id],
+    )
+    _label_folded(engine, found, dict(zip(child_columns, folded, strict=True)))
+    engine.execute(
+        f"INSERT INTO {LINKS_TABLE} VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        [child.source_id, found.child_column, parent.source_id, found.parent_column,
+         round(found.coverage, 4), found.keys, found.depth, linked, orphans, folded],
+    )  # fmt: skip
+    return LinkSummary(
+        child.source_id, found.child_column, parent.source_id, found.parent_column,
+        round(found.coverage, 4), linked, orphans,
+    )  # fmt: skip
+
+
+def _quarantine_orphans(engine: Engine, found: Link, keys: str) -> int:
+    """Move the child rows whose key is no parent's into the quarantine; how many."""
+    table = quote(found.child.data_table)
+    orphan = (
+        f"SELECT c._record FROM {table} c LEFT JOIN ({keys}) p "
+        f"ON p.k = {key(found.child_column, 'c.')} WHERE p.k IS NULL"
+    )
+    count = int(engine.fetch(f"SELECT count(*) FROM ({orphan})")[0][0])
+    if not count:
+        return 0
+    engine.execute(
+        f"""
+        INSERT INTO read_quarantine
+        SELECT CAST(? AS INTEGER), t._record, t._line, CAST(NULL AS BIGINT), ?,
+               encode(to_json(t)::VARCHAR)
+        FROM {table} t WHERE t._record IN ({orphan})
+        """,
+        [found.child.source_id, ORPHAN],
+    )
+    engine.execute(f"DELETE FROM {table} WHERE _record IN ({orphan})")
+    return count
+
+
+def _columns(engine: Engine, source_id: int) -> list[str]:
+    return list(
+        engine.fetch("SELECT columns FROM read_sources WHERE source_id = ?", [source_id])[0][0]
+    )
+
+
+def _prefix(engine: Engine, source_id: int) -> str:
+    """How folded columns name their table: its own name, else its member number."""
+    table_name, member = engine.fetch(
+        "SELECT table_name, member FROM read_sources WHERE source_id = ?", [source_id]
+    )[0]
+    if table_name:
+        return str(table_name)
+    return f"member{member}" if member is not None else f"source{source_id}"
+
+
+def _names(prefix: str, columns: list[str], taken: list[str]) -> list[str]:
+    """``<prefix>.<column>``, made unique beside the parent's columns."""
+    seen = {c.lower() for c in taken}
+    names = []
+    for column in columns:
+        name, n = f"{prefix}.{column}", 2
+        while name.lower() in seen:
+            name, n = f"{prefix}.{column}_{n}", n + 1
+        seen.add(name.lower())
+        names.append(name)
+    return names
+
+
+def _label_folded(engine: Engine, found: Link, folded: dict[str, str]) -> None:
+    """Folded columns take their child column's label; mentions move to the parent."""
+    if not engine.has_table("classify_columns") or not folded:
+        return
+    from ariane.classify import notes
+
+    parent, child = found.parent.source_id, found.child.source_id
+    held = {
+        str(row[0])
+        for row in engine.fetch("SELECT label FROM classify_columns WHERE source_id = ?", [parent])
+    }
+    rows = engine.fetch_arrow(
+        "SELECT * FROM classify_columns WHERE source_id = ? ORDER BY column_name", [child]
+    ).to_pylist()
+    added = []
+    for row in rows:
+        name = folded.get(row["column_name"])
+        if name is None:
+            continue
+        label = row["label"]
+        evidence = json.loads(row.get("evidence") or "{}")
+        evidence["linked_from"] = {"source_id": child, "column": row["column_name"]}
+        if label.startswith(_PERSON_FAMILIES) and (label in held or label == "id.internal"):
+            evidence["label_of_child"] = label
+            label = "other"
+        added.append(
+            {**row, "source_id": parent, "column_name": name, "label": label,
+             "special": bool(row["special"]) and label == row["label"],
+             "evidence": json.dumps(evidence, ensure_ascii=False)}
+        )  # fmt: skip
+    if added:
+        import pyarrow as pa
+
+        schema = engine.fetch_arrow("SELECT * FROM classify_columns LIMIT 0").schema
+        engine.append("classify_columns", pa.Table.from_pylist(added, schema=schema))
+    if engine.has_table(notes.MENTIONS_TABLE):
+        engine.execute(f"DELETE FROM {notes.MENTIONS_TABLE} WHERE source_id = ?", [child])
+        for row in added:
+            sql = notes.mention_sql(
+                parent, found.parent.data_table, row["column_name"], row["label"]
+            )
+            if sql is not None:
+                engine.execute(f"INSERT INTO {notes.MENTIONS_TABLE} SELECT DISTINCT * FROM ({sql})")

@@ -1,0 +1,328 @@
+"""Find which tables of one input hang off which: keys discovered from the values alone.
+
+A column of table C *links* C to table P when almost every row of C holds, in that column,
+a value that identifies one row of P: P's column is filled, unique, of many values, not a
+date, and C's values are (almost) all among them. Headers are never read: a results sheet
+whose columns are ``Feuille2.A`` or ``検査`` links as well as one whose column says
+``patient``.
+
+Guards against links the values only seem to make:
+
+* the parent key must be near-unique (:data:`MIN_UNIQUENESS`), almost always filled
+  (:data:`MIN_FILLED`), of at least :data:`MIN_KEYS` values, and not dates — so a sex code,
+  a yes/no flag, a small code list or a visit date never makes a parent;
+* the child column must cover :data:`MIN_COVERAGE` of the child's rows (empty cells count
+  against it), with at least :data:`MIN_SUPPORT` distinct parent keys met, and must not be
+  a run of consecutive integers each met once (the child's own row number: analyses 1..80
+  are all among patients 1..100 by chance);
+* a table that names persons itself (names, a NIR, a birth date: :data:`IDENTITY_WEIGHTS`,
+  the linking column aside) is a child only when its rows name the persons of the parent
+  rows their keys lead to (:func:`_agrees`): results repeating the patient's name fold,
+  two labs' exports with overlapping patient numbers stay apart;
+* a parent names persons, or is itself the child of one (results -> visits -> patients); a
+  lookup table of labs or physicians never absorbs the patients that point to it;
+* two tables with the same columns (names and labels) are siblings (two exports of one
+  system), never linked.
+
+Each child keeps its best link: the one reaching a person table in the fewest steps, then
+the highest coverage, then the most parent keys met.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from ariane.engine import Engine
+
+#: Share of a parent's rows that hold a key.
+MIN_FILLED = 0.9
+#: Distinct keys over filled rows: duplicates beyond this make no identifier.
+MIN_UNIQUENESS = 0.99
+#: Distinct keys a parent needs: fewer is a code list (sex, yes/no, a few labs).
+MIN_KEYS = 10
+#: Share of a child's rows whose value is a key of the parent.
+MIN_COVERAGE = 0.95
+#: Distinct parent keys a child must meet.
+MIN_SUPPORT = 10
+#: Rows looked at first, and the looser bars they must pass before whole tables are read.
+SAMPLE_ROWS = 20_000
+SAMPLE_UNIQUENESS = 0.9
+SAMPLE_COVERAGE = 0.8
+#: Share of a column's values that look like dates for it to be a date column.
+DATE_SHARE = 0.5
+#: Inputs of more tables than this try as children only the tables that name nobody.
+MAX_NAMING_CHILDREN = 50
+#: Share of a child's rows naming the same person as their parent row, when both name one.
+MIN_AGREEMENT = 0.8
+#: Share of a child's columns also in the parent that makes them siblings, not a link.
+SIBLING_SHARE = 0.8
+#: Labels that name a person, and their weight: a table weighing :data:`IDENTITY` or more
+#: holds records of its own (one mislabelled column alone does not make it so).
+IDENTITY_WEIGHTS = {
+    "person.full_name": 2, "id.nir": 2, "person.last_name": 1, "person.first_name": 1,
+    "person.birth_date": 1,
+}  # fmt: skip
+IDENTITY = 2
+_DATE = r"\d{1,4}[-/.]\d{1,2}[-/.]\d{1,4}([ T]\d{1,2}:\d{2}(:\d{2}(\.\d+)?)?)?Z?"
+
+
+@dataclass(frozen=True)
+class Table:
+    """One read source taking part in linking."""
+
+    source_id: int
+    data_table: str
+    columns: tuple[str, ...]
+    rows: int
+    labels: dict[str, str]  # column -> label given by classify
+
+    def names_persons(self, besides: str | None = None) -> bool:
+        """Whether the table names persons, its column ``besides`` (a link) aside."""
+        held = {label for column, label in self.labels.items() if column != besides}
+        return sum(IDENTITY_WEIGHTS.get(label, 0) for label in held) >= IDENTITY
+
+
+@dataclass(frozen=True)
+class ColumnStats:
+    """What linking needs to know about one column's values (trimmed, empty = NULL)."""
+
+    filled: int
+    shortest: int
+    longest: int
+    dates: int
+
+
+@dataclass(frozen=True)
+class Link:
+    """Table ``child``'s column ``child_column`` holds keys of ``parent``'s ``parent_column``."""
+
+    child: Table
+    child_column: str
+    parent: Table
+    parent_column: str
+    coverage: float  # share of the child's rows whose key is found
+    keys: int  # distinct parent keys met
+    depth: int = 1  # steps from the child to a table that names persons
+
+
+def quote(name: str) -> str:
+    """A SQL identifier, quoted."""
+    return '"' + name.replace('"', '""') + '"'
+
+
+def value(column: str, alias: str = "") -> str:
+    """SQL for a column's value: trimmed text, empty as NULL."""
+    return f"nullif(trim(CAST({alias}{quote(column)} AS VARCHAR)), '')"
+
+
+def key(column: str, alias: str = "") -> str:
+    """SQL for a column's value compared as a key: a number without its leading zeros
+    (a spreadsheet drops them from one sheet and keeps them in the other)."""
+    v = value(column, alias)
+    return (
+        f"CASE WHEN regexp_full_match({v}, '[0-9]+') "
+        f"THEN regexp_replace({v}, '^0+(.)', '\\1') ELSE {v} END"
+    )
+
+
+def column_stats(engine: Engine, table: Table) -> dict[str, ColumnStats]:
+    """One pass over a table: filled cells, shortest and longest value, dates per column."""
+    if not table.columns:
+        return {}
+    parts = []
+    for column in table.columns:
+        v = key(column)
+        parts += [
+            f"count({v})",
+            f"coalesce(min(length({v})), 0)",
+            f"coalesce(max(length({v})), 0)",
+            f"count(*) FILTER (WHERE regexp_full_match({v}, '{_DATE}'))",
+        ]
+    row = engine.fetch(f"SELECT {', '.join(parts)} FROM {quote(table.data_table)}")[0]
+    return {
+        column: ColumnStats(*(int(x) for x in row[4 * i : 4 * i + 4]))
+        for i, column in enumerate(table.columns)
+    }
+
+
+def _key_candidates(engine: Engine, table: Table, stats: dict[str, ColumnStats]) -> list[str]:
+    """Columns of ``table`` that identify its rows.
+
+    Distinct values are counted exactly: DuckDB's approximate count undercounts keys that
+    differ in their last characters (491,840 patient numbers counted 380,283).
+    """
+    keys = []
+    for column, s in stats.items():
+        if s.filled < max(MIN_FILLED * table.rows, MIN_KEYS) or s.dates > DATE_SHARE * s.filled:
+            continue
+        # The first rows first: a column repeating there is no key, whatever its size.
+        head, filled = engine.fetch(
+            f"SELECT count(DISTINCT k), count(k) FROM (SELECT {key(column)} AS k "
+            f"FROM {quote(table.data_table)} LIMIT {SAMPLE_ROWS})"
+        )[0]
+        if head < SAMPLE_UNIQUENESS * filled:
+            continue
+        exact = engine.fetch(
+            f"SELECT count(DISTINCT {key(column)}) FROM {quote(table.data_table)}"
+        )[0][0]
+        if exact >= MIN_UNIQUENESS * s.filled and exact >= MIN_KEYS:
+            keys.append(column)
+    return keys
+
+
+def _siblings(child: Table, parent: Table) -> bool:
+    """Most of the child's columns are the parent's, by name and by label."""
+    shared = sum(
+        1
+        for column in child.columns
+        if column in parent.labels and parent.labels[column] == child.labels.get(column)
+    )
+    return shared >= SIBLING_SHARE * max(len(child.columns), 1)
+
+
+def _may_refer(child: ColumnStats, parent: ColumnStats, rows: int) -> bool:
+    """Cheap checks before counting: filled enough, lengths overlap, not dates."""
+    return (
+        child.filled >= MIN_COVERAGE * rows
+        and child.shortest <= parent.longest
+        and child.longest >= parent.shortest
+        and child.dates <= DATE_SHARE * child.filled
+    )
+
+
+def _coverage(
+    engine: Engine, child: Table, column: str, parent: Table, parent_key: str
+) -> tuple[float, int, bool]:
+    """Share of the child's rows found among the parent's keys, keys met, and whether
+    the child's column is a run of row numbers (unique, consecutive integers)."""
+    # The first rows first: most pairs fail there, without joining whole tables.
+    head, found = engine.fetch(
+        f"""
+        SELECT count(c.k), count(p.k)
+        FROM (SELECT {key(column)} AS k FROM {quote(child.data_table)} LIMIT {SAMPLE_ROWS}) c
+        LEFT JOIN (SELECT DISTINCT {key(parent_key)} AS k FROM {quote(parent.data_table)}) p
+               ON p.k = c.k
+        """
+    )[0]
+    if found < SAMPLE_COVERAGE * head:  # looser than the bar: the first rows may be unlike
+        return found / max(head, 1), 0, False
+    matched, keys, filled, distinct, low, high, whole = engine.fetch(
+        f"""
+        SELECT count(p.k), count(DISTINCT p.k), count(c.k), count(DISTINCT c.k),
+               min(TRY_CAST(c.k AS HUGEINT)), max(TRY_CAST(c.k AS HUGEINT)),
+               count(TRY_CAST(c.k AS HUGEINT))
+        FROM (SELECT {key(column)} AS k FROM {quote(child.data_table)}) c
+        LEFT JOIN (SELECT DISTINCT {key(parent_key)} AS k FROM {quote(parent.data_table)}) p
+               ON p.k = c.k
+        """
+    )[0]
+    numbered = distinct == filled == whole and high is not None and high - low + 1 == distinct
+    return int(matched) / max(child.rows, 1), int(keys), bool(numbered)
+
+
+def _agrees(engine: Engine, child: Table, column: str, parent: Table, parent_key: str) -> bool:
+    """Whether the child's rows name the persons of the parent rows their key leads to.
+
+    Compared on the surest identity both tables hold (NIR, else last name, full name, birth
+    date), folded to upper case without accents: :data:`MIN_AGREEMENT` of the rows where
+    both are filled must agree. Two labs' exports numbering patients alike disagree.
+    """
+    for label in ("id.nir", "person.last_name", "person.full_name", "person.birth_date"):
+        mine = [c for c, lab in child.labels.items() if lab == label and c != column]
+        theirs = [c for c, lab in parent.labels.items() if lab == label and c != parent_key]
+        if not mine or not theirs:
+            continue
+        a, b = _folded(f"c.{quote(mine[0])}"), _folded(f"p.{quote(theirs[0])}")
+        compared, same = engine.fetch(
+            f"""
+            SELECT count(*), count(*) FILTER (WHERE {a} = {b})
+            FROM {quote(child.data_table)} c
+            JOIN {quote(parent.data_table)} p ON {key(parent_key, "p.")} = {key(column, "c.")}
+            WHERE {a} IS NOT NULL AND {b} IS NOT NULL
+            """
+        )[0]
+        return bool(compared) and same >= MIN_AGREEMENT * compared
+    return False
+
+
+def _folded(column: str) -> str:
+    return f"nullif(upper(strip_accents(regexp_replace(trim({column}), '\\s+', ' ', 'g'))), '')"
+
+
+def discover(engine: Engine, tables: list[Table]) -> list[Link]:
+    """The links among the tables of one input, each child's best, parents before children.
+
+    Tables are looked at only when a link is possible: an input whose every table names
+    persons (a thousand exports of patients), or none does, costs no query.
+    """
+    if not any(t.names_persons() for t in tables):
+        return []
+    stats: dict[int, dict[str, ColumnStats]] = {}
+    keys: dict[int, list[str]] = {}
+
+    def stats_of(table: Table) -> dict[str, ColumnStats]:
+        if table.source_id not in stats:
+            stats[table.source_id] = column_stats(engine, table)
+        return stats[table.source_id]
+
+    def keys_of(table: Table) -> list[str]:
+        if table.source_id not in keys:
+            keys[table.source_id] = _key_candidates(engine, table, stats_of(table))
+        return keys[table.source_id]
+
+    # Tables naming persons are tried as children in small inputs only: a thousand files
+    # of patients would make a million pairs, and each is its own records anyway.
+    few = len(tables) <= MAX_NAMING_CHILDREN
+    candidates: list[Link] = []
+    for child in tables:
+        if not child.rows or (not few and child.names_persons()):
+            continue
+        for parent in tables:
+            if parent is child or _siblings(child, parent):
+                continue
+            for parent_key in keys_of(parent):
+                key_stats = stats_of(parent)[parent_key]
+                for column in child.columns:
+                    if not _may_refer(stats_of(child)[column], key_stats, child.rows):
+                        continue
+                    coverage, met, numbered = _coverage(engine, child, column, parent, parent_key)
+                    # A run 1..n is the child's own row number, found among the parent's
+                    # numbers by chance (both tables count from 1).
+                    if coverage < MIN_COVERAGE or met < MIN_SUPPORT or numbered:
+                        continue
+                    # A child that names persons too must name the same ones.
+                    if child.names_persons(besides=column) and not _agrees(
+                        engine, child, column, parent, parent_key
+                    ):
+                        continue
+                    candidates.append(Link(child, column, parent, parent_key, coverage, met))
+    return _choose(candidates)
+
+
+def _choose(candidates: list[Link]) -> list[Link]:
+    """Each child's best link to a person table, directly or through accepted children."""
+    chosen: dict[int, Link] = {}
+    parents: set[int] = set()  # a table others fold into is never folded itself: no cycle
+    depth = 0
+    reached = True
+    while reached:
+        depth += 1
+        reached = False
+        for link in sorted(candidates, key=lambda c: (-c.coverage, -c.keys, c.parent.source_id)):
+            child, parent = link.child.source_id, link.parent.source_id
+            if child in chosen or child in parents:
+                continue
+            if parent in chosen:
+                parent_depth = chosen[parent].depth
+            else:
+                parent_depth = 0 if link.parent.names_persons() else -1
+            if parent_depth == depth - 1:
+                parents.add(parent)
+                chosen[child] = Link(
+                    link.child, link.child_column, link.parent, link.parent_column,
+                    link.coverage, link.keys, depth,
+                )  # fmt: skip
+                reached = True
+    return sorted(chosen.values(), key=lambda link: link.depth)
