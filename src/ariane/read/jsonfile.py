@@ -24,7 +24,6 @@ from typing import IO, Any, cast
 
 from ariane.errors import InputError
 from ariane.read.archive import Blob
-from ariane.read.encodings import mixed_errors
 from ariane.read.delimited import (
     CHUNK,
     WIDE_ENCODINGS,
@@ -34,6 +33,7 @@ from ariane.read.delimited import (
     prescan,
     raw_lines,
 )
+from ariane.read.encodings import mixed_errors
 from ariane.read.jsonrows import Records
 from ariane.read.jsonscan import (
     DAMAGED,
