@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import codecs
 import re
+from collections.abc import Callable
 
 #: A well-formed UTF-8 multi-byte character (overlong forms and surrogates excluded).
 UTF8_SEQUENCE = re.compile(
@@ -56,7 +57,7 @@ def mixed_errors(encoding: str | None) -> str:
     return name
 
 
-def _handler(codec: str):  # type: ignore[no-untyped-def]
+def _handler(codec: str) -> Callable[[UnicodeError], tuple[str, int]]:
     def handle(error: UnicodeError) -> tuple[str, int]:
         if not isinstance(error, UnicodeDecodeError):
             raise error
