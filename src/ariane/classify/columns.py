@@ -19,7 +19,7 @@ from dataclasses import dataclass, field
 from datetime import date
 from typing import Any
 
-from ariane import nir
+from ariane import excel, nir
 from ariane.classify import headers, lexicon, validators
 
 HEADER_WEIGHT = 0.7
@@ -64,12 +64,12 @@ NUMBERS_OF_OWNER: dict[str, tuple[str, ...]] = {
 
 #: The check whose pass rate is a label's ``match_rate`` (first available wins).
 MATCH_CHECKS: dict[str, tuple[str, ...]] = {
-    "id.nir": ("nir",),
+    "id.nir": ("nir", "nir_digits_lost"),
     "provider.finess": ("finess",),
     "provider.rpps": ("rpps",),
     "provider.adeli": ("adeli",),
     "finance.iban": ("iban",),
-    "contact.phone": ("phone", "mobile_without_zero"),
+    "contact.phone": ("phone", "phone_without_zero"),
     "contact.email": ("email",),
     "contact.postal_code": ("postal_code_fr", "postal_code_shape"),
     "contact.city": ("commune", "name_shape"),
@@ -77,8 +77,8 @@ MATCH_CHECKS: dict[str, tuple[str, ...]] = {
     "contact.address": ("address",),
     "health.blood_group": ("blood_group",),
     "person.sex": ("sex",),
-    "person.birth_date": ("date",),
-    "health.visit_date": ("date",),
+    "person.birth_date": ("date", "serial_date"),
+    "health.visit_date": ("date", "serial_date"),
     "person.first_name": ("first_name",),
     "person.last_name": ("name_shape",),
     "person.full_name": ("full_name",),
@@ -143,6 +143,10 @@ def measure(sample: ColumnSample) -> None:
         / total
     )
     sample.years = [d.year for v in values if (d := validators.parse_date(v)) is not None]
+    if sample.rates["serial_date"] > sample.rates["date"]:
+        # Dates a spreadsheet saved as serial numbers (31458): their years, for the split
+        # between birth and visit dates.
+        sample.years = [d.year for v in values if (d := excel.serial_date(v)) is not None]
 
 
 def _date_split(sample: ColumnSample) -> tuple[float, float]:
@@ -173,14 +177,15 @@ def value_scores(sample: ColumnSample) -> dict[str, float]:
     categorical = n >= 100 and sample.distinct <= _CATEGORICAL_DISTINCT
     few_distinct = n >= 100 and sample.distinct / n < 0.05
     birth, visit = _date_split(sample)
-    date_rate = r["date"]
+    date_rate = max(r["date"], _serial_date_rate(sample))
     # Shaped like a name, once the words other checks recognise are set aside.
     claimed = max(r[c] for c in ("yes_no", "sex", "blood_group", "insurer", "organisation", "test"))
     name_like = (
         max(0.0, r["name_shape"] - claimed) * (1.0 - r["first_name"]) * (1.0 - r["commune"] * 0.5)
     )
     scores = {
-        "id.nir": max(r["nir"], 0.8 * r["nir_shape"]),
+        # A NIR rounded by a spreadsheet (2,85057E+14) still says a NIR leaked.
+        "id.nir": max(r["nir"], 0.8 * r["nir_shape"], 0.85 * r["nir_digits_lost"]),
         "provider.finess": 0.9 * r["finess"] * (1.0 if sample.uniqueness < 0.5 else 0.8),
         "provider.adeli": 0.8 * r["adeli"],
         "provider.rpps": r["rpps"],
@@ -188,7 +193,7 @@ def value_scores(sample: ColumnSample) -> dict[str, float]:
         # Nine digits are also ADELI, SIREN or FINESS numbers: their Luhn keys say which.
         "contact.phone": max(
             r["phone"],
-            0.8 * r["mobile_without_zero"] * (1 - max(r["adeli"], r["siren"], r["finess"])),
+            0.8 * _phone_without_zero(r) * (1 - max(r["adeli"], r["siren"], r["finess"])),
         ),
         "contact.email": r["email"],
         "contact.postal_code": max(r["postal_code_fr"], 0.35 * r["postal_code_shape"]),
@@ -219,7 +224,7 @@ def value_scores(sample: ColumnSample) -> dict[str, float]:
         "health.note": _note_score(sample),
         # Identifiers tell records apart: a code shared by most rows (an age, a count) is not.
         # Dates pass the identifier shape (digits and separators) but are dates.
-        "id.internal": max(0.0, r["identifier"] - r["date"])
+        "id.internal": max(0.0, r["identifier"] - date_rate)
         * min(0.65, 0.1 + 0.6 * sample.uniqueness),
         "insurance.member_id": 0.15 * r["identifier"],  # only a header can tell
         "other": OTHER_SCORE,
@@ -247,6 +252,33 @@ def value_scores(sample: ColumnSample) -> dict[str, float]:
         ):
             scores[label] *= 0.5 if categorical else 0.8
     return scores
+
+
+def _phone_without_zero(r: dict[str, float]) -> float:
+    """Phone numbers whose leading 0 a spreadsheet dropped. Mobiles (6, 7) tell: nine
+    digits from 1 to 5 alone may be any number; beside mobiles, they are landlines."""
+    mobiles = r["mobile_without_zero"]
+    return r["phone_without_zero"] if mobiles >= _MOBILES_AMONG_PHONES else mobiles
+
+
+#: Share of mobiles among phone numbers that lost their zero before landlines count too.
+_MOBILES_AMONG_PHONES = 0.2
+#: Share of consecutive numbers from which integers count something rather than days.
+_COUNTER_STEPS = 0.5
+
+
+def _serial_date_rate(sample: ColumnSample) -> float:
+    """Share of Excel serial dates (31458), unless the integers are something else: postal
+    codes (35000 is also a date), or a counter (patient numbers 10001, 10002... never
+    repeat and follow each other, where birth dates scatter and visit days repeat)."""
+    r = sample.rates
+    rate = r["serial_date"] * (1.0 - r["postal_code_fr"])
+    if rate < 0.5:
+        return 0.0
+    numbers = sorted({int(v) for v in sample.values if v.isdigit()})
+    steps = sum(1 for a, b in zip(numbers, numbers[1:], strict=False) if b - a == 1)
+    counter = sample.uniqueness >= 0.95 and steps >= _COUNTER_STEPS * max(1, len(numbers) - 1)
+    return 0.0 if counter else 0.9 * rate
 
 
 def _closed(rate: float) -> float:

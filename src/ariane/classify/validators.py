@@ -20,7 +20,7 @@ import phonenumbers
 from stdnum import iban, luhn
 from stdnum.fr import siren, siret
 
-from ariane import geo, nir
+from ariane import excel, geo, nir
 from ariane.classify import lexicon, reference
 from ariane.classify.reference import fold
 
@@ -212,10 +212,11 @@ def is_nir_shaped(value: str) -> bool:
 
 
 def is_finess(value: str) -> bool:
-    """Nine characters, a département then a Luhn-checked number (2A/2B read as 20)."""
+    """Nine characters, a département then a Luhn-checked number (2A/2B read as 20); or
+    eight digits whose lost leading zero, put back, makes one (département 01-09)."""
     text = _digits(value).upper()
     if not _FINESS.match(text):
-        return False
+        return excel.finess_restored(text) is not None
     return luhn.is_valid(text.replace("2A", "20").replace("2B", "20"))
 
 
@@ -272,7 +273,23 @@ def is_phone(value: str) -> bool:
 def is_mobile_without_zero(value: str) -> bool:
     """A French mobile whose leading 0 a spreadsheet dropped: ``612345678``, ``6 12 34 56 78``."""
     text = _digits(value)
-    return len(text) == 9 and text.isdigit() and text[0] in "67" and is_phone("0" + text)
+    return len(text) == 9 and text[0] in "67" and excel.phone_restored(text) is not None
+
+
+def is_phone_without_zero(value: str) -> bool:
+    """Any French number whose leading 0 a spreadsheet dropped (landlines too: ``299123456``)."""
+    return excel.phone_restored(value) is not None
+
+
+def is_nir_digits_lost(value: str) -> bool:
+    """A NIR rounded by a spreadsheet to its first digits: ``2,85057E+14``."""
+    return excel.nir_digits_lost(value)
+
+
+def is_serial_date(value: str) -> bool:
+    """An Excel serial number of a plausible date: ``31458`` (1986-02-14)."""
+    found = excel.serial_date(value)
+    return found is not None and found.year <= date.today().year + 1
 
 
 def is_email(value: str) -> bool:
@@ -283,8 +300,8 @@ def is_email(value: str) -> bool:
 def is_french_postal_code(value: str) -> bool:
     """A postal code serving at least one French commune."""
     text = value.replace(" ", "")
-    if len(text) == 4 and text.isdigit():
-        text = "0" + text  # a spreadsheet dropped the leading zero (01000 -> 1000)
+    if len(text) == 4:
+        return excel.postal_code_restored(text) is not None  # 01000 saved as 1000
     return len(text) == 5 and text.isdigit() and geo.referential().is_postal_code(text)
 
 
@@ -488,6 +505,9 @@ CHECKS: dict[str, Callable[[str], bool]] = {
     "iban": is_iban,
     "phone": is_phone,
     "mobile_without_zero": is_mobile_without_zero,
+    "phone_without_zero": is_phone_without_zero,
+    "nir_digits_lost": is_nir_digits_lost,
+    "serial_date": is_serial_date,
     "email": is_email,
     "postal_code_fr": is_french_postal_code,
     "postal_code_shape": is_postal_code_shaped,
