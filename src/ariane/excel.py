@@ -28,6 +28,7 @@ import phonenumbers
 from stdnum import luhn
 
 from ariane import geo
+from ariane.resolve.phones import OVERSEAS_REGIONS
 
 #: A number in scientific notation, with a decimal point or comma: ``2,85057E+14``.
 _SCIENTIFIC = re.compile(r"^([+-]?\d+)(?:[.,](\d*))?[eE]\+?(\d{1,3})$")
@@ -91,16 +92,19 @@ def postal_code_restored(value: str) -> str | None:
 
 def phone_restored(value: str) -> str | None:
     """A French phone number that lost its leading zero (9 digits, 1-9 first), with it put
-    back when ``phonenumbers`` holds the ten digits a valid French number."""
+    back when ``phonenumbers`` holds the ten digits a valid French number (overseas too)."""
     text = _digits(value)
     if len(text) != 9 or not text.isdigit() or text[0] == "0":
         return None
     restored = "0" + text
-    try:
-        number = phonenumbers.parse(restored, "FR")
-    except phonenumbers.NumberParseException:
-        return None
-    return restored if phonenumbers.is_valid_number(number) else None
+    # Overseas départements dial a national 0 too (0690, 0262...), under their own regions.
+    for region in ("FR", *OVERSEAS_REGIONS):
+        try:
+            if phonenumbers.is_valid_number(phonenumbers.parse(restored, region)):
+                return restored
+        except phonenumbers.NumberParseException:
+            return None
+    return None
 
 
 def serial_date(value: str) -> date | None:
