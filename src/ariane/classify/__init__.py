@@ -32,7 +32,13 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from ariane.classify import damage, notes, validators
-from ariane.classify.columns import SPECIAL_LABELS, ColumnDecision, ColumnSample, runners_up
+from ariane.classify.columns import (
+    SPECIAL_LABELS,
+    ColumnDecision,
+    ColumnSample,
+    results_beside_units,
+    runners_up,
+)
 from ariane.classify.profile import profile_source
 from ariane.progress import SILENT, Progress
 
@@ -88,7 +94,9 @@ def classify(engine: Engine, progress: Progress = SILENT) -> list[ColumnProfile]
     profiles: list[ColumnProfile] = []
     with progress.task("Classifying columns", total=len(sources)) as task:
         for source_id, file, columns, data_table in sources:
-            for sample, decision in profile_source(engine, data_table, list(columns)):
+            measured = list(profile_source(engine, data_table, list(columns)))
+            results_beside_units(measured)
+            for sample, decision in measured:
                 profile = _profile(source_id, file, sample, decision)
                 profile.repaired = damage.repaired_values(
                     engine, data_table, sample.name, decision.label, sample

@@ -179,7 +179,9 @@ def value_scores(sample: ColumnSample) -> dict[str, float]:
     birth, visit = _date_split(sample)
     date_rate = max(r["date"], _serial_date_rate(sample))
     # Shaped like a name, once the words other checks recognise are set aside.
-    claimed = max(r[c] for c in ("yes_no", "sex", "blood_group", "insurer", "organisation", "test"))
+    claimed = max(
+        r[c] for c in ("yes_no", "sex", "blood_group", "insurer", "organisation", "test", "unit")
+    )
     name_like = (
         max(0.0, r["name_shape"] - claimed) * (1.0 - r["first_name"]) * (1.0 - r["commune"] * 0.5)
     )
@@ -217,17 +219,20 @@ def value_scores(sample: ColumnSample) -> dict[str, float]:
         # also a valid SIREN: the header has to confirm it.
         "provider.organisation": max(r["organisation"], 0.5 * r["siren"]),
         "insurance.insurer": 0.9 * r["insurer"],
-        "health.test": 0.85 * r["test"],
+        "health.test": max(0.85 * r["test"], 0.9 * r["loinc"]),
         "health.condition": 0.85 * r["condition"] * (1.0 if sample.uniqueness < 0.5 else 0.5),
         "health.hiv": max(0.8 * r["hiv_value"], 0.15 * r["yes_no"]),
         "health.pregnancy": max(0.9 * r["pregnancy_value"], 0.15 * r["yes_no"]),
         "health.note": _note_score(sample),
         # Identifiers tell records apart: a code shared by most rows (an age, a count) is not.
         # Dates pass the identifier shape (digits and separators) but are dates.
-        "id.internal": max(0.0, r["identifier"] - date_rate)
+        # Nor are test codes (2345-7) and measures (3,9-5,8): they tell no record apart.
+        "id.internal": max(0.0, r["identifier"] - date_rate - max(r["loinc"], r["measurement"]))
         * min(0.65, 0.1 + 0.6 * sample.uniqueness),
         "insurance.member_id": 0.15 * r["identifier"],  # only a header can tell
-        "other": OTHER_SCORE,
+        # Measures (3,9-5,8; 72,5) and units (mmol/L) name nothing personal: a vague header
+        # ("Valeurs de référence") does not make them identifiers.
+        "other": max(OTHER_SCORE, 0.5 * max(r["measurement"], r["unit"])),
     }
     if few_distinct:
         # Patients' names rarely repeat twenty times in a file; the names of a lab's
@@ -296,8 +301,11 @@ def _note_score(sample: ColumnSample) -> float:
     # Shares claimed by structured checks (street lines, lab names...) are not free text.
     claimed = max(
         r[c]
-        for c in ("street", "address", "organisation", "physician", "insurer", "date", "full_name")
-    )
+        for c in (
+            "street", "address", "organisation", "physician", "insurer", "date", "full_name",
+            "unit", "measurement",
+        )
+    )  # fmt: skip
     text_like = max(0.0, r["note"] - claimed) * min(1.0, words / 3)
     # Lexicon hits are rare in any other kind of column: a few percent already count.
     mentions = min(1.0, 0.5 + 5 * r["lexicon"]) if r["lexicon"] >= 0.01 else 0.0
@@ -384,6 +392,22 @@ def relabel(decision: ColumnDecision, label: str, sample: ColumnSample, why: str
     decision.evidence.setdefault("cross_column", []).append(why)
     decision.label = label
     decision.match_rate = match_rate(label, sample)
+
+
+#: Share of a column's values that make it a column of units, or of measured results.
+_RESULTS_SHARE = 0.8
+
+
+def results_beside_units(measured: list[tuple[ColumnSample, ColumnDecision]]) -> None:
+    """In a results table, a column of tests and one of units, the numbers left unlabelled
+    beside them are the results (``Value``: ``5,4``, ``78``): a patient's test results."""
+    if not any(d.label == "health.test" for _s, d in measured):
+        return
+    if not any(s.rates.get("unit", 0.0) >= _RESULTS_SHARE for s, _d in measured):
+        return
+    for sample, decision in measured:
+        if decision.label == "other" and sample.rates.get("result_number", 0.0) >= _RESULTS_SHARE:
+            relabel(decision, "health.test", sample, "numbers beside tests and units: results")
 
 
 def nir_agreement(

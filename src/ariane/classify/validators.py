@@ -70,6 +70,20 @@ _ARRONDISSEMENT = re.compile(
 )
 _IDENTIFIER = re.compile(r"^[A-Za-z0-9]*\d[A-Za-z0-9]*(?:[\-_/.:][A-Za-z0-9]+)*$")
 _INTEGER = re.compile(r"^\d+$")
+_LOINC = re.compile(r"^(\d{1,5})-(\d)$")
+#: Lab units: a prefix, a quantity, per a volume, mass, time or count (UCUM-like spellings).
+_UNIT = re.compile(
+    r"^(?:%|‰|(?:10\^?\d+|[mµunpfk]?(?:mol|g|ui|iu|u|l|eq|kat|osm|cells?|copies|g/dl)|mm|fl"
+    r"|pg|mmhg|sec|s|min|h|ratio|titre|index|mosm)"
+    r"(?:\s*/\s*(?:10\^?\d+\s*)?[mµund]?(?:l|kg|g|h|24 ?h|min|mmol|mm3|ml|dl|s))*)$",
+    re.IGNORECASE,
+)
+_NUMBER = r"-?\d+(?:[.,]\d+)?"
+_MEASUREMENT = re.compile(
+    rf"^(?:[<>≤≥]=?\s*{_NUMBER}|(?P<low>{_NUMBER})(?:\s*(?:-|–|à|to|a)\s*(?P<high>{_NUMBER}))?)$",
+    re.IGNORECASE,
+)
+_RESULT_NUMBER = re.compile(rf"^{_NUMBER}$")
 _DATE_ISO = re.compile(r"^(\d{4})[-/.](\d{1,2})[-/.](\d{1,2})(?:[ T].*)?$")
 _DATE_DMY = re.compile(r"^(\d{1,2})[-/.](\d{1,2})[-/.](\d{4}|\d{2})(?:[ T].*)?$")
 _DATE_COMPACT = re.compile(r"^(\d{4})(\d{2})(\d{2})$")
@@ -470,6 +484,37 @@ def is_address(value: str) -> bool:
     return town is not None and is_commune(town[1])
 
 
+def is_loinc(value: str) -> bool:
+    """A LOINC test code: up to five digits, a dash, a mod-10 check digit (``2345-7``)."""
+    found = _LOINC.match(value)
+    return found is not None and luhn.checksum(found[1] + found[2]) == 0
+
+
+def is_unit(value: str) -> bool:
+    """A unit of a lab result: ``mmol/L``, ``µg/L``, ``%``, ``10^9/L``, ``mUI/mL``."""
+    return bool(_UNIT.match(value.strip()))
+
+
+def is_measurement(value: str) -> bool:
+    """A measured number or a range of them, never a plain integer (a count, an id may be
+    one): ``5,4``, ``0.27-4.20``, ``< 5``, ``3,9 - 5,8``."""
+    text = value.strip()
+    found = _MEASUREMENT.match(text)
+    if found is None or text.isdigit():
+        return False
+    low, high = found["low"], found["high"]
+    if high is None or not (low.isdigit() and high.isdigit()):
+        return True
+    # Two integers joined by a dash are a range only when short and rising ("45-104"):
+    # "2021-12345" or "2021-07" are codes and months.
+    return len(low) <= 4 and len(high) <= 4 and not high.startswith("0") and int(low) < int(high)
+
+
+def is_result_number(value: str) -> bool:
+    """A single measured value: ``5,4``, ``78``, ``-1.5``."""
+    return bool(_RESULT_NUMBER.match(value.strip()))
+
+
 def is_identifier(value: str) -> bool:
     """A code with at least one digit and no spaces: ``P000123``, ``LAB-2021-004``."""
     return bool(_IDENTIFIER.match(value)) and len(value) <= 40
@@ -529,6 +574,10 @@ CHECKS: dict[str, Callable[[str], bool]] = {
     "pregnancy_value": is_pregnancy_value,
     "street": is_street,
     "address": is_address,
+    "loinc": is_loinc,
+    "unit": is_unit,
+    "measurement": is_measurement,
+    "result_number": is_result_number,
     "identifier": is_identifier,
     "integer": is_integer,
     "free_text": is_free_text,
