@@ -1154,6 +1154,73 @@ def insurer_claims_csv(out: Path, rows: int = 300, seed: int = 22) -> Built:
     return [path], _truth(str(path), ppl, INSURER_EXPORT)
 
 
+# --- held out: written after the fixes above, measured once, never tuned on ---------------
+GERMAN_RESULTS: list[Field] = [
+    ("Patientennummer", "id.internal", lambda p: f"{int(p.nir[5:13]):d}"),
+    ("Versichertennummer", "insurance.member_id", lambda p: f"A{p.nir[1:10]}"),
+    ("Krankenkasse", "insurance.insurer", lambda p: p.insurer),
+    ("Nachname", "person.last_name", lambda p: p.last),
+    ("Vorname", "person.first_name", lambda p: p.first),
+    ("Geburtsdatum", "person.birth_date", lambda p: _excel_serial(p.birth)),
+    ("Anschrift", "contact.address", lambda p: f"{p.street}, {p.postal_code} {p.city}"),
+    ("Telefon", "contact.phone", lambda p: _excel_number(p.phone)),
+    ("SV-Nummer", "id.nir", _excel_nir),
+    ("Abnahmedatum", "health.visit_date", lambda p: _excel_serial(p.visit)),
+]
+
+
+def german_results_excel(out: Path, rows: int = 300, seed: int = 23) -> Built:
+    """German lab results saved by Excel: two analyses per patient (analyte, LOINC,
+    result, unit, reference range), damaged numbers and serial dates, ``;`` Windows-1252."""
+    ppl = people(rows // 2, seed, 0.0, departements=("04", "06", "08"))
+    tests = [
+        ("Analyt", "health.test", 2),
+        ("LOINC", "health.test", 1),
+        ("Ergebnis", "health.test", 3),
+        ("Einheit", "other", 4),
+        ("Referenzbereich", "other", 5),
+    ]
+    rng = random.Random(seed)
+    header = [h for h, _l, _f in GERMAN_RESULTS] + [h for h, _l, _i in tests]
+    table, listed = [], []
+    for p in ppl:
+        for analysis in rng.sample(ANALYSES, 2):
+            row = [f(p) for _h, _l, f in GERMAN_RESULTS]
+            table.append(row + [analysis[i] for _h, _l, i in tests])
+            listed.append(p)
+    path = out / "befunde.csv"
+    path.write_bytes(_csv_text(header, table, ";", "\r\n").encode("cp1252", "replace"))
+    truth = _truth(str(path), listed, GERMAN_RESULTS)
+    truth["columns"][str(path)].update({h: label for h, label, _i in tests})
+    return [path], truth
+
+
+SPANISH_RESULTS: list[Field] = [
+    ("Historia clínica", "id.internal", lambda p: f"HC{p.nir[6:13]}"),
+    ("N.º de afiliado", "insurance.member_id", lambda p: f"{p.nir[3:13]}-{p.sex}"),
+    ("Apellidos y nombre", "person.full_name", lambda p: f"{p.last.upper()}, {p.first}"),
+    ("Fecha de nacimiento", "person.birth_date", lambda p: p.birth.strftime("%d/%m/%Y")),
+    ("Domicilio", "contact.address", _whole_address),
+    ("Código prueba", "health.test", lambda p: ANALYSES[p.birth.day % 8][1]),
+    ("Resultado", "health.test", lambda p: ANALYSES[p.birth.day % 8][3]),
+    ("Unidades", "other", lambda p: ANALYSES[p.birth.day % 8][4]),
+]
+
+
+def spanish_results_tsv(out: Path, rows: int = 300, seed: int = 24) -> Built:
+    """A Spanish results extract, tab separated, UTF-8 with some lines re-saved in
+    Windows-1252: LOINC codes alone (no label), results and units."""
+    ppl = people(rows, seed, 0.0)
+    header, table = _table(ppl, SPANISH_RESULTS)
+    lines = [_csv_text(header, [], "\t", "\n").encode()]
+    for i, values in enumerate(table):
+        line = _csv_text(None, [values], "\t", "\n")
+        lines.append(line.encode("cp1252", "replace") if i % 9 == 4 else line.encode())
+    path = out / "resultados.tsv"
+    path.write_bytes(b"".join(lines))
+    return [path], _truth(str(path), ppl, SPANISH_RESULTS)
+
+
 #: Every builder, by name.
 BUILDERS: dict[str, Callable[..., Built]] = {
     "gp_export_cp1252": gp_export_cp1252,
@@ -1177,6 +1244,8 @@ BUILDERS: dict[str, Callable[..., Built]] = {
     "results_long_excel": results_long_excel,
     "headerless_excel": headerless_excel,
     "insurer_claims_csv": insurer_claims_csv,
+    "german_results_excel": german_results_excel,
+    "spanish_results_tsv": spanish_results_tsv,
 }
 
 

@@ -616,7 +616,8 @@ ABROAD: dict[str, str] = {  # label -> synonyms separated by "|"
         "insurance company|mutuel|mutual insurance|supplementary insurer"
     ),
     "insurance.member_id": (
-        "numero afiliado|numero poliza|n adherent|versichertennummer|polisnummer|"
+        "numero afiliado|n afiliado|afiliado|numero poliza|n adherent|versichertennummer|"
+        "polisnummer|"
         "insurance number|insurance id"
     ),
     "provider.physician": (
