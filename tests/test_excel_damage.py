@@ -175,3 +175,17 @@ def _luhn(text: str) -> bool:
     from stdnum import luhn
 
     return bool(luhn.is_valid(text))
+
+
+def test_a_registry_saved_by_excel_gets_its_finess_zeros_back(tmp_path):
+    from ariane.attribute.registry import load
+
+    good = next(f"{n:08d}" for n in range(10000000, 10000100) if _luhn(f"0{n:08d}"))
+    path = tmp_path / "registry.csv"
+    path.write_bytes(
+        "controller_id;name;finess;siren;address;postal_code;city;dpo_email\r\n"
+        f"L1;Laboratoire de l'Ain;{good};;1 rue X;1000;Bourg-en-Bresse;\r\n".encode("cp1252")
+    )
+    (controller,) = load(path)
+    assert controller.finess == "0" + good and controller.postal_code == "01000"
+    assert controller.departement == "01"

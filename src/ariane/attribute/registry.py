@@ -138,6 +138,8 @@ def load(path: Path) -> list[Controller]:
         if siren and not _SIREN.fullmatch(siren):
             raise ConfigError(f"{path} line {line}: siren must be 9 digits")
         postal_code = value["postal_code"]
+        if postal_code:  # saved by Excel: 01000 became 1000
+            postal_code = excel.postal_code_restored(postal_code) or postal_code
         if postal_code and not _POSTAL_CODE.fullmatch(postal_code):
             raise ConfigError(f"{path} line {line}: postal_code must be 5 digits")
         departement, region = place_of(postal_code, value["city"], finess)
