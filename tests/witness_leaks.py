@@ -1059,6 +1059,29 @@ def _member_number(p: Person) -> str:
     return f"{p.insurer[:2].upper()}{p.nir[3:5]}{p.nir[7:13]}"
 
 
+#: A column of a results table: (header, label, index in an ``ANALYSES`` entry).
+TestField = tuple[str, str, int]
+
+
+def _results_csv(
+    path: Path, ppl: list[Person], fields: list[Field], tests: list[TestField], per_patient: int
+) -> Built:
+    """A results table saved by French Excel (``;``, Windows-1252, CRLF), ``per_patient``
+    analyses per person drawn from ``ANALYSES``, and its truth."""
+    rng = random.Random(len(ppl))
+    header = [h for h, _l, _f in fields] + [h for h, _l, _i in tests]
+    table, listed = [], []
+    for p in ppl:
+        for analysis in rng.sample(ANALYSES, per_patient):
+            row = [f(p) for _h, _l, f in fields]
+            table.append(row + [analysis[i] for _h, _l, i in tests])
+            listed.append(p)
+    path.write_bytes(_csv_text(header, table, ";", "\r\n").encode("cp1252", "replace"))
+    truth = _truth(str(path), listed, fields)
+    truth["columns"][str(path)].update({h: label for h, label, _i in tests})
+    return [path], truth
+
+
 RESULTS_EXCEL: list[Field] = [
     ("IPP", "id.internal", lambda p: str(int(p.nir[6:13]) + 1000000)),
     ("Nom de naissance", "person.last_name", lambda p: p.last.upper()),
@@ -1092,18 +1115,7 @@ def results_long_excel(out: Path, rows: int = 300, seed: int = 19) -> Built:
         ("Unité", "other", 4),
         ("Valeurs de référence", "other", 5),
     ]
-    rng = random.Random(seed)
-    header = [h for h, _l, _f in fields] + [h for h, _l, _i in tests]
-    table, listed = [], []
-    for p in ppl:
-        for analysis in rng.sample(ANALYSES, 4):
-            table.append([f(p) for _h, _l, f in fields] + [analysis[i] for _h, _l, i in tests])
-            listed.append(p)
-    path = out / "resultats.csv"
-    path.write_bytes(_csv_text(header, table, ";", "\r\n").encode("cp1252", "replace"))
-    truth = _truth(str(path), listed, fields)
-    truth["columns"][str(path)].update({h: label for h, label, _i in tests})
-    return [path], truth
+    return _results_csv(out / "resultats.csv", ppl, fields, tests, 4)
 
 
 HEADERLESS_EXCEL: list[Field] = [
@@ -1180,19 +1192,7 @@ def german_results_excel(out: Path, rows: int = 300, seed: int = 23) -> Built:
         ("Einheit", "other", 4),
         ("Referenzbereich", "other", 5),
     ]
-    rng = random.Random(seed)
-    header = [h for h, _l, _f in GERMAN_RESULTS] + [h for h, _l, _i in tests]
-    table, listed = [], []
-    for p in ppl:
-        for analysis in rng.sample(ANALYSES, 2):
-            row = [f(p) for _h, _l, f in GERMAN_RESULTS]
-            table.append(row + [analysis[i] for _h, _l, i in tests])
-            listed.append(p)
-    path = out / "befunde.csv"
-    path.write_bytes(_csv_text(header, table, ";", "\r\n").encode("cp1252", "replace"))
-    truth = _truth(str(path), listed, GERMAN_RESULTS)
-    truth["columns"][str(path)].update({h: label for h, label, _i in tests})
-    return [path], truth
+    return _results_csv(out / "befunde.csv", ppl, GERMAN_RESULTS, tests, 2)
 
 
 SPANISH_RESULTS: list[Field] = [

@@ -24,11 +24,10 @@ from __future__ import annotations
 import re
 from datetime import date, timedelta
 
-import phonenumbers
 from stdnum import luhn
 
 from ariane import geo
-from ariane.resolve.phones import OVERSEAS_REGIONS
+from ariane.resolve.phones import is_valid_french
 
 #: A number in scientific notation, with a decimal point or comma: ``2,85057E+14``.
 _SCIENTIFIC = re.compile(r"^([+-]?\d+)(?:[.,](\d*))?[eE]\+?(\d{1,3})$")
@@ -97,14 +96,7 @@ def phone_restored(value: str) -> str | None:
     if len(text) != 9 or not text.isdigit() or text[0] == "0":
         return None
     restored = "0" + text
-    # Overseas départements dial a national 0 too (0690, 0262...), under their own regions.
-    for region in ("FR", *OVERSEAS_REGIONS):
-        try:
-            if phonenumbers.is_valid_number(phonenumbers.parse(restored, region)):
-                return restored
-        except phonenumbers.NumberParseException:
-            return None
-    return None
+    return restored if is_valid_french(restored) else None
 
 
 def serial_date(value: str) -> date | None:

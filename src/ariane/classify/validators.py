@@ -16,13 +16,13 @@ from collections.abc import Callable
 from datetime import date
 from functools import lru_cache
 
-import phonenumbers
 from stdnum import iban, luhn
 from stdnum.fr import siren, siret
 
 from ariane import excel, geo, nir
 from ariane.classify import lexicon, reference
 from ariane.classify.reference import fold
+from ariane.resolve.phones import is_valid_french
 
 _DIGITS_SEP = re.compile(r"[\s.\-/]")
 _NINE_DIGITS = re.compile(r"^\d{9}$")
@@ -268,20 +268,8 @@ def is_phone(value: str) -> bool:
     # digits are an ADELI, a SIREN or a FINESS, not a phone number.
     if not value.lstrip("(").startswith(("0", "+")):
         return False
-    try:
-        number = phonenumbers.parse(value, "FR")
-    except phonenumbers.NumberParseException:
-        return False
-    if phonenumbers.is_valid_number(number):
-        return True
-    # Numbers of the French overseas départements dialled nationally (0590, 0696, ...).
-    for region in ("GP", "MQ", "GF", "RE", "YT"):
-        try:
-            if phonenumbers.is_valid_number(phonenumbers.parse(value, region)):
-                return True
-        except phonenumbers.NumberParseException:
-            return False
-    return False
+    # French, or of an overseas département dialled nationally (0590, 0696, ...).
+    return is_valid_french(value)
 
 
 def is_mobile_without_zero(value: str) -> bool:
