@@ -227,7 +227,9 @@ def value_scores(sample: ColumnSample) -> dict[str, float]:
         # Identifiers tell records apart: a code shared by most rows (an age, a count) is not.
         # Dates pass the identifier shape (digits and separators) but are dates.
         # Nor are test codes (2345-7) and measures (3,9-5,8): they tell no record apart.
-        "id.internal": max(0.0, r["identifier"] - date_rate - max(r["loinc"], r["measurement"]))
+        # (Serial dates are not subtracted: integers are ids unless they read as dates of
+        # births or visits, which the date labels then score higher.)
+        "id.internal": max(0.0, r["identifier"] - r["date"] - max(r["loinc"], r["measurement"]))
         * min(0.65, 0.1 + 0.6 * sample.uniqueness),
         "insurance.member_id": 0.15 * r["identifier"],  # only a header can tell
         # Measures (3,9-5,8; 72,5) and units (mmol/L) name nothing personal: a vague header
@@ -268,6 +270,8 @@ def _phone_without_zero(r: dict[str, float]) -> float:
 
 #: Share of mobiles among phone numbers that lost their zero before landlines count too.
 _MOBILES_AMONG_PHONES = 0.2
+#: Share of values read as serial dates from which a column may be one of dates.
+_SERIAL_SHARE = 0.9
 #: Share of consecutive numbers from which integers count something rather than days.
 _COUNTER_STEPS = 0.5
 
@@ -277,9 +281,9 @@ def _serial_date_rate(sample: ColumnSample) -> float:
     codes (35000 is also a date), or a counter (patient numbers 10001, 10002... never
     repeat and follow each other, where birth dates scatter and visit days repeat)."""
     r = sample.rates
+    if r["serial_date"] < _SERIAL_SHARE:
+        return 0.0  # random integers of 4-5 digits often pass; nearly all dates do
     rate = r["serial_date"] * (1.0 - r["postal_code_fr"])
-    if rate < 0.5:
-        return 0.0
     numbers = sorted({int(v) for v in sample.values if v.isdigit()})
     steps = sum(1 for a, b in zip(numbers, numbers[1:], strict=False) if b - a == 1)
     counter = sample.uniqueness >= 0.95 and steps >= _COUNTER_STEPS * max(1, len(numbers) - 1)

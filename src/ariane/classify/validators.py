@@ -73,9 +73,9 @@ _INTEGER = re.compile(r"^\d+$")
 _LOINC = re.compile(r"^(\d{1,5})-(\d)$")
 #: Lab units: a prefix, a quantity, per a volume, mass, time or count (UCUM-like spellings).
 _UNIT = re.compile(
-    r"^(?:%|‰|(?:10\^?\d+|[mµunpfk]?(?:mol|g|ui|iu|u|l|eq|kat|osm|cells?|copies|g/dl)|mm|fl"
+    r"^(?:%|‰|(?:10\^\d+|[mµunpfk]?(?:mol|g|ui|iu|u|l|eq|kat|osm|cells?|copies|g/dl)|mm|fl"
     r"|pg|mmhg|sec|s|min|h|ratio|titre|index|mosm)"
-    r"(?:\s*/\s*(?:10\^?\d+\s*)?[mµund]?(?:l|kg|g|h|24 ?h|min|mmol|mm3|ml|dl|s))*)$",
+    r"(?:\s*/\s*(?:10\^\d+\s*)?[mµund]?(?:l|kg|g|h|24 ?h|min|mmol|mm3|ml|dl|s))*)$",
     re.IGNORECASE,
 )
 _NUMBER = r"-?\d+(?:[.,]\d+)?"
