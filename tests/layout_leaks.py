@@ -25,7 +25,7 @@ import unicodedata
 import zipfile
 from collections import defaultdict
 from dataclasses import dataclass, field
-from datetime import date, timedelta
+from datetime import date, datetime, timedelta
 from pathlib import Path
 
 from faker import Faker
@@ -56,6 +56,8 @@ class Layout:
     registry: Path | None
     truth: Truth
     controller_patients: dict[str, Path] = field(default_factory=dict)
+    #: Values as they were before a tool damaged them: (source key, record) -> label -> value.
+    originals: dict[tuple[str, int], dict[str, str]] = field(default_factory=dict)
 
     @property
     def persons(self) -> int:
@@ -685,6 +687,88 @@ def families(directory: Path, households: int = 320, seed: int = 16) -> Layout:
     return Layout("families", [directory / "leak.csv"], registry, shuffled_truth)
 
 
+# --- Saved by French Excel ------------------------------------------------------------------
+
+#: Labs of départements 01-09 (their FINESS and postal codes start with a 0).
+_LOW_TOWNS = [("Bourg-en-Bresse", "01000"), ("Laon", "02000"), ("Moulins", "03000"),
+              ("Gap", "05000"), ("Nice", "06000"), ("Troyes", "10000")]  # fmt: skip
+#: Excel's serial number of a date (1900 date system: day 0 is 1899-12-30 after 1900-02-28).
+EXCEL_EPOCH = date(1899, 12, 30)
+
+
+def excel_number(text: str) -> str:
+    """What French Excel writes for digits it took as a number: leading zeros dropped, and
+    beyond 11 digits scientific notation with 6 significant digits and a decimal comma."""
+    number = int(text)
+    if len(str(number)) <= 11:
+        return str(number)
+    return f"{number:.5E}".replace(".", ",").replace("E+", "E+")
+
+
+def excel_serial(text: str) -> str:
+    """A date as Excel's serial number (the text when it is no date Excel reads)."""
+    for form in ("%d/%m/%Y", "%Y-%m-%d", "%d-%m-%Y", "%d.%m.%Y"):
+        try:
+            written = datetime.strptime(text, form).date()
+        except ValueError:
+            continue
+        return str((written - EXCEL_EPOCH).days)
+    return text
+
+
+def french_excel(directory: Path, rows: int = 1200, seed: int = 21) -> Layout:
+    """A synthetic leak opened and saved again in French Excel: ``;``, Windows-1252, CRLF;
+    NIRs in scientific notation (``2,91064E+14``), FINESS numbers, postal codes and phone
+    numbers without their leading zero, dates as serial numbers. Half the labs are in
+    départements 01-09 (their FINESS loses its zero), and a third of the persons live there.
+    The lab is known by its FINESS column only (the lab names are dropped)."""
+    from ariane import geo
+
+    leak = synth_leak(directory / "synth", rows, 6, seed)
+    ids = sorted(set(leak.controllers))
+    rng = random.Random(seed)
+    labs = []
+    for i, controller_id in enumerate(ids):
+        town, code = (_LOW_TOWNS if i % 2 == 0 else _TOWNS)[i % 6]
+        labs.append(Lab(controller_id, _LAB_NAMES[i], finess_for(code[:2], rng), town, code))
+    by_id = {lab.controller_id: lab for lab in labs}
+    low = [
+        c
+        for d in ("01", "02", "03", "05", "07", "09")
+        for c in geo.referential().communes_of_departement(d)
+    ]
+    moved: dict[str, tuple[str, str]] = {}
+    for person in sorted(set(leak.persons)):
+        if rng.random() < 0.35:
+            commune = rng.choice(low)
+            moved[person] = (commune.postal_codes[0], commune.name)
+    column = {label: leak.column(label) for label in set(leak.labels.values())}
+    header = [c for c in leak.header if c != column["provider.organisation"]]
+    table = []
+    truth: Truth = {}
+    originals: dict[tuple[str, int], dict[str, str]] = {}
+    for i, row in enumerate(leak.rows):
+        values = dict(row)
+        values[column["provider.finess"]] = by_id[leak.controllers[i]].finess
+        if leak.persons[i] in moved:
+            values[column["contact.postal_code"]], values[column["contact.city"]] = moved[
+                leak.persons[i]
+            ]
+        originals[("leak.csv", i + 1)] = {label: values[c] for label, c in column.items() if c}
+        for label in ("id.nir", "provider.finess", "contact.postal_code", "contact.phone"):
+            digits = re.sub(r"[\s.]", "", values[column[label]])
+            if digits.isdigit():
+                values[column[label]] = excel_number(digits)
+        for label in ("person.birth_date", "health.visit_date"):
+            values[column[label]] = excel_serial(values[column[label]])
+        table.append([values[c] for c in header])
+        truth[("leak.csv", i + 1)] = (leak.persons[i], leak.controllers[i])
+    text = _csv_text(header, table, ";").replace("\n", "\r\n")
+    (directory / "leak.csv").write_bytes(text.encode("cp1252", "replace"))
+    registry = write_registry(directory / "registry.csv", labs)
+    return Layout("french_excel", [directory / "leak.csv"], registry, truth, {}, originals)
+
+
 BUILDERS = {
     "archive_zip": lambda d: archive(d, "zip"),
     "archive_tar": lambda d: archive(d, "tar"),
@@ -695,6 +779,7 @@ BUILDERS = {
     "patient_lists": patient_lists,
     "patient_visits": lambda d: patient_lists(d, visits=True),
     "families": families,
+    "french_excel": french_excel,
 }
 
 

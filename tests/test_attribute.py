@@ -51,7 +51,7 @@ def test_registry_is_loaded_and_placed(registry):
         ("LAB01,Again,,,,,,", "line 2: controller_id repeats"),
         (",No id,,,,,,", "line 2: controller_id is empty"),
         ("LAB09,Bad finess,12AB,,,,,", "line 2: finess must be 9"),
-        ("LAB09,Bad code,,,,3500,,", "line 2: postal_code must be 5"),
+        ("LAB09,Bad code,,,,350,,", "line 2: postal_code must be 5"),
     ],
 )
 def test_registry_errors_name_the_line(tmp_path, line, message):

@@ -207,7 +207,10 @@ def test_profile_fields_and_tables() -> None:
         "match_rate",
         "null_rate",
         "special",
+        "damage",
+        "repaired",
     }
+    assert nir.damage is None and nir.repaired == 0
     assert len(stored) == len(truth)
     assert all(0.0 < p.confidence <= 1.0 for p in profiles.values())
 

@@ -249,3 +249,40 @@ def test_a_whole_name_is_not_a_first_name() -> None:
     assert validators.is_first_name("Marie Claire")
     assert not validators.is_first_name("Jean Dupuis")
     assert validators.is_full_name("Jean Dupuis")
+
+
+# -- results tables: test codes, units, measures ------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("value", "loinc"),
+    [("2345-7", True), ("4548-4", True), ("15074-8", True), ("2345-8", False), ("12-345", False)],
+)
+def test_loinc_codes_carry_their_check_digit(value, loinc):
+    assert validators.is_loinc(value) is loinc
+
+
+@pytest.mark.parametrize("value", ["mmol/L", "µmol/L", "%", "g/dL", "10^9/L", "mUI/L", "fL"])
+def test_units_of_lab_results(value):
+    assert validators.is_unit(value)
+
+
+@pytest.mark.parametrize("value", ["Dupont", "rue", "Rennes", "A+", "P000123"])
+def test_words_and_codes_are_no_units(value):
+    assert not validators.is_unit(value)
+
+
+@pytest.mark.parametrize(
+    ("value", "measure"),
+    [
+        ("5,4", True),
+        ("3,9-5,8", True),
+        ("45-104", True),
+        ("< 5", True),
+        ("78", False),  # a plain integer may be a count or an id
+        ("2021-12345", False),  # a file number
+        ("2021-07", False),  # a month
+    ],
+)
+def test_measures_are_told_from_codes(value, measure):
+    assert validators.is_measurement(value) is measure

@@ -61,11 +61,16 @@ def test_ndjson_quarantines_bad_lines_and_counts_add_up(engine, tmp_path):
     lines.insert(1, '{"nom": "broken"')
     lines.insert(3, "[1, 2]")
     path = tmp_path / "dump.ndjson"
-    path.write_bytes(("\n".join(lines) + "\n").encode() + b'{"nom": "\xe9"}\n')
+    # A Latin-1 line in the UTF-8 file is read in its encoding; 0x81 0x8D no encoding reads.
+    tail = b'{"nom": "Herv\xe9"}\n{"nom": "\x81\x8d"}\n'
+    path.write_bytes(("\n".join(lines) + "\n").encode() + tail)
     (source,) = load(engine, [path]).sources
-    assert (source.rows, source.quarantined) == (3, 3)
+    assert (source.rows, source.quarantined) == (4, 3)
     reasons = engine.fetch("SELECT record, line, reason FROM read_quarantine ORDER BY record")
-    assert [(r[0], r[1]) for r in reasons] == [(2, 2), (4, 4), (6, 6)]
+    assert [(r[0], r[1]) for r in reasons] == [(2, 2), (4, 4), (7, 7)]
+    assert reasons[2][2] == "not valid utf-8 or cp1252 text"
+    names = [r[source.columns.index("nom")] for r in rows_of(engine, source)]
+    assert names[-1] == "Hervé"
 
 
 def test_damaged_array_element_is_quarantined_and_reading_resumes(engine, tmp_path):

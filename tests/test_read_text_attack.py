@@ -365,6 +365,53 @@ def test_only_a_line_no_encoding_reads_is_quarantined(engine, tmp_path):
     assert_read_as_built(engine, tmp_path, built, True, 3)
 
 
+def test_latin1_and_windows_lines_in_a_utf8_file_are_read_not_quarantined(engine, tmp_path):
+    # A UTF-8 export with lines typed again on Windows: Latin-1 letters, and the characters
+    # only Windows-1252 has (curly apostrophe, oe ligature, euro sign) in 0x80-0x9F.
+    built = Built(data="nom;prénom;note\n".encode("cp1252"))  # the header too
+    second = 1
+    for i in range(60):
+        values = [f"Lefèvre{i}", "Hélène", "fièvre à 39°"]
+        if i % 10 == 4:
+            values = [f"Cœur{i}", "Zoé", "l’œdème coûte 5 €"]
+        encoding = "cp1252" if i % 5 == 4 else "utf-8"
+        second += encoding == "cp1252"
+        built.row((";".join(values) + "\n").encode(encoding), values)
+    # One line edited in Excel: a field in Windows-1252 beside fields still in UTF-8.
+    mixed = ["Lefèvre".encode(), "Zoé".encode("cp1252"), "Orléans, l’été".encode()]
+    built.row(b";".join(mixed) + b"\n", ["Lefèvre", "Zoé", "Orléans, l’été"])
+    # Bytes no encoding reads (0x81 and 0x8D are undefined in Windows-1252): kept aside.
+    built.damaged(b"Dupont;\x81\x8d;Rennes\n", "not valid utf-8 or cp1252 text")
+    for fast in (True, False):
+        writer = assert_read_as_built(engine, tmp_path, built, fast, 3)
+        assert writer.encoding == "utf-8" and writer.columns == ["nom", "prénom", "note"]
+        assert writer.origin.note == f"{second + 1} lines in a second encoding, read as such"
+
+
+def test_a_utf8_line_in_a_windows_file_is_read_whole_or_in_part(engine, tmp_path):
+    built = Built(data="nom;ville\n".encode("cp1252"))
+    for i in range(30):
+        built.row(f"Hervé{i};Châteaulin\n".encode("cp1252"), [f"Hervé{i}", "Châteaulin"])
+    built.row("Lœuvre;Saint-Étienne\n".encode(), ["Lœuvre", "Saint-Étienne"])
+    built.row("Noël;".encode("cp1252") + "Besançon\n".encode(), ["Noël", "Besançon"])
+    writer = assert_read_as_built(engine, tmp_path, built, True, 2)
+    assert writer.encoding == "cp1252"
+
+
+def test_a_latin1_line_in_a_utf8_json_document_is_read(engine, tmp_path):
+    from ariane.read import load
+
+    lines = [b"[", '{"nom": "Hélène", "ville": "Orléans"},'.encode()]
+    lines.append('{"nom": "Zoé", "ville": "Évreux"},'.encode("latin-1"))
+    lines.append('{"nom": "Noël", "ville": "Brest"}]'.encode())
+    path = tmp_path / "leak.json"
+    path.write_bytes(b"\n".join(lines) + b"\n")
+    (source,) = load(engine, [path]).sources
+    assert (source.rows, source.quarantined) == (3, 0)
+    got = engine.fetch(f"SELECT nom, ville FROM {source.data_table} ORDER BY _record")
+    assert [tuple(r) for r in got] == [("Hélène", "Orléans"), ("Zoé", "Évreux"), ("Noël", "Brest")]
+
+
 # -- linear time -------------------------------------------------------------------------
 
 

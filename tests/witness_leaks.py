@@ -258,16 +258,15 @@ def people(
     note_share: float = 0.5,
     notes: tuple[tuple[str, tuple[str, ...]], ...] = NOTES,
     traps: tuple[str, ...] = TRAPS,
+    departements: tuple[str, ...] = ("35", "14", "2A"),
 ) -> list[Person]:
-    """``count`` people with real communes, valid NIRs and notes, from ``seed``."""
+    """``count`` people with real communes of ``departements``, valid NIRs and notes."""
     rng = random.Random(seed)
     # Sorted: a set's order changes with the process's hash seed, and so would the people.
     fakers = {loc: Faker(loc) for loc in sorted(set(_LOCALES))}
     for i, fake in enumerate(fakers.values()):
         fake.seed_instance(seed + i)
-    communes = [c for c in geo.referential().communes_of_departement("35")]
-    communes += geo.referential().communes_of_departement("14")
-    communes += geo.referential().communes_of_departement("2A")
+    communes = [c for d in departements for c in geo.referential().communes_of_departement(d)]
     doctors = [fakers["fr_FR"].last_name() for _ in range(8)]
     out = []
     for _ in range(count):
@@ -1021,6 +1020,207 @@ def english_hospital_ndjson(out: Path, rows: int = 300, seed: int = 18) -> Built
     return [path], _truth(str(path), ppl, ENGLISH_HOSPITAL)
 
 
+# --- saved again by French Excel (written after the Excel repairs, measured before tuning) ---
+#: A lab's analyses: local code, LOINC, label, a result, its unit and reference range.
+ANALYSES = (
+    ("GLY", "15074-8", "Glycémie à jeun", "5,4", "mmol/L", "3,9-5,8"),
+    ("HBA1C", "4548-4", "Hémoglobine glyquée", "6,1", "%", "4,0-6,0"),
+    ("TSH", "3016-3", "TSH ultrasensible", "1,85", "mUI/L", "0,27-4,20"),
+    ("CREA", "2160-0", "Créatinine", "78", "µmol/L", "45-104"),
+    ("FERRI", "2276-4", "Ferritine", "112", "µg/L", "30-400"),
+    ("K", "2823-3", "Potassium", "4,2", "mmol/L", "3,5-5,1"),
+    ("CRP", "1988-5", "Protéine C réactive", "3,1", "mg/L", "<5"),
+    ("CHOL", "2093-3", "Cholestérol total", "2,12", "g/L", "<2,00"),
+)
+
+
+def _excel_number(digits: str) -> str:
+    """What French Excel writes for digits it read as a number: no leading zeros, and
+    scientific notation (6 significant digits, decimal comma) beyond 11 digits."""
+    number = int(digits)
+    return str(number) if len(str(number)) <= 11 else f"{number:.5E}".replace(".", ",")
+
+
+def _excel_serial(d: date) -> str:
+    return str((d - date(1899, 12, 30)).days)
+
+
+def _excel_nir(p: Person) -> str:
+    return _excel_number(p.nir) if p.nir.isdigit() else p.nir  # 2A/2B stay text
+
+
+def _low_finess(p: Person) -> str:
+    """The FINESS of the person's lab in département 01-09, as Excel writes it (8 digits)."""
+    body = p.postal_code[:2] + "0" + p.nir[8:13]
+    return _excel_number(body + str(luhn.calc_check_digit(body)))
+
+
+def _member_number(p: Person) -> str:
+    return f"{p.insurer[:2].upper()}{p.nir[3:5]}{p.nir[7:13]}"
+
+
+#: A column of a results table: (header, label, index in an ``ANALYSES`` entry).
+TestField = tuple[str, str, int]
+
+
+def _results_csv(
+    path: Path, ppl: list[Person], fields: list[Field], tests: list[TestField], per_patient: int
+) -> Built:
+    """A results table saved by French Excel (``;``, Windows-1252, CRLF), ``per_patient``
+    analyses per person drawn from ``ANALYSES``, and its truth."""
+    rng = random.Random(len(ppl))
+    header = [h for h, _l, _f in fields] + [h for h, _l, _i in tests]
+    table, listed = [], []
+    for p in ppl:
+        for analysis in rng.sample(ANALYSES, per_patient):
+            row = [f(p) for _h, _l, f in fields]
+            table.append(row + [analysis[i] for _h, _l, i in tests])
+            listed.append(p)
+    path.write_bytes(_csv_text(header, table, ";", "\r\n").encode("cp1252", "replace"))
+    truth = _truth(str(path), listed, fields)
+    truth["columns"][str(path)].update({h: label for h, label, _i in tests})
+    return [path], truth
+
+
+RESULTS_EXCEL: list[Field] = [
+    ("IPP", "id.internal", lambda p: str(int(p.nir[6:13]) + 1000000)),
+    ("Nom de naissance", "person.last_name", lambda p: p.last.upper()),
+    ("Prénom usuel", "person.first_name", lambda p: p.first),
+    ("DDN", "person.birth_date", lambda p: _excel_serial(p.birth)),
+    ("Sexe", "person.sex", lambda p: "MF"[p.sex - 1]),
+    ("N° INSEE", "id.nir", _excel_nir),
+    ("Adresse complète", "contact.address", _whole_address),
+    ("Tél. domicile", "contact.phone", lambda p: _excel_number(p.phone)),
+    ("Caisse complémentaire", "insurance.insurer", lambda p: p.insurer),
+    ("N° adhérent", "insurance.member_id", _member_number),
+    ("FINESS préleveur", "provider.finess", _low_finess),
+]
+
+
+def results_long_excel(out: Path, rows: int = 300, seed: int = 19) -> Built:
+    """A results export, one row per analysis (four per patient), saved by French Excel:
+    ``;``, Windows-1252, NIRs in scientific notation, zeros and dates lost; test codes,
+    LOINC codes, labels, results, units and reference ranges; a whole address in one
+    field; insurer membership numbers beside the patient number."""
+    ppl = people(rows // 4, seed, 0.0, departements=("01", "03", "07"))
+    fields = [
+        *RESULTS_EXCEL,
+        ("Date prélèvement", "health.visit_date", lambda p: _excel_serial(p.visit)),
+    ]
+    tests = [
+        ("Code analyse", "health.test", 0),
+        ("Code LOINC", "health.test", 1),
+        ("Libellé", "health.test", 2),
+        ("Résultat", "health.test", 3),
+        ("Unité", "other", 4),
+        ("Valeurs de référence", "other", 5),
+    ]
+    return _results_csv(out / "resultats.csv", ppl, fields, tests, 4)
+
+
+HEADERLESS_EXCEL: list[Field] = [
+    ("col_1", "id.internal", lambda p: f"{p.nir[5:13]}"),
+    ("col_2", "person.full_name", lambda p: f"{p.last.upper()} {p.first}"),
+    ("col_3", "person.birth_date", lambda p: _excel_serial(p.birth)),
+    ("col_4", "id.nir", _excel_nir),
+    ("col_5", "contact.street", lambda p: p.street),
+    ("col_6", "contact.postal_code", lambda p: _excel_number(p.postal_code)),
+    ("col_7", "contact.city", lambda p: p.city.upper()),
+    ("col_8", "contact.phone", lambda p: _excel_number(p.phone)),
+    ("col_9", "provider.finess", _low_finess),
+    ("col_10", "health.visit_date", lambda p: _excel_serial(p.visit)),
+    ("col_11", "health.note", lambda p: p.note),
+]
+
+
+def headerless_excel(out: Path, rows: int = 300, seed: int = 20) -> Built:
+    """No header, saved by French Excel (Windows-1252, ``;``): every number damaged; the
+    people live in départements 02, 05 and 09, so postal codes lose their zero."""
+    ppl = people(rows, seed, 0.6, departements=("02", "05", "09"))
+    _header, table = _table(ppl, HEADERLESS_EXCEL)
+    path = out / "export_excel.csv"
+    path.write_bytes(_csv_text(None, table, ";", "\r\n").encode("cp1252", "replace"))
+    return [path], _truth(str(path), ppl, HEADERLESS_EXCEL)
+
+
+INSURER_EXPORT: list[Field] = [
+    ("Patient-ID", "id.internal", lambda p: f"PAT-{p.nir[7:13]}"),
+    ("Member No.", "insurance.member_id", _member_number),
+    ("Insurer", "insurance.insurer", lambda p: p.insurer),
+    ("Name", "person.full_name", lambda p: f"{p.first} {p.last}"),
+    ("Born", "person.birth_date", lambda p: p.birth.strftime("%d.%m.%Y")),
+    ("Address", "contact.address", lambda p: f"{p.street}, {p.postal_code} {p.city}"),
+    ("Test", "health.test", lambda p: ANALYSES[p.birth.day % 8][2]),
+    ("Value", "health.test", lambda p: ANALYSES[p.birth.day % 8][3]),
+    ("Unit", "other", lambda p: ANALYSES[p.birth.day % 8][4]),
+]
+
+
+def insurer_claims_csv(out: Path, rows: int = 300, seed: int = 22) -> Built:
+    """An insurer's claims extract in English (``,``, UTF-8): membership numbers beside
+    patient ids, a whole address in one field, one analysis per claim with its unit."""
+    ppl = people(rows, seed, 0.0)
+    header, table = _table(ppl, INSURER_EXPORT)
+    path = out / "claims.csv"
+    path.write_text(_csv_text(header, table, ",", "\n"), encoding="utf-8")
+    return [path], _truth(str(path), ppl, INSURER_EXPORT)
+
+
+# --- held out: written after the fixes above, measured once, never tuned on ---------------
+GERMAN_RESULTS: list[Field] = [
+    ("Patientennummer", "id.internal", lambda p: f"{int(p.nir[5:13]):d}"),
+    ("Versichertennummer", "insurance.member_id", lambda p: f"A{p.nir[1:10]}"),
+    ("Krankenkasse", "insurance.insurer", lambda p: p.insurer),
+    ("Nachname", "person.last_name", lambda p: p.last),
+    ("Vorname", "person.first_name", lambda p: p.first),
+    ("Geburtsdatum", "person.birth_date", lambda p: _excel_serial(p.birth)),
+    ("Anschrift", "contact.address", lambda p: f"{p.street}, {p.postal_code} {p.city}"),
+    ("Telefon", "contact.phone", lambda p: _excel_number(p.phone)),
+    ("SV-Nummer", "id.nir", _excel_nir),
+    ("Abnahmedatum", "health.visit_date", lambda p: _excel_serial(p.visit)),
+]
+
+
+def german_results_excel(out: Path, rows: int = 300, seed: int = 23) -> Built:
+    """German lab results saved by Excel: two analyses per patient (analyte, LOINC,
+    result, unit, reference range), damaged numbers and serial dates, ``;`` Windows-1252."""
+    ppl = people(rows // 2, seed, 0.0, departements=("04", "06", "08"))
+    tests = [
+        ("Analyt", "health.test", 2),
+        ("LOINC", "health.test", 1),
+        ("Ergebnis", "health.test", 3),
+        ("Einheit", "other", 4),
+        ("Referenzbereich", "other", 5),
+    ]
+    return _results_csv(out / "befunde.csv", ppl, GERMAN_RESULTS, tests, 2)
+
+
+SPANISH_RESULTS: list[Field] = [
+    ("Historia clínica", "id.internal", lambda p: f"HC{p.nir[6:13]}"),
+    ("N.º de afiliado", "insurance.member_id", lambda p: f"{p.nir[3:13]}-{p.sex}"),
+    ("Apellidos y nombre", "person.full_name", lambda p: f"{p.last.upper()}, {p.first}"),
+    ("Fecha de nacimiento", "person.birth_date", lambda p: p.birth.strftime("%d/%m/%Y")),
+    ("Domicilio", "contact.address", _whole_address),
+    ("Código prueba", "health.test", lambda p: ANALYSES[p.birth.day % 8][1]),
+    ("Resultado", "health.test", lambda p: ANALYSES[p.birth.day % 8][3]),
+    ("Unidades", "other", lambda p: ANALYSES[p.birth.day % 8][4]),
+]
+
+
+def spanish_results_tsv(out: Path, rows: int = 300, seed: int = 24) -> Built:
+    """A Spanish results extract, tab separated, UTF-8 with some lines re-saved in
+    Windows-1252: LOINC codes alone (no label), results and units."""
+    ppl = people(rows, seed, 0.0)
+    header, table = _table(ppl, SPANISH_RESULTS)
+    lines = [_csv_text(header, [], "\t", "\n").encode()]
+    for i, values in enumerate(table):
+        line = _csv_text(None, [values], "\t", "\n")
+        lines.append(line.encode("cp1252", "replace") if i % 9 == 4 else line.encode())
+    path = out / "resultados.tsv"
+    path.write_bytes(b"".join(lines))
+    return [path], _truth(str(path), ppl, SPANISH_RESULTS)
+
+
 #: Every builder, by name.
 BUILDERS: dict[str, Callable[..., Built]] = {
     "gp_export_cp1252": gp_export_cp1252,
@@ -1041,6 +1241,11 @@ BUILDERS: dict[str, Callable[..., Built]] = {
     "portuguese_dutch_csv": portuguese_dutch_csv,
     "fresh_lab_export": fresh_lab_export,
     "english_hospital_ndjson": english_hospital_ndjson,
+    "results_long_excel": results_long_excel,
+    "headerless_excel": headerless_excel,
+    "insurer_claims_csv": insurer_claims_csv,
+    "german_results_excel": german_results_excel,
+    "spanish_results_tsv": spanish_results_tsv,
 }
 
 

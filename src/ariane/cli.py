@@ -299,14 +299,17 @@ def _print_scan(document: dict[str, Any]) -> None:
         for heading in ("confidence", "match", "null"):
             columns.add_column(heading, justify="right", no_wrap=True)
         columns.add_column("art. 9", no_wrap=True)
+        columns.add_column("repaired", justify="right", no_wrap=True)
         for column in profiles:
+            damage = column.get("damage")
             columns.add_row(
                 text(column["name"]),
-                text(column["label"]),
+                text(f"{column['label']} ({damage}: not linked)" if damage else column["label"]),
                 f"{column['confidence']:.2f}",
                 f"{column['match_rate']:.0%}",
                 f"{column['null_rate']:.0%}",
                 "yes" if column["special"] else "",
+                f"{column['repaired']:,}" if column.get("repaired") else "",
             )
         out.print(columns)
 

@@ -29,6 +29,17 @@ _COMPACT_FINESS = "upper(regexp_replace({}, '[\\s.\\-]', '', 'g'))"
 _FINESS_SHAPE = "([0-9]{2}|2A|2B)[0-9]{7}"
 
 
+def _finess_sql(value: str) -> str:
+    """A FINESS as the controllers hold it: compact, and a FINESS of département 01-09 a
+    spreadsheet saved as 8 digits given back its zero (only a controller's own FINESS,
+    whose key holds, can then match it)."""
+    compact = _COMPACT_FINESS.format(value)
+    return (
+        f"CASE WHEN regexp_full_match({compact}, '[1-9][0-9]{{7}}') THEN '0' || {compact} "
+        f"ELSE {compact} END"
+    )
+
+
 def labelled_columns(engine: Engine, label: str) -> list[tuple[int, str, str]]:
     """``(source_id, data_table, column)`` of every column classify gave ``label``."""
     if not engine.has_table("classify_columns"):
@@ -147,7 +158,7 @@ def gather_evidence(
             INSERT INTO attribute_evidence
             SELECT v.source_id, v._record, c.controller_id, 0.99, 'finess column', {ROW}
             FROM ({finess_sql}) v
-            JOIN attribute_controllers c ON c.finess = {_COMPACT_FINESS.format("v.value")}
+            JOIN attribute_controllers c ON c.finess = {_finess_sql("v.value")}
             """
         )
     matcher = OrganisationMatcher(controllers)

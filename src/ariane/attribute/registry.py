@@ -14,6 +14,7 @@ import re
 from dataclasses import dataclass
 from pathlib import Path
 
+from ariane import excel
 from ariane.errors import ConfigError
 from ariane.geo import normalise_commune_name, referential
 
@@ -41,11 +42,14 @@ class Controller:
 
 
 def finess_of(value: str | None) -> str | None:
-    """A FINESS number without separators, upper case, when it has the right shape."""
+    """A FINESS number without separators, upper case, when it has the right shape; one a
+    spreadsheet saved without its leading zero gets it back when its Luhn key then holds."""
     if not value:
         return None
     compact = re.sub(r"[\s.\-]", "", value).upper()
-    return compact if _FINESS.fullmatch(compact) else None
+    if _FINESS.fullmatch(compact):
+        return compact
+    return excel.finess_restored(compact)
 
 
 def place_of(
@@ -134,6 +138,8 @@ def load(path: Path) -> list[Controller]:
         if siren and not _SIREN.fullmatch(siren):
             raise ConfigError(f"{path} line {line}: siren must be 9 digits")
         postal_code = value["postal_code"]
+        if postal_code:  # saved by Excel: 01000 became 1000
+            postal_code = excel.postal_code_restored(postal_code) or postal_code
         if postal_code and not _POSTAL_CODE.fullmatch(postal_code):
             raise ConfigError(f"{path} line {line}: postal_code must be 5 digits")
         departement, region = place_of(postal_code, value["city"], finess)

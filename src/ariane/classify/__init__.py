@@ -9,7 +9,9 @@ Public entry point: :func:`classify`. Reads the ``raw_<source_id>`` tables writt
                         confidence DOUBLE, match_rate DOUBLE, null_rate DOUBLE,
                         uniqueness DOUBLE, special BOOLEAN,
                         runners_up VARCHAR (JSON list of {label, score}),
-                        evidence VARCHAR (JSON: header, patterns, validator pass rates)
+                        evidence VARCHAR (JSON: header, patterns, validator pass rates),
+                        damage VARCHAR (NULL, or 'digits lost': never used to link),
+                        repaired BIGINT (values read repaired: :mod:`.damage`)
 
 ``classify_mentions`` special-category mentions per record, from notes and structured
                       columns alike::
@@ -29,8 +31,14 @@ import json
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
-from ariane.classify import notes, validators
-from ariane.classify.columns import SPECIAL_LABELS, ColumnDecision, ColumnSample, runners_up
+from ariane.classify import damage, notes, validators
+from ariane.classify.columns import (
+    SPECIAL_LABELS,
+    ColumnDecision,
+    ColumnSample,
+    results_beside_units,
+    runners_up,
+)
 from ariane.classify.profile import profile_source
 from ariane.progress import SILENT, Progress
 
@@ -42,7 +50,10 @@ SPECIAL_CATEGORIES = ("hiv", "pregnancy", "cancer", "genetic", "treatment")
 COLUMNS_TABLE = "classify_columns"
 MENTIONS_TABLE = notes.MENTIONS_TABLE
 
-_CONTRACT_KEYS = ("file", "name", "label", "confidence", "match_rate", "null_rate", "special")
+_CONTRACT_KEYS = (
+    "file", "name", "label", "confidence", "match_rate", "null_rate", "special", "damage",
+    "repaired",
+)  # fmt: skip
 
 
 @dataclass
@@ -60,6 +71,8 @@ class ColumnProfile:
     uniqueness: float = 0.0
     runners_up: list[dict[str, Any]] = field(default_factory=list)
     evidence: dict[str, Any] = field(default_factory=dict)
+    damage: str | None = None  # what a spreadsheet did that forbids linking on the column
+    repaired: int = 0  # values read repaired (a leading zero put back, a serial date)
 
     def as_contract(self) -> dict[str, Any]:
         """The ``columns`` entry of CONTRACT.md."""
@@ -81,8 +94,14 @@ def classify(engine: Engine, progress: Progress = SILENT) -> list[ColumnProfile]
     profiles: list[ColumnProfile] = []
     with progress.task("Classifying columns", total=len(sources)) as task:
         for source_id, file, columns, data_table in sources:
-            for sample, decision in profile_source(engine, data_table, list(columns)):
-                profiles.append(_profile(source_id, file, sample, decision))
+            measured = list(profile_source(engine, data_table, list(columns)))
+            results_beside_units(measured)
+            for sample, decision in measured:
+                profile = _profile(source_id, file, sample, decision)
+                profile.repaired = damage.repaired_values(
+                    engine, data_table, sample.name, decision.label, sample
+                )
+                profiles.append(profile)
             task.advance()
     validators.forget_values()
     _write_columns(engine, profiles)
@@ -107,6 +126,7 @@ def _profile(
         uniqueness=round(sample.uniqueness, 4),
         runners_up=runners_up(decision),
         evidence=decision.evidence,
+        damage=damage.damage_of(decision.label, sample),
     )
 
 
@@ -127,6 +147,8 @@ def _write_columns(engine: Engine, profiles: list[ColumnProfile]) -> None:
             "evidence": pa.array(
                 [json.dumps(p.evidence, ensure_ascii=False) for p in profiles], pa.string()
             ),
+            "damage": pa.array([p.damage for p in profiles], pa.string()),
+            "repaired": pa.array([p.repaired for p in profiles], pa.int64()),
         }
     )
     engine.execute(f"DROP TABLE IF EXISTS {COLUMNS_TABLE}")

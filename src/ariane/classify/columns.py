@@ -19,7 +19,7 @@ from dataclasses import dataclass, field
 from datetime import date
 from typing import Any
 
-from ariane import nir
+from ariane import excel, nir
 from ariane.classify import headers, lexicon, validators
 
 HEADER_WEIGHT = 0.7
@@ -64,12 +64,12 @@ NUMBERS_OF_OWNER: dict[str, tuple[str, ...]] = {
 
 #: The check whose pass rate is a label's ``match_rate`` (first available wins).
 MATCH_CHECKS: dict[str, tuple[str, ...]] = {
-    "id.nir": ("nir",),
+    "id.nir": ("nir", "nir_digits_lost"),
     "provider.finess": ("finess",),
     "provider.rpps": ("rpps",),
     "provider.adeli": ("adeli",),
     "finance.iban": ("iban",),
-    "contact.phone": ("phone", "mobile_without_zero"),
+    "contact.phone": ("phone", "phone_without_zero"),
     "contact.email": ("email",),
     "contact.postal_code": ("postal_code_fr", "postal_code_shape"),
     "contact.city": ("commune", "name_shape"),
@@ -77,8 +77,8 @@ MATCH_CHECKS: dict[str, tuple[str, ...]] = {
     "contact.address": ("address",),
     "health.blood_group": ("blood_group",),
     "person.sex": ("sex",),
-    "person.birth_date": ("date",),
-    "health.visit_date": ("date",),
+    "person.birth_date": ("date", "serial_date"),
+    "health.visit_date": ("date", "serial_date"),
     "person.first_name": ("first_name",),
     "person.last_name": ("name_shape",),
     "person.full_name": ("full_name",),
@@ -143,6 +143,10 @@ def measure(sample: ColumnSample) -> None:
         / total
     )
     sample.years = [d.year for v in values if (d := validators.parse_date(v)) is not None]
+    if sample.rates["serial_date"] > sample.rates["date"]:
+        # Dates a spreadsheet saved as serial numbers (31458): their years, for the split
+        # between birth and visit dates.
+        sample.years = [d.year for v in values if (d := excel.serial_date(v)) is not None]
 
 
 def _date_split(sample: ColumnSample) -> tuple[float, float]:
@@ -173,14 +177,17 @@ def value_scores(sample: ColumnSample) -> dict[str, float]:
     categorical = n >= 100 and sample.distinct <= _CATEGORICAL_DISTINCT
     few_distinct = n >= 100 and sample.distinct / n < 0.05
     birth, visit = _date_split(sample)
-    date_rate = r["date"]
+    date_rate = max(r["date"], _serial_date_rate(sample))
     # Shaped like a name, once the words other checks recognise are set aside.
-    claimed = max(r[c] for c in ("yes_no", "sex", "blood_group", "insurer", "organisation", "test"))
+    claimed = max(
+        r[c] for c in ("yes_no", "sex", "blood_group", "insurer", "organisation", "test", "unit")
+    )
     name_like = (
         max(0.0, r["name_shape"] - claimed) * (1.0 - r["first_name"]) * (1.0 - r["commune"] * 0.5)
     )
     scores = {
-        "id.nir": max(r["nir"], 0.8 * r["nir_shape"]),
+        # A NIR rounded by a spreadsheet (2,85057E+14) still says a NIR leaked.
+        "id.nir": max(r["nir"], 0.8 * r["nir_shape"], 0.85 * r["nir_digits_lost"]),
         "provider.finess": 0.9 * r["finess"] * (1.0 if sample.uniqueness < 0.5 else 0.8),
         "provider.adeli": 0.8 * r["adeli"],
         "provider.rpps": r["rpps"],
@@ -188,7 +195,7 @@ def value_scores(sample: ColumnSample) -> dict[str, float]:
         # Nine digits are also ADELI, SIREN or FINESS numbers: their Luhn keys say which.
         "contact.phone": max(
             r["phone"],
-            0.8 * r["mobile_without_zero"] * (1 - max(r["adeli"], r["siren"], r["finess"])),
+            0.8 * _phone_without_zero(r) * (1 - max(r["adeli"], r["siren"], r["finess"])),
         ),
         "contact.email": r["email"],
         "contact.postal_code": max(r["postal_code_fr"], 0.35 * r["postal_code_shape"]),
@@ -212,17 +219,22 @@ def value_scores(sample: ColumnSample) -> dict[str, float]:
         # also a valid SIREN: the header has to confirm it.
         "provider.organisation": max(r["organisation"], 0.5 * r["siren"]),
         "insurance.insurer": 0.9 * r["insurer"],
-        "health.test": 0.85 * r["test"],
+        "health.test": max(0.85 * r["test"], 0.9 * r["loinc"]),
         "health.condition": 0.85 * r["condition"] * (1.0 if sample.uniqueness < 0.5 else 0.5),
         "health.hiv": max(0.8 * r["hiv_value"], 0.15 * r["yes_no"]),
         "health.pregnancy": max(0.9 * r["pregnancy_value"], 0.15 * r["yes_no"]),
         "health.note": _note_score(sample),
         # Identifiers tell records apart: a code shared by most rows (an age, a count) is not.
         # Dates pass the identifier shape (digits and separators) but are dates.
-        "id.internal": max(0.0, r["identifier"] - r["date"])
+        # Nor are test codes (2345-7) and measures (3,9-5,8): they tell no record apart.
+        # (Serial dates are not subtracted: integers are ids unless they read as dates of
+        # births or visits, which the date labels then score higher.)
+        "id.internal": max(0.0, r["identifier"] - r["date"] - max(r["loinc"], r["measurement"]))
         * min(0.65, 0.1 + 0.6 * sample.uniqueness),
         "insurance.member_id": 0.15 * r["identifier"],  # only a header can tell
-        "other": OTHER_SCORE,
+        # Measures (3,9-5,8; 72,5) and units (mmol/L) name nothing personal: a vague header
+        # ("Valeurs de référence") does not make them identifiers.
+        "other": max(OTHER_SCORE, 0.5 * max(r["measurement"], r["unit"])),
     }
     if few_distinct:
         # Patients' names rarely repeat twenty times in a file; the names of a lab's
@@ -249,6 +261,35 @@ def value_scores(sample: ColumnSample) -> dict[str, float]:
     return scores
 
 
+def _phone_without_zero(r: dict[str, float]) -> float:
+    """Phone numbers whose leading 0 a spreadsheet dropped. Mobiles (6, 7) tell: nine
+    digits from 1 to 5 alone may be any number; beside mobiles, they are landlines."""
+    mobiles = r["mobile_without_zero"]
+    return r["phone_without_zero"] if mobiles >= _MOBILES_AMONG_PHONES else mobiles
+
+
+#: Share of mobiles among phone numbers that lost their zero before landlines count too.
+_MOBILES_AMONG_PHONES = 0.2
+#: Share of values read as serial dates from which a column may be one of dates.
+_SERIAL_SHARE = 0.9
+#: Share of consecutive numbers from which integers count something rather than days.
+_COUNTER_STEPS = 0.5
+
+
+def _serial_date_rate(sample: ColumnSample) -> float:
+    """Share of Excel serial dates (31458), unless the integers are something else: postal
+    codes (35000 is also a date), or a counter (patient numbers 10001, 10002... never
+    repeat and follow each other, where birth dates scatter and visit days repeat)."""
+    r = sample.rates
+    if r["serial_date"] < _SERIAL_SHARE:
+        return 0.0  # random integers of 4-5 digits often pass; nearly all dates do
+    rate = r["serial_date"] * (1.0 - r["postal_code_fr"])
+    numbers = sorted({int(v) for v in sample.values if v.isdigit()})
+    steps = sum(1 for a, b in zip(numbers, numbers[1:], strict=False) if b - a == 1)
+    counter = sample.uniqueness >= 0.95 and steps >= _COUNTER_STEPS * max(1, len(numbers) - 1)
+    return 0.0 if counter else 0.9 * rate
+
+
 def _closed(rate: float) -> float:
     """A closed vocabulary (sex codes, blood groups) holds nearly every value, or none.
 
@@ -264,8 +305,11 @@ def _note_score(sample: ColumnSample) -> float:
     # Shares claimed by structured checks (street lines, lab names...) are not free text.
     claimed = max(
         r[c]
-        for c in ("street", "address", "organisation", "physician", "insurer", "date", "full_name")
-    )
+        for c in (
+            "street", "address", "organisation", "physician", "insurer", "date", "full_name",
+            "unit", "measurement",
+        )
+    )  # fmt: skip
     text_like = max(0.0, r["note"] - claimed) * min(1.0, words / 3)
     # Lexicon hits are rare in any other kind of column: a few percent already count.
     mentions = min(1.0, 0.5 + 5 * r["lexicon"]) if r["lexicon"] >= 0.01 else 0.0
@@ -352,6 +396,22 @@ def relabel(decision: ColumnDecision, label: str, sample: ColumnSample, why: str
     decision.evidence.setdefault("cross_column", []).append(why)
     decision.label = label
     decision.match_rate = match_rate(label, sample)
+
+
+#: Share of a column's values that make it a column of units, or of measured results.
+_RESULTS_SHARE = 0.8
+
+
+def results_beside_units(measured: list[tuple[ColumnSample, ColumnDecision]]) -> None:
+    """In a results table, a column of tests and one of units, the numbers left unlabelled
+    beside them are the results (``Value``: ``5,4``, ``78``): a patient's test results."""
+    if not any(d.label == "health.test" for _s, d in measured):
+        return
+    if not any(s.rates.get("unit", 0.0) >= _RESULTS_SHARE for s, _d in measured):
+        return
+    for sample, decision in measured:
+        if decision.label == "other" and sample.rates.get("result_number", 0.0) >= _RESULTS_SHARE:
+            relabel(decision, "health.test", sample, "numbers beside tests and units: results")
 
 
 def nir_agreement(

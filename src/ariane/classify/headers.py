@@ -32,6 +32,8 @@ _MIN_PREFIX = 5
 def fold(header: str, camel: bool = True) -> str:
     """Fold a header to lower-case ascii words: ``'N° SS'`` -> ``'n ss'``."""
     text = header.strip().replace("ß", "ss")  # German sharp s has no decomposition
+    # "Nº", "N.º" (Spanish, Portuguese ordinal o) are "N°": a number sign, not a word "o".
+    text = re.sub(r"(?<=[Nn])\.?º", "°", text)
     spaced = _CAMEL.sub(" ", text) if camel else text
     decomposed = unicodedata.normalize("NFKD", spaced)
     ascii_only = "".join(ch for ch in decomposed if not unicodedata.combining(ch))

@@ -372,6 +372,9 @@ SYNONYMS: dict[str, tuple[str, ...]] = {
         "nabm",
         "exam",
         "lab test",
+        "loinc",
+        "code loinc",
+        "code analyse",
     ),
     "insurance.insurer": (
         "mutuelle",
@@ -397,7 +400,11 @@ SYNONYMS: dict[str, tuple[str, ...]] = {
         "numero mutuelle",
         "num mutuelle",
         "member id",
+        "member",
+        "member number",
+        "membership",
         "membership number",
+        "subscriber id",
         "policy number",
         "~policy",
         "num contrat",
@@ -618,7 +625,8 @@ ABROAD: dict[str, str] = {  # label -> synonyms separated by "|"
         "insurance company|mutuel|mutual insurance|supplementary insurer"
     ),
     "insurance.member_id": (
-        "numero afiliado|numero poliza|n adherent|versichertennummer|polisnummer|"
+        "numero afiliado|n afiliado|afiliado|numero poliza|n adherent|versichertennummer|"
+        "polisnummer|"
         "insurance number|insurance id"
     ),
     "provider.physician": (

@@ -16,13 +16,13 @@ from collections.abc import Callable
 from datetime import date
 from functools import lru_cache
 
-import phonenumbers
 from stdnum import iban, luhn
 from stdnum.fr import siren, siret
 
-from ariane import geo, nir
+from ariane import excel, geo, nir
 from ariane.classify import lexicon, reference
 from ariane.classify.reference import fold
+from ariane.resolve.phones import is_valid_french
 
 _DIGITS_SEP = re.compile(r"[\s.\-/]")
 _NINE_DIGITS = re.compile(r"^\d{9}$")
@@ -70,6 +70,20 @@ _ARRONDISSEMENT = re.compile(
 )
 _IDENTIFIER = re.compile(r"^[A-Za-z0-9]*\d[A-Za-z0-9]*(?:[\-_/.:][A-Za-z0-9]+)*$")
 _INTEGER = re.compile(r"^\d+$")
+_LOINC = re.compile(r"^(\d{1,5})-(\d)$")
+#: Lab units: a prefix, a quantity, per a volume, mass, time or count (UCUM-like spellings).
+_UNIT = re.compile(
+    r"^(?:%|‰|(?:10\^\d+|[mµunpfk]?(?:mol|g|ui|iu|u|l|eq|kat|osm|cells?|copies|g/dl)|mm|fl"
+    r"|pg|mmhg|sec|s|min|h|ratio|titre|index|mosm)"
+    r"(?:\s*/\s*(?:10\^\d+\s*)?[mµund]?(?:l|kg|g|h|24 ?h|min|mmol|mm3|ml|dl|s))*)$",
+    re.IGNORECASE,
+)
+_NUMBER = r"-?\d+(?:[.,]\d+)?"
+_MEASUREMENT = re.compile(
+    rf"^(?:[<>≤≥]=?\s*{_NUMBER}|(?P<low>{_NUMBER})(?:\s*(?:-|–|à|to|a)\s*(?P<high>{_NUMBER}))?)$",
+    re.IGNORECASE,
+)
+_RESULT_NUMBER = re.compile(rf"^{_NUMBER}$")
 _DATE_ISO = re.compile(r"^(\d{4})[-/.](\d{1,2})[-/.](\d{1,2})(?:[ T].*)?$")
 _DATE_DMY = re.compile(r"^(\d{1,2})[-/.](\d{1,2})[-/.](\d{4}|\d{2})(?:[ T].*)?$")
 _DATE_COMPACT = re.compile(r"^(\d{4})(\d{2})(\d{2})$")
@@ -212,10 +226,11 @@ def is_nir_shaped(value: str) -> bool:
 
 
 def is_finess(value: str) -> bool:
-    """Nine characters, a département then a Luhn-checked number (2A/2B read as 20)."""
+    """Nine characters, a département then a Luhn-checked number (2A/2B read as 20); or
+    eight digits whose lost leading zero, put back, makes one (département 01-09)."""
     text = _digits(value).upper()
     if not _FINESS.match(text):
-        return False
+        return excel.finess_restored(text) is not None
     return luhn.is_valid(text.replace("2A", "20").replace("2B", "20"))
 
 
@@ -253,26 +268,30 @@ def is_phone(value: str) -> bool:
     # digits are an ADELI, a SIREN or a FINESS, not a phone number.
     if not value.lstrip("(").startswith(("0", "+")):
         return False
-    try:
-        number = phonenumbers.parse(value, "FR")
-    except phonenumbers.NumberParseException:
-        return False
-    if phonenumbers.is_valid_number(number):
-        return True
-    # Numbers of the French overseas départements dialled nationally (0590, 0696, ...).
-    for region in ("GP", "MQ", "GF", "RE", "YT"):
-        try:
-            if phonenumbers.is_valid_number(phonenumbers.parse(value, region)):
-                return True
-        except phonenumbers.NumberParseException:
-            return False
-    return False
+    # French, or of an overseas département dialled nationally (0590, 0696, ...).
+    return is_valid_french(value)
 
 
 def is_mobile_without_zero(value: str) -> bool:
     """A French mobile whose leading 0 a spreadsheet dropped: ``612345678``, ``6 12 34 56 78``."""
     text = _digits(value)
-    return len(text) == 9 and text.isdigit() and text[0] in "67" and is_phone("0" + text)
+    return len(text) == 9 and text[0] in "67" and excel.phone_restored(text) is not None
+
+
+def is_phone_without_zero(value: str) -> bool:
+    """Any French number whose leading 0 a spreadsheet dropped (landlines too: ``299123456``)."""
+    return excel.phone_restored(value) is not None
+
+
+def is_nir_digits_lost(value: str) -> bool:
+    """A NIR rounded by a spreadsheet to its first digits: ``2,85057E+14``."""
+    return excel.nir_digits_lost(value)
+
+
+def is_serial_date(value: str) -> bool:
+    """An Excel serial number of a plausible date: ``31458`` (1986-02-14)."""
+    found = excel.serial_date(value)
+    return found is not None and found.year <= date.today().year + 1
 
 
 def is_email(value: str) -> bool:
@@ -283,8 +302,8 @@ def is_email(value: str) -> bool:
 def is_french_postal_code(value: str) -> bool:
     """A postal code serving at least one French commune."""
     text = value.replace(" ", "")
-    if len(text) == 4 and text.isdigit():
-        text = "0" + text  # a spreadsheet dropped the leading zero (01000 -> 1000)
+    if len(text) == 4:
+        return excel.postal_code_restored(text) is not None  # 01000 saved as 1000
     return len(text) == 5 and text.isdigit() and geo.referential().is_postal_code(text)
 
 
@@ -453,6 +472,37 @@ def is_address(value: str) -> bool:
     return town is not None and is_commune(town[1])
 
 
+def is_loinc(value: str) -> bool:
+    """A LOINC test code: up to five digits, a dash, a mod-10 check digit (``2345-7``)."""
+    found = _LOINC.match(value)
+    return found is not None and luhn.checksum(found[1] + found[2]) == 0
+
+
+def is_unit(value: str) -> bool:
+    """A unit of a lab result: ``mmol/L``, ``µg/L``, ``%``, ``10^9/L``, ``mUI/mL``."""
+    return bool(_UNIT.match(value.strip()))
+
+
+def is_measurement(value: str) -> bool:
+    """A measured number or a range of them, never a plain integer (a count, an id may be
+    one): ``5,4``, ``0.27-4.20``, ``< 5``, ``3,9 - 5,8``."""
+    text = value.strip()
+    found = _MEASUREMENT.match(text)
+    if found is None or text.isdigit():
+        return False
+    low, high = found["low"], found["high"]
+    if high is None or not (low.isdigit() and high.isdigit()):
+        return True
+    # Two integers joined by a dash are a range only when short and rising ("45-104"):
+    # "2021-12345" or "2021-07" are codes and months.
+    return len(low) <= 4 and len(high) <= 4 and not high.startswith("0") and int(low) < int(high)
+
+
+def is_result_number(value: str) -> bool:
+    """A single measured value: ``5,4``, ``78``, ``-1.5``."""
+    return bool(_RESULT_NUMBER.match(value.strip()))
+
+
 def is_identifier(value: str) -> bool:
     """A code with at least one digit and no spaces: ``P000123``, ``LAB-2021-004``."""
     return bool(_IDENTIFIER.match(value)) and len(value) <= 40
@@ -488,6 +538,9 @@ CHECKS: dict[str, Callable[[str], bool]] = {
     "iban": is_iban,
     "phone": is_phone,
     "mobile_without_zero": is_mobile_without_zero,
+    "phone_without_zero": is_phone_without_zero,
+    "nir_digits_lost": is_nir_digits_lost,
+    "serial_date": is_serial_date,
     "email": is_email,
     "postal_code_fr": is_french_postal_code,
     "postal_code_shape": is_postal_code_shaped,
@@ -509,6 +562,10 @@ CHECKS: dict[str, Callable[[str], bool]] = {
     "pregnancy_value": is_pregnancy_value,
     "street": is_street,
     "address": is_address,
+    "loinc": is_loinc,
+    "unit": is_unit,
+    "measurement": is_measurement,
+    "result_number": is_result_number,
     "identifier": is_identifier,
     "integer": is_integer,
     "free_text": is_free_text,

@@ -31,6 +31,7 @@ import pyarrow.compute as pc
 import pyarrow.csv as pacsv
 
 from ariane.read.archive import Blob
+from ariane.read.encodings import UTF8_SEQUENCE, decode_mixed, single_byte
 from ariane.read.sniff import (
     SAMPLE_BYTES,
     Dialect,
@@ -48,8 +49,6 @@ MAX_RECORD_BYTES = 8 * 1024 * 1024
 
 _CONTROL = re.compile(rb"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
 _NOT_CONTROL = bytes(b for b in range(256) if not _CONTROL.match(bytes([b])))
-# A UTF-8 multi-byte character: in a file of another encoding, a line in UTF-8.
-_UTF8_SEQUENCE = re.compile(rb"[\xc2-\xdf][\x80-\xbf]|[\xe0-\xef][\x80-\xbf]{2}")
 WIDE_ENCODINGS = {"utf-16", "utf-16-le", "utf-16-be", "utf-32"}
 
 
@@ -238,23 +237,6 @@ def _utf8_lines(text: bytes, bad_sample: bytearray) -> tuple[int, int]:
     return good, bad
 
 
-def line_problem(line: bytes, encoding: str, legacy: bool) -> str | None:
-    """Why a line cannot be taken as text of ``encoding`` (None when it can)."""
-    try:
-        line.decode(encoding)
-    except UnicodeDecodeError:
-        return f"not valid {encoding} text"
-    if _CONTROL.search(line):
-        return "binary bytes in text"
-    if legacy and _UTF8_SEQUENCE.search(line):
-        try:
-            line.decode("utf-8")
-        except UnicodeDecodeError:
-            return None
-        return f"UTF-8 text in a {encoding} file"
-    return None
-
-
 def read_delimited(blob: Blob, store: Store, origin: Origin, *, fast: bool = True) -> SourceWriter:
     """Read one delimited text file into a new source; returns its (closed) writer.
 
@@ -265,7 +247,7 @@ def read_delimited(blob: Blob, store: Store, origin: Origin, *, fast: bool = Tru
     origin.member_sha256 = scan.sha256
     records = _Records(blob, scan.end)
     sample, truncated = dialect_sample(records)
-    dialect = sniff_dialect(decode_sample(sample, encoding), truncated)
+    dialect = sniff_dialect(decode_sample(sample, encoding, scan.fallback), truncated)
     writer = store.writer(
         origin, _format_name(dialect), encoding, dialect.columns, has_header=dialect.has_header
     )
@@ -545,32 +527,35 @@ class WideText(io.RawIOBase):
         return len(data)
 
 
-def decode_line(line: bytes, encoding: str, fallback: str | None) -> tuple[str, str | None]:
-    """A line's text and, if it cannot be read, why (None when it can).
+def decode_line(line: bytes, encoding: str, fallback: str | None) -> tuple[str, str | None, bool]:
+    """A line's text, why it cannot be read (None when it can), and whether it was read
+    in a second encoding (a repair the reader counts).
 
-    Files joined or edited by hand hold lines of two encodings. A line whose bytes are
-    valid UTF-8 with non-ASCII characters is UTF-8 (a single-byte code page almost never
-    forms such sequences); any other line is read in the file's single-byte encoding
-    (``encoding`` itself, or ``fallback`` in a UTF-8 file). Only a line that no encoding
-    reads, or that holds control bytes, has a problem.
+    Files joined or edited by hand hold lines of two encodings (:mod:`.encodings`). A line
+    of valid UTF-8 is UTF-8; in a UTF-8 file, any other line is read byte by byte, UTF-8
+    characters as such and the rest in ``fallback`` (Windows-1252 when unknown); in a file
+    of a single-byte ``encoding``, a line holding UTF-8 characters is read the same way.
+    Only a line that no encoding reads, or that holds control bytes, has a problem.
     """
     binary = "binary bytes in text" if _CONTROL.search(line) else None
     if line.isascii():
-        return line.decode("ascii"), binary
+        return line.decode("ascii"), binary, False
     try:
-        return line.decode("utf-8"), binary
+        return line.decode("utf-8"), binary, encoding != "utf-8"
     except UnicodeDecodeError:
         pass
-    single = (fallback if encoding == "utf-8" else encoding) or encoding
-    text = line.decode(single) if _reads_as(line, single) else None
-    # Latin-1 reads any byte: in a UTF-8 file, C1 codes are damage, not a second encoding.
-    if text is None or (encoding == "utf-8" and _C1_CONTROL.search(text)):
-        tried = encoding if single == encoding else f"{encoding} or {single}"
-        return line.decode(encoding, errors="replace"), f"not valid {tried} text"
-    return text, binary
-
-
-_C1_CONTROL = re.compile("[\x80-\x9f]")
+    if encoding == "utf-8":
+        text = decode_mixed(line, fallback)
+        if text is None:
+            tried = f"{encoding} or {single_byte(fallback)}"
+            return line.decode(encoding, errors="replace"), f"not valid {tried} text", False
+        return text, binary, True
+    if UTF8_SEQUENCE.search(line) and (text := decode_mixed(line, encoding)) is not None:
+        return text, binary, True
+    try:
+        return line.decode(encoding), binary, False
+    except UnicodeDecodeError:
+        return line.decode(encoding, errors="replace"), f"not valid {encoding} text", False
 
 
 class _Careful:
@@ -590,6 +575,7 @@ class _Careful:
         self.header_seen = not dialect.has_header
         self.header: list[str] | None = None
         self.preamble = dialect.preamble
+        self.second_encoding = 0  # lines read (whole or in part) in a second encoding
 
     def lines(self, stream: io.BufferedReader[Any]) -> Iterator[_Line]:
         """Numbered lines with their byte offset and, if damaged, why."""
@@ -605,7 +591,8 @@ class _Careful:
                 text = body.decode(self.encoding, errors="replace")
                 problem: str | None = f"line longer than {MAX_RECORD_BYTES // 1024**2} MiB"
             else:
-                text, problem = decode_line(body, self.encoding, self.fallback)
+                text, problem, second = decode_line(body, self.encoding, self.fallback)
+                self.second_encoding += second and problem is None
             yield _Line(number, offset, raw, text, problem)
             offset += len(raw)
 
@@ -781,4 +768,14 @@ def _careful(
         if encoding == "utf-8-sig":
             encoding = "utf-8"  # the BOM is stripped from line 1 only, never from others
         stream = io.BufferedReader(cast(Any, inner), buffer_size=CHUNK)
-        _Careful(dialect, encoding, fallback, writer).run(stream)
+        careful = _Careful(dialect, encoding, fallback, writer)
+        careful.run(stream)
+    note_second_encoding(writer, careful.second_encoding)
+
+
+def note_second_encoding(writer: SourceWriter, lines: int) -> None:
+    """Say in the source's note how many lines were read in a second encoding (a repair)."""
+    if lines:
+        said = f"{lines} line{'s' if lines > 1 else ''} in a second encoding, read as such"
+        note = writer.origin.note
+        writer.origin.note = f"{note}; {said}" if note else said

@@ -28,10 +28,12 @@ from ariane.read.delimited import (
     CHUNK,
     WIDE_ENCODINGS,
     WideText,
-    line_problem,
+    decode_line,
+    note_second_encoding,
     prescan,
     raw_lines,
 )
+from ariane.read.encodings import mixed_errors
 from ariane.read.jsonrows import Records
 from ariane.read.jsonscan import (
     DAMAGED,
@@ -60,15 +62,17 @@ def read_json(blob: Blob, store: Store, origin: Origin) -> list[SourceWriter]:
     # JSON should be UTF-8; exports in a legacy code page exist and are read in it.
     if blob.format == "ndjson":
         scan = prescan(blob, sniff_encoding(blob.sample))  # chooses by the lines, and hashes
-        encoding, origin.member_sha256 = scan.encoding, scan.sha256
+        encoding, origin.member_sha256, fallback = scan.encoding, scan.sha256, scan.fallback
     else:
-        encoding, origin.member_sha256 = _encoding_and_digest(blob)
+        encoding, origin.member_sha256, fallback = _encoding_and_digest(blob)
     tables = _Tables(store, origin, blob.format, encoding)
     with blob.open() as stream:
         if blob.format == "ndjson":
-            _ndjson(stream, encoding, tables.first)
+            _ndjson(stream, encoding, fallback, tables.first)
         else:
-            text = Text(stream, encoding, byte=_bom_bytes(blob.sample, encoding))
+            # Bytes UTF-8 rejects in a UTF-8 document are read in its second encoding.
+            errors = mixed_errors(fallback) if fallback else "strict"
+            text = Text(stream, encoding, byte=_bom_bytes(blob.sample, encoding), errors=errors)
             try:
                 _document(text, tables)
             except UnicodeDecodeError:
@@ -103,8 +107,9 @@ class _Tables:
         return self.all[-1]
 
 
-def _encoding_and_digest(blob: Blob) -> tuple[str, str]:
-    """The encoding of a document, chosen on all its bytes, and their SHA-256.
+def _encoding_and_digest(blob: Blob) -> tuple[str, str, str | None]:
+    """The encoding of a document, chosen on all its bytes, their SHA-256, and the code
+    page of the bytes a UTF-8 document holds that are not UTF-8 (None when there are none).
 
     UTF-8 unless its invalid sequences outnumber its valid multi-byte characters. Memory
     stays bounded whatever the length of the lines (a minified document is one line).
@@ -127,10 +132,11 @@ def _encoding_and_digest(blob: Blob) -> tuple[str, str]:
             if bad and len(sample) < 65536:
                 sample += block[:65536]
     if fixed:
-        return sniffed, digest.hexdigest()
+        return sniffed, digest.hexdigest(), None
+    legacy = guess_legacy_encoding(bytes(sample)) if invalid else None
     if valid >= invalid:
-        return "utf-8", digest.hexdigest()
-    return guess_legacy_encoding(bytes(sample)), digest.hexdigest()
+        return "utf-8", digest.hexdigest(), legacy
+    return legacy or "cp1252", digest.hexdigest(), None
 
 
 def _bom_bytes(sample: bytes, encoding: str) -> int:
@@ -146,13 +152,13 @@ def _bom_bytes(sample: bytes, encoding: str) -> int:
 # -- NDJSON ------------------------------------------------------------------------------
 
 
-def _ndjson(stream: IO[bytes], encoding: str, records: Records) -> None:
+def _ndjson(stream: IO[bytes], encoding: str, fallback: str | None, records: Records) -> None:
     offset = 0
     codec = "utf-8" if encoding == "utf-8-sig" else encoding
     if encoding in WIDE_ENCODINGS:
         stream = io.BufferedReader(cast(Any, WideText(stream, encoding)))
         codec = "utf-8"
-    legacy = not codec.startswith("utf")
+    second = 0
     for number, (raw, too_long) in enumerate(raw_lines(stream), start=1):
         body = raw[3:] if number == 1 and raw.startswith(b"\xef\xbb\xbf") else raw
         here = offset
@@ -162,11 +168,11 @@ def _ndjson(stream: IO[bytes], encoding: str, records: Records) -> None:
         if too_long:
             records.quarantine("line longer than the limit", raw, number, here)
             continue
-        problem = line_problem(body, codec, legacy)
+        text, problem, other = decode_line(body, codec, fallback)
         if problem is not None:
             records.quarantine(problem, raw, number, here)
             continue
-        text = body.decode(codec)
+        second += other
         try:
             obj = DECODER.decode(text)
         except RecursionError:
@@ -178,6 +184,7 @@ def _ndjson(stream: IO[bytes], encoding: str, records: Records) -> None:
             _values(Text(None, codec, text, line=number, byte=start), records)
             continue
         records.add(obj, number, here, text)
+    note_second_encoding(records.writer, second)
 
 
 def _values(text: Text, records: Records) -> None:

@@ -53,9 +53,10 @@ class Text:
         *,
         line: int = 1,
         byte: int = 0,
+        errors: str = "strict",
     ) -> None:
         self.stream = stream
-        self.decoder = codecs.getincrementaldecoder(encoding)()
+        self.decoder = codecs.getincrementaldecoder(encoding)(errors)
         self.buffer = initial
         self.pos = 0
         self.eof = stream is None

@@ -18,6 +18,8 @@ from dataclasses import dataclass, field
 
 import charset_normalizer
 
+from ariane.read.encodings import decode_mixed
+
 #: Bytes read to decide a file's format, encoding and dialect.
 SAMPLE_BYTES = 256 * 1024
 
@@ -200,8 +202,15 @@ def guess_legacy_encoding(sample: bytes) -> str:
     return best.encoding if best is not None else "cp850"
 
 
-def decode_sample(sample: bytes, encoding: str) -> str:
-    """Decode a sample for sniffing, tolerating a cut character at its end."""
+def decode_sample(sample: bytes, encoding: str, fallback: str | None = None) -> str:
+    """Decode a sample for sniffing, tolerating a cut character at its end; in a UTF-8
+    file with lines in a second encoding (``fallback``), those read in it (a header typed
+    on Windows keeps its accented letters)."""
+    if fallback and encoding.startswith("utf-8") and not sample.isascii():
+        return "".join(
+            decode_mixed(line, fallback) or line.decode(encoding, errors="replace")
+            for line in sample.splitlines(keepends=True)
+        )
     return sample.decode(encoding, errors="replace")
 
 

@@ -79,9 +79,11 @@ def field_columns(engine: Engine) -> dict[int, dict[str, list[str]]]:
     }
     known = engine.fetch_arrow("SELECT * FROM classify_columns LIMIT 0").column_names
     uniqueness = "uniqueness" if "uniqueness" in known else "NULL"
+    # A column a spreadsheet damaged (a NIR rounded to 2,85057E+14) links nobody.
+    usable = "WHERE damage IS NULL" if "damage" in known else ""
     rows = engine.fetch(
         f"SELECT source_id, column_name, label, coalesce(confidence, 0), {uniqueness} "
-        "FROM classify_columns"
+        f"FROM classify_columns {usable}"
     )
     for source_id, column, label, confidence, unique in rows:
         if label in FIELDS_OF_LABEL:

@@ -12,6 +12,8 @@ import re
 import unicodedata
 from datetime import date
 
+from ariane import excel
+
 # Birth dates outside these bounds are typing errors, not people.
 EARLIEST_BIRTH = date(1890, 1, 1)
 
@@ -144,9 +146,7 @@ def parse_date(digits: str, order: tuple[str, str], today: date) -> str:
         f"THEN CAST(try_strptime({digits}, '{first}{second}%Y') AS DATE) "
         f"WHEN regexp_full_match({digits}, '[0-9]{{6}}') "
         f"THEN {_past(compact_short, today)} "
-        f"WHEN regexp_full_match({digits}, '[1-9][0-9]{{3,4}}') "
-        f"AND TRY_CAST({digits} AS INTEGER) <= 60000 "
-        f"THEN DATE '1899-12-30' + TRY_CAST({digits} AS INTEGER) END"
+        f"ELSE {excel.serial_date_sql(digits)} END"
     )
 
 

@@ -32,6 +32,18 @@ def fast_e164(d: str) -> str:
     )
 
 
+def is_valid_french(number: str) -> bool:
+    """Whether ``phonenumbers`` holds a number valid in France or an overseas département
+    (dialled nationally: 06..., 0690..., or with its country code)."""
+    for region in ("FR", *OVERSEAS_REGIONS):
+        try:
+            if phonenumbers.is_valid_number(phonenumbers.parse(number, region)):
+                return True
+        except phonenumbers.NumberParseException:
+            return False
+    return False
+
+
 # National prefix (4 digits) -> the region whose numbers it last proved to be: numbers of
 # one overseas département then parse once instead of once per region.
 _REGION_OF_PREFIX: dict[str, str] = {}

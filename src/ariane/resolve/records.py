@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING
 
 import pyarrow as pa
 
+from ariane import excel
 from ariane import nir as nir_module
 from ariane.resolve import normalise as n
 from ariane.resolve import phones
@@ -123,7 +124,9 @@ def build(engine: Engine, today: date) -> int:
                {nir_a} AS nir_a, {nir_b} AS nir_b,
                -- A social security number that is no NIR (another country's, or a NIR
                -- too damaged to check) still identifies: compared as it stands.
-               CASE WHEN {nir_a} IS NULL AND length(s.nir_a) >= 5 THEN s.nir_a END
+               -- A NIR a spreadsheet rounded (2,85057E+14) is shared by strangers: no id.
+               CASE WHEN {nir_a} IS NULL AND length(s.nir_a) >= 5
+                    AND NOT {excel.nir_digits_lost_sql("s.nir_a")} THEN s.nir_a END
                    AS foreign_id,
                s.sex_word,
                coalesce({phones.fast_e164("s.phone_digits")}, p.phone) AS phone,
