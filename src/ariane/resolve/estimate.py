@@ -1,14 +1,18 @@
 """How many distinct persons, and how sure.
 
 Connected components over the scored pairs at the chosen match probability give the
-persons. The interval gathers three sources of doubt:
+persons. The interval gathers two sources of doubt:
 
-* clustering at a looser and a stricter threshold (the pairs the model hesitates on);
-* the model's own expected errors: an accepted pair is wrong with probability 1 - p,
-  a rejected one right with probability p (summed over pairs, which over-counts pairs
-  inside one cluster: the bound is on the safe side);
-* a calibration margin: Splink's probabilities are over-confident on namesakes and
-  heavy typos; on FEBRL and synthetic leaks the residual error stays under 0.1%.
+* the pairs the model hesitates on: :data:`DRAWS` times, every scored pair is kept with
+  its match probability (a pair at 0.3 joins its profiles in three draws of ten) and the
+  components counted; the central 95% of those counts (and the count itself) make the
+  model's own interval;
+* what the model is wrongly sure of (Splink's probabilities are over-confident on heavy
+  typos and namesakes, and pairs below :data:`LOOSE` are not scored at all): a margin of
+  :data:`CALIBRATION` of the count on each side, set as the conformal quantile of the
+  errors left outside the model's interval on generated leaks of varied shapes and the
+  FEBRL sets (``benchmarks/bench_interval.py``; coverage and widths in
+  ``benchmarks/RESULTS.md``).
 """
 
 from __future__ import annotations
@@ -25,19 +29,26 @@ if TYPE_CHECKING:
 
 #: Match probability at which two profiles are one person.
 THRESHOLD = 0.5
-#: Looser and stricter thresholds bounding the count.
-LOOSE, STRICT = 0.02, 0.95
-#: Share of persons added on each side for what the model is wrongly sure of.
-CALIBRATION = 0.001
+#: Pairs scored below this are not kept (nor drawn).
+LOOSE = 0.02
+#: Draws of the scored pairs, and the share of their counts left out on each side.
+DRAWS = 40
+TAIL = 0.025
+SEED = 2021
+#: Share of persons added on each side for what the model is wrongly sure of: the
+#: conformal 95% quantile of the measured errors (benchmarks/bench_interval.py).
+CALIBRATION = 0.006
 
 
 @dataclass(frozen=True)
 class Estimate:
-    """The number of persons and its interval."""
+    """The number of persons, its interval, and the model's own interval inside it."""
 
     persons: int
     low: int
     high: int
+    drawn_low: int
+    drawn_high: int
 
 
 def cluster(engine: Engine, table: str, threshold: float) -> int:
@@ -64,23 +75,59 @@ def cluster(engine: Engine, table: str, threshold: float) -> int:
     return int(engine.fetch(f'SELECT count(DISTINCT cluster_id) FROM "{table}"')[0][0])
 
 
-def estimate(engine: Engine) -> Estimate:
-    """Cluster at the chosen threshold (kept as ``resolve_clusters``) and around it."""
-    persons = cluster(engine, "resolve_clusters", THRESHOLD)
-    low = cluster(engine, "resolve_clusters_loose", LOOSE)
-    high = cluster(engine, "resolve_clusters_strict", STRICT)
-    for table in ("resolve_clusters_loose", "resolve_clusters_strict"):
-        engine.execute(f'DROP TABLE IF EXISTS "{table}"')
-    wrong_links, missed_links = engine.fetch(
-        f"SELECT coalesce(sum(1 - p) FILTER (p >= {THRESHOLD}), 0), "
-        f"coalesce(sum(p) FILTER (p < {THRESHOLD}), 0) "
-        "FROM (SELECT match_probability AS p FROM resolve_edges)"
-    )[0]
-    margin = math.ceil(CALIBRATION * persons)
-    profiles = int(engine.fetch("SELECT count(*) FROM resolve_profiles")[0][0])
-    # Never fewer than one person when someone is named, never more than the profiles.
-    return Estimate(
-        persons,
-        max(min(persons, 1), min(low, persons - math.ceil(missed_links)) - margin),
-        min(profiles, max(high, persons + math.ceil(wrong_links)) + margin),
+def drawn_counts(engine: Engine, draws: int = DRAWS, seed: int = SEED) -> list[int]:
+    """Persons counted in each draw of the scored pairs (each kept with its probability)."""
+    import numpy as np
+    from scipy.sparse import coo_matrix
+    from scipy.sparse.csgraph import connected_components
+
+    profiles = engine.fetch("SELECT count(*) FROM resolve_profiles")[0][0]
+    # Only profiles in some pair can merge: the others count one each, every draw.
+    touched = engine.fetch_arrow(
+        "SELECT DISTINCT id FROM (SELECT unique_id_l AS id FROM resolve_edges "
+        "UNION ALL SELECT unique_id_r FROM resolve_edges) ORDER BY id"
     )
+    if touched.num_rows == 0:
+        return [int(profiles)] * draws
+    ids = touched.column("id").to_numpy()
+    pairs = engine.fetch_arrow(
+        "SELECT unique_id_l, unique_id_r, match_probability FROM resolve_edges"
+    )
+    left = np.searchsorted(ids, pairs.column(0).to_numpy())
+    right = np.searchsorted(ids, pairs.column(1).to_numpy())
+    chance = pairs.column(2).to_numpy()
+    size = len(ids)
+    rng = np.random.default_rng(seed)
+    counts = []
+    for _ in range(draws):
+        kept = rng.random(len(chance)) < chance
+        graph = coo_matrix(
+            (np.ones(int(kept.sum()), dtype=np.int8), (left[kept], right[kept])), shape=(size, size)
+        )
+        components = connected_components(graph, directed=False, return_labels=False)
+        counts.append(int(profiles) - size + int(components))
+    return counts
+
+
+def interval(
+    persons: int, drawn: list[int], profiles: int, calibration: float = CALIBRATION
+) -> tuple[int, int]:
+    """The persons interval from the count, the drawn counts and the calibration margin."""
+    ordered = sorted(drawn)
+    cut = int(TAIL * len(ordered))
+    drawn_low, drawn_high = ordered[cut], ordered[len(ordered) - 1 - cut]
+    margin = math.ceil(calibration * persons)
+    # Never fewer than one person when someone is named, never more than the profiles.
+    low = max(min(persons, 1), min(persons, drawn_low) - margin)
+    high = min(profiles, max(persons, drawn_high) + margin)
+    return low, high
+
+
+def estimate(engine: Engine) -> Estimate:
+    """Cluster at the chosen threshold (kept as ``resolve_clusters``) and draw around it."""
+    persons = cluster(engine, "resolve_clusters", THRESHOLD)
+    profiles = int(engine.fetch("SELECT count(*) FROM resolve_profiles")[0][0])
+    drawn = drawn_counts(engine)
+    low, high = interval(persons, drawn, profiles)
+    model_low, model_high = interval(persons, drawn, profiles, calibration=0.0)
+    return Estimate(persons, low, high, model_low, model_high)

@@ -32,7 +32,13 @@ FIELDS_OF_LABEL: dict[str, tuple[str, ...]] = {
     "contact.city": ("city_raw",),
     "contact.address": ("address_raw",),
 }
-RAW_FIELDS: tuple[str, ...] = tuple(f for fields in FIELDS_OF_LABEL.values() for f in fields)
+#: The raw field of a person key: a column of any label that classify found behaving like a
+#: person's number (:mod:`ariane.classify.keys`), compared with typos allowed.
+PERSON_KEY = "person_key_raw"
+RAW_FIELDS: tuple[str, ...] = (
+    *(f for fields in FIELDS_OF_LABEL.values() for f in fields),
+    PERSON_KEY,
+)
 #: Labels whose columns are parts of one value (a street number beside the street name):
 #: joined in the file's order rather than ranked.
 JOINED_LABELS = frozenset({"contact.street", "contact.address"})
@@ -79,12 +85,23 @@ def field_columns(engine: Engine) -> dict[int, dict[str, list[str]]]:
     }
     known = engine.fetch_arrow("SELECT * FROM classify_columns LIMIT 0").column_names
     uniqueness = "uniqueness" if "uniqueness" in known else "NULL"
-    rows = engine.fetch(
-        f"SELECT source_id, column_name, label, coalesce(confidence, 0), {uniqueness} "
-        "FROM classify_columns"
+    person_key = (
+        "coalesce(json_extract(evidence, '$.person_key')::BOOLEAN, false)"
+        if "evidence" in known
+        else "false"
     )
-    for source_id, column, label, confidence, unique in rows:
-        if label in FIELDS_OF_LABEL:
+    rows = engine.fetch(
+        f"SELECT source_id, column_name, label, coalesce(confidence, 0), {uniqueness}, "
+        f"{person_key} FROM classify_columns"
+    )
+    keys: dict[int, list[tuple[float, int, str]]] = defaultdict(list)
+    for source_id, column, label, confidence, unique, is_key in rows:
+        if is_key:
+            # A person key is compared as such, never as a file's exact patient link too
+            # (the same evidence would count twice).
+            position = positions.get((source_id, column), 1 << 30)
+            keys[source_id].append((-float(confidence), position, column))
+        elif label in FIELDS_OF_LABEL:
             position = positions.get((source_id, column), 1 << 30)
             rank = patient_link_rank(column, unique) if label == "id.internal" else (0, 0)
             labelled[source_id][label].append((*rank, -float(confidence), position, column))
@@ -101,6 +118,8 @@ def field_columns(engine: Engine) -> dict[int, dict[str, list[str]]]:
             for field, candidate in zip(FIELDS_OF_LABEL[label], sorted(candidates), strict=False):
                 fields[field] = [candidate[-1]]
         out[source_id] = fields
+    for source_id, candidates in keys.items():
+        out.setdefault(source_id, {})[PERSON_KEY] = [min(candidates)[-1]]
     return out
 
 
