@@ -32,6 +32,7 @@ from ariane.resolve import resolve, summarise
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))
 from test_resolve import add_source  # noqa: E402
 
+
 def febrl_csv(frame, path: Path) -> Path:
     """A FEBRL frame as a user would hand it over: a CSV with its ``rec_id`` column."""
     frame.to_csv(path, index=True, index_label="rec_id")
@@ -60,9 +61,7 @@ def _resolved(paths: list[Path]):
         }
         person = {
             (order[s], r): p
-            for s, r, p in engine.fetch(
-                "SELECT source_id, _record, person_id FROM resolve_records"
-            )
+            for s, r, p in engine.fetch("SELECT source_id, _record, person_id FROM resolve_records")
         }
     return found, person, seconds
 

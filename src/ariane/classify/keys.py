@@ -5,8 +5,9 @@ header says (or fails to say), a column is a *person key* when, over the whole t
 
 * rows sharing one of its values are one person: their names and birth date agree, a typo
   apart (a postcode, a family number, a lab code fail here);
-* rows of one person (same names and birth date) share its value, a typo apart (an order
-  or sample number shared by a few results fails here: one person, many orders).
+* rows of one person (same names and birth date) share its value (an order or sample
+  number shared by a few results fails here: one person, many orders). Exactly: the
+  orders of one person, numbered in sequence, are often a digit apart.
 
 A row's own key (unique per row, ``rec-12-dup-0``) has no shared value: the first test has
 nothing to go on and the column is no person key. Each test needs a few pairs to speak.
@@ -68,7 +69,9 @@ def find(
             or sample.name in person
         ):
             continue
-        shared, shared_pairs, kept, kept_pairs = _agreements(engine, data_table, sample.name, person)
+        shared, shared_pairs, kept, kept_pairs = _agreements(
+            engine, data_table, sample.name, person
+        )
         verdict = (
             shared_pairs >= MIN_PAIRS
             and kept_pairs >= MIN_PAIRS
@@ -104,7 +107,9 @@ def _agreements(
     Each row of a group is paired with the group's first row only: linear in the rows.
     """
     fields = [f"lower(trim({quote(name)})) AS p{i}" for i, name in enumerate(person)]
-    agreeing = " + ".join(f"coalesce({_near(f'a.p{i}', f'h.p{i}')}::INT, 0)" for i in range(len(person)))
+    agreeing = " + ".join(
+        f"coalesce({_near(f'a.p{i}', f'h.p{i}')}::INT, 0)" for i in range(len(person))
+    )
     compared = " + ".join(
         f"(a.p{i} IS NOT NULL AND h.p{i} IS NOT NULL)::INT" for i in range(len(person))
     )
@@ -131,7 +136,7 @@ def _agreements(
             WHERE a._record <> a.head AND a.n <= {MAX_GROUP}
         ),
         same_person AS (
-            SELECT {_near("a.k", "h.k")} AS near
+            SELECT a.k = h.k AS near
             FROM by_person a JOIN rows h ON h._record = a.head
             WHERE a._record <> a.head AND a.n <= {MAX_GROUP}
               AND a.k IS NOT NULL AND h.k IS NOT NULL

@@ -49,6 +49,7 @@ class Estimate:
     high: int
     drawn_low: int
     drawn_high: int
+    profiles: int
 
 
 def cluster(engine: Engine, table: str, threshold: float) -> int:
@@ -109,13 +110,17 @@ def drawn_counts(engine: Engine, draws: int = DRAWS, seed: int = SEED) -> list[i
     return counts
 
 
-def interval(
-    persons: int, drawn: list[int], profiles: int, calibration: float = CALIBRATION
-) -> tuple[int, int]:
-    """The persons interval from the count, the drawn counts and the calibration margin."""
+def quantiles(drawn: list[int]) -> tuple[int, int]:
+    """The central ``1 - 2 * TAIL`` of the drawn counts: the model's own interval."""
     ordered = sorted(drawn)
     cut = int(TAIL * len(ordered))
-    drawn_low, drawn_high = ordered[cut], ordered[len(ordered) - 1 - cut]
+    return ordered[cut], ordered[len(ordered) - 1 - cut]
+
+
+def interval(
+    persons: int, drawn_low: int, drawn_high: int, profiles: int, calibration: float = CALIBRATION
+) -> tuple[int, int]:
+    """The persons interval: the model's own, widened by the calibration margin."""
     margin = math.ceil(calibration * persons)
     # Never fewer than one person when someone is named, never more than the profiles.
     low = max(min(persons, 1), min(persons, drawn_low) - margin)
@@ -127,7 +132,6 @@ def estimate(engine: Engine) -> Estimate:
     """Cluster at the chosen threshold (kept as ``resolve_clusters``) and draw around it."""
     persons = cluster(engine, "resolve_clusters", THRESHOLD)
     profiles = int(engine.fetch("SELECT count(*) FROM resolve_profiles")[0][0])
-    drawn = drawn_counts(engine)
-    low, high = interval(persons, drawn, profiles)
-    model_low, model_high = interval(persons, drawn, profiles, calibration=0.0)
-    return Estimate(persons, low, high, model_low, model_high)
+    drawn_low, drawn_high = quantiles(drawn_counts(engine))
+    low, high = interval(persons, drawn_low, drawn_high, profiles)
+    return Estimate(persons, low, high, drawn_low, drawn_high, profiles)

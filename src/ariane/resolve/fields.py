@@ -118,8 +118,8 @@ def field_columns(engine: Engine) -> dict[int, dict[str, list[str]]]:
             for field, candidate in zip(FIELDS_OF_LABEL[label], sorted(candidates), strict=False):
                 fields[field] = [candidate[-1]]
         out[source_id] = fields
-    for source_id, candidates in keys.items():
-        out.setdefault(source_id, {})[PERSON_KEY] = [min(candidates)[-1]]
+    for source_id, found in keys.items():
+        out.setdefault(source_id, {})[PERSON_KEY] = [min(found)[-1]]
     return out
 
 

@@ -6,7 +6,6 @@ from __future__ import annotations
 
 from typing import Any
 
-
 #: Identifiers compared as typed, a slip apart: a social-security number that is no NIR,
 #: and a person key found from the data (:mod:`ariane.classify.keys`).
 TYPED_IDENTIFIERS = ("foreign_id", "person_key")

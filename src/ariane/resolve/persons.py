@@ -304,9 +304,11 @@ def _veto_contradictions(engine: Engine) -> None:
     sexes_differ = "l.sex IS NOT NULL AND r.sex IS NOT NULL AND l.sex <> r.sex"
     # ...unless a number of the person's own agrees (one slip allowed where no key checks
     # it): then a name or date was mistyped.
-    same_identifier = "coalesce(l.nir = r.nir OR " + " OR ".join(
-        f"damerau_levenshtein(l.{i}, r.{i}) <= 1" for i in TYPED_IDENTIFIERS
-    ) + ", false)"
+    same_identifier = (
+        "coalesce(l.nir = r.nir OR "
+        + " OR ".join(f"damerau_levenshtein(l.{i}, r.{i}) <= 1" for i in TYPED_IDENTIFIERS)
+        + ", false)"
+    )
     # A parent and a child of the same name in one home: no slip moves a year by fifteen
     # and changes the day and month as well.
     generations_apart = """

@@ -13,9 +13,8 @@ from typing import TYPE_CHECKING
 import pyarrow as pa
 
 from ariane import nir as nir_module
-from ariane.resolve import keys
+from ariane.resolve import keys, phones
 from ariane.resolve import normalise as n
-from ariane.resolve import phones
 from ariane.resolve.addresses import place
 from ariane.resolve.distinct import map_distinct, scratch
 from ariane.resolve.fields import RAW_FIELDS, union_sql
