@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from ariane.resolve.distinct import scratch
 from ariane.resolve.persons import quiet_splink
@@ -34,6 +34,8 @@ LOOSE = 0.02
 #: Draws of the scored pairs, and the share of their counts left out on each side.
 DRAWS = 40
 TAIL = 0.025
+#: Pairs at least this sure are joined in every draw (left out, one in a thousand would be).
+SURE = 0.999
 SEED = 2021
 #: Share of persons added on each side for what the model is wrongly sure of: the
 #: conformal 95% quantile of the measured errors (benchmarks/bench_interval.py).
@@ -82,31 +84,34 @@ def drawn_counts(engine: Engine, draws: int = DRAWS, seed: int = SEED) -> list[i
     from scipy.sparse import coo_matrix
     from scipy.sparse.csgraph import connected_components
 
-    profiles = engine.fetch("SELECT count(*) FROM resolve_profiles")[0][0]
-    # Only profiles in some pair can merge: the others count one each, every draw.
-    touched = engine.fetch_arrow(
-        "SELECT DISTINCT id FROM (SELECT unique_id_l AS id FROM resolve_edges "
-        "UNION ALL SELECT unique_id_r FROM resolve_edges) ORDER BY id"
-    )
-    if touched.num_rows == 0:
-        return [int(profiles)] * draws
-    ids = touched.column("id").to_numpy()
+    profiles = int(engine.fetch("SELECT count(*) FROM resolve_profiles")[0][0])
     pairs = engine.fetch_arrow(
         "SELECT unique_id_l, unique_id_r, match_probability FROM resolve_edges"
     )
+    if pairs.num_rows == 0:
+        return [profiles] * draws
+    # Only profiles in some pair can merge: the others count one each, every draw.
+    ends = np.concatenate([pairs.column(0).to_numpy(), pairs.column(1).to_numpy()])
+    ids = np.unique(ends)
     left = np.searchsorted(ids, pairs.column(0).to_numpy())
     right = np.searchsorted(ids, pairs.column(1).to_numpy())
     chance = pairs.column(2).to_numpy()
-    size = len(ids)
+
+    def components(size: int, a: Any, b: Any) -> tuple[int, Any]:
+        graph = coo_matrix((np.ones(len(a), dtype=np.int8), (a, b)), shape=(size, size))
+        return connected_components(graph, directed=False)
+
+    # Pairs all but certain are joined once, before the draws (a large leak has millions).
+    sure = chance >= SURE
+    groups, group_of = components(len(ids), left[sure], right[sure])
+    doubtful = ~sure & (group_of[left] != group_of[right])
+    left, right, chance = group_of[left[doubtful]], group_of[right[doubtful]], chance[doubtful]
     rng = np.random.default_rng(seed)
     counts = []
     for _ in range(draws):
         kept = rng.random(len(chance)) < chance
-        graph = coo_matrix(
-            (np.ones(int(kept.sum()), dtype=np.int8), (left[kept], right[kept])), shape=(size, size)
-        )
-        components = connected_components(graph, directed=False, return_labels=False)
-        counts.append(int(profiles) - size + int(components))
+        found, _ = components(groups, left[kept], right[kept])
+        counts.append(profiles - len(ids) + found)
     return counts
 
 
