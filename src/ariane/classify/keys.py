@@ -15,8 +15,9 @@ nothing to go on and the column is no person key. Each test needs a few pairs to
 The verdict goes in the column's evidence (``person_key``, and the figures under
 ``person_key_test``); resolve compares a person key's values with a level for typos
 (:mod:`ariane.resolve.model`). A person key the values alone left as ``other`` or as a
-postal code (seven digits pass the shape) becomes ``id.internal``; a checked label (an
-insurer's member number) keeps its label and still serves as a key.
+postal code (seven digits pass the shape; a real postcode is never tested) becomes
+``id.internal``; a checked label (an insurer's member number) keeps its label and still
+serves as a key.
 """
 
 from __future__ import annotations
@@ -35,8 +36,11 @@ CANDIDATE_LABELS = frozenset({"id.internal", "insurance.member_id", "contact.pos
 WEAK_LABELS = frozenset({"contact.postal_code", "other"})
 #: Share of sampled values shaped like an identifier (a code with a digit, no spaces).
 MIN_IDENTIFIER = 0.9
-#: Share of pairs each test needs to agree.
-MIN_AGREEMENT = 0.6
+#: Share of pairs each test needs to agree (FEBRL's social-security numbers: 0.86-0.94,
+#: despite its typos; its sparse postcodes, where few persons share one: up to 0.54).
+MIN_AGREEMENT = 0.7
+#: Digits a postal code never reaches: a "postal code" this long is a number of another kind.
+POSTAL_CODE_MAX = 6
 #: Pairs each test needs before it speaks.
 MIN_PAIRS = 5
 #: A value shared by more rows than this is a placeholder, left out of the tests.
@@ -67,6 +71,7 @@ def find(
             decision.label not in CANDIDATE_LABELS
             or sample.rates.get("identifier", 0.0) < MIN_IDENTIFIER
             or sample.name in person
+            or (decision.label == "contact.postal_code" and not _too_long_for_a_postcode(sample))
         ):
             continue
         shared, shared_pairs, kept, kept_pairs = _agreements(
@@ -92,6 +97,11 @@ def find(
             and sample.rates.get("postal_code_fr", 0.0) < 0.5
         ):
             columns.relabel(decision, "id.internal", sample, "behaves like a person key")
+
+
+def _too_long_for_a_postcode(sample: ColumnSample) -> bool:
+    lengths = sorted(len(v) for v in sample.values)
+    return bool(lengths) and lengths[len(lengths) // 2] > POSTAL_CODE_MAX
 
 
 def _near(a: str, b: str) -> str:
