@@ -6,7 +6,7 @@ Run: ``PYTHONPATH=src .venv/bin/python benchmarks/bench_interval.py run|report F
   does (no hand labels); one JSON line per leak: its true persons, the count, the model's
   own interval (draws of the scored pairs) and the shipped interval.
 * ``report``: from those lines, the calibration a 95% interval needs (the smallest margin,
-  as a share of the merges the model made, that puts the truth inside the widened model
+  as a share of the count, that puts the truth inside the widened model
   interval on 95% of the leaks; and the split-conformal one, guaranteed but the largest
   error below 39 leaks), its leave-one-out coverage (each leak judged by a margin fitted
   on the others: the out-of-sample figure), and the coverage and mean relative width of
@@ -160,11 +160,11 @@ def measure(name: str) -> dict[str, object]:
 
 
 def score(row: dict) -> float:
-    """The smallest margin (share of the merges) that puts the truth in the model's
+    """The smallest margin (share of the count) that puts the truth in the model's
     interval."""
     persons, truth = row["persons"], row["true_persons"]
     low, high = min(persons, row["drawn"][0]), max(persons, row["drawn"][1])
-    return max(0, truth - high, low - truth) / estimate.merges(persons, row["profiles"])
+    return max(0, truth - high, low - truth) / persons
 
 
 def fitted(scores: list[float], level: float = LEVEL) -> float:
