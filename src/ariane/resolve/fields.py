@@ -97,11 +97,11 @@ def field_columns(engine: Engine) -> dict[int, dict[str, list[str]]]:
     keys: dict[int, list[tuple[float, int, str]]] = defaultdict(list)
     for source_id, column, label, confidence, unique, is_key in rows:
         if is_key:
-            # A person key is compared as such, never as a file's exact patient link too
-            # (the same evidence would count twice).
+            # Compared by the model as a person key; still a file's patient link below (the
+            # tables of a dump meet on it), which the model then leaves out.
             position = positions.get((source_id, column), 1 << 30)
             keys[source_id].append((-float(confidence), position, column))
-        elif label in FIELDS_OF_LABEL:
+        if label in FIELDS_OF_LABEL:
             position = positions.get((source_id, column), 1 << 30)
             rank = patient_link_rank(column, unique) if label == "id.internal" else (0, 0)
             labelled[source_id][label].append((*rank, -float(confidence), position, column))

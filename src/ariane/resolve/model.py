@@ -36,7 +36,8 @@ def comparisons_for(present: set[str]) -> list[Any]:
         # Exact only: a user name alone (jean.dupont@ at another provider) follows from
         # the names, and would count the same evidence twice for namesakes.
         comparisons.append(cl.ExactMatch("email"))
-    if "internal_id" in present:
+    if "internal_id" in present and "person_key" not in present:
+        # A person key is usually the same column: its evidence would count twice.
         comparisons.append(cl.ExactMatch("internal_id"))
     address: list[str] = [f for f in ("street", "postal_code", "town") if f in present]
     if address:
