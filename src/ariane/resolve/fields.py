@@ -32,7 +32,13 @@ FIELDS_OF_LABEL: dict[str, tuple[str, ...]] = {
     "contact.city": ("city_raw",),
     "contact.address": ("address_raw",),
 }
-RAW_FIELDS: tuple[str, ...] = tuple(f for fields in FIELDS_OF_LABEL.values() for f in fields)
+#: The raw field of a person key: a column of any label that classify found behaving like a
+#: person's number (:mod:`ariane.classify.keys`), compared with typos allowed.
+PERSON_KEY = "person_key_raw"
+RAW_FIELDS: tuple[str, ...] = (
+    *(f for fields in FIELDS_OF_LABEL.values() for f in fields),
+    PERSON_KEY,
+)
 #: Labels whose columns are parts of one value (a street number beside the street name):
 #: joined in the file's order rather than ranked.
 JOINED_LABELS = frozenset({"contact.street", "contact.address"})
@@ -81,11 +87,22 @@ def field_columns(engine: Engine) -> dict[int, dict[str, list[str]]]:
     uniqueness = "uniqueness" if "uniqueness" in known else "NULL"
     # A column a spreadsheet damaged (a NIR rounded to 2,85057E+14) links nobody.
     usable = "WHERE damage IS NULL" if "damage" in known else ""
-    rows = engine.fetch(
-        f"SELECT source_id, column_name, label, coalesce(confidence, 0), {uniqueness} "
-        f"FROM classify_columns {usable}"
+    person_key = (
+        "coalesce(json_extract(evidence, '$.person_key')::BOOLEAN, false)"
+        if "evidence" in known
+        else "false"
     )
-    for source_id, column, label, confidence, unique in rows:
+    rows = engine.fetch(
+        f"SELECT source_id, column_name, label, coalesce(confidence, 0), {uniqueness}, "
+        f"{person_key} FROM classify_columns {usable}"
+    )
+    keys: dict[int, list[tuple[float, int, str]]] = defaultdict(list)
+    for source_id, column, label, confidence, unique, is_key in rows:
+        if is_key:
+            # Compared by the model as a person key; still a file's patient link below (the
+            # tables of a dump meet on it), which the model then leaves out.
+            position = positions.get((source_id, column), 1 << 30)
+            keys[source_id].append((-float(confidence), position, column))
         if label in FIELDS_OF_LABEL:
             position = positions.get((source_id, column), 1 << 30)
             rank = patient_link_rank(column, unique) if label == "id.internal" else (0, 0)
@@ -103,6 +120,8 @@ def field_columns(engine: Engine) -> dict[int, dict[str, list[str]]]:
             for field, candidate in zip(FIELDS_OF_LABEL[label], sorted(candidates), strict=False):
                 fields[field] = [candidate[-1]]
         out[source_id] = fields
+    for source_id, found in keys.items():
+        out.setdefault(source_id, {})[PERSON_KEY] = [min(found)[-1]]
     return out
 
 

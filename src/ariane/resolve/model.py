@@ -6,6 +6,10 @@ from __future__ import annotations
 
 from typing import Any
 
+#: Identifiers compared as typed, a slip apart: a social-security number that is no NIR,
+#: and a person key found from the data (:mod:`ariane.classify.keys`).
+TYPED_IDENTIFIERS = ("foreign_id", "person_key")
+
 
 def comparisons_for(present: set[str]) -> list[Any]:
     import splink.comparison_level_library as cll
@@ -14,9 +18,10 @@ def comparisons_for(present: set[str]) -> list[Any]:
     comparisons: list[Any] = []
     if "nir" in present:
         comparisons.append(cl.ExactMatch("nir"))
-    if "foreign_id" in present:
-        # No key to catch typos here: one slip is a level of its own.
-        comparisons.append(cl.DamerauLevenshteinAtThresholds("foreign_id", [1]))
+    for identifier in TYPED_IDENTIFIERS:
+        if identifier in present:
+            # No key to catch typos here: one slip is a level of its own.
+            comparisons.append(cl.DamerauLevenshteinAtThresholds(identifier, [1]))
     if "last_name" in present:
         comparisons.append(
             _names_comparison(cll, cl, "last_name_alt" in present, "first_name" in present)
@@ -31,7 +36,8 @@ def comparisons_for(present: set[str]) -> list[Any]:
         # Exact only: a user name alone (jean.dupont@ at another provider) follows from
         # the names, and would count the same evidence twice for namesakes.
         comparisons.append(cl.ExactMatch("email"))
-    if "internal_id" in present:
+    if "internal_id" in present and "person_key" not in present:
+        # A person key is usually the same column: its evidence would count twice.
         comparisons.append(cl.ExactMatch("internal_id"))
     address: list[str] = [f for f in ("street", "postal_code", "town") if f in present]
     if address:
@@ -147,7 +153,7 @@ def blocking_rules(present: set[str]) -> list[Any]:
     from splink import block_on
 
     rules: list[Any] = []
-    for identifier in ("nir", "foreign_id"):
+    for identifier in ("nir", *TYPED_IDENTIFIERS):
         if identifier in present:
             rules.append(block_on(identifier))
     if "birth_date" in present:
@@ -210,7 +216,7 @@ def deterministic_rules(present: set[str]) -> list[Any]:
 
 #: The fields each comparison reads (an EM session cannot train one its rule blocks on).
 _COMPARED = (
-    {"nir"}, {"foreign_id"}, {"last_name", "first_name", "last_name_alt"},
+    {"nir"}, {"foreign_id"}, {"person_key"}, {"last_name", "first_name", "last_name_alt"},
     {"birth_date", "nir_birth"}, {"sex"},
     {"phone"}, {"email"}, {"internal_id"}, {"street", "postal_code", "town"},
 )  # fmt: skip
@@ -222,6 +228,7 @@ _COMPARED = (
 _TRAINING_CANDIDATES: tuple[tuple[str, ...], ...] = (
     ("nir",),
     ("foreign_id",),
+    ("person_key",),
     ("first_name", "last_name", "birth_date"),
     ("email",),
     ("phone",),

@@ -25,6 +25,7 @@ from typing import TYPE_CHECKING, Any
 
 from ariane.resolve.distinct import scratch
 from ariane.resolve.model import (
+    TYPED_IDENTIFIERS,
     blocking_rules,
     comparisons_for,
     deterministic_rules,
@@ -36,8 +37,8 @@ if TYPE_CHECKING:
 
 #: Fields the model compares (columns of ``resolve_fields`` or derived in the profiles).
 MODEL_FIELDS = (
-    "nir", "foreign_id", "last_name", "last_name_alt", "first_name", "last_name_sdx",
-    "first_name_sdx",
+    "nir", "foreign_id", "person_key", "last_name", "last_name_alt", "first_name",
+    "last_name_sdx", "first_name_sdx",
     "birth_date", "nir_birth", "sex", "phone", "email", "street", "postal_code", "town",
     "internal_id",
 )  # fmt: skip
@@ -52,8 +53,8 @@ MIN_PRESENT = 0.001
 SEED = 2021
 #: Fields of ``resolve_fields`` any of which makes a record someone's.
 IDENTIFYING = (
-    "nir", "foreign_id", "last_name", "first_name", "birth_date", "phone", "email",
-    "internal_id",
+    "nir", "foreign_id", "person_key", "last_name", "first_name", "birth_date", "phone",
+    "email", "internal_id",
 )  # fmt: skip
 MIN_TRAINING_PAIRS = 10
 #: Smallest m probability a comparison level keeps after training.
@@ -118,7 +119,7 @@ def build_profiles(engine: Engine) -> int:
         # Counted in distinct names, not records: a patient seen weekly is not a crowd.
         f"GROUP BY {field} HAVING count(DISTINCT coalesce(first_name_key, '') || '|' || "
         f"coalesce(last_name_key, '')) > {MAX_SHARED})"
-        for field in ("nir_own", "foreign_id", "phone", "email")
+        for field in ("nir_own", "foreign_id", "person_key", "phone", "email")
     }
     scratch(
         engine,
@@ -128,6 +129,8 @@ def build_profiles(engine: Engine) -> int:
                CASE WHEN f.nir_own IN {shared["nir_own"]} THEN NULL ELSE f.nir_own END AS nir,
                CASE WHEN f.foreign_id IN {shared["foreign_id"]} THEN NULL ELSE f.foreign_id END
                    AS foreign_id,
+               CASE WHEN f.person_key IN {shared["person_key"]} THEN NULL ELSE f.person_key END
+                   AS person_key,
                f.last_name_key AS last_name, {_alt_key()} AS last_name_alt,
                f.first_name_key AS first_name, f.last_name_sdx, f.first_name_sdx,
                f.birth_date,
@@ -302,7 +305,9 @@ def _veto_contradictions(engine: Engine) -> None:
     # ...unless a number of the person's own agrees (one slip allowed where no key checks
     # it): then a name or date was mistyped.
     same_identifier = (
-        "coalesce(l.nir = r.nir OR damerau_levenshtein(l.foreign_id, r.foreign_id) <= 1, false)"
+        "coalesce(l.nir = r.nir OR "
+        + " OR ".join(f"damerau_levenshtein(l.{i}, r.{i}) <= 1" for i in TYPED_IDENTIFIERS)
+        + ", false)"
     )
     # A parent and a child of the same name in one home: no slip moves a year by fifteen
     # and changes the day and month as well.
@@ -344,7 +349,7 @@ def _veto_contradictions(engine: Engine) -> None:
 
 def _bare(p: str = "") -> str:
     """SQL: the profile (columns prefixed ``p``) names someone by nothing but names."""
-    fields = ("nir", "foreign_id", "nir_birth", "phone", "email", "internal_id", "street",
+    fields = ("nir", *TYPED_IDENTIFIERS, "nir_birth", "phone", "email", "internal_id", "street",
               "postal_code", "town", "birth_date")  # fmt: skip
     return "(" + " AND ".join(f"{p}{f} IS NULL" for f in fields) + ")"
 

@@ -14,8 +14,8 @@ import pyarrow as pa
 
 from ariane import excel
 from ariane import nir as nir_module
+from ariane.resolve import keys, phones
 from ariane.resolve import normalise as n
-from ariane.resolve import phones
 from ariane.resolve.addresses import place
 from ariane.resolve.distinct import map_distinct, scratch
 from ariane.resolve.fields import RAW_FIELDS, union_sql
@@ -29,7 +29,8 @@ PERSON_FIELDS = (
     "last_name", "last_name_alt", "first_name", "sex", "birth_date", "nir", "nir_own",
     "foreign_id",
     "phone", "email", "street", "postal_code", "city", "commune_code", "departement",
-    "internal_id", "last_name_key", "first_name_key", "last_name_sdx", "first_name_sdx",
+    "internal_id", "person_key", "last_name_key", "first_name_key", "last_name_sdx",
+    "first_name_sdx",
 )  # fmt: skip
 
 
@@ -100,8 +101,8 @@ def build(engine: Engine, today: date) -> int:
                coalesce({n.postal_code("r.postal_code_raw")},
                         {n.postal_code_in_address("r.address_raw")}) AS postal_code,
                coalesce({n.text("r.city_raw")}, {n.city_in_address("r.address_raw")}) AS city,
-               upper(regexp_replace({n.text("r.internal_id_raw")}, '[[:space:]]', '', 'g'))
-                   AS internal_id
+               {_code("r.internal_id_raw")} AS internal_id,
+               {_code("r.person_key_raw")} AS person_key
         FROM resolve_raw r
         LEFT JOIN resolve_map_names s ON s.full_name_raw = r.full_name_raw
         LEFT JOIN resolve_map_sex x ON x.sex_raw = r.sex_raw
@@ -131,7 +132,7 @@ def build(engine: Engine, today: date) -> int:
                s.sex_word,
                coalesce({phones.fast_e164("s.phone_digits")}, p.phone) AS phone,
                s.email, s.street, s.postal_code, s.city, g.commune_code, g.departement,
-               s.internal_id
+               s.internal_id, s.person_key
         FROM resolve_stage s
         LEFT JOIN resolve_map_phones p ON p.phone_digits = s.phone_digits
         LEFT JOIN resolve_map_places g
@@ -158,6 +159,7 @@ def build(engine: Engine, today: date) -> int:
         FROM resolve_checked
         """,
     )
+    keys.scope(engine, "resolve_keys")
     _phonetics(engine)
     columns = ", ".join(f"k.{c}" for c in PERSON_FIELDS if not c.endswith("_sdx"))
     scratch(
@@ -178,6 +180,11 @@ def build(engine: Engine, today: date) -> int:
     ):  # fmt: skip
         engine.execute(f'DROP TABLE IF EXISTS "{table}"')
     return int(engine.fetch("SELECT count(*) FROM resolve_fields")[0][0])
+
+
+def _code(column: str) -> str:
+    """SQL: an identifier as compared: upper case, no spaces."""
+    return f"upper(regexp_replace({n.text(column)}, '[[:space:]]', '', 'g'))"
 
 
 def _split_names(engine: Engine) -> None:
