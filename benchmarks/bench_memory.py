@@ -28,7 +28,18 @@ from ariane.case import Case
 from ariane.resolve import resolve, summarise
 
 leak_dir, limit = Path(sys.argv[1]), (None if sys.argv[2] == "default" else sys.argv[2])
-seconds = {}
+
+
+def high_water_gib():
+    # The kernel's peak resident memory so far: read after each stage, it shows which
+    # stage raised it.
+    for line in Path("/proc/self/status").read_text().splitlines():
+        if line.startswith("VmHWM:"):
+            return round(int(line.split()[1]) / 2**20, 2)
+    return None
+
+
+seconds, peak_after = {}, {}
 with Case.ephemeral(memory_limit=limit) as case:
     engine = case.engine()
     for stage, run in (
@@ -40,9 +51,10 @@ with Case.ephemeral(memory_limit=limit) as case:
         started = time.perf_counter()
         run()
         seconds[stage] = round(time.perf_counter() - started, 1)
+        peak_after[stage] = high_water_gib()
     found = summarise(engine)
     duckdb_limit = engine.fetch("SELECT current_setting('memory_limit')")[0][0]
-print(json.dumps({"seconds": seconds, "persons": found["persons"],
+print(json.dumps({"seconds": seconds, "peak_gib_after": peak_after, "persons": found["persons"],
                   "interval": found["persons_interval"], "duckdb_memory_limit": duckdb_limit}))
 """
 

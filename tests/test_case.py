@@ -332,7 +332,7 @@ def test_default_memory_limit_leaves_room_under_4_gib():
     # whatever the machine, the rest is for Python, Arrow batches and DuckDB's own.
     from ariane.engine.duckdb import memory_limit_bytes
 
-    assert memory_limit_bytes(None) <= 2.5 * 2**30
+    assert memory_limit_bytes(None) <= 2 * 2**30
     assert memory_limit_bytes("6GB") == 6 * 10**9  # a user's word still counts
 
 

@@ -99,9 +99,7 @@ def _column_statistics(
     for start in range(0, len(names), STATS_COLUMNS):
         chunk = names[start : start + STATS_COLUMNS]
         values = ", ".join(f"{_present(n)} AS v{i}" for i, n in enumerate(chunk))
-        measures = ", ".join(
-            f"count(v{i}), approx_count_distinct(v{i})" for i in range(len(chunk))
-        )
+        measures = ", ".join(f"count(v{i}), approx_count_distinct(v{i})" for i in range(len(chunk)))
         row = engine.fetch(f"SELECT count(*), {measures} FROM (SELECT {values} FROM {table})")[0]
         total = int(row[0])
         for i, name in enumerate(chunk):

@@ -1,7 +1,7 @@
 """The DuckDB engine: the laptop engine, over an encrypted or in-memory database.
 
 Its memory is bounded (``memory_limit``: 60% of the machine's or container's memory, at
-most 2.5 GiB, unless told otherwise); what does not fit spills to ``temp_directory``,
+most 2 GiB, unless told otherwise); what does not fit spills to ``temp_directory``,
 encrypted like the store.
 """
 
@@ -35,7 +35,7 @@ DEFAULT_MEMORY_SHARE = 0.6
 #: ...and at most this much: DuckDB fills whatever it is given with working tables it could
 #: spill (a 5 M-row run peaked at 8.3 GiB under 60% of 24 GiB), while spilling them costs
 #: little; the whole process (Python, Arrow batches, DuckDB's own) then stays under 4 GiB.
-DEFAULT_MEMORY_CAP = 2560 * 2**20
+DEFAULT_MEMORY_CAP = 2 * 2**30
 #: Below this DuckDB cannot even open an encrypted store and load its extension.
 MIN_MEMORY = 128 * 2**20
 MEMORY_VARIABLE = "ARIANE_MEMORY_LIMIT"
