@@ -7,7 +7,7 @@ import stat
 import pyarrow as pa
 import pytest
 
-from ariane.case import Case, audit
+from ariane.case import SPILL, Case, audit
 from ariane.errors import AuditError, CaseError, CaseKeyError
 
 MARKER = "ZZMARKERNIR1850535238012"
@@ -314,16 +314,41 @@ def test_scratch_root_taken_by_a_link_is_refused(tmp_path):
 
 
 def test_memory_limit_reaches_duckdb(tmp_path):
-    from ariane.engine.duckdb import DEFAULT_MEMORY_SHARE, machine_memory
+    from ariane.engine.duckdb import DEFAULT_MEMORY_CAP, DEFAULT_MEMORY_SHARE, machine_memory
 
     with Case.ephemeral(memory_limit="1GiB") as case:
         engine = case.engine()
         assert engine.fetch("SELECT current_setting('memory_limit')") == [("1.0 GiB",)]
         assert engine.fetch("SELECT current_setting('temp_file_encryption')") == [(True,)]
     with Case.ephemeral() as case:
-        assert case.engine().memory_limit == int(machine_memory() * DEFAULT_MEMORY_SHARE)
+        default = min(int(machine_memory() * DEFAULT_MEMORY_SHARE), DEFAULT_MEMORY_CAP)
+        assert case.engine().memory_limit == default
     with Case.ephemeral(memory_limit="50%") as case:
         assert case.engine().memory_limit == machine_memory() // 2
+
+
+def test_default_memory_limit_leaves_room_under_4_gib():
+    # 5 M rows must run under 4 GiB of resident memory: DuckDB's share of it is bounded
+    # whatever the machine, the rest is for Python, Arrow batches and DuckDB's own.
+    from ariane.engine.duckdb import memory_limit_bytes
+
+    assert memory_limit_bytes(None) <= 2 * 2**30
+    assert memory_limit_bytes("6GB") == 6 * 10**9  # a user's word still counts
+
+
+def test_what_spills_beyond_the_limit_is_encrypted():
+    # A working table three times the limit goes to the spill folder; its values must not
+    # be readable there (without temp_file_encryption the marker is found in clear).
+    with Case.ephemeral(memory_limit="150MB") as case:
+        engine = case.engine()
+        engine.execute(
+            "CREATE TEMP TABLE big AS SELECT 'NIRMARKER' || (i * 7919 % 1000003)::VARCHAR "
+            "|| repeat('x', 40) AS v FROM range(3000000) t(i)"
+        )
+        spilled = [p for p in (case.directory / SPILL).rglob("*") if p.is_file()]
+        assert sum(p.stat().st_size for p in spilled) > 10 * 2**20
+        assert not any(b"NIRMARKER" in p.read_bytes() for p in spilled)
+        assert engine.fetch("SELECT count(*) FROM big") == [(3_000_000,)]
 
 
 @pytest.mark.parametrize("value", ["lots", "4 parsecs", "0%", "150%", "1MB", "-2GB"])

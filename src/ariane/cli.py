@@ -59,7 +59,7 @@ MemoryLimit = Annotated[
         "--memory-limit",
         envvar="ARIANE_MEMORY_LIMIT",
         help="Memory DuckDB may use (4GB, 2GiB, 60%); spills beyond it, encrypted. "
-        "Default: 60% of the memory.",
+        "Default: 60% of the memory, at most 2 GiB.",
         show_default=False,
     ),
 ]

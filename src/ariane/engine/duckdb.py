@@ -1,7 +1,8 @@
 """The DuckDB engine: the laptop engine, over an encrypted or in-memory database.
 
-Its memory is bounded (``memory_limit``: 60% of the machine's or container's memory unless
-told otherwise); what does not fit spills to ``temp_directory``, encrypted like the store.
+Its memory is bounded (``memory_limit``: 60% of the machine's or container's memory, at
+most 2 GiB, unless told otherwise); what does not fit spills to ``temp_directory``,
+encrypted like the store.
 """
 
 from __future__ import annotations
@@ -31,6 +32,10 @@ CATALOG = "case_db"
 #: Share of the memory DuckDB may use when no limit is given (DuckDB's own default is 80%,
 #: which leaves too little to the readers and the PDF renderer running beside it).
 DEFAULT_MEMORY_SHARE = 0.6
+#: ...and at most this much: DuckDB fills whatever it is given with working tables it could
+#: spill (a 5 M-row run peaked at 8.3 GiB under 60% of 24 GiB), while spilling them costs
+#: little; the whole process (Python, Arrow batches, DuckDB's own) then stays under 4 GiB.
+DEFAULT_MEMORY_CAP = 2 * 2**30
 #: Below this DuckDB cannot even open an encrypted store and load its extension.
 MIN_MEMORY = 128 * 2**20
 MEMORY_VARIABLE = "ARIANE_MEMORY_LIMIT"
@@ -66,9 +71,10 @@ def machine_memory() -> int:
 
 
 def memory_limit_bytes(value: str | None) -> int:
-    """DuckDB's memory bound from ``value`` ('4GB', '2GiB', '60%'), or 60% of the memory."""
+    """DuckDB's memory bound from ``value`` ('4GB', '2GiB', '60%'), or the default: 60% of
+    the memory, at most :data:`DEFAULT_MEMORY_CAP`."""
     if value is None or not value.strip():
-        return int(machine_memory() * DEFAULT_MEMORY_SHARE)
+        return min(int(machine_memory() * DEFAULT_MEMORY_SHARE), DEFAULT_MEMORY_CAP)
     match = re.fullmatch(r"\s*(\d+(?:\.\d+)?)\s*(%|[a-zA-Z]*)\s*", value)
     unit = match[2].lower() if match else ""
     if match is None or (unit != "%" and unit not in _UNITS):
