@@ -12,6 +12,7 @@ import base64
 import hashlib
 import hmac
 import json
+import logging
 from typing import Any
 from urllib.parse import parse_qs
 
@@ -20,6 +21,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 FORM = "application/x-www-form-urlencoded"
 JSON = "application/json"
+log = logging.getLogger("ariane.web")
 SECURITY_HEADERS = [
     (b"content-security-policy",
      b"default-src 'self'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'; "
@@ -58,6 +60,47 @@ class SecurityHeaders:
             await send(message)
 
         await self.app(scope, receive, with_headers)
+
+
+class Contained:
+    """Pure ASGI middleware, outermost: an unexpected error becomes a bare 500, logged bare.
+
+    Starlette's own handler re-raises after answering, so the server would print the
+    exception, and an exception's text may hold a value of a record (a validation error
+    quotes its input). Here only its type and the route's template are logged.
+    """
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        started = False
+
+        async def watched(message: Message) -> None:
+            nonlocal started
+            if message["type"] == "http.response.start":
+                started = True
+            await send(message)
+
+        try:
+            await self.app(scope, receive, watched)
+        except Exception as exc:  # noqa: BLE001 - nothing of it may reach a log or a client
+            route = scope.get("route")
+            where = getattr(route, "path", "?")
+            log.error("internal error on %s %s: %s", scope.get("method"), where, type(exc).__name__)
+            if started:
+                return
+            await send(
+                {
+                    "type": "http.response.start",
+                    "status": 500,
+                    "headers": [(b"content-type", b"application/json"), *SECURITY_HEADERS],
+                }
+            )
+            await send({"type": "http.response.body", "body": b'{"error": "Erreur interne."}'})
 
 
 def sign(secret: bytes, token: str) -> str:
