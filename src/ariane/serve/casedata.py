@@ -39,6 +39,9 @@ _SEARCH = (
     "OR CAST(person_id AS VARCHAR) = ? OR nir = ? OR lower(email) = ? OR phone = ?)"
 )
 
+#: The name a source is shown under: the member of an archive, else the file.
+_FILE = "coalesce(CAST(s.inner_path AS VARCHAR), CAST(s.path AS VARCHAR))"
+
 
 @dataclass(frozen=True)
 class Page:
@@ -190,7 +193,7 @@ class CaseData:
             if not engine.has_table("classify_columns"):
                 return []
             rows = engine.fetch(
-                "SELECT c.source_id, coalesce(CAST(s.inner_path AS VARCHAR), CAST(s.path AS VARCHAR)), c.column_name, c.label, "
+                f"SELECT c.source_id, {_FILE}, c.column_name, c.label, "
                 "c.confidence, c.match_rate, c.null_rate, c.special "
                 "FROM classify_columns c LEFT JOIN read_sources s USING (source_id) "
                 "ORDER BY c.source_id, c.column_name"
@@ -227,7 +230,7 @@ class CaseData:
                 return []
             rows = engine.fetch(
                 "SELECT row_number() OVER (ORDER BY q.source_id, q.record) - 1, "
-                "coalesce(CAST(s.inner_path AS VARCHAR), CAST(s.path AS VARCHAR)), q.record, q.line, q.reason "
+                f"{_FILE}, q.record, q.line, q.reason "
                 "FROM read_quarantine q LEFT JOIN read_sources s USING (source_id) "
                 "ORDER BY q.source_id, q.record"
             )
