@@ -125,12 +125,16 @@ def media_type(request: Request) -> str:
 
 
 async def read_fields(
-    request: Request, max_body: int, max_fields: int = 10, too_long: int = 413
+    request: Request,
+    max_body: int,
+    max_fields: int = 10,
+    too_long: int = 413,
+    empty_ok: bool = False,
 ) -> dict[str, Any]:
     """The request's fields from JSON or a form, within ``max_body`` bytes.
 
     Raises :class:`BodyError`: ``too_long`` (413) when over the bound, 400 when unreadable,
-    415 when neither JSON nor a form.
+    415 when neither JSON nor a form. ``empty_ok``: no body at all is no field.
     """
     declared = request.headers.get("content-length", "")
     if declared.isdigit() and int(declared) > max_body:
@@ -141,6 +145,8 @@ async def read_fields(
         if len(body) > max_body:
             raise BodyError(too_long, too_big(max_body))
     media = media_type(request)
+    if empty_ok and not body and not media:
+        return {}
     try:
         text = body.decode("utf-8")
     except UnicodeDecodeError:

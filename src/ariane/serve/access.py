@@ -125,7 +125,9 @@ async def guard(request: Request) -> Access:
             raise not_found()
     if policy.writes:
         try:
-            access.fields = await read_fields(request, app.state.settings.max_body, max_fields=40)
+            access.fields = await read_fields(
+                request, app.state.settings.max_body, max_fields=40, empty_ok=True
+            )
         except BodyError as bad:
             raise HTTPException(bad.status, bad.message) from None
         if access.token is not None and not _csrf_ok(access, request):

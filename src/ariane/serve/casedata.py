@@ -256,7 +256,7 @@ class CaseData:
     def record(self, command: str, arguments: dict[str, Any], outcome: dict[str, Any]) -> None:
         """Append to the case's hash-chained audit log."""
         with self._lock:
-            self.case.record(command, arguments, outcome=outcome)
+            self.case.record(command, arguments, outcome=outcome, checkpoint=False)
 
     def audit_entries(self, page: int, size: int = 100) -> Page:
         """The audit log, newest first."""
