@@ -74,9 +74,11 @@ def _client(app, database, role, controller=None):
 def _routes(app, logout=False):
     """The app's routes; logout last, when asked for (it ends the session)."""
     routes = [r for r in app.routes if isinstance(r, APIRoute)]
-    return sorted(routes, key=lambda r: r.path == "/logout") if logout else [
-        r for r in routes if r.path != "/logout"
-    ]
+    return (
+        sorted(routes, key=lambda r: r.path == "/logout")
+        if logout
+        else [r for r in routes if r.path != "/logout"]
+    )
 
 
 def _fill(path: str, controller_id: str) -> str:
@@ -168,7 +170,10 @@ def test_the_responder_pages_through_persons_and_every_view_is_audited(served):
     assert first["total"] > 50 and len(first["persons"]) == 50
     ids = []
     for page in range(1, first["pages"] + 1):
-        ids += [p["person_id"] for p in client.get(f"/api/controllers/{cid}/persons?page={page}").json()["persons"]]
+        ids += [
+            p["person_id"]
+            for p in client.get(f"/api/controllers/{cid}/persons?page={page}").json()["persons"]
+        ]
     assert len(ids) == len(set(ids)) == first["total"]
     views = [e for e in _audit(case_dir) if e["command"] == "serve persons"]
     mine = [e for e in views if e["arguments"]["user_id"] == user.user_id]
@@ -194,7 +199,9 @@ def test_a_search_goes_by_post_and_never_into_a_url(served):
     assert answer.status_code == 200
     assert name in answer.text and str(person["person_id"]) in answer.text
     assert name not in str(answer.url)
-    total = int(re.search(r"([\d\u202f]+) personne\(s\) trouvée", answer.text)[1].replace("\u202f", ""))
+    total = int(
+        re.search(r"([\d\u202f]+) personne\(s\) trouvée", answer.text)[1].replace("\u202f", "")
+    )
     assert total >= 1
     # A GET with the term in the query string is not a search: the term is ignored.
     plain = client.get(f"/controllers/{cid}/persons", params={"q": name})
@@ -207,7 +214,11 @@ def test_facts_set_through_the_form_land_in_the_case_and_the_audit(served):
     client, user = _client(app, database, "controller", cid)
     answer = client.post(
         f"/controllers/{cid}/facts",
-        data={"informed_at": "2021-02-24T09:00:00+01:00", "cnil_reference": "REF-42", "persons_informed": "planned"},
+        data={
+            "informed_at": "2021-02-24T09:00:00+01:00",
+            "cnil_reference": "REF-42",
+            "persons_informed": "planned",
+        },
     )
     assert answer.status_code == 200 and "3 fait(s) enregistré(s)" in answer.text
     summary = client.get(f"/api/controllers/{cid}").json()
@@ -217,9 +228,13 @@ def test_facts_set_through_the_form_land_in_the_case_and_the_audit(served):
     assert entry["arguments"]["controller"] == cid
     assert entry["arguments"]["user_id"] == user.user_id
     # A bad value changes nothing and says what is wrong.
-    bad = client.post(f"/controllers/{cid}/facts", data={"informed_at": "mardi", "cnil_reference": "X"})
+    bad = client.post(
+        f"/controllers/{cid}/facts", data={"informed_at": "mardi", "cnil_reference": "X"}
+    )
     assert bad.status_code == 400
-    assert client.get(f"/api/controllers/{cid}").json()["informed_at"].startswith("2021-02-24T09:00")
+    assert (
+        client.get(f"/api/controllers/{cid}").json()["informed_at"].startswith("2021-02-24T09:00")
+    )
 
 
 def test_the_export_is_encrypted_and_holds_every_person_of_the_lab(served):
@@ -282,21 +297,35 @@ def test_hostile_input_gets_a_clear_4xx_and_changes_nothing(served):
     client, user = _client(app, database, "responder")
     before = json.dumps(client.get(f"/api/controllers/{cid}").json())
     audit_before = len(_audit(case_dir))
-    huge = client.post(f"/controllers/{cid}/facts", content=b"a=" + b"x" * 100_000,
-                       headers={"content-type": "application/x-www-form-urlencoded"})
+    huge = client.post(
+        f"/controllers/{cid}/facts",
+        content=b"a=" + b"x" * 100_000,
+        headers={"content-type": "application/x-www-form-urlencoded"},
+    )
     assert huge.status_code == 413
-    wrong_type = client.post(f"/controllers/{cid}/facts", content=b"<x/>", headers={"content-type": "application/xml"})
+    wrong_type = client.post(
+        f"/controllers/{cid}/facts", content=b"<x/>", headers={"content-type": "application/xml"}
+    )
     assert wrong_type.status_code == 415
     no_csrf = TestClient(app, cookies={SESSION_COOKIE: client.cookies[SESSION_COOKIE]})
     forged = no_csrf.post(f"/controllers/{cid}/facts", data={"cnil_reference": "FORGED"})
     assert forged.status_code == 403
-    wrong_csrf = no_csrf.post(f"/controllers/{cid}/facts", data={"cnil_reference": "FORGED", "csrf_token": "x"})
+    wrong_csrf = no_csrf.post(
+        f"/controllers/{cid}/facts", data={"cnil_reference": "FORGED", "csrf_token": "x"}
+    )
     assert wrong_csrf.status_code == 403
     assert json.dumps(client.get(f"/api/controllers/{cid}").json()) == before
     assert len(_audit(case_dir)) == audit_before
     assert client.post("/api/session", data={"email": "a"}).status_code == 415
-    assert client.post("/api/session", content=b"[1]", headers={"content-type": "application/json"}).status_code == 400
-    assert client.post("/api/session", json={"email": 1, "password": [], "otp": {}}).status_code == 400
+    assert (
+        client.post(
+            "/api/session", content=b"[1]", headers={"content-type": "application/json"}
+        ).status_code
+        == 400
+    )
+    assert (
+        client.post("/api/session", json={"email": 1, "password": [], "otp": {}}).status_code == 400
+    )
     assert client.get("/api/controllers/x/persons?page=abc").status_code in (404, 422)
     assert "abc" not in client.get(f"/api/controllers/{cid}/persons?page=abc").text
 
@@ -321,7 +350,9 @@ def test_replayed_expired_and_logged_out_sessions_are_refused(served):
             .values(last_seen=utcnow() - timedelta(hours=1))
         )
     assert other.get("/api/summary").status_code == 401
-    assert TestClient(app, cookies={SESSION_COOKIE: "forged"}).get("/api/summary").status_code == 401
+    assert (
+        TestClient(app, cookies={SESSION_COOKIE: "forged"}).get("/api/summary").status_code == 401
+    )
 
 
 def test_a_replayed_code_and_brute_force_are_refused(served):
@@ -338,8 +369,12 @@ def test_a_replayed_code_and_brute_force_are_refused(served):
     assert answers == [401] * 4 + [429] * 2
     right = {**body, "otp": code(user, 1)}
     assert client.post("/api/session", json=right).status_code == 429  # still blocked
-    unknown = client.post("/api/session", json={"email": "nobody@x.org", "password": "p", "otp": "123456"})
-    assert unknown.status_code == 401 and unknown.json() == {"error": "Identifiants ou code incorrects."}
+    unknown = client.post(
+        "/api/session", json={"email": "nobody@x.org", "password": "p", "otp": "123456"}
+    )
+    assert unknown.status_code == 401 and unknown.json() == {
+        "error": "Identifiants ou code incorrects."
+    }
 
 
 def test_the_login_form_needs_its_token(served):
