@@ -56,7 +56,7 @@ def test_api_conforms(served, logged_in):
                 cookies=cookies, excluded_checks=[positive_data_acceptance]
             )
             assert response.status_code < 500
-            seen.add((operation.label, response.status_code))
+            seen.add((case.operation.label, response.status_code))
 
         conforms()
     # The run saw what it means to: full answers when logged in, 401 otherwise.
