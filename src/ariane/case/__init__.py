@@ -63,6 +63,7 @@ class Case:
         self._new = new
         self._memory_limit = memory_limit
         self._engine: DuckDBEngine | None = None
+        self._tail: audit.Tail | None = None
 
     # -- life cycle ----------------------------------------------------------------------
 
@@ -210,7 +211,8 @@ class Case:
         """
         if not self._audited:
             return
-        entry = audit.append(self.audit_path, command, arguments, inputs, outcome)
+        entry = audit.append(self.audit_path, command, arguments, inputs, outcome, self._tail)
+        self._tail = audit.Tail(entry["seq"] + 1, entry["hash"], self.audit_path.stat().st_size)
         engine = self.engine()
         engine.execute(
             "CREATE TABLE IF NOT EXISTS audit_head (seq INTEGER, recorded_at VARCHAR, hash VARCHAR)"
