@@ -267,6 +267,12 @@ def test_quarantined_values_are_hidden_until_a_responder_reveals_one(served):
     assert _audit(case_dir)[-1]["command"] == "serve reveal"
     assert len(_audit(case_dir)) == before + 1
     assert client.post("/columns/99999/reveal").status_code == 404
+    # The build quarantined three records whose raw bytes are "x".
+    assert "3 enregistrement(s) en quarantaine" in page.text
+    raw = client.post("/quarantine/2/reveal", headers={"hx-request": "true"})
+    assert raw.status_code == 200 and '<code class="revele">x</code>' in raw.text
+    assert _audit(case_dir)[-1]["arguments"]["what"] == "quarantined record"
+    assert client.post("/quarantine/3/reveal").status_code == 404
     controller, _ = _client(app, database, "controller", leak.controllers[0])
     assert controller.post("/columns/0/reveal").status_code == 404
 
@@ -391,6 +397,19 @@ def test_the_login_form_needs_its_token(served):
     assert token != stale
     answer = client.post("/login", data={**fields, "csrf_token": token}, follow_redirects=False)
     assert answer.status_code == 303 and SESSION_COOKIE in answer.cookies
+
+
+def test_the_audit_log_is_verified_again_when_another_writer_touched_it(tmp_path):
+    from ariane.case import Case
+    from ariane.errors import AuditError
+
+    with Case.create(tmp_path / "case") as case:
+        case.record("one")
+        case.record("two")  # from this process's own tail, no re-read
+        with open(case.audit_path, "a", encoding="utf-8") as log:
+            log.write('{"seq": 2, "forged": true}\n')
+        with pytest.raises(AuditError):
+            case.record("three")
 
 
 def test_serve_refuses_a_public_host_unless_behind_tls(tmp_path):

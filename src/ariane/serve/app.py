@@ -369,8 +369,11 @@ def create_app(data: CaseData, database: Database, settings: Settings) -> FastAP
         figures = data.figures()
         summary = data.summary()
         notices = notice_counts()
-        svg, legend = departement_map(
-            figures.persons_by_departement, {c.departement for c in figures.controllers}
+        svg, legend = data.cached(
+            "map",
+            lambda: departement_map(
+                figures.persons_by_departement, {c.departement for c in figures.controllers}
+            ),
         )
         return render(
             request,
@@ -530,8 +533,14 @@ def create_app(data: CaseData, database: Database, settings: Settings) -> FastAP
     @app.get("/columns", response_class=HTMLResponse, include_in_schema=False)
     @allow(RESPONDER)
     def columns(request: Request, access: Guarded) -> Response:
+        quarantined = data.summary().get("quarantined") or 0
         return render(
-            request, "columns.html", access, columns=data.columns(), quarantine=data.quarantine()
+            request,
+            "columns.html",
+            access,
+            columns=data.columns(),
+            quarantine=data.quarantine(),
+            quarantined=quarantined,
         )
 
     @app.post("/columns/{index}/reveal", include_in_schema=False)

@@ -91,7 +91,8 @@ class CaseData:
         with self._lock:
             yield self.engine
 
-    def _cached(self, name: str, compute: Any) -> Any:
+    def cached(self, name: str, compute: Any) -> Any:
+        """``compute()``, kept ``ttl`` seconds or until a change made here."""
         with self._lock:
             hit = self._cache.get(name)
             if hit is not None and time.monotonic() - hit[0] < self.ttl:
@@ -127,11 +128,11 @@ class CaseData:
                 controller.setdefault("persons", persons)
             return document
 
-        return json.loads(json.dumps(self._cached("summary", compute), default=str))
+        return json.loads(json.dumps(self.cached("summary", compute), default=str))
 
     def figures(self) -> CaseFigures:
         """Every figure of the report (as ``ariane report`` collects them)."""
-        return self._cached(
+        return self.cached(
             "figures", lambda: report_figures.collect(self.engine, datetime.now(UTC))
         )
 
@@ -230,8 +231,8 @@ class CaseData:
             )
         return str(found[0][0]) if found else None
 
-    def quarantine(self) -> list[dict[str, Any]]:
-        """Every record quarantined: where and why (never its content)."""
+    def quarantine(self, limit: int = 500) -> list[dict[str, Any]]:
+        """The first ``limit`` records quarantined: where and why (never their content)."""
         with self.locked() as engine:
             if not engine.has_table("read_quarantine"):
                 return []
@@ -239,7 +240,8 @@ class CaseData:
                 "SELECT row_number() OVER (ORDER BY q.source_id, q.record) - 1, "
                 f"{_FILE}, q.record, q.line, q.reason "
                 "FROM read_quarantine q LEFT JOIN read_sources s USING (source_id) "
-                "ORDER BY q.source_id, q.record"
+                "ORDER BY q.source_id, q.record LIMIT ?",
+                [limit],
             )
         keys = ("index", "file", "record", "line", "reason")
         return [dict(zip(keys, row, strict=True)) for row in rows]
