@@ -34,6 +34,17 @@ def require_browser() -> None:
         pytest.skip(missing)
 
 
+def launched():
+    """Debian's Chromium under Playwright, for a module's ``browser`` fixture (a generator)."""
+    require_browser()
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as playwright:
+        chromium = playwright.chromium.launch(executable_path=CHROMIUM, args=ARGS)
+        yield chromium
+        chromium.close()
+
+
 def start_cli(arguments: list[str], log_path: Path, timeout: float = 120):
     """``ariane ARGUMENTS --port P`` as a real server; (process, url, log handle)."""
     with socket.socket() as probe:

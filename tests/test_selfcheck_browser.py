@@ -2,7 +2,7 @@
 
 import pytest
 
-from browser_support import ARGS, CHROMIUM, require_browser, start_cli, stop, violations
+from browser_support import launched, require_browser, start_cli, stop, violations
 from selfcheck_fixtures import build
 
 
@@ -19,13 +19,7 @@ def server(tmp_path_factory):
 
 @pytest.fixture(scope="module")
 def browser():
-    require_browser()
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as playwright:
-        chromium = playwright.chromium.launch(executable_path=CHROMIUM, args=ARGS)
-        yield chromium
-        chromium.close()
+    yield from launched()
 
 
 def test_form_works_without_javascript(server, browser):

@@ -9,7 +9,7 @@ import pytest
 from typer.testing import CliRunner
 
 from ariane.cli import app
-from browser_support import ARGS, CHROMIUM, require_browser, start_cli, stop, violations
+from browser_support import launched, require_browser, start_cli, stop, violations
 from serve_fixtures import build_case
 
 PASSPHRASE = "une phrase assez longue"
@@ -42,13 +42,7 @@ def served(tmp_path_factory):
 
 @pytest.fixture(scope="module")
 def browser():
-    require_browser()
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as playwright:
-        chromium = playwright.chromium.launch(executable_path=CHROMIUM, args=ARGS)
-        yield chromium
-        chromium.close()
+    yield from launched()
 
 
 def _log_in(page, url, user, step=0):

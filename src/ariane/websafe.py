@@ -173,3 +173,16 @@ async def read_fields(
 def too_big(max_body: int) -> str:
     """The message of a body over the bound."""
     return f"La demande est trop longue ({max_body} octets au plus) : raccourcissez les champs."
+
+
+def run_server(app: ASGIApp, host: str, port: int) -> None:
+    """Run ``app`` under uvicorn until interrupted, with no access log and no server header.
+
+    An access log puts a URL and a client address beside a time: more than these services
+    should keep.
+    """
+    import uvicorn
+
+    uvicorn.run(
+        app, host=host, port=port, access_log=False, server_header=False, log_level="warning"
+    )

@@ -543,23 +543,25 @@ def create_app(data: CaseData, database: Database, settings: Settings) -> FastAP
             quarantined=quarantined,
         )
 
+    def reveal(request: Request, access: Access, what: str, index: int) -> Response:
+        """One hidden value shown to a responder, audited; 404 when there is none."""
+        value = data.column_example(index) if what == "column example" else None
+        if what == "quarantined record":
+            value = data.quarantined_raw(index)
+        if value is None:
+            raise not_found()
+        audit(access, "serve reveal", {"what": what, "index": index}, shown=1)
+        return render(request, "revealed.html", access, value=value)
+
     @app.post("/columns/{index}/reveal", include_in_schema=False)
     @allow(RESPONDER, personal=True, writes=True)
     def reveal_column(request: Request, index: int, access: Guarded) -> Response:
-        value = data.column_example(index)
-        if value is None:
-            raise not_found()
-        audit(access, "serve reveal", {"what": "column example", "index": index}, shown=1)
-        return render(request, "revealed.html", access, value=value)
+        return reveal(request, access, "column example", index)
 
     @app.post("/quarantine/{index}/reveal", include_in_schema=False)
     @allow(RESPONDER, personal=True, writes=True)
     def reveal_quarantined(request: Request, index: int, access: Guarded) -> Response:
-        value = data.quarantined_raw(index)
-        if value is None:
-            raise not_found()
-        audit(access, "serve reveal", {"what": "quarantined record", "index": index}, shown=1)
-        return render(request, "revealed.html", access, value=value)
+        return reveal(request, access, "quarantined record", index)
 
     @app.get("/audit", response_class=HTMLResponse, include_in_schema=False)
     @allow(RESPONDER)

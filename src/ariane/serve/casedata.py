@@ -36,7 +36,7 @@ PAGE_SIZE = 50
 PERSON_FIELDS = followup.EXPORT_COLUMNS
 #: What a search may match: a name's start, or an identifier or contact exactly.
 _SEARCH = (
-    "(strip_accents(lower(p.last_name)) LIKE ? OR strip_accents(lower(p.first_name)) LIKE ? "
+    "(p.last_key LIKE ? OR p.first_key LIKE ? "
     "OR CAST(p.person_id AS VARCHAR) = ? OR p.nir = ? OR lower(p.email) = ? OR p.phone = ?)"
 )
 
@@ -68,7 +68,9 @@ class CaseData:
         if self.ready:
             engine.execute(
                 f"CREATE OR REPLACE TEMP TABLE {PERSONS} AS SELECT *, row_number() OVER "
-                "(ORDER BY controller_id, person_id) AS k "
+                "(ORDER BY controller_id, person_id) AS k, "
+                "strip_accents(lower(last_name)) AS last_key, "
+                "strip_accents(lower(first_name)) AS first_key "
                 f"FROM ({followup.persons_sql()}) ORDER BY k"
             )
         #: Each controller's rows: the first ``k`` and how many (its persons, in order).

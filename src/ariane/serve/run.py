@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from ariane.errors import ConfigError
+from ariane.websafe import run_server
 
 LOOPBACK_NAMES = {"localhost"}
 
@@ -46,8 +47,6 @@ def check_host(host: str, behind_tls: bool) -> None:
 
 def serve(options: ServeOptions) -> None:
     """Run the web application until interrupted."""
-    import uvicorn
-
     from ariane.case import Case
     from ariane.ops.db import open_database
     from ariane.serve.app import Settings, create_app
@@ -66,13 +65,6 @@ def serve(options: ServeOptions) -> None:
                 {"host": options.host, "port": options.port, "database": database.backend},
             )
             log.info("serving the case on http://%s:%d", options.host, options.port)
-            uvicorn.run(
-                app,
-                host=options.host,
-                port=options.port,
-                access_log=False,
-                server_header=False,
-                log_level="warning",
-            )
+            run_server(app, options.host, options.port)
         finally:
             database.close()
