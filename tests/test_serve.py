@@ -203,6 +203,24 @@ def test_a_search_goes_by_post_and_never_into_a_url(served):
         re.search(r"([\d\u202f]+) personne\(s\) trouvée", answer.text)[1].replace("\u202f", "")
     )
     assert total >= 1
+    # A short term: as many as the lab's persons whose last or first name starts with it.
+    everyone = []
+    first_page = client.get(f"/api/controllers/{cid}/persons").json()
+    for page in range(1, first_page["pages"] + 1):
+        everyone += client.get(f"/api/controllers/{cid}/persons?page={page}").json()["persons"]
+    term = name[:2].lower()
+    expected = sum(
+        1
+        for p in everyone
+        if (p["last_name"] or "").lower().startswith(term)
+        or (p["first_name"] or "").lower().startswith(term)
+    )
+    found = client.post(f"/controllers/{cid}/persons", data={"q": term, "page": "99"})
+    caption = re.search(
+        r"([\d\u202f]+) personne\(s\) trouvée\(s\) · page (\d+) sur (\d+)", found.text
+    )
+    assert int(caption[1].replace("\u202f", "")) == expected
+    assert caption[2] == caption[3] == str(-(-expected // 50))  # past the end: the last page
     # A GET with the term in the query string is not a search: the term is ignored.
     plain = client.get(f"/controllers/{cid}/persons", params={"q": name})
     assert "trouvée" not in plain.text

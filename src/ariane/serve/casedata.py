@@ -163,16 +163,20 @@ class CaseData:
                 term = query.strip().lower()
                 args = [*bounds, f"{_folded(term)}%", f"{_folded(term)}%"]
                 args += [query.strip(), query.strip(), term, query.strip()]
-                total = int(
-                    engine.fetch(
-                        f"SELECT count(*) FROM {PERSONS} p WHERE {mine} AND {_SEARCH}", args
-                    )[0][0]
-                )
-                page = _clamp(page, total)
-                rows = engine.fetch(
-                    f"{select}{mine} AND {_SEARCH} ORDER BY p.k LIMIT ? OFFSET ?",
-                    [*args, PAGE_SIZE, (page - 1) * PAGE_SIZE],
-                )
+                # One scan: the page and, beside each row, how many matched in all.
+                sql = f"{select}{mine} AND {_SEARCH} ORDER BY p.k LIMIT ? OFFSET ?"
+                sql = sql.replace(" FROM ", ", count(*) OVER () FROM ", 1)
+                rows = engine.fetch(sql, [*args, PAGE_SIZE, (page - 1) * PAGE_SIZE])
+                if not rows and page > 1:  # past the last page: show the last one
+                    total = int(
+                        engine.fetch(
+                            f"SELECT count(*) FROM {PERSONS} p WHERE {mine} AND {_SEARCH}", args
+                        )[0][0]
+                    )
+                    page = _clamp(page, total)
+                    rows = engine.fetch(sql, [*args, PAGE_SIZE, (page - 1) * PAGE_SIZE])
+                total = int(rows[0][-1]) if rows else 0
+                rows = [row[:-1] for row in rows]
             else:
                 total = count
                 page = _clamp(page, total)
