@@ -460,3 +460,30 @@ def test_behind_tls_cookies_are_secure(tmp_path, monkeypatch):
         case.close()
         database.close()
     _ = open_database
+
+
+def test_notice_counts_come_from_the_outbox(served):
+    from ariane.ops.models import Notice
+
+    app, database, leak, _ = served
+    cid, other = leak.controllers[0], leak.controllers[1]
+    statuses = ["planned", "planned", "sent", "delivered"]
+    with database.write() as session:
+        for n, status in enumerate(statuses):
+            session.add(
+                Notice(
+                    notice_id=f"notice-{n}",
+                    person_key_hash=f"{n:064d}",
+                    controller_ids=[cid, other] if n == 0 else [cid],
+                    channel="email",
+                    status=status,
+                )
+            )
+    client, _ = _client(app, database, "regulator")
+    mine = client.get(f"/api/controllers/{cid}").json()["notices"]
+    assert mine["planned"] == 2 and mine["sent"] == 1 and mine["delivered"] == 1
+    assert client.get(f"/api/controllers/{other}").json()["notices"]["planned"] == 1
+    page = client.get(f"/controllers/{cid}").text
+    assert (
+        '<td class="n">2</td><td class="n">0</td><td class="n">1</td><td class="n">1</td>' in page
+    )

@@ -10,7 +10,7 @@ view of them is written to the case's audit log.
 from __future__ import annotations
 
 import hashlib
-import logging
+import json
 import secrets
 from dataclasses import dataclass, field
 from datetime import timedelta
@@ -50,7 +50,6 @@ from ariane.serve.access import (
 from ariane.serve.casedata import CaseData
 from ariane.websafe import JSON, Contained, SecurityHeaders, double_submit_ok, media_type, sign
 
-log = logging.getLogger("ariane.serve")
 LOGIN_COOKIE = "ariane_login"
 STATIC = {
     "htmx.min.js": "text/javascript",
@@ -368,7 +367,7 @@ def create_app(data: CaseData, database: Database, settings: Settings) -> FastAP
             return RedirectResponse(f"/controllers/{account.controller_id}", status_code=303)
         figures = data.figures()
         summary = data.summary()
-        notices = notice_counts()
+        notices = notice_counts(database)
         svg, legend = data.cached(
             "map",
             lambda: departement_map(
@@ -396,7 +395,7 @@ def create_app(data: CaseData, database: Database, settings: Settings) -> FastAP
         order: str = Query("asc", pattern="^(asc|desc)$"),
         q: str = Query("", max_length=100),
     ) -> Response:
-        rows = views.controller_rows(data.summary(), data.figures(), notice_counts())
+        rows = views.controller_rows(data.summary(), data.figures(), notice_counts(database))
         rows = [r for r in rows if access.sees(r["controller_id"])]
         rows = views.filter_sort(rows, q, sort, order == "desc")
         template = "controllers_table.html" if views.is_fragment(request) else "controllers.html"
@@ -423,7 +422,7 @@ def create_app(data: CaseData, database: Database, settings: Settings) -> FastAP
         summary = data.summary()
         row = next(
             r
-            for r in views.controller_rows(summary, figures, notice_counts())
+            for r in views.controller_rows(summary, figures, notice_counts(database))
             if r["controller_id"] == controller_id
         )
         draft = notification.build(figures, controller)
@@ -574,7 +573,7 @@ def create_app(data: CaseData, database: Database, settings: Settings) -> FastAP
 
     def visible_summary(access: Access) -> dict[str, Any]:
         document = data.summary()
-        notices = notice_counts()
+        notices = notice_counts(database)
         for controller in document.get("controllers") or []:
             controller["notices"] = {
                 **dict.fromkeys(NOTICE_STATUSES, 0),
@@ -634,21 +633,19 @@ def create_app(data: CaseData, database: Database, settings: Settings) -> FastAP
             "persons": found.rows,
         }
 
-    def notice_counts() -> dict[str, dict[str, int]]:
-        """Notices per controller and status, from the operational database (issue 11)."""
-        counts: dict[str, dict[str, int]] = {}
-        with database.sessions() as session:
-            rows = session.execute(
-                select(cast(Notice.controller_ids, String), Notice.status, func.count()).group_by(
-                    cast(Notice.controller_ids, String), Notice.status
-                )
-            ).all()
-        import json
-
-        for ids, status, number in rows:
-            for controller_id in json.loads(ids or "[]"):
-                own = counts.setdefault(controller_id, {})
-                own[status] = own.get(status, 0) + int(number)
-        return counts
-
     return app
+
+
+def notice_counts(database: Database) -> dict[str, dict[str, int]]:
+    """Notices per controller and status, from the operational database (``ariane notify``)."""
+    counts: dict[str, dict[str, int]] = {}
+    ids = cast(Notice.controller_ids, String)
+    with database.sessions() as session:
+        rows = session.execute(
+            select(ids, Notice.status, func.count()).group_by(ids, Notice.status)
+        ).all()
+    for listed, status, number in rows:
+        for controller_id in json.loads(listed or "[]"):
+            own = counts.setdefault(controller_id, {})
+            own[status] = own.get(status, 0) + int(number)
+    return counts
