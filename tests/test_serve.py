@@ -487,3 +487,14 @@ def test_notice_counts_come_from_the_outbox(served):
     assert (
         '<td class="n">2</td><td class="n">0</td><td class="n">1</td><td class="n">1</td>' in page
     )
+
+
+def test_an_unknown_address_is_the_same_404_as_a_forbidden_one(served):
+    app, database, leak, _ = served
+    client, _ = _client(app, database, "controller", leak.controllers[0])
+    unknown = client.get("/no/such/page")
+    forbidden = client.get(f"/api/controllers/{leak.controllers[1]}")
+    missing = client.get("/api/controllers/NOPE")
+    assert unknown.status_code == forbidden.status_code == missing.status_code == 404
+    assert forbidden.json() == missing.json() == {"error": "Page introuvable."}
+    assert "Page introuvable." in unknown.text

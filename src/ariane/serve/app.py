@@ -23,6 +23,7 @@ from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Resp
 from jinja2 import Environment, PackageLoader, select_autoescape
 from pydantic import BaseModel, Field
 from sqlalchemy import String, cast, func, select
+from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from ariane import __version__
 from ariane.assess.facts import catalogue
@@ -214,8 +215,8 @@ def create_app(data: CaseData, database: Database, settings: Settings) -> FastAP
             return Response(status_code=401, headers={"hx-redirect": "/login"})
         return RedirectResponse("/login", status_code=303)
 
-    @app.exception_handler(HTTPException)
-    async def http_error(request: Request, exc: HTTPException) -> Response:
+    @app.exception_handler(StarletteHTTPException)
+    async def http_error(request: Request, exc: StarletteHTTPException) -> Response:
         message = str(exc.detail) if exc.status_code < 500 else "Erreur interne."
         if exc.status_code == 404:
             message = "Page introuvable."
