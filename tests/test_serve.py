@@ -498,3 +498,16 @@ def test_an_unknown_address_is_the_same_404_as_a_forbidden_one(served):
     assert unknown.status_code == forbidden.status_code == missing.status_code == 404
     assert forbidden.json() == missing.json() == {"error": "Page introuvable."}
     assert "Page introuvable." in unknown.text
+
+
+def test_the_audit_page_lists_the_log_newest_first(served):
+    app, database, leak, case_dir = served
+    client, _ = _client(app, database, "responder")
+    client.get(f"/api/controllers/{leak.controllers[0]}/persons")
+    entries = _audit(case_dir)
+    page = client.get("/audit").text
+    seqs = [int(n) for n in re.findall(r'<tr><td class="n">(\d+)</td>', page)]
+    assert seqs == [e["seq"] for e in reversed(entries)][:100]
+    last = -(-len(entries) // 100)
+    tail = client.get(f"/audit?page={last}").text
+    assert re.findall(r'<tr><td class="n">(\d+)</td>', tail)[-1] == "0"

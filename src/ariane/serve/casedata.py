@@ -274,13 +274,17 @@ class CaseData:
             self.case.record(command, arguments, outcome=outcome, checkpoint=False)
 
     def audit_entries(self, page: int, size: int = 100) -> Page:
-        """The audit log, newest first."""
+        """The audit log, newest first (only the page's entries are parsed)."""
         with self._lock:
-            lines = self.case.audit_path.read_text(encoding="utf-8").splitlines()
-        entries = [json.loads(line) for line in reversed(lines) if line.strip()]
-        page = _clamp(page, len(entries), size)
-        chosen = entries[(page - 1) * size : page * size]
-        return Page(chosen, page, max(1, -(-len(entries) // size)), len(entries))
+            lines = [
+                line
+                for line in self.case.audit_path.read_text(encoding="utf-8").splitlines()
+                if line.strip()
+            ]
+        page = _clamp(page, len(lines), size)
+        newest = len(lines) - (page - 1) * size
+        chosen = [json.loads(line) for line in reversed(lines[max(0, newest - size) : newest])]
+        return Page(chosen, page, max(1, -(-len(lines) // size)), len(lines))
 
     # -- changes -----------------------------------------------------------------------
 
