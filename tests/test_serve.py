@@ -95,6 +95,18 @@ def _call(client, method, path):
     return client.request(method, path, follow_redirects=False)
 
 
+PERSON_KEYS = {"last_name", "first_name", "birth_date", "nir", "phone", "email", "person_id"}
+
+
+def _keys(document) -> set:
+    """Every key at any depth of a JSON document."""
+    if isinstance(document, dict):
+        return set(document) | set().union(*(_keys(v) for v in document.values()))
+    if isinstance(document, list):
+        return set().union(*(_keys(v) for v in document))
+    return set()
+
+
 def _audit(case_dir):
     return [json.loads(line) for line in (case_dir / "audit.jsonl").read_text().splitlines()]
 
@@ -157,6 +169,8 @@ def test_the_regulator_never_receives_a_person_level_field(served):
                 assert answer.status_code == 404, route.path
             for secret in leak.secrets:
                 assert secret not in answer.text, (route.path, "leaks a person's value")
+            if answer.headers.get("content-type", "").startswith("application/json"):
+                assert not _keys(answer.json()) & PERSON_KEYS, route.path
             seen += 1
     assert seen >= 15
     assert len(leak.secrets) > 100
