@@ -767,3 +767,31 @@ def users_add(
 
 
 app.add_typer(users_app, name="users")
+
+
+@app.command()
+@_guarded
+def serve(
+    case: Annotated[Path, typer.Argument(help="Case directory.")],
+    host: Annotated[
+        str, typer.Option(help="Address to listen on (loopback unless --behind-tls).")
+    ] = ("127.0.0.1"),
+    port: Annotated[int, typer.Option(help="Port to listen on.")] = 8000,
+    database: Annotated[
+        str | None,
+        typer.Option(help="postgresql://USER@HOST/DB (default: an SQLite file in the case)."),
+    ] = None,
+    behind_tls: Annotated[
+        bool,
+        typer.Option(
+            "--behind-tls",
+            help="A TLS proxy serves HTTPS in front: allow any --host, mark cookies Secure.",
+        ),
+    ] = False,
+) -> None:
+    """Serve the case on the web: the responder's dashboard, controllers, the regulator."""
+    from ariane.serve.run import ServeOptions, check_host
+    from ariane.serve.run import serve as run_server
+
+    check_host(host, behind_tls)
+    run_server(ServeOptions(case, host, port, database, behind_tls))

@@ -68,27 +68,37 @@ def parse_assignments(assignments: list[str], controller: str | None) -> dict[st
 def set_facts(
     case_dir: Path, assignments: list[str], controller: str | None = None
 ) -> list[fact_log.Change]:
-    """Record facts of the case or of one controller; audited; regrade when they matter.
+    """Record facts of the case or of one controller; audited; regrade when they matter."""
+    with Case.open(case_dir) as case:
+        return record_facts(case, assignments, controller)
+
+
+def record_facts(
+    case: Case,
+    assignments: list[str],
+    controller: str | None = None,
+    by: dict[str, Any] | None = None,
+) -> list[fact_log.Change]:
+    """:func:`set_facts` on an open case (the web application holds its case open).
 
     Every assignment is checked before anything is written: one bad name, value or
-    controller id changes nothing.
+    controller id changes nothing. ``by`` says who asked (a web user's id), for the audit.
     """
     values = parse_assignments(assignments, controller)
-    with Case.open(case_dir) as case:
-        engine = case.engine()
-        if controller is not None and controller not in controller_ids(engine):
-            raise ConfigError(f"--controller {controller}: no such controller in this case")
-        changes = fact_log.record(
-            engine, {(controller, name): value for name, value in values.items()}, "facts set"
-        )
-        regraded = controller is None and any(c.name in GRADING for c in changes)
-        if regraded and engine.has_table("assess_controllers"):
-            assess.assess(engine)
-        case.record(
-            "facts set",
-            {"controller": controller, "names": sorted(values)},
-            outcome={"changes": [c.as_dict() for c in changes], "regraded": regraded},
-        )
+    engine = case.engine()
+    if controller is not None and controller not in controller_ids(engine):
+        raise ConfigError(f"--controller {controller}: no such controller in this case")
+    changes = fact_log.record(
+        engine, {(controller, name): value for name, value in values.items()}, "facts set"
+    )
+    regraded = controller is None and any(c.name in GRADING for c in changes)
+    if regraded and engine.has_table("assess_controllers"):
+        assess.assess(engine)
+    case.record(
+        "facts set",
+        {"controller": controller, "names": sorted(values), **(by or {})},
+        outcome={"changes": [c.as_dict() for c in changes], "regraded": regraded},
+    )
     return changes
 
 
@@ -100,20 +110,61 @@ EXPORT_COLUMNS = (
 
 
 def affected_persons(engine: Engine, controller: str) -> list[tuple[Any, ...]]:
-    """One row per person of ``controller``'s file: identity, contact details, grade.
-
-    Each field takes the value most of the person's records give (mode), so one typo in a
-    record does not win over the others.
-    """
-    fields = ", ".join(f"mode(r.{c}) AS {c}" for c in EXPORT_COLUMNS[1:10])
+    """One row per person of ``controller``'s file: identity, contact details, grade."""
     return engine.fetch(
-        f"SELECT p.person_id, {', '.join(EXPORT_COLUMNS[1:10])}, p.records, g.band FROM ("
-        f"  SELECT r.person_id, {fields}, count(*) AS records, bit_or(e.exposure) AS exposure"
-        "  FROM assess_exposure e JOIN resolve_records r USING (source_id, _record)"
-        "  WHERE e.controller_id = ? AND r.person_id IS NOT NULL GROUP BY r.person_id) p "
+        f"SELECT p.person_id, {', '.join(EXPORT_COLUMNS[1:10])}, p.records, g.band "
+        f"FROM ({persons_sql('e.controller_id = ?')}) p "
         "JOIN assess_grades g USING (exposure) ORDER BY p.person_id",
         [controller],
     )
+
+
+def persons_sql(where: str = "e.controller_id IS NOT NULL") -> str:
+    """The SQL of one row per (controller, person): identity, contact, records, exposure.
+
+    Each field takes the value most of the person's records give (mode), so one typo in a
+    record does not win over the others. ``where`` filters the exposure rows (alias ``e``).
+    """
+    fields = ", ".join(f"mode(r.{c}) AS {c}" for c in EXPORT_COLUMNS[1:10])
+    return (
+        f"SELECT e.controller_id, r.person_id, {fields}, count(*) AS records, "
+        "bit_or(e.exposure) AS exposure "
+        "FROM assess_exposure e JOIN resolve_records r USING (source_id, _record) "
+        f"WHERE {where} AND r.person_id IS NOT NULL GROUP BY e.controller_id, r.person_id"
+    )
+
+
+def seal_persons(
+    rows: list[tuple[Any, ...]], recipient: str | None, passphrase: str | None
+) -> tuple[bytes, str]:
+    """The persons as CSV encrypted with age, and how: never a plaintext file.
+
+    For an age public key (``recipient``, ``age1...``) or a passphrase (age's scrypt), one
+    of them; the CSV exists only in memory.
+    """
+    import csv
+    import io
+
+    import pyrage
+
+    if not passphrase:
+        passphrase = None  # an empty passphrase protects nothing
+    if (recipient is None) == (passphrase is None):
+        raise ConfigError(
+            "export: give --recipient AGE_PUBLIC_KEY or set ARIANE_EXPORT_PASSPHRASE (one of them)"
+        )
+    text = io.StringIO()
+    writer = csv.writer(text)
+    writer.writerow(EXPORT_COLUMNS)
+    writer.writerows(rows)
+    plain = text.getvalue().encode("utf-8")
+    if recipient is not None:
+        try:
+            target = pyrage.x25519.Recipient.from_str(recipient.strip())
+        except pyrage.RecipientError:
+            raise ConfigError("--recipient: not an age public key (age1...)") from None
+        return pyrage.encrypt(plain, [target]), "age-x25519"
+    return pyrage.passphrase.encrypt(plain, passphrase or ""), "age-scrypt"
 
 
 def export_persons(
@@ -126,28 +177,12 @@ def export_persons(
 ) -> int:
     """Write ``controller``'s affected persons as CSV encrypted with age; return how many.
 
-    For an age public key (``recipient``, ``age1...``) or a passphrase (age's scrypt);
-    never in plaintext: the CSV exists only in memory. The export is audited (who for,
-    how encrypted, how many persons, the SHA-256 of the encrypted file).
+    See :func:`seal_persons`. The export is audited (who for, how encrypted, how many
+    persons, the SHA-256 of the encrypted file).
     """
-    import csv
     import hashlib
-    import io
 
-    import pyrage
-
-    if not passphrase:
-        passphrase = None  # an empty passphrase protects nothing
-    if (recipient is None) == (passphrase is None):
-        raise ConfigError(
-            "export: give --recipient AGE_PUBLIC_KEY or set ARIANE_EXPORT_PASSPHRASE (one of them)"
-        )
-    target = None
-    if recipient is not None:
-        try:
-            target = pyrage.x25519.Recipient.from_str(recipient.strip())
-        except pyrage.RecipientError:
-            raise ConfigError("--recipient: not an age public key (age1...)") from None
+    seal_persons([], recipient, passphrase)  # a bad key or no secret: fail before anything
     out_file = Path(out_file)
     if out_file.exists():
         raise ConfigError(f"{out_file}: already exists; choose another name")
@@ -156,15 +191,7 @@ def export_persons(
         if controller not in controller_ids(engine):
             raise ConfigError(f"--controller {controller}: no such controller in this case")
         rows = affected_persons(engine, controller)
-        text = io.StringIO()
-        writer = csv.writer(text)
-        writer.writerow(EXPORT_COLUMNS)
-        writer.writerows(rows)
-        plain = text.getvalue().encode("utf-8")
-        if target is not None:
-            sealed = pyrage.encrypt(plain, [target])
-        else:
-            sealed = pyrage.passphrase.encrypt(plain, passphrase or "")
+        sealed, encryption = seal_persons(rows, recipient, passphrase)
         out_file.parent.mkdir(parents=True, exist_ok=True)
         out_file.touch(mode=0o600)
         out_file.write_bytes(sealed)
@@ -173,7 +200,7 @@ def export_persons(
             {
                 "controller": controller,
                 "out": out_file.name,
-                "encryption": "age-x25519" if target is not None else "age-scrypt",
+                "encryption": encryption,
                 "recipient": recipient.strip() if recipient else None,
             },
             outcome={"persons": len(rows), "sha256": hashlib.sha256(sealed).hexdigest()},

@@ -63,6 +63,7 @@ class Case:
         self._new = new
         self._memory_limit = memory_limit
         self._engine: DuckDBEngine | None = None
+        self._tail: audit.Tail | None = None
 
     # -- life cycle ----------------------------------------------------------------------
 
@@ -199,11 +200,19 @@ class Case:
         arguments: dict[str, Any] | None = None,
         inputs: Iterable[Path] = (),
         outcome: dict[str, Any] | None = None,
+        *,
+        checkpoint: bool = True,
     ) -> None:
-        """Append a command to the audit log, and its hash to the encrypted store."""
+        """Append a command to the audit log, and its hash to the encrypted store.
+
+        ``checkpoint=False`` leaves the hash in the store's write-ahead log (encrypted and
+        durable too) for the next checkpoint: a web server records every page of
+        personal data shown, and a checkpoint per page would cost more than the page.
+        """
         if not self._audited:
             return
-        entry = audit.append(self.audit_path, command, arguments, inputs, outcome)
+        entry = audit.append(self.audit_path, command, arguments, inputs, outcome, self._tail)
+        self._tail = audit.Tail(entry["seq"] + 1, entry["hash"], self.audit_path.stat().st_size)
         engine = self.engine()
         engine.execute(
             "CREATE TABLE IF NOT EXISTS audit_head (seq INTEGER, recorded_at VARCHAR, hash VARCHAR)"
@@ -211,7 +220,8 @@ class Case:
         engine.execute(
             "INSERT INTO audit_head VALUES (?, ?, ?)", [entry["seq"], entry["at"], entry["hash"]]
         )
-        engine.checkpoint()
+        if checkpoint:
+            engine.checkpoint()
 
     def verify_audit(self) -> audit.AuditReport:
         """Verify the chain, and that the store holds the same entries (no wholesale rewrite)."""

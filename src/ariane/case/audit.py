@@ -44,16 +44,36 @@ class AuditReport:
     head: str
 
 
+@dataclass(frozen=True)
+class Tail:
+    """Where the log ended after this process's last append: next seq, last hash, size."""
+
+    seq: int
+    head: str
+    size: int
+
+
 def append(
     log: Path,
     command: str,
     arguments: dict[str, Any] | None = None,
     inputs: Iterable[Path] = (),
     outcome: dict[str, Any] | None = None,
+    tail: Tail | None = None,
 ) -> dict[str, Any]:
-    """Append one entry to ``log`` and return it."""
-    previous = verify(log).head if log.exists() else GENESIS
-    seq = sum(1 for _ in _lines(log)) if log.exists() else 0
+    """Append one entry to ``log`` and return it.
+
+    The chain is verified before appending, unless ``tail`` says where this process's own
+    last append left it and the file has not changed size since (a server appending on
+    every page would otherwise read its whole log each time).
+    """
+    if tail is not None and log.exists() and log.stat().st_size == tail.size:
+        previous, seq = tail.head, tail.seq
+    elif log.exists():
+        report = verify(log)
+        previous, seq = report.head, report.entries
+    else:
+        previous, seq = GENESIS, 0
     entry: dict[str, Any] = {
         "seq": seq,
         "at": datetime.now(UTC).isoformat(timespec="seconds"),

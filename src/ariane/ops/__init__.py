@@ -7,6 +7,6 @@ comes from the Alembic migrations shipped in ``migrations/``, applied on open.
 
 Modules: :mod:`~.db` (open, migrate), :mod:`~.models` (tables), :mod:`~.users` (create,
 verify a login), :mod:`~.sessions` (server-side sessions), :mod:`~.sealing` (TOTP
-secrets at rest), :mod:`~.outbox` (lease claims).
+secrets at rest), :mod:`~.attempts` (login rate limits), :mod:`~.outbox` (lease claims).
 SQLAlchemy is imported only when one of them is, so ``import ariane`` stays light.
 """

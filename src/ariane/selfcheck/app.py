@@ -8,10 +8,6 @@ ever logged.
 
 from __future__ import annotations
 
-import base64
-import hashlib
-import hmac
-import json
 import logging
 import secrets
 from collections.abc import AsyncIterator, Callable
@@ -20,19 +16,26 @@ from dataclasses import dataclass, field
 from importlib import resources
 from pathlib import Path
 from typing import Any
-from urllib.parse import parse_qs
 
 from fastapi import FastAPI, Request
 from fastapi.responses import HTMLResponse, JSONResponse, Response
 from jinja2 import Environment, PackageLoader, select_autoescape
 from pydantic import BaseModel, Field
-from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from ariane import __version__
 from ariane.selfcheck import identifiers
 from ariane.selfcheck.index import DigestIndex
 from ariane.selfcheck.limits import Limiter, Limits, MemoryLimiter, RedisLimiter
 from ariane.selfcheck.service import Refusal, SelfCheck
+from ariane.websafe import (
+    FORM,
+    BodyError,
+    SecurityHeaders,
+    double_submit_ok,
+    media_type,
+    read_fields,
+    sign,
+)
 
 log = logging.getLogger("ariane.selfcheck")
 
@@ -43,16 +46,6 @@ ANSWER = (
 )
 CSRF_COOKIE = "ariane_csrf"
 CSRF_FIELD = "csrf_token"
-FORM = "application/x-www-form-urlencoded"
-SECURITY_HEADERS = [
-    (b"content-security-policy",
-     b"default-src 'self'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'"),
-    (b"x-frame-options", b"DENY"),
-    (b"referrer-policy", b"no-referrer"),
-    (b"cache-control", b"no-store"),
-    (b"x-content-type-options", b"nosniff"),
-    (b"cross-origin-opener-policy", b"same-origin"),
-]  # fmt: skip
 
 
 @dataclass
@@ -90,25 +83,6 @@ class Problem(BaseModel):
 
     error: str
     field: str | None = None
-
-
-class SecurityHeaders:
-    """Pure ASGI middleware: the same security headers on every response."""
-
-    def __init__(self, app: ASGIApp) -> None:
-        self.app = app
-
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http":
-            await self.app(scope, receive, send)
-            return
-
-        async def with_headers(message: Message) -> None:
-            if message["type"] == "http.response.start":
-                message["headers"] = [*message.get("headers", []), *SECURITY_HEADERS]
-            await send(message)
-
-        await self.app(scope, receive, with_headers)
 
 
 def create_app(
@@ -172,7 +146,7 @@ def create_app(
         response = HTMLResponse(body, status_code=status)
         response.set_cookie(
             CSRF_COOKIE,
-            f"{token}.{_sign(settings.csrf_secret, token)}",
+            f"{token}.{sign(settings.csrf_secret, token)}",
             httponly=True,
             samesite="strict",
             secure=request.url.scheme == "https",
@@ -218,9 +192,12 @@ def create_app(
     )
     async def check(request: Request) -> Response:
         """Always the same 200 answer; the outcome goes only to a channel on file."""
-        is_form = _media_type(request) == FORM
+        is_form = media_type(request) == FORM
         try:
-            fields = await _read_fields(request, settings.max_body)
+            try:
+                fields = await read_fields(request, settings.max_body, too_long=400)
+            except BodyError as bad:
+                raise Refusal(bad.status, bad.message) from None
             if is_form and not _csrf_ok(settings.csrf_secret, request, fields.get(CSRF_FIELD)):
                 raise Refusal(
                     403,
@@ -266,59 +243,5 @@ def _form_schema() -> dict[str, Any]:
     return schema
 
 
-def _media_type(request: Request) -> str:
-    return request.headers.get("content-type", "").split(";")[0].strip().lower()
-
-
-async def _read_fields(request: Request, max_body: int) -> dict[str, Any]:
-    """The request's fields from JSON or a form, within ``max_body`` bytes."""
-    declared = request.headers.get("content-length", "")
-    if declared.isdigit() and int(declared) > max_body:
-        raise Refusal(400, _too_big(max_body))
-    body = b""
-    async for chunk in request.stream():
-        body += chunk
-        if len(body) > max_body:
-            raise Refusal(400, _too_big(max_body))
-    media = _media_type(request)
-    try:
-        text = body.decode("utf-8")
-    except UnicodeDecodeError:
-        raise Refusal(400, "La demande doit être encodée en UTF-8.") from None
-    if media == "application/json":
-        try:
-            fields = json.loads(text)
-        except ValueError:
-            raise Refusal(400, "Le corps de la demande n'est pas du JSON valide.") from None
-        if not isinstance(fields, dict):
-            raise Refusal(400, "Le corps de la demande doit être un objet JSON.")
-        return fields
-    if media == FORM:
-        try:
-            parsed = parse_qs(text, keep_blank_values=True, max_num_fields=10)
-        except ValueError:
-            raise Refusal(400, "Le formulaire envoyé a trop de champs.") from None
-        return {name: values[0] for name, values in parsed.items()}
-    raise Refusal(
-        415, "Envoyez la demande en JSON (application/json) ou depuis le formulaire de la page."
-    )
-
-
-def _too_big(max_body: int) -> str:
-    return f"La demande est trop longue ({max_body} octets au plus) : raccourcissez les champs."
-
-
-def _sign(secret: bytes, token: str) -> str:
-    digest = hmac.new(secret, token.encode(), hashlib.sha256).digest()
-    return base64.urlsafe_b64encode(digest).decode().rstrip("=")
-
-
 def _csrf_ok(secret: bytes, request: Request, typed: object) -> bool:
-    """Signed double submit: the cookie is ``token.signature``, the form carries ``token``."""
-    cookie = request.cookies.get(CSRF_COOKIE, "")
-    token, _, signature = cookie.partition(".")
-    if not token or not isinstance(typed, str):
-        return False
-    return hmac.compare_digest(signature, _sign(secret, token)) and hmac.compare_digest(
-        typed.encode(), token.encode()
-    )
+    return double_submit_ok(secret, request.cookies.get(CSRF_COOKIE, ""), typed)

@@ -15,6 +15,7 @@ from ariane.errors import ConfigError
 from ariane.selfcheck.index import hmac_key_path, read_hmac_key, read_manifest, sender_key_path
 from ariane.selfcheck.limits import Limits, RedisLimiter
 from ariane.selfcheck.sender import Dispatcher, SenderSettings, load_identity, parse_smtp
+from ariane.websafe import run_server
 
 
 @dataclass(frozen=True)
@@ -47,8 +48,6 @@ def sender_settings(options: ServeOptions) -> SenderSettings:
 
 def serve(options: ServeOptions) -> None:
     """Run the self-check service until interrupted."""
-    import uvicorn
-
     from ariane.selfcheck.app import Settings, create_app
 
     manifest = read_manifest(options.index_dir)
@@ -73,13 +72,6 @@ def serve(options: ServeOptions) -> None:
         options.port,
     )
     try:
-        uvicorn.run(
-            app,
-            host=options.host,
-            port=options.port,
-            access_log=False,
-            server_header=False,
-            log_level="warning",
-        )
+        run_server(app, options.host, options.port)
     finally:
         dispatcher.stop()
