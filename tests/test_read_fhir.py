@@ -102,14 +102,16 @@ def test_damaged_resources_are_quarantined_and_the_others_kept(tmp_path):
     entries = [json.dumps({"resource": _patient(p, f"p{p.number}")}) for p in persons]
     entries.insert(2, '{"resource": {"resourceType": "Observation", "id": "x" "code": }}')
     entries.insert(3, '{"request": {"method": "DELETE"}}')
+    entries.insert(4, '{"resource": {"resourceType": "not a type", "id": "z"}}')
     text = '{"resourceType": "Bundle", "entry": [\n' + ",\n".join(entries) + "\n]}"
     path = tmp_path / "damaged.json"
     path.write_text(text)
     sources, tables, quarantine = _sources(path)
     assert sources["Patient"].rows == 4
     assert sources["Observation"].quarantined == 1
-    assert sources["Bundle.entry"].quarantined == 1
-    assert sorted(r for _, r in quarantine) == ["Bundle entry holds no resource", "invalid JSON"]
+    assert sources["Bundle.entry"].quarantined == 2
+    reasons = sorted(r for _, r in quarantine)
+    assert reasons == ["Bundle entry holds no resource", "invalid JSON", "not a FHIR resource"]
 
 
 def test_bulk_ndjson(tmp_path):

@@ -43,7 +43,9 @@ keeps its number, first line, byte offset and (up to 64 KiB of) its raw bytes.
 Formats are sniffed from content, never from names alone: delimited text (``sniff``,
 ``delimited``), JSON and NDJSON (``jsonfile``), XLSX/XLS (``xlsx``), SQL dumps
 (``sqldump``), SQLite databases (``sqlite``), Parquet (``parquet``), archives
-(``archive``, with limits against zip bombs).
+(``archive``, with limits against zip bombs); and what lab systems exchange: HL7 v2
+message logs (``hl7v2``), HPRIM Santé and HPRIM Net (``hprim``), both read as segments
+(``segments``), and FHIR R4 Bundles and NDJSON (``fhir``).
 """
 
 from __future__ import annotations

@@ -48,6 +48,9 @@ FINESS_SYSTEMS = frozenset(["urn:oid:1.2.250.1.71.4.2.2", "http://finess.sante.g
 RPPS_SYSTEMS = frozenset(["urn:oid:1.2.250.1.71.4.2.1"])  # national id of professionals
 #: Where a damaged entry, whose type cannot be read, is kept.
 UNTYPED = "Bundle.entry"
+#: A damaged file naming ever new types does not make a source of each (R4 has ~150).
+MAX_TYPES = 256
+_TYPE_NAME = re.compile(r"[A-Z][A-Za-z]{1,63}")
 
 
 def read_fhir(blob: Blob, store: Store, origin: Origin) -> list[SourceWriter]:
@@ -83,9 +86,16 @@ class _Resources:
     def resource(self, value: Any, line: int, offset: int, raw: str, full_url: str = "") -> None:
         """One resource (or what stands where one should): a row, or quarantined."""
         kind = value.get("resourceType") if isinstance(value, dict) else None
-        if not isinstance(kind, str) or not kind:
-            reason = "not a FHIR resource" if isinstance(value, dict) else "not a JSON object"
-            self.records(UNTYPED).quarantine(reason, raw or as_text(value) or "", line, offset)
+        reason = None
+        if not isinstance(value, dict):
+            reason = "not a JSON object"
+        elif not isinstance(kind, str) or not _TYPE_NAME.fullmatch(kind):
+            reason = "not a FHIR resource"
+        elif kind not in self.by_type and len(self.by_type) >= MAX_TYPES:
+            reason = f"more than {MAX_TYPES} resource types"
+        if reason is not None or not isinstance(kind, str):
+            evidence = raw or as_text(value) or ""
+            self.records(UNTYPED).quarantine(reason or "", evidence, line, offset)
             return
         if kind == "Bundle" and isinstance(value.get("entry"), list):
             for entry in value["entry"]:  # a Bundle inside a Bundle, decoded already
