@@ -182,3 +182,10 @@ def test_damaged_parquet_row_group_quarantined_others_read(engine, tmp_path):
     assert set(reasons) == {f"row group 2 of 3 cannot be read ({reasons[0].split('(')[1]}"}
     ids = [r["id"] for r in _rows(engine, source)]
     assert ids == [str(i) for i in [*range(1, 101), *range(201, 301)]]
+
+
+def test_a_text_table_starting_with_the_parquet_magic_is_text(engine, tmp_path):
+    path = tmp_path / "codes.csv"
+    path.write_text("PAR1;PAR2\n1;2\n3;4\n", encoding="utf-8")
+    [source] = load(engine, [path]).sources
+    assert (source.format, source.rows, source.columns) == ("csv", 2, ["PAR1", "PAR2"])

@@ -27,10 +27,12 @@ stages count are ``rows - linked``. Writes ``link_tables``::
     parent_column VARCHAR, coverage DOUBLE, keys BIGINT, depth INTEGER,
     linked BIGINT, orphans BIGINT, folded VARCHAR[]
 
-Interface for readers (FHIR, HL7): emit one source per table with a column holding the
-parent's identifiers exactly as the parent's identifier column writes them (bare ids, no
-``Patient/`` prefix); nothing else is needed. Sources of different input files are never
-linked.
+Interface for readers (FHIR, HL7): emit, from one input file, one source per table with a
+column holding the parent's identifiers exactly as the parent's identifier column writes
+them (bare ids, no ``Patient/`` prefix), filled on >= 95% of the child's rows; the parent
+must be a table classify sees as naming persons (:data:`~.discover.IDENTITY_WEIGHTS`: two
+of last name, first name, birth date, or a full name or a NIR) or a child of one. Nothing
+else is needed. Sources of different input files are never linked.
 """
 
 from __future__ import annotations

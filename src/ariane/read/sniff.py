@@ -56,8 +56,8 @@ def sniff_format(sample: bytes) -> str:
         return "tar"
     if sample.startswith(b"SQLite format 3\x00"):
         return "sqlite"
-    if sample.startswith(b"PAR1"):
-        return "parquet"
+    if sample.startswith(b"PAR1") and any(byte < 0x09 for byte in sample[4:64]):
+        return "parquet"  # binary page headers follow; a text starting "PAR1;..." is text
     for magic, what in _BINARY_MAGIC.items():
         if sample.startswith(magic):
             return f"binary:{what}"
