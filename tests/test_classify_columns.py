@@ -436,3 +436,27 @@ def test_a_header_naming_another_nine_digit_number_keeps_its_say() -> None:
         "SIRET employeur": "provider.organisation",
         "N° ADELI": "provider.adeli",
     }
+
+
+def test_numbers_beside_tests_and_units_are_results_but_ages_are_not() -> None:
+    """In a results table, measured values are a patient's results; an age is not."""
+    rng = random.Random(7)
+    analyses = [
+        ("Glycémie", "5,4", "mmol/L"),
+        ("TSH", "1,85", "mUI/L"),
+        ("Créatinine", "78", "µmol/L"),
+    ]
+    rows = [rng.choice(analyses) for _ in range(300)]
+    columns: dict[str, list[str | None]] = {
+        "Test": [a for a, _v, _u in rows],
+        "Value": [v for _a, v, _u in rows],
+        "Unit": [u for _a, _v, u in rows],
+        "Age": [str(rng.randrange(18, 90)) for _ in rows],
+    }
+    labels = {p.name: p.label for p in _classify(columns)}
+    assert labels == {
+        "Test": "health.test",
+        "Value": "health.test",
+        "Unit": "other",
+        "Age": "other",
+    }

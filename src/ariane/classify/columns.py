@@ -400,6 +400,8 @@ def relabel(decision: ColumnDecision, label: str, sample: ColumnSample, why: str
 
 #: Share of a column's values that make it a column of units, or of measured results.
 _RESULTS_SHARE = 0.8
+#: Share of decimals among results (integers alone are ages, counts, years).
+_MEASURED_SHARE = 0.2
 
 
 def results_beside_units(measured: list[tuple[ColumnSample, ColumnDecision]]) -> None:
@@ -410,7 +412,10 @@ def results_beside_units(measured: list[tuple[ColumnSample, ColumnDecision]]) ->
     if not any(s.rates.get("unit", 0.0) >= _RESULTS_SHARE for s, _d in measured):
         return
     for sample, decision in measured:
-        if decision.label == "other" and sample.rates.get("result_number", 0.0) >= _RESULTS_SHARE:
+        numbers = sample.rates.get("result_number", 0.0) >= _RESULTS_SHARE
+        # Measured values have decimals here and there; ages and counts never do.
+        measured_values = sample.rates.get("measurement", 0.0) >= _MEASURED_SHARE
+        if decision.label == "other" and numbers and measured_values:
             relabel(decision, "health.test", sample, "numbers beside tests and units: results")
 
 
