@@ -9,7 +9,8 @@ Public entry point: :func:`classify`. Reads the ``raw_<source_id>`` tables writt
                         confidence DOUBLE, match_rate DOUBLE, null_rate DOUBLE,
                         uniqueness DOUBLE, special BOOLEAN,
                         runners_up VARCHAR (JSON list of {label, score}),
-                        evidence VARCHAR (JSON: header, patterns, validator pass rates),
+                        evidence VARCHAR (JSON: header, patterns, validator pass rates;
+                                          person_key and its test for identifier columns),
                         damage VARCHAR (NULL, or 'digits lost': never used to link),
                         repaired BIGINT (values read repaired: :mod:`.damage`)
 
@@ -21,8 +22,9 @@ Public entry point: :func:`classify`. Reads the ``raw_<source_id>`` tables writt
 
 How: :mod:`.columns` labels each column from a sample of its values (checks in
 :mod:`.validators`, reference lists in :mod:`.reference`) and its header
-(:mod:`.headers`); :mod:`.notes` finds mentions over every row with the lexicon of
-:mod:`.lexicon`, inside the engine.
+(:mod:`.headers`); :mod:`.keys` tells which identifier columns behave like a person's
+number, over the whole table; :mod:`.notes` finds mentions over every row with the lexicon
+of :mod:`.lexicon`, inside the engine.
 """
 
 from __future__ import annotations

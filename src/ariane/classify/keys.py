@@ -58,12 +58,11 @@ def find(
     engine: Engine, data_table: str, samples: list[ColumnSample], decisions: list[ColumnDecision]
 ) -> None:
     """Test every candidate column of one table; record the verdict in its evidence."""
-    person = [
-        sample.name
-        for label in PERSON_LABELS
-        for sample, decision in zip(samples, decisions, strict=True)
-        if decision.label == label
-    ][:3]
+    # The first column of each label (a usage name beside a birth name adds nothing).
+    first: dict[str, str] = {}
+    for sample, decision in zip(samples, decisions, strict=True):
+        first.setdefault(decision.label, sample.name)
+    person = [first[label] for label in PERSON_LABELS if label in first][:3]
     if len(person) < 2:
         return  # nothing to tell one person from another
     for sample, decision in zip(samples, decisions, strict=True):
