@@ -10,7 +10,9 @@ from outside (wall clock, interpreter start-up included on both sides):
   table of an in-memory database: the real limit of reading the file;
 * the whole ``ariane scan --json FILE`` command (read into an encrypted store, classify).
 
-Prints the medians and their ratio per file, then the worst ratio (target: <= 3x).
+Prints the medians and their ratio per file (wall clock, and CPU time of all threads:
+on a machine shared with other work the CPU ratio is the steadier), then the worst wall
+ratio (target: <= 3x).
 Build the files with ``ariane synth`` (``--seed``, ``--delimiter ';' --encoding latin-1``)
 and, for NDJSON, ``--ndjson OUT CSV`` (one JSON object per CSV row).
 """
@@ -21,6 +23,7 @@ import argparse
 import csv
 import json
 import platform
+import resource
 import statistics
 import subprocess
 import sys
@@ -57,28 +60,37 @@ def _kind(path: Path) -> tuple[str, str]:
     return kind, "utf-8"
 
 
-def _timed(command: list[str]) -> float:
+def _timed(command: list[str]) -> tuple[float, float]:
+    """Wall seconds and CPU seconds (all threads, user + system) of one command."""
+    before = resource.getrusage(resource.RUSAGE_CHILDREN)
     started = time.perf_counter()
     subprocess.run(command, check=True, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
-    return time.perf_counter() - started
+    wall = time.perf_counter() - started
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
+    cpu = (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
+    return wall, cpu
 
 
 def measure(path: Path, rounds: int) -> dict[str, object]:
     """Medians of both sides for one file, alternating them."""
     kind, encoding = _kind(path)
-    runs: dict[str, list[float]] = {"duckdb": [], "ariane": []}
+    runs: dict[str, list[tuple[float, float]]] = {"duckdb": [], "ariane": []}
     for _ in range(rounds):
         runs["duckdb"].append(_timed([sys.executable, "-c", DUCKDB, str(path), kind, encoding]))
         runs["ariane"].append(_timed([sys.executable, "-c", ARIANE, "scan", "--json", str(path)]))
-    medians = {side: statistics.median(times) for side, times in runs.items()}
+    wall = {side: statistics.median(t[0] for t in times) for side, times in runs.items()}
+    cpu = {side: statistics.median(t[1] for t in times) for side, times in runs.items()}
     return {
         "file": str(path),
         "kind": kind,
         "encoding": encoding,
         "mib": round(path.stat().st_size / 2**20, 1),
-        "duckdb_s": [round(t, 2) for t in runs["duckdb"]],
-        "ariane_s": [round(t, 2) for t in runs["ariane"]],
-        "ratio": round(medians["ariane"] / medians["duckdb"], 2),
+        "duckdb_wall_s": [round(t[0], 2) for t in runs["duckdb"]],
+        "ariane_wall_s": [round(t[0], 2) for t in runs["ariane"]],
+        "duckdb_cpu_s": [round(t[1], 2) for t in runs["duckdb"]],
+        "ariane_cpu_s": [round(t[1], 2) for t in runs["ariane"]],
+        "ratio": round(wall["ariane"] / wall["duckdb"], 2),
+        "cpu_ratio": round(cpu["ariane"] / cpu["duckdb"], 2),
     }
 
 

@@ -336,15 +336,18 @@ def test_default_memory_limit_leaves_room_under_4_gib():
     assert memory_limit_bytes("6GB") == 6 * 10**9  # a user's word still counts
 
 
-def test_what_spills_beyond_the_limit_is_encrypted():
-    # A working table three times the limit goes to the spill folder; its values must not
-    # be readable there (without temp_file_encryption the marker is found in clear).
-    with Case.ephemeral(memory_limit="150MB") as case:
+@pytest.mark.parametrize(("in_memory", "kind"), [(False, "TEMP TABLE"), (True, "TABLE")])
+def test_what_spills_beyond_the_limit_is_encrypted(in_memory, kind):
+    # A table three times the limit (a stage's working table; any table of the in-memory
+    # case of `scan`) goes to the spill folder; its values must not be readable there
+    # (without temp_file_encryption the marker is found in clear).
+    with Case.ephemeral(memory_limit="150MB", in_memory=in_memory) as case:
         engine = case.engine()
         engine.execute(
-            "CREATE TEMP TABLE big AS SELECT 'NIRMARKER' || (i * 7919 % 1000003)::VARCHAR "
+            f"CREATE {kind} big AS SELECT 'NIRMARKER' || (i * 7919 % 1000003)::VARCHAR "
             "|| repeat('x', 40) AS v FROM range(3000000) t(i)"
         )
+        assert (case.directory / "store.duckdb").exists() is not in_memory
         spilled = [p for p in (case.directory / SPILL).rglob("*") if p.is_file()]
         assert sum(p.stat().st_size for p in spilled) > 10 * 2**20
         assert not any(b"NIRMARKER" in p.read_bytes() for p in spilled)

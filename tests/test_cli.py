@@ -248,7 +248,7 @@ def _start_scan(tmp_path, leak):
     )
     root = tmp_path / "tmp" / f"ariane-{os.getuid()}"
     deadline = time.monotonic() + 120
-    while not (root.exists() and any(root.glob("*/store.duckdb"))):
+    while not (root.exists() and any(root.iterdir())):
         assert process.poll() is None, process.communicate()
         assert time.monotonic() < deadline, "scan never made its scratch folder"
         time.sleep(0.05)

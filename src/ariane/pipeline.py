@@ -118,9 +118,9 @@ class RunResult:
 def scan(
     paths: list[Path], progress: Progress = SILENT, memory_limit: str | None = None
 ) -> ScanResult:
-    """Read and classify files in a throw-away encrypted store; keep nothing."""
+    """Read and classify files in memory (what spills is encrypted); keep nothing."""
     RunOptions(paths, memory_limit=memory_limit).check()
-    with Case.ephemeral(memory_limit=memory_limit) as case:
+    with Case.ephemeral(memory_limit=memory_limit, in_memory=True) as case:
         engine = case.engine()
         summary = read.load(engine, paths, progress)
         columns = classify.classify(engine, progress)

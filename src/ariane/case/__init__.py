@@ -55,13 +55,19 @@ class Case:
         audited: bool = True,
         new: bool = False,
         memory_limit: str | None = None,
+        in_memory: bool = False,
     ) -> None:
-        """A case over ``directory``; ``new`` lets the engine create the store."""
+        """A case over ``directory``; ``new`` lets the engine create the store.
+
+        ``in_memory`` keeps the tables in memory rather than in a store file: what does not
+        fit spills to the case's folder, encrypted like the store (a throw-away case).
+        """
         self.directory = directory
         self._key = key
         self._audited = audited
         self._new = new
         self._memory_limit = memory_limit
+        self._in_memory = in_memory
         self._engine: DuckDBEngine | None = None
         self._tail: audit.Tail | None = None
 
@@ -118,11 +124,22 @@ class Case:
 
     @classmethod
     @contextmanager
-    def ephemeral(cls, *, memory_limit: str | None = None) -> Iterator[Case]:
-        """A throw-away case: encrypted store in a scratch folder, key only in memory."""
+    def ephemeral(
+        cls, *, memory_limit: str | None = None, in_memory: bool = False
+    ) -> Iterator[Case]:
+        """A throw-away case: encrypted store in a scratch folder, key only in memory.
+
+        ``in_memory``: no store file at all, only encrypted spill files in the scratch folder
+        (``scan``: writing a store it throws away cost half of reading).
+        """
         with scratch_folder() as folder:
             case = cls(
-                folder, secrets.token_hex(32), audited=False, new=True, memory_limit=memory_limit
+                folder,
+                secrets.token_hex(32),
+                audited=False,
+                new=True,
+                memory_limit=memory_limit,
+                in_memory=in_memory,
             )
             try:
                 yield case
@@ -133,7 +150,7 @@ class Case:
         """The engine over this case's encrypted store (opened once)."""
         if self._engine is None:
             self._engine = DuckDBEngine(
-                self.store_path,
+                None if self._in_memory else self.store_path,
                 self._key,
                 create=self._new,
                 temp_directory=self.directory / SPILL,
