@@ -525,3 +525,19 @@ def test_the_audit_page_lists_the_log_newest_first(served):
     last = -(-len(entries) // 100)
     tail = client.get(f"/audit?page={last}").text
     assert re.findall(r'<tr><td class="n">(\d+)</td>', tail)[-1] == "0"
+
+
+def test_an_unexpected_error_is_a_bare_500_and_logs_no_value(served, caplog, monkeypatch):
+    app, database, *_ = served
+    client, _ = _client(app, database, "responder")
+
+    def broken():
+        raise ValueError("DUPONT 1850775123456")  # what a record's value could look like
+
+    monkeypatch.setattr(app.state.data, "summary", broken)
+    with caplog.at_level("ERROR"):
+        answer = client.get("/api/summary")
+    assert answer.status_code == 500 and answer.json() == {"error": "Erreur interne."}
+    assert answer.headers["x-frame-options"] == "DENY"
+    assert "DUPONT" not in caplog.text and "ValueError" in caplog.text
+    assert "/api/summary" in caplog.text

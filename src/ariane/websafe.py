@@ -44,28 +44,10 @@ class BodyError(Exception):
 
 
 class SecurityHeaders:
-    """Pure ASGI middleware: the same security headers on every response."""
+    """Pure ASGI middleware, outermost: the same security headers on every response, and
+    an unexpected error turned into a bare 500, logged bare.
 
-    def __init__(self, app: ASGIApp) -> None:
-        self.app = app
-
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http":
-            await self.app(scope, receive, send)
-            return
-
-        async def with_headers(message: Message) -> None:
-            if message["type"] == "http.response.start":
-                message["headers"] = [*message.get("headers", []), *SECURITY_HEADERS]
-            await send(message)
-
-        await self.app(scope, receive, with_headers)
-
-
-class Contained:
-    """Pure ASGI middleware, outermost: an unexpected error becomes a bare 500, logged bare.
-
-    Starlette's own handler re-raises after answering, so the server would print the
+    Starlette's own error handler re-raises after answering, so the server would print the
     exception, and an exception's text may hold a value of a record (a validation error
     quotes its input). Here only its type and the route's template are logged.
     """
@@ -79,25 +61,25 @@ class Contained:
             return
         started = False
 
-        async def watched(message: Message) -> None:
+        async def with_headers(message: Message) -> None:
             nonlocal started
             if message["type"] == "http.response.start":
                 started = True
+                message["headers"] = [*message.get("headers", []), *SECURITY_HEADERS]
             await send(message)
 
         try:
-            await self.app(scope, receive, watched)
+            await self.app(scope, receive, with_headers)
         except Exception as exc:  # noqa: BLE001 - nothing of it may reach a log or a client
-            route = scope.get("route")
-            where = getattr(route, "path", "?")
+            where = getattr(scope.get("route"), "path", "?")
             log.error("internal error on %s %s: %s", scope.get("method"), where, type(exc).__name__)
             if started:
                 return
-            await send(
+            await with_headers(
                 {
                     "type": "http.response.start",
                     "status": 500,
-                    "headers": [(b"content-type", b"application/json"), *SECURITY_HEADERS],
+                    "headers": [(b"content-type", b"application/json")],
                 }
             )
             await send({"type": "http.response.body", "body": b'{"error": "Erreur interne."}'})

@@ -49,7 +49,7 @@ from ariane.serve.access import (
     not_found,
 )
 from ariane.serve.casedata import CaseData
-from ariane.websafe import JSON, Contained, SecurityHeaders, double_submit_ok, media_type, sign
+from ariane.websafe import JSON, SecurityHeaders, double_submit_ok, media_type, sign
 
 LOGIN_COOKIE = "ariane_login"
 STATIC = {
@@ -184,7 +184,6 @@ def create_app(data: CaseData, database: Database, settings: Settings) -> FastAP
     app.state.database = database
     app.state.settings = settings
     app.add_middleware(SecurityHeaders)
-    app.add_middleware(Contained)
 
     def render(
         request: Request, name: str, access: Access | None = None, status: int = 200, **context: Any
