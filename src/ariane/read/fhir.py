@@ -27,7 +27,7 @@ from collections.abc import Iterable
 from typing import Any, cast
 
 from ariane.read.archive import Blob
-from ariane.read.delimited import line_problem, raw_lines
+from ariane.read.delimited import decode_line, raw_lines
 from ariane.read.jsonfile import member_name
 from ariane.read.jsonrows import Records, as_text, flatten
 from ariane.read.jsonscan import (
@@ -180,16 +180,18 @@ def _fill_organizations(organizations: SourceWriter, tables: Iterable[Records]) 
 def _ndjson(stream: Any, codec: str, tables: _Resources) -> None:
     """A bulk export: one resource per line."""
     offset = 0
-    legacy = not codec.startswith("utf")
+    codec = "utf-8" if codec == "utf-8-sig" else codec
     for number, (raw, too_long) in enumerate(raw_lines(stream), start=1):
         body = raw[3:] if number == 1 and raw.startswith(b"\xef\xbb\xbf") else raw
         here = offset
         offset += len(raw)
         if not body.strip():
             continue
-        problem = "line longer than the limit" if too_long else line_problem(body, codec, legacy)
+        # Lines in a second encoding are read as such, as in any NDJSON (read/encodings.py).
+        text, problem, _ = decode_line(body, codec, None)
+        if too_long:
+            problem = "line longer than the limit"
         if problem is None:
-            text = body.decode(codec)
             try:
                 value = DECODER.decode(text)
             except (json.JSONDecodeError, RecursionError):
