@@ -8,6 +8,7 @@ CLI calls one of them per command.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -134,20 +135,7 @@ def export_persons(
     import hashlib
     import io
 
-    import pyrage
-
-    if not passphrase:
-        passphrase = None  # an empty passphrase protects nothing
-    if (recipient is None) == (passphrase is None):
-        raise ConfigError(
-            "export: give --recipient AGE_PUBLIC_KEY or set ARIANE_EXPORT_PASSPHRASE (one of them)"
-        )
-    target = None
-    if recipient is not None:
-        try:
-            target = pyrage.x25519.Recipient.from_str(recipient.strip())
-        except pyrage.RecipientError:
-            raise ConfigError("--recipient: not an age public key (age1...)") from None
+    encrypt, encryption = age_encrypter(recipient, passphrase, "export")
     out_file = Path(out_file)
     if out_file.exists():
         raise ConfigError(f"{out_file}: already exists; choose another name")
@@ -161,10 +149,7 @@ def export_persons(
         writer.writerow(EXPORT_COLUMNS)
         writer.writerows(rows)
         plain = text.getvalue().encode("utf-8")
-        if target is not None:
-            sealed = pyrage.encrypt(plain, [target])
-        else:
-            sealed = pyrage.passphrase.encrypt(plain, passphrase or "")
+        sealed = encrypt(plain)
         out_file.parent.mkdir(parents=True, exist_ok=True)
         out_file.touch(mode=0o600)
         out_file.write_bytes(sealed)
@@ -173,9 +158,32 @@ def export_persons(
             {
                 "controller": controller,
                 "out": out_file.name,
-                "encryption": "age-x25519" if target is not None else "age-scrypt",
+                "encryption": encryption,
                 "recipient": recipient.strip() if recipient else None,
             },
             outcome={"persons": len(rows), "sha256": hashlib.sha256(sealed).hexdigest()},
         )
     return len(rows)
+
+
+def age_encrypter(
+    recipient: str | None, passphrase: str | None, command: str
+) -> tuple[Callable[[bytes], bytes], str]:
+    """Encrypt with age for a public key or a passphrase (exactly one); and which it is."""
+    import pyrage
+
+    if not passphrase:
+        passphrase = None  # an empty passphrase protects nothing
+    if (recipient is None) == (passphrase is None):
+        raise ConfigError(
+            f"{command}: give --recipient AGE_PUBLIC_KEY or set ARIANE_EXPORT_PASSPHRASE "
+            "(one of them)"
+        )
+    if recipient is not None:
+        try:
+            target = pyrage.x25519.Recipient.from_str(recipient.strip())
+        except pyrage.RecipientError:
+            raise ConfigError("--recipient: not an age public key (age1...)") from None
+        return (lambda plain: pyrage.encrypt(plain, [target])), "age-x25519"
+    secret = passphrase or ""
+    return (lambda plain: pyrage.passphrase.encrypt(plain, secret)), "age-scrypt"
