@@ -133,3 +133,75 @@ def build(root: Path, count: int = PERSONS) -> Built:
         )
         followup.set_facts(case_dir, [f"measures_taken={MEASURES}"])
     return Built(case_dir, labs, people)
+
+
+def synthetic_plan(
+    case_dir: Path,
+    emails: int,
+    letters: int,
+    *,
+    controllers: int = 3,
+    database_url: str | None = None,
+    approve: bool = True,
+) -> dict[str, str]:
+    """A case holding only a plan (no leak): ``emails`` + ``letters`` notices, approved.
+
+    Built straight into the tables the sender reads, so the outbox can be tested at sizes
+    the pipeline would take minutes to reach; notice ``k`` names controller ``k % n`` (and
+    every seventh also the next one). Returns each notice id's channel.
+    """
+    import pyarrow as pa
+
+    from ariane import followup, notify
+    from ariane.case import Case
+
+    ids = [f"C{c:02d}" for c in range(controllers)]
+    channels: dict[str, str] = {}
+    rows: dict[str, list] = {name: [] for name in (
+        "notice_id", "person_key_hash", "person_id", "controller_ids", "last_name",
+        "first_name", "has_nir", "email", "phone", "address", "postal_code", "postal",
+        "channel")}  # fmt: skip
+    for k in range(emails + letters):
+        notice_id = f"{k:08d}" + "ab" * 12
+        channel = "email" if k < emails else "letter"
+        named = sorted({ids[k % controllers], *([ids[(k + 1) % controllers]] if k % 7 == 0
+                                                else [])})  # fmt: skip
+        values = {
+            "notice_id": notice_id, "person_key_hash": notice_id * 2, "person_id": k,
+            "controller_ids": named, "last_name": f"NOM{k}", "first_name": "Prénom",
+            "has_nir": True, "email": f"p{k}@exemple.fr" if channel == "email" else None,
+            "phone": None, "address": [f"{k} avenue de la Gare", f"{35000 + k % 900} Ville"],
+            "postal_code": f"{35000 + k % 900}", "postal": True, "channel": channel,
+        }  # fmt: skip
+        for name, value in values.items():
+            rows[name].append(value)
+        channels[notice_id] = channel
+    with Case.create(case_dir) as case:
+        engine = case.engine()
+        engine.append("attribute_controllers", pa.table({
+            "controller_id": ids, "name": [f"Laboratoire {c}" for c in ids],
+            "dpo_email": [f"dpo@{c.lower()}.fr" for c in ids],
+            "address": ["1 place du Marché"] * controllers,
+            "postal_code": ["35000"] * controllers, "city": ["Rennes"] * controllers}))  # fmt: skip
+        engine.append("notify_notices", pa.table(rows))
+        engine.execute("CREATE TABLE notify_plan (document VARCHAR)")
+        engine.execute(
+            "INSERT INTO notify_plan VALUES (?)",
+            ['{"batch": "synthetic", "notices": %d, "persons": %d, "unreachable": 0, '
+             '"by_controller": {}}' % (len(channels), len(channels))],
+        )  # fmt: skip
+    followup.set_facts(case_dir, [f"measures_taken={MEASURES}"])
+    from ariane.notify import outbox
+    from ariane.ops.db import open_database
+
+    with Case.open(case_dir) as case:
+        database = open_database(case, database_url)
+        try:
+            named = dict(zip(rows["notice_id"], rows["controller_ids"], strict=True))
+            outbox.load_plan(database, [(i, i * 2, named[i], channels[i]) for i in channels])
+            if approve:
+                for controller_id in ids:
+                    notify.approve(case, database, controller_id, "test")
+        finally:
+            database.close()
+    return channels

@@ -724,6 +724,9 @@ def notify_send(
         str | None,
         typer.Option(help="age public key of the printer (else ARIANE_EXPORT_PASSPHRASE)."),
     ] = None,
+    letter_batch: Annotated[
+        int, typer.Option(help="Letters per PDF file for the printer.", min=1)
+    ] = 500,
     database: Database = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print the counts as JSON.")] = False,
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress bar.")] = False,
@@ -743,6 +746,7 @@ def notify_send(
         mail_from=mail_from,
         dkim=DkimKey.load(dkim_key, dkim_selector, domain_of(mail_from)) if dkim_key else None,
         rate=rate,
+        letter_batch=letter_batch,
     )
     outcome = notify.send(
         case, options, database_url=database, hand_over=letters, encrypt=encrypt,
