@@ -39,24 +39,31 @@ def plan(
     """Plan the notices of a case, load them in the outbox as planned; the plan document."""
     from ariane.notify import outbox
     from ariane.notify.planner import build_plan
-    from ariane.notify.words import Words, install_template
+    from ariane.notify.words import Words, install_template, restore_template
     from ariane.ops.db import open_database
 
     with Case.open(case_dir) as case:
         engine = case.engine()
         known = _controllers(engine)
+        previous = {}
         for controller_id, path in sorted((templates or {}).items()):
             if controller_id not in known:
                 raise ConfigError(f"--template {controller_id}: no such controller in this case")
-            install_template(case.directory, controller_id, path)
-        document = build_plan(engine, case.subkey("notify ids"), patient_lists)
-        words = Words(engine, case.directory)
-        # Every shape of notice is rendered once now: a template's missing field or a
-        # special category named fails the plan, not the send.
-        for controller_ids, has_nir in engine.fetch(
-            "SELECT DISTINCT controller_ids, has_nir FROM notify_notices WHERE channel IS NOT NULL"
-        ):
-            words.body(tuple(controller_ids), bool(has_nir), "0000-0000-0000")
+            previous[controller_id] = install_template(case.directory, controller_id, path)
+        try:
+            document = build_plan(engine, case.subkey("notify ids"), patient_lists)
+            words = Words(engine, case.directory)
+            # Every shape of notice is rendered once now: a template's missing field or a
+            # special category named fails the plan, not the send.
+            for controller_ids, has_nir in engine.fetch(
+                "SELECT DISTINCT controller_ids, has_nir FROM notify_notices "
+                "WHERE channel IS NOT NULL"
+            ):
+                words.body(tuple(controller_ids), bool(has_nir), "0000-0000-0000")
+        except BaseException:
+            for controller_id, content in previous.items():  # a refused template is not kept
+                restore_template(case.directory, controller_id, content)
+            raise
         document["public_communications"] = _draft_public(case, words, document)
         database = open_database(case, database_url)
         try:

@@ -15,7 +15,6 @@ default. A field the template uses and Ariane does not give is a clear error at 
 
 from __future__ import annotations
 
-import shutil
 from dataclasses import dataclass
 from functools import cached_property
 from pathlib import Path
@@ -55,14 +54,26 @@ def template_dir(case_dir: Path) -> Path:
     return Path(case_dir) / "notify" / "templates"
 
 
-def install_template(case_dir: Path, controller_id: str, source: Path) -> None:
-    """Keep a controller's own template in the case (checked when the plan renders)."""
+def install_template(case_dir: Path, controller_id: str, source: Path) -> bytes | None:
+    """Keep a controller's own template in the case; the one it replaces (None: none)."""
     folder = template_dir(case_dir)
     folder.mkdir(parents=True, exist_ok=True, mode=0o700)
+    target = folder / f"{controller_id}.txt.j2"
+    previous = target.read_bytes() if target.exists() else None
     try:
-        shutil.copyfile(source, folder / f"{controller_id}.txt.j2")
+        target.write_bytes(Path(source).read_bytes())
     except OSError as exc:
         raise ConfigError(f"--template {source}: cannot read it ({exc.strerror})") from None
+    return previous
+
+
+def restore_template(case_dir: Path, controller_id: str, previous: bytes | None) -> None:
+    """Put back what :func:`install_template` replaced."""
+    target = template_dir(case_dir) / f"{controller_id}.txt.j2"
+    if previous is None:
+        target.unlink(missing_ok=True)
+    else:
+        target.write_bytes(previous)
 
 
 class Words:
