@@ -42,7 +42,7 @@ def _controllers(database):
 
 
 def test_a_notice_is_approved_only_when_every_controller_it_names_approved(planned):
-    case_dir, database, channels, url = planned
+    case_dir, database, channels, _url = planned
     named = _controllers(database)
     assert claim(database, 100, "me", 60) == []  # nothing approved: nothing to claim
     with Case.open(case_dir) as case:
@@ -63,7 +63,7 @@ def test_a_notice_is_approved_only_when_every_controller_it_names_approved(plann
 
 
 def test_two_senders_never_claim_the_same_notice(planned):
-    case_dir, database, channels, url = planned
+    case_dir, database, channels, _url = planned
     with Case.open(case_dir) as case:
         for controller_id in ("C00", "C01", "C02"):
             notify.approve(case, database, controller_id, "test")
@@ -83,7 +83,7 @@ def test_two_senders_never_claim_the_same_notice(planned):
 
 
 def test_reconcile_settles_what_a_dead_sender_left_in_flight(planned):
-    case_dir, database, channels, url = planned
+    case_dir, database, channels, _url = planned
     with Case.open(case_dir) as case:
         for controller_id in ("C00", "C01", "C02"):
             notify.approve(case, database, controller_id, "test")
@@ -115,7 +115,7 @@ def test_reconcile_settles_what_a_dead_sender_left_in_flight(planned):
 
 
 def test_counts_per_controller_add_up(planned):
-    case_dir, database, channels, url = planned
+    case_dir, database, channels, _url = planned
     counts = outbox.counts(database)
     named = _controllers(database)
     for controller_id, entry in counts.items():

@@ -13,8 +13,10 @@ from __future__ import annotations
 import smtplib
 import time
 from dataclasses import dataclass
-from email.message import EmailMessage
-from email.policy import SMTP
+from email.charset import QP, Charset
+from email.header import Header
+from email.mime.text import MIMEText
+from email.policy import compat32
 from email.utils import formatdate
 from pathlib import Path
 
@@ -24,6 +26,11 @@ from ariane.smtp import SmtpSettings, connect
 #: Headers the DKIM signature covers (RFC 6376 5.4.1's recommended set, as present).
 SIGNED_HEADERS = (b"from", b"to", b"subject", b"date", b"message-id", b"mime-version",
                   b"content-type", b"content-transfer-encoding")  # fmt: skip
+
+
+_UTF8 = Charset("utf-8")
+_UTF8.body_encoding = QP
+_CRLF = compat32.clone(linesep="\r\n")
 
 
 class Bounced(Exception):
@@ -72,18 +79,17 @@ class DkimKey:
             raise ConfigError(f"--dkim-key: cannot sign ({type(exc).__name__})") from None
 
 
-def message(
-    notice_to: str, mail_from: str, subject: str, body: str, message_id: str
-) -> EmailMessage:
-    """The notice as an email (plain text, UTF-8)."""
-    email = EmailMessage(policy=SMTP)
+def message(notice_to: str, mail_from: str, subject: str, body: str, message_id: str) -> bytes:
+    """The notice as an email (plain text, UTF-8, quoted-printable), CRLF line ends."""
+    # The compat32 policy writes headers as given (Ariane builds them), about ten times
+    # faster than the default policy's parsing registry.
+    email = MIMEText(body, "plain", _UTF8)  # type: ignore[arg-type]  # a Charset works too
     email["From"] = mail_from
     email["To"] = notice_to
-    email["Subject"] = subject
+    email["Subject"] = Header(subject, "utf-8").encode()
     email["Date"] = formatdate(localtime=False)
     email["Message-ID"] = message_id
-    email.set_content(body, cte="quoted-printable")
-    return email
+    return email.as_bytes(policy=_CRLF)
 
 
 def domain_of(mail_from: str) -> str:
@@ -108,9 +114,8 @@ class Mailer:
         self._next = time.monotonic()
         self._smtp: smtplib.SMTP | None = None
 
-    def send(self, email: EmailMessage) -> None:
+    def send(self, recipient: str, raw: bytes) -> None:
         """Hand one message to the server; :class:`Bounced` or :class:`Stalled` when not."""
-        raw = email.as_bytes()
         if self.dkim_key is not None:
             raw = self.dkim_key.sign(raw) + raw
         self._pace()
@@ -118,7 +123,7 @@ class Mailer:
             self._smtp = connect(self.settings)
         envelope_from = self.mail_from.rsplit("<", 1)[-1].rstrip(">").strip()
         try:
-            refused = self._smtp.sendmail(envelope_from, [str(email["To"])], raw)
+            refused = self._smtp.sendmail(envelope_from, [recipient], raw)
         except smtplib.SMTPRecipientsRefused as exc:
             codes = [code for code, _text in exc.recipients.values()]
             self._after_refusal()

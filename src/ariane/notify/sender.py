@@ -10,6 +10,9 @@ and it leaves again with the same Message-ID.
 
 from __future__ import annotations
 
+import multiprocessing
+import os
+from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
 from dataclasses import dataclass, field
 from datetime import date
 from typing import Any
@@ -26,6 +29,9 @@ from ariane.progress import SILENT, Progress
 from ariane.smtp import SmtpSettings
 
 LETTER_BATCH = 500
+#: Processes laying letters out at once, and batches each renders before it is replaced.
+RENDER_WORKERS = max(1, min(2, os.cpu_count() or 1))
+BATCHES_PER_WORKER = 3
 SMS_BATCH = 5_000
 EMAIL_BATCH = 50
 #: Seconds a claim is held; a sender that dies is noticed sooner on its own host.
@@ -154,7 +160,7 @@ class _Sender:
                 rows = self.rows(ids)
                 for position, notice_id in enumerate(ids):
                     row = rows[notice_id]
-                    email = mail.message(
+                    raw = mail.message(
                         row["email"],
                         self.options.mail_from,
                         SUBJECT,
@@ -162,7 +168,7 @@ class _Sender:
                         message_ids[notice_id],
                     )
                     try:  # fmt: skip
-                        self.mailer.send(email)
+                        self.mailer.send(row["email"], raw)
                     except mail.Bounced:
                         outbox.bounce(self.database, notice_id, letter=bool(row["postal"]))
                         self.outcome.bounced += 1
@@ -187,21 +193,51 @@ class _Sender:
     # -- letters and SMS -----------------------------------------------------------------
 
     def letters(self, progress: Progress) -> None:
-        with progress.task("rendering letters") as task:
-            size = self.options.letter_batch
-            while ids := claim(self.database, size, self.owner, LEASE_SECONDS, ("letter",)):
-                try:
-                    rows = self.rows(ids)
-                    letters = [self.letter(rows[i], i) for i in ids]
-                    pdf = render_letters(letters, self.options.issued)
-                    self.batches.write("letters", ids, pdf)
-                except BaseException:
-                    outbox.release(self.database, ids)
-                    raise
-                outbox.record(self.database, ids, "letter")
-                self.outcome.letters += len(ids)
-                self.outcome.letter_files += 1
-                task.advance(len(ids))
+        """Render the approved letters in worker processes, batch by batch."""
+        size = self.options.letter_batch
+        pending: dict[Future[bytes], list[str]] = {}
+        claimed_all = False
+        # Worker processes: both cores lay out at once, and a worker is replaced after a
+        # few batches, since Typst keeps its layout cache for the life of a process.
+        pool = ProcessPoolExecutor(
+            max_workers=RENDER_WORKERS,
+            mp_context=multiprocessing.get_context("spawn"),
+            max_tasks_per_child=BATCHES_PER_WORKER,
+        )
+        try:
+            with progress.task("rendering letters") as task:
+                while True:
+                    while not claimed_all and len(pending) <= RENDER_WORKERS:
+                        ids = claim(self.database, size, self.owner, LEASE_SECONDS, ("letter",))
+                        if not ids:
+                            claimed_all = True
+                            break
+                        pending[self._submit(pool, ids)] = ids
+                    if not pending:
+                        break
+                    finished, _running = wait(pending, return_when=FIRST_COMPLETED)
+                    for future in finished:
+                        ids = pending.pop(future)
+                        self.batches.write("letters", ids, future.result())
+                        outbox.record(self.database, ids, "letter")
+                        self.outcome.letters += len(ids)
+                        self.outcome.letter_files += 1
+                        task.advance(len(ids))
+        except BaseException:
+            for ids in pending.values():
+                outbox.release(self.database, ids)
+            pool.shutdown(wait=False, cancel_futures=True)
+            raise
+        pool.shutdown()
+
+    def _submit(self, pool: ProcessPoolExecutor, ids: list[str]) -> Future[bytes]:
+        try:
+            rows = self.rows(ids)
+            letters = [self.letter(rows[i], i) for i in ids]
+        except BaseException:
+            outbox.release(self.database, ids)
+            raise
+        return pool.submit(render_letters, letters, self.options.issued)
 
     def letter(self, row: dict[str, Any], notice_id: str) -> Letter:
         names = [self.words.controllers[c].name for c in row["controller_ids"]]
