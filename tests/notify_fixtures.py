@@ -12,6 +12,7 @@ only (unreachable).
 from __future__ import annotations
 
 import csv
+import json
 from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
@@ -187,9 +188,18 @@ def synthetic_plan(
         engine.execute("CREATE TABLE notify_plan (document VARCHAR)")
         engine.execute(
             "INSERT INTO notify_plan VALUES (?)",
-            ['{"batch": "synthetic", "notices": %d, "persons": %d, "unreachable": 0, '
-             '"by_controller": {}}' % (len(channels), len(channels))],
-        )  # fmt: skip
+            [
+                json.dumps(
+                    {
+                        "batch": "synthetic",
+                        "notices": len(channels),
+                        "persons": len(channels),
+                        "unreachable": 0,
+                        "by_controller": {},
+                    }
+                )
+            ],
+        )
     followup.set_facts(case_dir, [f"measures_taken={MEASURES}"])
     from ariane.notify import outbox
     from ariane.ops.db import open_database

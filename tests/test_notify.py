@@ -101,8 +101,11 @@ def test_patient_list_overrides_the_leaks_contact_details(built, case_dir, tmp_p
     )
     document = notify.plan(case_dir, patient_lists={built.lab_id(0): listing})
     expected = _expected_channels(built)
-    assert document["patient_lists"] == {"rows": 3, "matched": 2,
-                                         "quarantined": {"no valid NIR": 1}}  # fmt: skip
+    assert document["patient_lists"] == {
+        "rows": 3,
+        "matched": 2,
+        "quarantined": {"no valid NIR": 1},
+    }
     assert document["by_channel"]["email"] == expected["email"] + 2
     assert document["unreachable"] == expected[None] - 2
     emails = {row[3] for row in _notices(case_dir)}
@@ -139,9 +142,14 @@ def test_no_rendered_notice_names_a_special_category(built, case_dir, tmp_path):
         assert "VIH" not in text and "grossesse" not in text.lower()
         assert "des données de santé" in text or "données de santé" in text
     letter = bodies[0]
-    for item in ("Ce qui s'est passé", "Ce que cela peut entraîner", "Ce que vous pouvez faire",
-                 "délégué à la protection des données", "numéro de sécurité sociale",
-                 "Le fichier a été retiré"):  # fmt: skip
+    for item in (
+        "Ce qui s'est passé",
+        "Ce que cela peut entraîner",
+        "Ce que vous pouvez faire",
+        "délégué à la protection des données",
+        "numéro de sécurité sociale",
+        "Le fichier a été retiré",
+    ):
         assert item in letter
     assert COMMENT.split(",")[0] not in letter
 
@@ -194,34 +202,47 @@ def _self_signed(tmp_path):
     name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "127.0.0.1")])
     now = dt.datetime.now(dt.UTC)
     cert = (
-        x509.CertificateBuilder().subject_name(name).issuer_name(name)
-        .public_key(key.public_key()).serial_number(x509.random_serial_number())
-        .not_valid_before(now - dt.timedelta(days=1)).not_valid_after(now + dt.timedelta(days=1))
-        .add_extension(x509.SubjectAlternativeName(
-            [x509.IPAddress(ipaddress.ip_address("127.0.0.1"))]), critical=False)
+        x509.CertificateBuilder()
+        .subject_name(name)
+        .issuer_name(name)
+        .public_key(key.public_key())
+        .serial_number(x509.random_serial_number())
+        .not_valid_before(now - dt.timedelta(days=1))
+        .not_valid_after(now + dt.timedelta(days=1))
+        .add_extension(
+            x509.SubjectAlternativeName([x509.IPAddress(ipaddress.ip_address("127.0.0.1"))]),
+            critical=False,
+        )
         .add_extension(x509.BasicConstraints(ca=True, path_length=None), critical=True)
         .sign(key, hashes.SHA256())
-    )  # fmt: skip
+    )
     cert_path, key_path = tmp_path / "cert.pem", tmp_path / "key.pem"
     cert_path.write_bytes(cert.public_bytes(serialization.Encoding.PEM))
-    key_path.write_bytes(key.private_bytes(serialization.Encoding.PEM,
-                                           serialization.PrivateFormat.PKCS8,
-                                           serialization.NoEncryption()))  # fmt: skip
+    key_path.write_bytes(
+        key.private_bytes(
+            serialization.Encoding.PEM,
+            serialization.PrivateFormat.PKCS8,
+            serialization.NoEncryption(),
+        )
+    )
     return cert_path, key_path
 
 
 def _dkim_key():
     key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
-    pem = key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
-                            serialization.NoEncryption())  # fmt: skip
-    public = key.public_key().public_bytes(serialization.Encoding.DER,
-                                           serialization.PublicFormat.SubjectPublicKeyInfo)  # fmt: skip
+    pem = key.private_bytes(
+        serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
+    )
+    public = key.public_key().public_bytes(
+        serialization.Encoding.DER, serialization.PublicFormat.SubjectPublicKeyInfo
+    )
     record = b"v=DKIM1; k=rsa; p=" + base64.b64encode(public)
     return pem, record
 
 
-def test_send_over_starttls_with_auth_and_dkim_then_hand_over(built, case_dir, tmp_path,
-                                                              monkeypatch):  # fmt: skip
+def test_send_over_starttls_with_auth_and_dkim_then_hand_over(
+    built, case_dir, tmp_path, monkeypatch
+):
     cert, key = _self_signed(tmp_path)
     monkeypatch.setenv("ARIANE_SMTP_CAFILE", str(cert))
     monkeypatch.setenv("ARIANE_SMTP_USER", "ariane")
@@ -240,13 +261,21 @@ def test_send_over_starttls_with_auth_and_dkim_then_hand_over(built, case_dir, t
             dkim=DkimKey("sel1", "labo.example", pem),
             rate=50,
         )
-        outcome = notify.send(case_dir, options, hand_over=tmp_path / "printer",
-                              encrypt=lambda b: pyrage.encrypt(b, [identity.to_public()]))  # fmt: skip
+        outcome = notify.send(
+            case_dir,
+            options,
+            hand_over=tmp_path / "printer",
+            encrypt=lambda b: pyrage.encrypt(b, [identity.to_public()]),
+        )
         received = sink.received()
     assert (outcome.emails, outcome.letters, outcome.sms) == (
-        expected["email"], expected["letter"], expected["sms"])  # fmt: skip
+        expected["email"],
+        expected["letter"],
+        expected["sms"],
+    )
     assert sorted(email.message_from_bytes(r)["To"] for r in received) == sorted(
-        p.email for p in built.persons if p.channel == "email")  # fmt: skip
+        p.email for p in built.persons if p.channel == "email"
+    )
 
     def dns(name, timeout=5):
         return record if name == b"sel1._domainkey.labo.example." else None
@@ -301,8 +330,9 @@ def test_a_refused_recipient_bounces_to_a_letter(built, case_dir, tmp_path):
     refused = next(p for p in built.persons if p.channel == "email")  # has an address too
     expected = _expected_channels(built)
     with Running(tmp_path / "mail", "--refuse", refused.email) as sink:
-        options = SendOptions(smtp=SmtpSettings.from_options(f"127.0.0.1:{sink.port}", "none"),
-                              rate=0)  # fmt: skip
+        options = SendOptions(
+            smtp=SmtpSettings.from_options(f"127.0.0.1:{sink.port}", "none"), rate=0
+        )
         outcome = notify.send(case_dir, options)
         received = sink.received()
     assert outcome.bounced == 1
@@ -313,34 +343,33 @@ def test_a_refused_recipient_bounces_to_a_letter(built, case_dir, tmp_path):
     assert status["waiting"] == {}
 
 
-def test_a_hanging_or_absent_server_is_a_clear_error_and_nothing_is_lost(built, case_dir,
-                                                                         tmp_path):  # fmt: skip
+def _send_cli(case_dir, port, *extra):
+    arguments = ["notify", "send", str(case_dir), "--smtp", f"127.0.0.1:{port}"]
+    return runner.invoke(app, [*arguments, "--smtp-security", "none", *extra])
+
+
+def test_a_hanging_or_absent_server_is_a_clear_error_and_nothing_is_lost(built, case_dir, tmp_path):
     document = notify.plan(case_dir)
     _approve_all(case_dir, document)
     expected = _expected_channels(built)
     with Running(None, "--hang") as hanging:
-        result = runner.invoke(app, ["notify", "send", str(case_dir), "--smtp",
-                                     f"127.0.0.1:{hanging.port}", "--smtp-security", "none",
-                                     "--smtp-timeout", "1"])  # fmt: skip
+        result = _send_cli(case_dir, hanging.port, "--smtp-timeout", "1")
     assert result.exit_code == 2, result.output
     assert result.output.startswith("error: --smtp 127.0.0.1:")
     assert "@" not in result.output  # no address in the message
     status = notify.status(case_dir)
-    assert status["waiting"].get("email") == expected["email"]  # nothing lost, nothing sent
+    assert status["waiting"] == {"email": expected["email"]}  # nothing lost, nothing sent
     from smtp_sink import free_port
 
-    result = runner.invoke(app, ["notify", "send", str(case_dir), "--smtp",
-                                 f"127.0.0.1:{free_port()}", "--smtp-security", "none"])  # fmt: skip
+    result = _send_cli(case_dir, free_port())
     assert result.exit_code == 2 and "cannot connect" in result.output
     with Running(tmp_path / "mail") as sink:
-        result = runner.invoke(app, ["notify", "send", str(case_dir), "--smtp",
-                                     f"127.0.0.1:{sink.port}", "--smtp-security", "none",
-                                     "--rate", "0", "--json"])  # fmt: skip
+        result = _send_cli(case_dir, sink.port, "--rate", "0", "--json")
         received = sink.received()
     assert result.exit_code == 0, result.output
     assert json.loads(result.output)["emails"] == expected["email"]
     assert len(received) == expected["email"]  # each once, after the failures
-    # The earlier runs sent the letters and SMS already: none twice.
+    # The first run (whose SMTP server hung) sent the letters and SMS already: none twice.
     with Case.open(case_dir) as case:
         pages = Counter(i for _n, m in batches_of(case).manifests() for i in m["ids"])
     assert sum(pages.values()) == expected["letter"] + expected["sms"]

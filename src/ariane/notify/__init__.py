@@ -143,6 +143,7 @@ def send(
     progress: Progress | None = None,
 ) -> SendOutcome:
     """``notify send``: send what is approved, then hand letters and SMS over if asked."""
+    from ariane.notify.planner import stored_plan
     from ariane.notify.sender import SendOutcome
     from ariane.notify.sender import send as send_notices
     from ariane.ops.db import open_database
@@ -151,9 +152,7 @@ def send(
     outcome = SendOutcome()
     with Case.open(case_dir) as case:
         engine = case.engine()
-        from ariane.notify.planner import stored_plan
-
-        stored_plan(engine)
+        stored_plan(engine)  # nothing planned: a clear error before anything opens
         database = open_database(case, database_url)
         arguments = {
             "smtp": options.smtp.where if options.smtp else None,

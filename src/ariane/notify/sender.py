@@ -1,4 +1,4 @@
-"""Send the approved notices, exactly once: emails, then letters, then SMS batches.
+"""Send the approved notices, exactly once: letters, SMS batches, then emails.
 
 Before anything is claimed, the notices a dead sender left in flight are reconciled
 (:func:`ariane.notify.outbox.reconcile`). Emails go one at a time, each recorded ``sent``
@@ -88,19 +88,20 @@ def send(
     progress: Progress = SILENT,
 ) -> SendOutcome:
     """Reconcile, then send every approved notice the options allow; fills ``outcome``."""
-    engine = case.engine()
     batches = batches_of(case)
     batches.clean()
     outcome.reconciled = outbox.reconcile(database, batches.finished())
     sender = _Sender(case, database, options, outcome, batches)
     try:
-        if options.smtp is not None:
-            sender.emails(progress)
+        # Letters and SMS first: a mail server that fails does not hold them back.
         sender.letters(progress)
         sender.sms()
+        if options.smtp is not None:
+            sender.emails(progress)
+            if sender.outcome.bounced:
+                sender.letters(progress)  # the bounced emails' letters
     finally:
         sender.close()
-    del engine
     return outcome
 
 
