@@ -384,3 +384,32 @@ def test_starttls_is_required_unless_told_otherwise(built, case_dir, tmp_path):
         with pytest.raises(ConfigError, match="STARTTLS"):
             notify.send(case_dir, options)
         assert sink.received() == []
+
+
+def test_cli_plan_and_status_print_counts_only(built, case_dir):
+    before = runner.invoke(app, ["notify", "approve", str(case_dir), "--controller",
+                                 built.lab_id(0)])  # fmt: skip
+    assert before.exit_code == 4 and "notify plan" in before.output  # nothing planned yet
+    planned = runner.invoke(app, ["notify", "plan", str(case_dir), "--json"])
+    assert planned.exit_code == 0, planned.output
+    document = json.loads(planned.output)
+    assert document["persons"] == len(built.persons)
+    bad = runner.invoke(app, ["notify", "plan", str(case_dir), "--controller-patients",
+                              f"LAB99={case_dir / 'none.csv'}"])  # fmt: skip
+    assert bad.exit_code == 2 and bad.output.startswith("error: --controller-patients LAB99")
+    approved = runner.invoke(app, ["notify", "approve", str(case_dir), "--controller",
+                                   built.lab_id(1)])  # fmt: skip
+    assert approved.exit_code == 0 and "notices ready to send" in approved.output
+    status = runner.invoke(app, ["notify", "status", str(case_dir), "--json"])
+    counts = json.loads(status.output)["controllers"]
+    alone = [p for p in built.persons if p.labs == (1,) and p.channel]
+    assert counts[built.lab_id(1)]["approved"] == len(alone)
+    table = runner.invoke(app, ["notify", "status", str(case_dir)])
+    assert table.exit_code == 0 and built.lab_id(2) in table.output
+    for output in (planned.output, status.output, table.output):
+        for person in built.persons:
+            assert person.last_name not in output and person.nir not in output
+    fixed = runner.invoke(app, ["notify", "plan", str(case_dir), "--json"])
+    assert fixed.exit_code == 2 and "the plan is fixed" in fixed.output
+    again = json.loads(runner.invoke(app, ["notify", "status", str(case_dir), "--json"]).output)
+    assert again["batch"] == document["batch"] and again["controllers"] == counts

@@ -38,35 +38,15 @@ def plan(
 ) -> dict[str, Any]:
     """Plan the notices of a case, load them in the outbox as planned; the plan document."""
     from ariane.notify import outbox
-    from ariane.notify.planner import build_plan
-    from ariane.notify.words import Words, install_template, restore_template
     from ariane.ops.db import open_database
 
     with Case.open(case_dir) as case:
         engine = case.engine()
         known = _controllers(engine)
-        previous = {}
-        for controller_id, path in sorted((templates or {}).items()):
-            if controller_id not in known:
-                raise ConfigError(f"--template {controller_id}: no such controller in this case")
-            previous[controller_id] = install_template(case.directory, controller_id, path)
-        try:
-            document = build_plan(engine, case.subkey("notify ids"), patient_lists)
-            words = Words(engine, case.directory)
-            # Every shape of notice is rendered once now: a template's missing field or a
-            # special category named fails the plan, not the send.
-            for controller_ids, has_nir in engine.fetch(
-                "SELECT DISTINCT controller_ids, has_nir FROM notify_notices "
-                "WHERE channel IS NOT NULL"
-            ):
-                words.body(tuple(controller_ids), bool(has_nir), "0000-0000-0000")
-        except BaseException:
-            for controller_id, content in previous.items():  # a refused template is not kept
-                restore_template(case.directory, controller_id, content)
-            raise
-        document["public_communications"] = _draft_public(case, words, document)
         database = open_database(case, database_url)
         try:
+            outbox.require_open_plan(database)  # before the store's plan is touched
+            document = _make_plan(case, known, patient_lists, templates)
             rows = engine.fetch(
                 "SELECT notice_id, person_key_hash, controller_ids, channel FROM notify_notices "
                 "WHERE channel IS NOT NULL ORDER BY notice_id"
@@ -85,6 +65,39 @@ def plan(
             inputs=[*(patient_lists or {}).values(), *(templates or {}).values()],
             outcome=_counts_only(document),
         )
+    return document
+
+
+def _make_plan(
+    case: Case,
+    known: set[str],
+    patient_lists: dict[str, Path] | None,
+    templates: dict[str, Path] | None,
+) -> dict[str, Any]:
+    """Build the plan in the store, render every shape of notice once, draft public texts."""
+    from ariane.notify.planner import build_plan
+    from ariane.notify.words import Words, install_template, restore_template
+
+    engine = case.engine()
+    previous = {}
+    for controller_id, path in sorted((templates or {}).items()):
+        if controller_id not in known:
+            raise ConfigError(f"--template {controller_id}: no such controller in this case")
+        previous[controller_id] = install_template(case.directory, controller_id, path)
+    try:
+        document = build_plan(engine, case.subkey("notify ids"), patient_lists)
+        words = Words(engine, case.directory)
+        # Every shape of notice is rendered once now: a template's missing field or a
+        # special category named fails the plan, not the send.
+        for controller_ids, has_nir in engine.fetch(
+            "SELECT DISTINCT controller_ids, has_nir FROM notify_notices WHERE channel IS NOT NULL"
+        ):
+            words.body(tuple(controller_ids), bool(has_nir), "0000-0000-0000")
+    except BaseException:
+        for controller_id, content in previous.items():  # a refused template is not kept
+            restore_template(case.directory, controller_id, content)
+        raise
+    document["public_communications"] = _draft_public(case, words, document)
     return document
 
 

@@ -56,18 +56,23 @@ def owner_gone(owner: str) -> bool:
     return False
 
 
-def load_plan(database: Database, rows: Iterable[tuple[str, str, list[str], str]]) -> int:
-    """Put a plan's notices in the outbox as ``planned`` (replacing a plan not yet approved)."""
-    with database.write() as session:
+def require_open_plan(database: Database) -> None:
+    """:class:`ConfigError` once a batch is approved: from then on the plan is fixed."""
+    with database.sessions() as session:
         started = session.scalar(
             select(func.count()).select_from(Notice).where(Notice.status != "planned")
         )
         approvals = session.scalar(select(func.count()).select_from(Approval))
-        if started or approvals:
-            raise ConfigError(
-                "notify plan: a batch is already approved; the plan is fixed "
-                "(see ariane notify status)"
-            )
+    if started or approvals:
+        raise ConfigError(
+            "notify plan: a batch is already approved; the plan is fixed (see ariane notify status)"
+        )
+
+
+def load_plan(database: Database, rows: Iterable[tuple[str, str, list[str], str]]) -> int:
+    """Put a plan's notices in the outbox as ``planned`` (replacing a plan not yet approved)."""
+    require_open_plan(database)
+    with database.write() as session:
         session.execute(delete(Notice))
         count = 0
         chunk: list[dict[str, Any]] = []
