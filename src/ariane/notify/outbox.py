@@ -47,6 +47,8 @@ def owner_gone(owner: str) -> bool:
     pid = rest.partition(":")[0]
     if host != socket.gethostname() or not pid.isdigit():
         return False  # another machine's sender: its lease expires on its own
+    if int(pid) == os.getpid():
+        return True  # an earlier process that had this pid (reconcile runs before any claim)
     try:
         os.kill(int(pid), 0)
     except ProcessLookupError:

@@ -31,7 +31,7 @@ from ariane.smtp import SmtpSettings
 LETTER_BATCH = 500
 #: Processes laying letters out at once, and batches each renders before it is replaced.
 RENDER_WORKERS = max(1, min(2, os.cpu_count() or 1))
-BATCHES_PER_WORKER = 3
+BATCHES_PER_WORKER = 2
 SMS_BATCH = 5_000
 EMAIL_BATCH = 50
 #: Seconds a claim is held; a sender that dies is noticed sooner on its own host.
