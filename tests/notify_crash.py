@@ -107,14 +107,14 @@ def check(
 def run(root: Path, emails: int, letters: int, kills: int, seed: int,
         letter_batch: int) -> CrashResult:  # fmt: skip
     """Plan, kill and resume against a sink, and check; everything under ``root``."""
-    from notify_fixtures import synthetic_plan
-    from smtp_sink import Running
     from sqlalchemy import select
 
     from ariane.case import Case
     from ariane.notify.sender import batches_of
     from ariane.ops.db import open_database
     from ariane.ops.models import Notice
+    from notify_fixtures import synthetic_plan
+    from smtp_sink import Running
 
     case_dir = root / "case"
     channels = synthetic_plan(case_dir, emails, letters)
