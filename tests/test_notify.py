@@ -413,3 +413,16 @@ def test_cli_plan_and_status_print_counts_only(built, case_dir):
     assert fixed.exit_code == 2 and "the plan is fixed" in fixed.output
     again = json.loads(runner.invoke(app, ["notify", "status", str(case_dir), "--json"]).output)
     assert again["batch"] == document["batch"] and again["controllers"] == counts
+
+
+def test_a_letter_longer_than_one_page_is_refused():
+    from ariane.notify.letters import Letter, render_letters
+
+    def letter(paragraphs):
+        body = "\n\n".join(["Bonjour,"] + ["Un paragraphe de la lettre. " * 12] * paragraphs)
+        return Letter("n1", ["Laboratoire"], ["NOM Prénom", "1 rue", "35000 Rennes"], "R", body)
+
+    pdf = render_letters([letter(3), letter(3)], dt.date(2021, 3, 1))
+    assert len(re.findall(rb"/Type\s*/Page(?![a-zA-Z])", pdf)) == 2
+    with pytest.raises(ConfigError, match="more than one page"):
+        render_letters([letter(3), letter(60)], dt.date(2021, 3, 1))
