@@ -315,13 +315,18 @@ def _print_scan(document: dict[str, Any]) -> None:
 
 
 def _parse_controller_patients(values: list[str]) -> dict[str, Path]:
-    lists: dict[str, Path] = {}
+    return _parse_pairs("--controller-patients", values)
+
+
+def _parse_pairs(option: str, values: list[str]) -> dict[str, Path]:
+    """``ID=FILE`` option values by controller id."""
+    pairs: dict[str, Path] = {}
     for value in values:
         controller_id, sep, file = value.partition("=")
         if not sep or not controller_id or not file:
-            raise ConfigError(f"--controller-patients {value!r}: expected CONTROLLER_ID=FILE")
-        lists[controller_id] = Path(file)
-    return lists
+            raise ConfigError(f"{option} {value!r}: expected CONTROLLER_ID=FILE")
+        pairs[controller_id] = Path(file)
+    return pairs
 
 
 @app.command()
@@ -631,6 +636,179 @@ def demo(
     out.print(f"[bold]Synthetic leak:[/] {markup(result.leak)}")
     _print_run(result.run)
     out.print(f"Next: ariane summary {markup(result.run.case_dir)}")
+
+
+notify_app = typer.Typer(
+    help="Tell every person concerned, once (art. 34): plan, approve, send, status.",
+    no_args_is_help=True,
+)
+Database = Annotated[
+    str | None,
+    typer.Option(help="postgresql://USER@HOST/DB (default: an SQLite file in the case)."),
+]
+
+
+@notify_app.command("plan")
+@_guarded
+def notify_plan(
+    case: Annotated[Path, typer.Argument(help="Case directory.")],
+    controller_patients: Annotated[
+        list[str] | None,
+        typer.Option(
+            help="A controller's current patient list, ID=FILE: its contact details "
+            "replace the leak's (repeatable)."
+        ),  # fmt: skip
+    ] = None,
+    template: Annotated[
+        list[str] | None,
+        typer.Option(help="A controller's own notice template (Jinja2), ID=FILE (repeatable)."),
+    ] = None,
+    database: Database = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Print the plan as JSON.")] = False,
+) -> None:
+    """Plan one notice per person concerned, naming each of its controllers; by channel."""
+    from ariane import notify
+
+    document = notify.plan(
+        case,
+        database_url=database,
+        patient_lists=_parse_pairs("--controller-patients", controller_patients or []),
+        templates=_parse_pairs("--template", template or []),
+    )
+    if as_json:
+        _print_json(document)
+        return
+    channels = document["by_channel"]
+    out.print(
+        f"planned {document['notices']:,} notices for {document['persons']:,} persons: "
+        f"{channels['email']:,} emails, {channels['letter']:,} letters, {channels['sms']:,} SMS; "
+        f"{document['unreachable']:,} unreachable (batch {document['batch']})"
+    )
+    for controller_id in document["public_communications"]:
+        out.print(f"  public communication drafted for {markup(controller_id)} "
+                  "(many persons unreachable): notify/public/ in the case")  # fmt: skip
+    out.print("Next: ariane notify approve DIR --controller ID, for each controller")
+
+
+@notify_app.command("approve")
+@_guarded
+def notify_approve(
+    case: Annotated[Path, typer.Argument(help="Case directory.")],
+    controller: Annotated[str, typer.Option("--controller", help="Whose batch is approved.")],
+    database: Database = None,
+) -> None:
+    """Approve a controller's batch of notices (nothing is sent before); audited."""
+    from ariane import notify
+
+    result = notify.approve_batch(case, controller, database_url=database)
+    out.print(
+        f"approved the batch {result['batch']} of {markup(controller)}: "
+        f"{result['approved_now']:,} notices ready to send now"
+    )
+
+
+@notify_app.command("send")
+@_guarded
+def notify_send(
+    case: Annotated[Path, typer.Argument(help="Case directory.")],
+    smtp: Annotated[
+        str | None, typer.Option(help="SMTP server HOST:PORT (without it: letters and SMS only).")
+    ] = None,
+    smtp_security: Annotated[
+        str, typer.Option(help="starttls, tls (port 465) or none (a relay on this machine).")
+    ] = "starttls",
+    smtp_timeout: Annotated[
+        float, typer.Option(help="Seconds to wait for the server.", min=0.1)
+    ] = 30.0,
+    mail_from: Annotated[
+        str, typer.Option(help="The sender's address (its domain signs with DKIM).")
+    ] = "ne-pas-repondre@localhost.localdomain",
+    dkim_key: Annotated[
+        Path | None, typer.Option(help="DKIM private key (PEM) of the sender's domain.")
+    ] = None,
+    dkim_selector: Annotated[str, typer.Option(help="DKIM selector.")] = "ariane",
+    rate: Annotated[
+        float, typer.Option(help="Emails per second at most (0: no limit).", min=0)
+    ] = 10.0,
+    letters: Annotated[
+        Path | None,
+        typer.Option(
+            help="Hand the letters (PDF + index) and SMS batches over to this "
+            "folder, age-encrypted."
+        ),  # fmt: skip
+    ] = None,
+    recipient: Annotated[
+        str | None,
+        typer.Option(help="age public key of the printer (else ARIANE_EXPORT_PASSPHRASE)."),
+    ] = None,
+    letter_batch: Annotated[
+        int, typer.Option(help="Letters per PDF file for the printer.", min=1)
+    ] = 500,
+    database: Database = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Print the counts as JSON.")] = False,
+    quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress bar.")] = False,
+) -> None:
+    """Send the approved notices exactly once: emails, letters (PDF), SMS batches."""
+    from ariane import followup, notify
+    from ariane.notify.email import DkimKey, domain_of
+    from ariane.notify.sender import SendOptions
+    from ariane.smtp import SmtpSettings
+
+    encrypt = None
+    if letters is not None:
+        passphrase = None if recipient else (os.environ.get("ARIANE_EXPORT_PASSPHRASE") or None)
+        encrypt = followup.age_encrypter(recipient, passphrase, "notify send --letters")[0]
+    options = SendOptions(
+        smtp=SmtpSettings.from_options(smtp, smtp_security, smtp_timeout) if smtp else None,
+        mail_from=mail_from,
+        dkim=DkimKey.load(dkim_key, dkim_selector, domain_of(mail_from)) if dkim_key else None,
+        rate=rate,
+        letter_batch=letter_batch,
+    )
+    outcome = notify.send(
+        case, options, database_url=database, hand_over=letters, encrypt=encrypt,
+        progress=_progress(quiet),
+    )  # fmt: skip
+    if as_json:
+        _print_json(outcome.as_dict())
+        return
+    found = outcome.reconciled
+    out.print(
+        f"sent {outcome.emails:,} emails ({outcome.bounced:,} bounced, to letters), "
+        f"{outcome.letters:,} letters in {outcome.letter_files:,} files, {outcome.sms:,} SMS; "
+        f"after the last run: {found.get('letters_done', 0):,} batches' notices recorded, "
+        f"{found.get('emails_in_doubt', 0):,} emails resent with their Message-ID"
+    )
+    if letters is not None:
+        out.print(f"handed over {found.get('handed_over', 0):,} batch files to {markup(letters)}")
+
+
+@notify_app.command("status")
+@_guarded
+def notify_status(
+    case: Annotated[Path, typer.Argument(help="Case directory.")],
+    database: Database = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Print the counts as JSON.")] = False,
+) -> None:
+    """Each controller's notices: planned, approved, sent, delivered, bounced, letters."""
+    from ariane import notify
+
+    document = notify.status(case, database_url=database)
+    if as_json:
+        _print_json(document)
+        return
+    table = Table("controller", *notify.NOTICE_COUNTS)
+    for controller_id, counts in document["controllers"].items():
+        table.add_row(text(controller_id), *(f"{counts[name]:,}" for name in notify.NOTICE_COUNTS))
+    out.print(table)
+    out.print(
+        f"{document['notices']:,} notices for {document['persons']:,} persons, "
+        f"{document['unreachable']:,} unreachable; waiting: "
+        + ", ".join(f"{n:,} {channel}" for channel, n in sorted(document["waiting"].items()))
+    )
+
+
+app.add_typer(notify_app, name="notify")
 
 
 def main() -> None:

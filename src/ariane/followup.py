@@ -8,6 +8,7 @@ CLI calls one of them per command.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -140,31 +141,17 @@ def seal_persons(
     """The persons as CSV encrypted with age, and how: never a plaintext file.
 
     For an age public key (``recipient``, ``age1...``) or a passphrase (age's scrypt), one
-    of them; the CSV exists only in memory.
+    of them (:func:`age_encrypter`); the CSV exists only in memory.
     """
     import csv
     import io
 
-    import pyrage
-
-    if not passphrase:
-        passphrase = None  # an empty passphrase protects nothing
-    if (recipient is None) == (passphrase is None):
-        raise ConfigError(
-            "export: give --recipient AGE_PUBLIC_KEY or set ARIANE_EXPORT_PASSPHRASE (one of them)"
-        )
+    encrypt, encryption = age_encrypter(recipient, passphrase, "export")
     text = io.StringIO()
     writer = csv.writer(text)
     writer.writerow(EXPORT_COLUMNS)
     writer.writerows(rows)
-    plain = text.getvalue().encode("utf-8")
-    if recipient is not None:
-        try:
-            target = pyrage.x25519.Recipient.from_str(recipient.strip())
-        except pyrage.RecipientError:
-            raise ConfigError("--recipient: not an age public key (age1...)") from None
-        return pyrage.encrypt(plain, [target]), "age-x25519"
-    return pyrage.passphrase.encrypt(plain, passphrase or ""), "age-scrypt"
+    return encrypt(text.getvalue().encode("utf-8")), encryption
 
 
 def export_persons(
@@ -206,3 +193,26 @@ def export_persons(
             outcome={"persons": len(rows), "sha256": hashlib.sha256(sealed).hexdigest()},
         )
     return len(rows)
+
+
+def age_encrypter(
+    recipient: str | None, passphrase: str | None, command: str
+) -> tuple[Callable[[bytes], bytes], str]:
+    """Encrypt with age for a public key or a passphrase (exactly one); and which it is."""
+    import pyrage
+
+    if not passphrase:
+        passphrase = None  # an empty passphrase protects nothing
+    if (recipient is None) == (passphrase is None):
+        raise ConfigError(
+            f"{command}: give --recipient AGE_PUBLIC_KEY or set ARIANE_EXPORT_PASSPHRASE "
+            "(one of them)"
+        )
+    if recipient is not None:
+        try:
+            target = pyrage.x25519.Recipient.from_str(recipient.strip())
+        except pyrage.RecipientError:
+            raise ConfigError("--recipient: not an age public key (age1...)") from None
+        return (lambda plain: pyrage.encrypt(plain, [target])), "age-x25519"
+    secret = passphrase or ""
+    return (lambda plain: pyrage.passphrase.encrypt(plain, secret)), "age-scrypt"

@@ -227,8 +227,19 @@ def summarise(engine: Engine, now: datetime | None = None) -> dict[str, Any]:
             fragment = SUMMARISERS.get(stage, lambda _engine: {})(engine)
         _merge_controllers(document, fragment.pop("controllers", None))
         document.update(fragment)
+    _add_notices(engine, document["controllers"])
     document["stages"] = done
     return document
+
+
+def _add_notices(engine: Engine, controllers: list[dict[str, Any]] | None) -> None:
+    """Each controller's notices by status (zero until ``notify plan``)."""
+    from ariane.notify import NOTICE_COUNTS, notices_by_controller
+
+    counts = notices_by_controller(engine)
+    for controller in controllers or []:
+        zero = dict.fromkeys(NOTICE_COUNTS, 0)
+        controller["notices"] = counts.get(controller["controller_id"], zero)
 
 
 def _merge_controllers(document: dict[str, Any], controllers: list[dict[str, Any]] | None) -> None:

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-from sqlalchemy import or_, select
+from sqlalchemy import or_, select, true
 
 from ariane.ops.db import Database
 from ariane.ops.models import Notice, utcnow
@@ -18,8 +18,17 @@ from ariane.ops.models import Notice, utcnow
 CLAIMABLE = "approved"
 
 
-def claim(database: Database, batch_size: int, owner: str, lease_seconds: float) -> list[str]:
-    """Lease up to ``batch_size`` approved, unleased notices to ``owner``; their ids."""
+def claim(
+    database: Database,
+    batch_size: int,
+    owner: str,
+    lease_seconds: float,
+    channels: tuple[str, ...] | None = None,
+) -> list[str]:
+    """Lease up to ``batch_size`` approved, unleased notices to ``owner``; their ids.
+
+    ``channels`` restricts the claim (a sender without an SMTP server leaves emails be).
+    """
     now = utcnow()
     # FOR UPDATE SKIP LOCKED on PostgreSQL: a concurrent claimer passes over these rows
     # instead of waiting for them. SQLite ignores it; there ``write()`` begins IMMEDIATE,
@@ -29,6 +38,7 @@ def claim(database: Database, batch_size: int, owner: str, lease_seconds: float)
         .where(
             Notice.status == CLAIMABLE,
             or_(Notice.lease_until.is_(None), Notice.lease_until < now),
+            Notice.channel.in_(channels) if channels is not None else true(),
         )
         .order_by(Notice.notice_id)
         .limit(batch_size)

@@ -136,7 +136,7 @@ def _persons(engine: Engine) -> list[_Person]:
                    arg_max(phone, _record) FILTER (WHERE phone IS NOT NULL) AS phone
             FROM r GROUP BY person_id),
         places AS (SELECT r.person_id, arg_max(a.parts, (a.filled, r._record)) AS parts
-                   FROM r JOIN ({_addresses_sql(engine)}) a
+                   FROM r JOIN ({addresses_sql(engine)}) a
                      ON a.source_id = r.source_id AND a._record = r._record
                    WHERE a.filled > 0 GROUP BY r.person_id),
         labs AS ({_controllers_sql(engine)})
@@ -161,7 +161,7 @@ def _persons(engine: Engine) -> list[_Person]:
     ]
 
 
-def _addresses_sql(engine: Engine) -> str:
+def addresses_sql(engine: Engine) -> str:
     """``source_id, _record, parts (street, postal code, city or whole address), filled``."""
     from ariane.attribute.records import labelled_columns
     from ariane.resolve.fields import quote

@@ -54,16 +54,6 @@ class SenderSettings:
     batch_seconds: float = 1.0
 
 
-def parse_smtp(value: str | None) -> tuple[str, int] | None:
-    """``'127.0.0.1:2525'`` -> ``('127.0.0.1', 2525)``."""
-    if not value:
-        return None
-    host, _, port = value.rpartition(":")
-    if not host or not port.isdigit():
-        raise ConfigError(f"--smtp {value!r}: expected HOST:PORT")
-    return host, int(port)
-
-
 def load_identity(path: Path) -> pyrage.x25519.Identity:
     """The sender's age identity from its key file."""
     try:

@@ -14,7 +14,8 @@ from pathlib import Path
 from ariane.errors import ConfigError
 from ariane.selfcheck.index import hmac_key_path, read_hmac_key, read_manifest, sender_key_path
 from ariane.selfcheck.limits import Limits, RedisLimiter
-from ariane.selfcheck.sender import Dispatcher, SenderSettings, load_identity, parse_smtp
+from ariane.selfcheck.sender import Dispatcher, SenderSettings, load_identity
+from ariane.smtp import parse_smtp
 from ariane.websafe import run_server
 
 
