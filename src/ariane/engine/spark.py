@@ -124,6 +124,18 @@ class SparkEngine:
             return pc.replace_substring_regex(decomposed, r"\p{Mn}", "")
 
         self.register_function("strip_accents", accents, ["VARCHAR"], "VARCHAR")
+        # Splink's jar: the similarity functions under DuckDB's names, and the name sqlglot
+        # gives Jaro-Winkler in Spark (Splink transpiles custom levels with it).
+        from pyspark.sql.types import DoubleType
+
+        for name, java_class in (
+            ("jaro_winkler", "JaroWinklerSimilarity"),
+            ("jarowinkler_similarity", "JaroWinklerSimilarity"),
+            ("damerau_levenshtein", "LevDamerauDistance"),
+        ):
+            self.spark.udf.registerJavaFunction(
+                name, f"uk.gov.moj.dash.linkage.{java_class}", DoubleType()
+            )
 
     # -- tables ----------------------------------------------------------------------------
 
@@ -251,9 +263,18 @@ class SparkEngine:
         from pyspark.sql.functions import PandasUDFType, pandas_udf
 
         returned = exp.DataType.build(returns, dialect="duckdb").sql(dialect="spark")
+        arrow_types = {
+            "VARCHAR": pa.string(),
+            "BIGINT": pa.int64(),
+            "INTEGER": pa.int32(),
+            "DOUBLE": pa.float64(),
+            "BOOLEAN": pa.bool_(),
+        }
+        types = [arrow_types.get(p.upper()) for p in parameters]
 
         def vectorised(*columns):  # type: ignore[no-untyped-def]
-            arrays = [pa.Array.from_pandas(c) for c in columns]
+            # Typed as declared: a batch of NULLs alone would otherwise come as type null.
+            arrays = [pa.Array.from_pandas(c, type=t) for c, t in zip(columns, types, strict=True)]
             result = fn(*arrays)
             if isinstance(result, pa.ChunkedArray):
                 result = result.combine_chunks()

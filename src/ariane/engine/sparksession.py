@@ -15,6 +15,7 @@ encrypted per column by the engine (:mod:`ariane.engine.spark`).
 from __future__ import annotations
 
 import hashlib
+import logging
 import os
 import shutil
 import socket
@@ -104,24 +105,34 @@ def _jar_cache() -> Path:
     return Path(base) / "ariane" / "spark"
 
 
-def kms_jar(gateway: Any) -> Path:
-    """The jar of Ariane's Parquet key client, compiled by Janino in ``gateway``'s JVM once
-    per source version and cached (``~/.cache/ariane/spark``)."""
+def kms_jar() -> Path:
+    """The jar of Ariane's Parquet key client, compiled by Janino once per source version
+    and cached (``~/.cache/ariane/spark``); the first time, in a JVM of its own, since a
+    jar must be on the driver's class path from its start."""
     source = _kms_source()
     digest = hashlib.sha256(source.encode()).hexdigest()[:16]
     jar = _jar_cache() / f"ariane-kms-{digest}.jar"
     if jar.is_file():
         return jar
-    compiler = gateway.jvm.org.codehaus.janino.SimpleCompiler()
-    compiler.cook(KMS_SOURCE, source)
-    classes = compiler.getBytecodes()
+    from pyspark import SparkConf
+    from pyspark.java_gateway import launch_gateway
+
+    gateway: Any = launch_gateway(SparkConf())
+    try:
+        compiler = gateway.jvm.org.codehaus.janino.SimpleCompiler()
+        compiler.cook(KMS_SOURCE, source)
+        classes = {str(k): bytes(v) for k, v in compiler.getBytecodes().items()}
+    finally:
+        gateway.shutdown()
+        gateway.proc.terminate()
+        gateway.proc.wait()
     jar.parent.mkdir(parents=True, exist_ok=True)
     # Written aside then renamed: two processes starting at once never read half a jar.
     fd, partial = tempfile.mkstemp(dir=jar.parent, suffix=".part")
     os.close(fd)
     with zipfile.ZipFile(partial, "w") as archive:
-        for name in classes.keySet():
-            archive.writestr(name.replace(".", "/") + ".class", bytes(classes.get(name)))
+        for name, code in classes.items():
+            archive.writestr(name.replace(".", "/") + ".class", code)
     os.replace(partial, jar)
     return jar
 
@@ -169,7 +180,6 @@ def spark_session(master: str = DEFAULT_MASTER) -> SparkSession:
     check_master(master)
     os.environ.setdefault("SPARK_LOCAL_IP", "127.0.0.1")
     from pyspark import SparkConf, SparkContext
-    from pyspark.java_gateway import launch_gateway
     from pyspark.sql import SparkSession
 
     local_dir = Path(tempfile.mkdtemp(prefix="ariane-spark-"))
@@ -178,15 +188,16 @@ def spark_session(master: str = DEFAULT_MASTER) -> SparkSession:
     for name, value in session_settings(master, local_dir).items():
         conf.set(name, value)
     try:
-        gateway = launch_gateway(conf)
-        conf.set("spark.jars", f"{similarity_jar()},{kms_jar(gateway)}")
-        context = SparkContext(gateway=gateway, conf=conf)
+        conf.set("spark.jars", f"{similarity_jar()},{kms_jar()}")
+        context = SparkContext(conf=conf)
     except Exception as exc:  # Py4J and Spark raise plain exceptions when the JVM fails
         raise EngineUnavailableError(
             f"Spark did not start on {master} ({type(exc).__name__}); check Java and the master"
         ) from None
-    # Spark's error log quotes the failing value and query: nothing of it may reach a log.
+    # Spark's error logs quote the failing value and query: nothing of them may reach a log
+    # (the JVM's, nor PySpark's own logger of failed queries).
     context.setLogLevel("OFF")
+    logging.getLogger("SQLQueryContextLogger").disabled = True
     return SparkSession(context)
 
 

@@ -68,24 +68,39 @@ def _rewrite(node: exp.Expression) -> exp.Expression:
         if isinstance(node.this, exp.RowNumber):
             node.set("order", exp.Order(expressions=[exp.Ordered(this=_row_order())]))
         return node
+    if isinstance(node, exp.RegexpFullMatch) and isinstance(node.expression, exp.Literal):
+        anchored = exp.Literal.string(f"^(?:{node.expression.this})$")
+        return exp.RegexpLike(this=node.this, expression=anchored)
     if isinstance(node, exp.Anonymous):
         name = node.name.lower()
-        if name == "regexp_full_match":
-            subject, pattern = node.expressions[:2]
-            if isinstance(pattern, exp.Literal):
-                anchored = exp.Literal.string(f"^(?:{pattern.this})$")
-                return exp.RegexpLike(this=subject, expression=anchored)
-        if name == "try_strptime" and isinstance(node.expressions[1], exp.Literal):
-            java = format_time(node.expressions[1].this, _SPARK.INVERSE_TIME_MAPPING, _SPARK.INVERSE_TIME_TRIE)
-            return exp.Anonymous(
-                this="try_to_timestamp",
-                expressions=[node.expressions[0], exp.Literal.string(java or "")],
-            )
+        if name == "try_strptime":
+            return _try_strptime(node)
     if isinstance(node, exp.JarowinklerSimilarity):
         return exp.Anonymous(this="jaro_winkler", expressions=[node.this, node.expression])
     if isinstance(node, exp.Tuple) and isinstance(node.parent, exp.Func):
         return exp.Anonymous(this="struct", expressions=list(node.expressions))
     return node
+
+
+def _try_strptime(node: exp.Anonymous) -> exp.Expression:
+    """try_strptime(s, format or [formats]): the first format that parses, else NULL."""
+    subject, formats = node.expressions[0], node.expressions[1]
+    listed = formats.expressions if isinstance(formats, exp.Array) else [formats]
+    if not all(isinstance(f, exp.Literal) for f in listed):
+        return node
+    tries = [
+        exp.Anonymous(
+            this="try_to_timestamp",
+            expressions=[
+                subject.copy(),
+                exp.Literal.string(
+                    format_time(f.this, _SPARK.INVERSE_TIME_MAPPING, _SPARK.INVERSE_TIME_TRIE) or ""
+                ),
+            ],
+        )
+        for f in listed
+    ]
+    return tries[0] if len(tries) == 1 else exp.Coalesce(this=tries[0], expressions=tries[1:])
 
 
 def _row_order() -> exp.Expression:
