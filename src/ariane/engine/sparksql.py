@@ -37,7 +37,9 @@ def parse(sql: str, params: Sequence[Any] | None = None) -> list[exp.Expression]
     if params:
         values = iter(params)
         for statement in statements:
-            for node in list(statement.find_all(exp.Placeholder)):
+            # Depth first: the placeholders in the order they are written.
+            placeholders = [n for n in statement.walk(bfs=False) if isinstance(n, exp.Placeholder)]
+            for node in placeholders:
                 node.replace(literal(next(values)))
     return statements
 
