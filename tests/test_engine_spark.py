@@ -142,8 +142,8 @@ def _files_holding(folders: list[Path], needles: list[bytes]) -> list[str]:
 
 
 def test_store_is_encrypted_on_disk_and_reads_back(spark, tmp_path):
-    from ariane.engine.sparksession import local_dir
     from ariane.engine.spark import SparkEngine
+    from ariane.engine.sparksession import local_dir
 
     key = "ab" * 32
     people = pa.table(

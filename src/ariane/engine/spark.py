@@ -116,7 +116,6 @@ class SparkEngine:
 
     def _register_builtins(self) -> None:
         """DuckDB functions the stages use that Spark lacks, as vectorised functions."""
-        import pyarrow as pa
         import pyarrow.compute as pc
 
         def accents(values: pa.Array) -> pa.Array:
@@ -272,7 +271,7 @@ class SparkEngine:
         }
         types = [arrow_types.get(p.upper()) for p in parameters]
 
-        def vectorised(*columns):  # type: ignore[no-untyped-def]
+        def vectorised(*columns):
             # Typed as declared: a batch of NULLs alone would otherwise come as type null.
             arrays = [pa.Array.from_pandas(c, type=t) for c, t in zip(columns, types, strict=True)]
             result = fn(*arrays)
@@ -404,9 +403,7 @@ class SparkEngine:
         from pyspark.sql import functions as F
 
         target = statement.this
-        columns = (
-            [c.name for c in target.expressions] if isinstance(target, exp.Schema) else None
-        )
+        columns = [c.name for c in target.expressions] if isinstance(target, exp.Schema) else None
         name = (target.this if isinstance(target, exp.Schema) else target).name
         source = statement.expression
         if isinstance(source, exp.Values):
@@ -446,12 +443,17 @@ class SparkEngine:
         for assignment in statement.expressions:
             value = assignment.expression
             if condition is not None:
-                value = exp.Case(ifs=[exp.If(this=condition.this, true=value)], default=exp.column(assignment.this.name))
+                value = exp.Case(
+                    ifs=[exp.If(this=condition.this, true=value)],
+                    default=exp.column(assignment.this.name),
+                )
             changes[assignment.this.name] = value
         current = self.spark.table(_view(name)).columns
         select = exp.select(
             *[
-                exp.alias_(changes[c], c, quoted=True) if c in changes else exp.column(c, quoted=True)
+                exp.alias_(changes[c], c, quoted=True)
+                if c in changes
+                else exp.column(c, quoted=True)
                 for c in current
             ]
         ).from_(name)
@@ -480,5 +482,10 @@ def _is_key_error(exc: BaseException) -> bool:
     text = str(exc)
     return any(
         sign in text
-        for sign in ("KeyAccessDenied", "AEADBadTagException", "Tag mismatch", "ParquetCryptoRuntime")
+        for sign in (
+            "KeyAccessDenied",
+            "AEADBadTagException",
+            "Tag mismatch",
+            "ParquetCryptoRuntime",
+        )
     )

@@ -203,4 +203,4 @@ def spark_session(master: str = DEFAULT_MASTER) -> SparkSession:
 
 def local_dir(session: SparkSession) -> Path:
     """Where this session's shuffle and spill files go (to check they hold nothing plain)."""
-    return Path(session.conf.get("spark.local.dir"))
+    return Path(str(session.conf.get("spark.local.dir")))

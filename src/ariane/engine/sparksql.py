@@ -31,7 +31,7 @@ WRITE = "spark"
 _SPARK = Dialect.get_or_raise(WRITE)
 
 
-def parse(sql: str, params: Sequence[Any] | None = None) -> list[exp.Expression]:
+def parse(sql: str, params: Sequence[Any] | None = None) -> list[Any]:
     """The statements of ``sql`` (DuckDB dialect), with ``params`` bound as literals."""
     statements = [s for s in sqlglot.parse(sql, read=READ) if s is not None]
     if params:
@@ -44,7 +44,7 @@ def parse(sql: str, params: Sequence[Any] | None = None) -> list[exp.Expression]
     return statements
 
 
-def literal(value: Any) -> exp.Expression:
+def literal(value: Any) -> Any:
     """A Python value as an SQL literal."""
     if isinstance(value, datetime):
         return exp.cast(exp.Literal.string(value.isoformat(sep=" ")), "TIMESTAMP")

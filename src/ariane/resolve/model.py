@@ -6,7 +6,6 @@ from __future__ import annotations
 
 from typing import Any
 
-
 #: The dialect the custom SQL below is written in; Splink transpiles it for its backend.
 SQL_DIALECT = "duckdb"
 
