@@ -54,6 +54,11 @@ def test_full_match_is_anchored_and_row_number_gets_an_order():
     assert "ORDER BY" in _spark("SELECT row_number() OVER () AS r FROM t").upper()
 
 
+def test_list_index_counts_from_one_as_in_duckdb():
+    sql = _spark("SELECT ['low', 'high'][rank + 1] FROM t")
+    assert "TRY_ELEMENT_AT(ARRAY('LOW', 'HIGH'), RANK + 1)" in sql.upper()
+
+
 def test_try_strptime_with_several_formats_tries_each_in_order():
     sql = _spark("SELECT try_strptime(d, ['%Y%m%d', '%d%m%Y']) FROM t")
     assert sql.upper().count("TRY_TO_TIMESTAMP") == 2

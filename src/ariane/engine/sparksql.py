@@ -9,7 +9,8 @@ target engine, each a rewrite into what Spark says the same way:
 - a ``row_number()`` over no order gets one (Spark requires it);
 - ``regexp_full_match`` an anchored ``RLIKE``; ``try_strptime`` ``try_to_timestamp``;
 - tuples compared as a whole (``arg_min(x, (a, b))``) become structs;
-- ``jaro_winkler_similarity`` Splink's ``jaro_winkler`` (its jar).
+- ``jaro_winkler_similarity`` Splink's ``jaro_winkler`` (its jar);
+- ``list[i]`` (from 1, NULL out of range) ``try_element_at(list, i)``.
 
 Statements that change tables (CREATE, INSERT, UPDATE, ALTER, DROP) are parsed here and
 carried out by :class:`ariane.engine.spark.SparkEngine` on its Parquet tables.
@@ -77,6 +78,14 @@ def _rewrite(node: exp.Expression) -> exp.Expression:
         name = node.name.lower()
         if name == "try_strptime":
             return _try_strptime(node)
+    if (
+        isinstance(node, exp.Bracket)
+        and len(node.expressions) == 1
+        and not isinstance(node.expressions[0], exp.Slice | exp.Literal)
+    ):
+        # DuckDB's lists count from 1 and give NULL out of range: so does try_element_at
+        # (Spark's [] counts from 0 and fails).
+        return exp.Anonymous(this="try_element_at", expressions=[node.this, node.expressions[0]])
     if isinstance(node, exp.JarowinklerSimilarity):
         return exp.Anonymous(this="jaro_winkler", expressions=[node.this, node.expression])
     if isinstance(node, exp.Tuple) and isinstance(node.parent, exp.Func):
