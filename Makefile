@@ -8,7 +8,9 @@ BIN := $(VENV)/bin
 $(BIN)/ariane: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install --quiet --upgrade pip
-	$(BIN)/pip install --quiet -e '.[dev]'
+	# The spark extra too, so that the Spark engine's tests run (pip's wheel cache keeps the
+	# PySpark wheel it builds from its sdist, ~6 min the first time only).
+	$(BIN)/pip install --quiet -e '.[dev,spark]'
 	touch $@
 
 install: $(BIN)/ariane

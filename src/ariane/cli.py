@@ -348,6 +348,22 @@ def run(
         typer.Option(help="A controller's own patient list, ID=FILE (repeatable)."),
     ] = None,
     memory_limit: MemoryLimit = None,
+    engine: Annotated[
+        str,
+        typer.Option(
+            "--engine",
+            help="duckdb (one machine) or spark (needs: pip install 'ariane[spark]' and Java).",
+        ),
+    ] = "duckdb",
+    spark_master: Annotated[
+        str | None,
+        typer.Option(
+            "--spark-master",
+            help="Spark master URL for --engine spark: local[N], spark://HOST:PORT, yarn, "
+            "k8s://URL. Default: local[*].",
+            show_default=False,
+        ),
+    ] = None,
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress bar.")] = False,
 ) -> None:
     """Run every stage into an encrypted case directory."""
@@ -360,6 +376,8 @@ def run(
         facts=facts,
         controller_patients=_parse_controller_patients(controller_patients or []),
         memory_limit=memory_limit,
+        engine=engine,
+        spark_master=spark_master,
     )
     _print_run(pipeline.run(case, options, _progress(quiet)))
 

@@ -32,6 +32,8 @@ class RunOptions:
     facts: Path | None = None
     controller_patients: dict[str, Path] = field(default_factory=dict)
     memory_limit: str | None = None  # DuckDB's bound ('4GB', '60%'); None: the default
+    engine: str = "duckdb"  # or "spark" (ariane.engine.spark)
+    spark_master: str | None = None  # for "spark": local[*] unless told
 
     def inputs(self) -> list[Path]:
         """Every file whose digest goes to the audit log."""
@@ -42,6 +44,8 @@ class RunOptions:
         """Refuse missing files and bad option files before any work starts."""
         if not self.paths:
             raise ConfigError("no input file given")
+        if self.spark_master is not None and self.engine != "spark":
+            raise ConfigError("--spark-master is for --engine spark")
         memory_limit_bytes(self.memory_limit)
         for path in self.paths:
             _require_file(path, InputError)
@@ -132,7 +136,12 @@ def scan(
 def run(case_dir: Path, options: RunOptions, progress: Progress = SILENT) -> RunResult:
     """Run every built stage on the inputs into a new encrypted case at ``case_dir``."""
     options.check()
-    case = Case.create(case_dir, memory_limit=options.memory_limit)
+    case = Case.create(
+        case_dir,
+        memory_limit=options.memory_limit,
+        engine=options.engine,
+        spark_master=options.spark_master,
+    )
     try:
         done = _run_stages(case, options, progress)
         document = summarise(case.engine())

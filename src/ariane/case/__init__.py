@@ -4,6 +4,8 @@ Layout of a case directory::
 
     case.json       identity and where the key comes from (never the key)
     store.duckdb    every table of every stage, encrypted with AES-GCM
+    store/          (a case run with ``--engine spark``) the same tables as Parquet
+                    folders, encrypted with Parquet modular encryption
     audit.jsonl     hash-chained log of every command run on the case
     report/         written reports (counts and categories only)
 
@@ -35,11 +37,13 @@ from ariane.case import audit
 from ariane.case.keys import KeySpec, derive_key, new_key_spec
 from ariane.case.scratch import scratch_folder
 from ariane.engine.duckdb import DuckDBEngine
-from ariane.errors import AuditError, CaseError
+from ariane.errors import AuditError, CaseError, ConfigError
 
 FORMAT = 1
 MANIFEST = "case.json"
 STORE = "store.duckdb"
+SPARK_STORE = "store"
+ENGINES = ("duckdb", "spark")
 AUDIT_LOG = "audit.jsonl"
 SPILL = ".tmp"
 
@@ -56,6 +60,8 @@ class Case:
         new: bool = False,
         memory_limit: str | None = None,
         in_memory: bool = False,
+        engine: str = "duckdb",
+        spark_master: str | None = None,
     ) -> None:
         """A case over ``directory``; ``new`` lets the engine create the store.
 
@@ -68,15 +74,33 @@ class Case:
         self._new = new
         self._memory_limit = memory_limit
         self._in_memory = in_memory
-        self._engine: DuckDBEngine | None = None
+        self.engine_name = engine
+        self._spark_master = spark_master
+        self._engine: Any = None
         self._tail: audit.Tail | None = None
 
     # -- life cycle ----------------------------------------------------------------------
 
     @classmethod
-    def create(cls, directory: Path, *, memory_limit: str | None = None) -> Case:
-        """Create a new case in ``directory`` (which must be absent or empty)."""
+    def create(
+        cls,
+        directory: Path,
+        *,
+        memory_limit: str | None = None,
+        engine: str = "duckdb",
+        spark_master: str | None = None,
+    ) -> Case:
+        """Create a new case in ``directory`` (which must be absent or empty) on ``engine``."""
         directory = Path(directory)
+        if engine not in ENGINES:
+            raise ConfigError(f"--engine {engine!r}: expected one of {', '.join(ENGINES)}")
+        if engine == "spark":
+            # Before any folder is made: a missing extra, Java or master leaves nothing.
+            from ariane.engine.sparksession import check_master, java_executable, require_pyspark
+
+            require_pyspark()
+            java_executable()
+            check_master(spark_master or "local[*]")
         existed = directory.exists()
         if existed and not directory.is_dir():
             raise CaseError(f"{directory}: not a folder; give a new folder for the case")
@@ -96,8 +120,17 @@ class Case:
                 "created": datetime.now(UTC).isoformat(timespec="seconds"),
                 "key": spec.as_dict(),
             }
+            if engine != "duckdb":
+                manifest["engine"] = engine
             _write_private(directory / MANIFEST, json.dumps(manifest, indent=2) + "\n")
-            case = cls(directory, derive_key(spec), new=True, memory_limit=memory_limit)
+            case = cls(
+                directory,
+                derive_key(spec),
+                new=True,
+                memory_limit=memory_limit,
+                engine=engine,
+                spark_master=spark_master,
+            )
             case.engine()  # creates the encrypted store now, so a bad key setup fails early
         except BaseException as exc:
             # Leave the folder as found: an empty or half-made case blocks the next try.
@@ -110,12 +143,24 @@ class Case:
         return case
 
     @classmethod
-    def open(cls, directory: Path, *, memory_limit: str | None = None) -> Case:
+    def open(
+        cls,
+        directory: Path,
+        *,
+        memory_limit: str | None = None,
+        spark_master: str | None = None,
+    ) -> Case:
         """Open an existing case; fails clearly without the right key or without its store."""
         directory = Path(directory)
         manifest = read_manifest(directory)
         spec = KeySpec.from_dict(manifest.get("key", {}), source=directory / MANIFEST)
-        case = cls(directory, derive_key(spec), memory_limit=memory_limit)
+        case = cls(
+            directory,
+            derive_key(spec),
+            memory_limit=memory_limit,
+            engine=str(manifest.get("engine", "duckdb")),
+            spark_master=spark_master,
+        )
         case.engine()
         # Spill files of a process that was killed: nobody else holds the store (DuckDB
         # locks it), so nobody else is using them.
@@ -146,8 +191,19 @@ class Case:
             finally:
                 case.close()
 
-    def engine(self) -> DuckDBEngine:
+    def engine(self) -> Any:
         """The engine over this case's encrypted store (opened once)."""
+        if self._engine is None and self.engine_name == "spark":
+            from ariane.engine.spark import SparkEngine
+
+            self._engine = SparkEngine(
+                self.directory / SPARK_STORE,
+                self._key,
+                self.directory / SPILL,
+                create=self._new,
+                master=self._spark_master or "local[*]",
+            )
+            _make_private(self.directory)
         if self._engine is None:
             self._engine = DuckDBEngine(
                 None if self._in_memory else self.store_path,
@@ -301,6 +357,8 @@ def _undo_create(directory: Path, existed: bool) -> None:
         return
     for name in (MANIFEST, STORE, f"{STORE}.wal", AUDIT_LOG):
         (directory / name).unlink(missing_ok=True)
+    for name in (SPARK_STORE, SPILL):
+        shutil.rmtree(directory / name, ignore_errors=True)
 
 
 def _entries(log: Path) -> Iterator[dict[str, Any]]:

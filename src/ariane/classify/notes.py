@@ -54,7 +54,7 @@ def mention_sql(source_id: int, data_table: str, column: str, label: str) -> str
             flags.append(f"regexp_matches(codes, {_literal(p)}) AS icd_{category}")
     names = [f.rsplit(" AS ", 1)[1] for f in flags]
     return (
-        f"{head}, CASE WHEN category LIKE 'icd_%' THEN category[5:] ELSE category END "
+        f"{head}, CASE WHEN category LIKE 'icd_%' THEN substr(category, 5) ELSE category END "
         f"AS category FROM (SELECT _record, {', '.join(flags)} FROM ("
         f"SELECT _record, regexp_replace(strip_accents(lower({value})), "
         f"{_literal(exclusion_pattern())}, ' ', 'g') AS t, "

@@ -57,7 +57,7 @@ def profile_source(
     size = min(total, SAMPLE_ROWS)  # a reservoir holds all rows, or exactly its size
     aligned: dict[str, list[str | None]] = {n: [None] * size for n in names}
     for row, name, value in engine.fetch(
-        f"SELECT {_ROW}, name, v FROM {_unpivoted('* EXCLUDE (' + _ROW + ')', sampled, _ROW)}"
+        f"SELECT {_ROW}, name, v FROM {_unpivoted(plain, sampled, _ROW)}"
     ):
         aligned[str(name)][int(row) - 1] = value
     sparse = [

@@ -9,11 +9,28 @@ from typing import Any
 #: Identifiers compared as typed, a slip apart: a social-security number that is no NIR,
 #: and a person key found from the data (:mod:`ariane.classify.keys`).
 TYPED_IDENTIFIERS = ("foreign_id", "person_key")
+#: The dialect the custom SQL below is written in; Splink transpiles it for its backend.
+SQL_DIALECT = "duckdb"
+
+
+class _Levels:
+    """Splink's level library, with custom levels read as DuckDB SQL (so Spark runs them)."""
+
+    def __init__(self, library: Any) -> None:
+        self._library = library
+
+    def CustomLevel(self, sql: str, label: str | None = None) -> Any:  # noqa: N802 (Splink's name)
+        return self._library.CustomLevel(sql, label, base_dialect_str=SQL_DIALECT)
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._library, name)
 
 
 def comparisons_for(present: set[str]) -> list[Any]:
-    import splink.comparison_level_library as cll
+    import splink.comparison_level_library as splink_levels
     import splink.comparison_library as cl
+
+    cll = _Levels(splink_levels)
 
     comparisons: list[Any] = []
     if "nir" in present:
@@ -151,6 +168,7 @@ def _address_comparison(cll: Any, cl: Any, address: list[str]) -> Any:
 
 def blocking_rules(present: set[str]) -> list[Any]:
     from splink import block_on
+    from splink.blocking_rule_library import CustomRule
 
     rules: list[Any] = []
     for identifier in ("nir", *TYPED_IDENTIFIERS):
@@ -162,8 +180,11 @@ def blocking_rules(present: set[str]) -> list[Any]:
                 rules.append(block_on("birth_date", name))
         if {"first_name_sdx", "last_name_sdx"} <= present:
             rules.append(
-                "l.birth_date = r.birth_date AND (l.first_name_sdx = r.last_name_sdx "
-                "OR l.last_name_sdx = r.first_name_sdx)"
+                CustomRule(
+                    "l.birth_date = r.birth_date AND (l.first_name_sdx = r.last_name_sdx "
+                    "OR l.last_name_sdx = r.first_name_sdx)",
+                    SQL_DIALECT,
+                )
             )
         for place in ("postal_code", "town"):
             if place in present:
@@ -180,7 +201,10 @@ def blocking_rules(present: set[str]) -> list[Any]:
             )
             for name in ("last_name_sdx", "first_name_sdx"):
                 if name in present:
-                    rules += [f"{a} = {b} AND l.{name} = r.{name}" for a, b in sides]
+                    rules += [
+                        CustomRule(f"{a} = {b} AND l.{name} = r.{name}", SQL_DIALECT)
+                        for a, b in sides
+                    ]
     for contact in ("email", "phone"):
         if contact in present:
             rules.append(block_on(contact))

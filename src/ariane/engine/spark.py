@@ -1,0 +1,491 @@
+"""The Spark engine: the same stages on PySpark when a leak outgrows one machine.
+
+Tables are Parquet folders, encrypted with Parquet modular encryption: the footer and
+every column, each top-level column under a master key of its own derived from the case's
+key (:mod:`ariane.engine.sparksession` builds the key client). Stored tables live in the
+case's ``store/`` folder; temporary ones in its scratch folder, removed at close. Each
+table is exposed to SQL as a view over its current Parquet generation::
+
+    store/<table>/g000003/part-*.parquet    (a rewrite makes g000004, then drops g000003)
+
+The stages' SQL (DuckDB dialect) is transpiled by :mod:`ariane.engine.sparksql`; statements
+that change tables are carried out here, on the Parquet files.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+import shutil
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from sqlglot import exp
+
+from ariane.engine import sparksql
+from ariane.engine.sparksession import DEFAULT_MASTER, spark_session
+from ariane.errors import CaseError, CaseKeyError
+
+if TYPE_CHECKING:
+    import pyarrow as pa
+    from pyspark.sql import DataFrame, SparkSession
+
+#: Names Spark reads a column key list with: a column whose name holds one of these is
+#: encrypted under the footer key instead of a key of its own.
+_KEY_LIST_SEPARATORS = re.compile(r"[,;:]")
+_GENERATION = re.compile(r"g(\d{6})")
+FOOTER_KEY = "footer"
+
+
+class SparkEngine:
+    """An :class:`~ariane.engine.Engine` over a SparkSession and encrypted Parquet tables."""
+
+    def __init__(
+        self,
+        store: Path,
+        key: str,
+        scratch: Path,
+        *,
+        create: bool = False,
+        master: str = DEFAULT_MASTER,
+        session: SparkSession | None = None,
+    ) -> None:
+        """Open the Parquet store ``store`` (``create`` it if absent) with the case ``key``."""
+        if not create and not store.is_dir():
+            raise CaseError(f"{store}: case store not found")
+        self.database = store
+        self.scratch = scratch
+        self.spark = session or spark_session(master)
+        self._secret = hashlib.sha256(b"ariane parquet " + bytes.fromhex(key)).hexdigest()
+        self._paths: dict[str, Path] = {}
+        self._temporary: set[str] = set()
+        self._configure_keys()
+        self._register_builtins()
+        store.mkdir(parents=True, exist_ok=True, mode=0o700)
+        for folder in sorted(store.iterdir()):
+            generation = _current_generation(folder)
+            if generation is not None:
+                self._paths[folder.name] = generation
+        if self._paths:
+            self._check_key()
+
+    # -- keys and settings -----------------------------------------------------------------
+
+    def _configure_keys(self) -> None:
+        """Give this case's key to Parquet (in the JVM's memory only, never written)."""
+        conf = self.spark.sparkContext._jsc.hadoopConfiguration()
+        # A token of this case's own keeps Parquet's client cache from serving another
+        # case's keys in a process that opened two.
+        token = hashlib.sha256(self._secret.encode()).hexdigest()[:32]
+        conf.set("ariane.parquet.secret", self._secret)
+        conf.set("parquet.encryption.key.access.token", token)
+        conf.set("parquet.encryption.kms.instance.id", token)
+        # Anything written as Parquet without the engine's options (Splink's checkpoints)
+        # is encrypted too, footer and all columns, under a key of its own.
+        conf.set("parquet.encryption.uniform.key", "uniform")
+
+    def _write_options(self, df: DataFrame) -> dict[str, str]:
+        """Per-write encryption: a master key per column, the rest under the footer key."""
+        keys = [
+            f"c{hashlib.sha256(field.name.encode()).hexdigest()[:16]}:{field.name}"
+            for field in df.schema.fields
+            if not _KEY_LIST_SEPARATORS.search(field.name)
+            and field.dataType.typeName() not in {"array", "map", "struct"}
+        ]
+        return {
+            "parquet.encryption.uniform.key": "",
+            "parquet.encryption.footer.key": FOOTER_KEY,
+            "parquet.encryption.column.keys": ";".join(keys),
+            "parquet.encryption.complete.columns": "true",
+            "parquet.encryption.plaintext.footer": "false",
+        }
+
+    def _check_key(self) -> None:
+        name = next(iter(self._paths))
+        try:
+            self.spark.read.parquet(str(self._paths[name])).schema  # noqa: B018
+            self._expose(name)
+        except Exception as exc:
+            if _is_key_error(exc):
+                raise CaseKeyError(f"{self.database}: wrong key for this case") from None
+            raise CaseError(f"{self.database}: cannot open the case store") from None
+        for other in self._paths:
+            self._expose(other)
+
+    def _register_builtins(self) -> None:
+        """DuckDB functions the stages use that Spark lacks, as vectorised functions."""
+        import pyarrow.compute as pc
+
+        def accents(values: pa.Array) -> pa.Array:
+            decomposed = pc.utf8_normalize(values, "NFD")
+            return pc.replace_substring_regex(decomposed, r"\p{Mn}", "")
+
+        self.register_function("strip_accents", accents, ["VARCHAR"], "VARCHAR")
+        # Splink's jar: the similarity functions under DuckDB's names, and the name sqlglot
+        # gives Jaro-Winkler in Spark (Splink transpiles custom levels with it).
+        from pyspark.sql.types import DoubleType
+
+        for name, java_class in (
+            ("jaro_winkler", "JaroWinklerSimilarity"),
+            ("jarowinkler_similarity", "JaroWinklerSimilarity"),
+            ("damerau_levenshtein", "LevDamerauDistance"),
+        ):
+            self.spark.udf.registerJavaFunction(
+                name, f"uk.gov.moj.dash.linkage.{java_class}", DoubleType()
+            )
+
+    # -- tables ----------------------------------------------------------------------------
+
+    def _folder(self, name: str, temporary: bool) -> Path:
+        return (self.scratch / "spark" if temporary else self.database) / name
+
+    def _expose(self, name: str) -> None:
+        self.spark.read.parquet(str(self._paths[name])).createOrReplaceTempView(_view(name))
+
+    def _store(self, name: str, df: DataFrame, *, temporary: bool) -> None:
+        """Write ``df`` as the next generation of table ``name`` and expose it."""
+        old = self._paths.get(name)
+        folder = self._folder(name, temporary)
+        number = int(old.name[1:]) + 1 if old is not None else 1
+        target = folder / f"g{number:06d}"
+        with self._errors():
+            df.write.options(**self._write_options(df)).mode("overwrite").parquet(str(target))
+        self._paths[name] = target
+        if temporary:
+            self._temporary.add(name)
+        else:
+            self._temporary.discard(name)
+        self._expose(name)
+        if old is not None and old.parent != folder:
+            shutil.rmtree(old.parent, ignore_errors=True)
+        elif old is not None:
+            shutil.rmtree(old, ignore_errors=True)
+
+    def _append_frame(self, name: str, df: DataFrame) -> None:
+        from pyspark.sql import functions as F
+
+        if name not in self._paths:
+            self._store(name, df, temporary=False)
+            return
+        table = self.spark.table(_view(name))
+        given = {f.name for f in df.schema.fields}
+        aligned = df.select(
+            *[
+                (F.col(_col(f.name)) if f.name in given else F.lit(None))
+                .cast(f.dataType)
+                .alias(f.name)
+                for f in table.schema.fields
+            ]
+        )
+        with self._errors():
+            aligned.write.options(**self._write_options(aligned)).mode("append").parquet(
+                str(self._paths[name])
+            )
+        self._expose(name)
+
+    def _drop(self, name: str) -> None:
+        path = self._paths.pop(name, None)
+        self._temporary.discard(name)
+        self.spark.catalog.dropTempView(_view(name))
+        if path is not None:
+            shutil.rmtree(path.parent, ignore_errors=True)
+
+    @contextmanager
+    def _errors(self) -> Iterator[None]:
+        try:
+            yield
+        except Exception as exc:
+            if _is_key_error(exc):
+                raise CaseKeyError(f"{self.database}: wrong key, or the store is damaged") from None
+            raise
+
+    # -- the Engine protocol ---------------------------------------------------------------
+
+    def register(self, name: str, table: Any) -> None:
+        """Expose an in-memory Arrow table (or a stream of batches) under ``name``."""
+        import pyarrow as pa
+
+        if isinstance(table, pa.RecordBatchReader):
+            table = table.read_all()
+        self.spark.createDataFrame(table).createOrReplaceTempView(_view(name))
+
+    def unregister(self, name: str) -> None:
+        """Forget a registered table."""
+        self.spark.catalog.dropTempView(_view(name))
+
+    def append(self, name: str, table: pa.Table) -> None:
+        """Append Arrow rows to stored table ``name``, creating it on first use."""
+        if table.num_rows == 0 and name in self._paths:
+            return
+        frame = self.spark.createDataFrame(table)
+        if table.num_rows == 0:
+            frame = self.spark.createDataFrame([], frame.schema)
+        self._append_frame(name, frame)
+
+    def execute(self, sql: str, params: Sequence[Any] | None = None) -> None:
+        """Run statements for their effect (DuckDB dialect)."""
+        for statement in sparksql.parse(sql, params):
+            self._statement(statement)
+
+    def fetch(self, sql: str, params: Sequence[Any] | None = None) -> list[tuple[Any, ...]]:
+        """Run a query and return all its rows."""
+        with self._errors():
+            return [tuple(row) for row in self._query(sql, params).collect()]
+
+    def fetch_arrow(self, sql: str, params: Sequence[Any] | None = None) -> pa.Table:
+        """Run a query and return an Arrow table."""
+        with self._errors():
+            return self._query(sql, params).toArrow()
+
+    def batches(self, sql: str, batch_rows: int = 100_000) -> Any:
+        """A query's result as Arrow record batches."""
+        return self.fetch_arrow(sql).to_batches(batch_rows)
+
+    def materialise(self, name: str, sql: str) -> None:
+        """Store the result of ``sql`` as table ``name``."""
+        self._store(name, self._query(sql), temporary=False)
+
+    def register_function(
+        self,
+        name: str,
+        fn: Callable[..., Any],
+        parameters: Sequence[str],
+        returns: str,
+    ) -> None:
+        """Register an Arrow-vectorised scalar function, as a pandas UDF over Arrow arrays."""
+        import warnings
+
+        import pandas as pd
+        import pyarrow as pa
+        from pyspark.sql.functions import PandasUDFType, pandas_udf
+
+        returned = exp.DataType.build(returns, dialect="duckdb").sql(dialect="spark")
+        arrow_types = {
+            "VARCHAR": pa.string(),
+            "BIGINT": pa.int64(),
+            "INTEGER": pa.int32(),
+            "DOUBLE": pa.float64(),
+            "BOOLEAN": pa.bool_(),
+        }
+        types = [arrow_types.get(p.upper()) for p in parameters]
+
+        def vectorised(*columns):
+            # Typed as declared: a batch of NULLs alone would otherwise come as type null.
+            arrays = [pa.Array.from_pandas(c, type=t) for c, t in zip(columns, types, strict=True)]
+            result = fn(*arrays)
+            if isinstance(result, pa.ChunkedArray):
+                result = result.combine_chunks()
+            return pd.Series(result.to_pandas(), index=columns[0].index)
+
+        with warnings.catch_warnings():
+            # The explicit scalar type: type hints cannot say "any number of columns".
+            warnings.simplefilter("ignore", UserWarning)
+            udf = pandas_udf(vectorised, returned, PandasUDFType.SCALAR)
+        self.spark.udf.register(name, udf)
+
+    def splink_api(self) -> Any:
+        """Splink's Spark API over this session; its checkpoints go to the scratch folder."""
+        from splink import SparkAPI
+
+        checkpoints = self.scratch / "spark" / "splink"
+        checkpoints.mkdir(parents=True, exist_ok=True)
+        self.spark.sparkContext.setCheckpointDir(str(checkpoints))
+        return SparkAPI(spark_session=self.spark, break_lineage_method="parquet")
+
+    def tables(self) -> list[str]:
+        """Names of the stored tables."""
+        return sorted(n for n in self._paths if n not in self._temporary)
+
+    def has_table(self, name: str) -> bool:
+        """Whether table ``name`` exists (stored or temporary)."""
+        return name in self._paths
+
+    def verify(self) -> int:
+        """Read every stored table in full (a damaged or wrongly keyed file fails); rows."""
+        with self._errors():
+            return sum(self.spark.table(_view(n)).count() for n in self.tables())
+
+    def checkpoint(self) -> None:
+        """Nothing to flush: every write is a complete Parquet generation."""
+
+    def close(self) -> None:
+        """Drop the temporary tables and forget the case's key."""
+        for name in list(self._temporary):
+            self._drop(name)
+        for name in list(self._paths):
+            self.spark.catalog.dropTempView(_view(name))
+        self._paths.clear()
+        shutil.rmtree(self.scratch / "spark", ignore_errors=True)
+        conf = self.spark.sparkContext._jsc.hadoopConfiguration()
+        conf.unset("ariane.parquet.secret")
+
+    # -- statements ------------------------------------------------------------------------
+
+    def _query(self, sql: str, params: Sequence[Any] | None = None) -> DataFrame:
+        statements = sparksql.parse(sql, params)
+        if len(statements) != 1:
+            raise ValueError("one query expected")
+        return self._frame(statements[0])
+
+    def _frame(self, query: exp.Expression) -> DataFrame:
+        query = self._with_catalog(query)
+        with self._errors():
+            return self.spark.sql(sparksql.to_spark(query))
+
+    def _with_catalog(self, query: exp.Expression) -> exp.Expression:
+        """Answer DuckDB's information_schema.columns from the tables' schemas."""
+        uses = [
+            t
+            for t in query.find_all(exp.Table)
+            if t.db.lower() == "information_schema" and t.name.lower() == "columns"
+        ]
+        if not uses:
+            return query
+        rows = [
+            (name, field.name)
+            for name in self._paths
+            for field in self.spark.table(_view(name)).schema.fields
+        ]
+        frame = self.spark.createDataFrame(
+            rows or [("", "")], "table_name string, column_name string"
+        )
+        if not rows:
+            frame = frame.limit(0)
+        frame.selectExpr(
+            "table_name", "column_name", "current_database() AS table_catalog"
+        ).createOrReplaceTempView("__ariane_columns")
+        for table in uses:
+            table.replace(exp.to_table("__ariane_columns"))
+        return query
+
+    def _statement(self, statement: exp.Expression) -> None:
+        if isinstance(statement, exp.Create) and statement.kind == "TABLE":
+            self._create(statement)
+        elif isinstance(statement, exp.Insert):
+            self._insert(statement)
+        elif isinstance(statement, exp.Drop) and statement.kind == "TABLE":
+            for table in statement.args.get("tables") or [statement.this]:
+                if table.name not in self._paths and not statement.args.get("exists"):
+                    raise CaseError(f"table {table.name} does not exist")
+                self._drop(table.name)
+        elif isinstance(statement, exp.Alter):
+            self._alter(statement)
+        elif isinstance(statement, exp.Update):
+            self._update(statement)
+        else:
+            with self._errors():
+                self.spark.sql(sparksql.to_spark(statement)).collect()
+
+    def _create(self, statement: exp.Create) -> None:
+        target = statement.this
+        table = target.this if isinstance(target, exp.Schema) else target
+        name = table.name
+        if name in self._paths and not statement.args.get("replace"):
+            if statement.args.get("exists"):
+                return
+            raise CaseError(f"table {name} already exists")
+        properties = statement.args.get("properties")
+        temporary = bool(properties and properties.find(exp.TemporaryProperty))
+        if statement.expression is not None:
+            frame = self._frame(statement.expression)
+        else:
+            columns = [
+                f"{sparksql._quote(c.name)} {sparksql.spark_type(c.args['kind'])}"
+                for c in target.expressions
+                if isinstance(c, exp.ColumnDef)
+            ]
+            frame = self.spark.createDataFrame([], ", ".join(columns))
+        self._store(name, frame, temporary=temporary)
+
+    def _insert(self, statement: exp.Insert) -> None:
+        from pyspark.sql import functions as F
+
+        target = statement.this
+        columns = [c.name for c in target.expressions] if isinstance(target, exp.Schema) else None
+        name = (target.this if isinstance(target, exp.Schema) else target).name
+        source = statement.expression
+        if isinstance(source, exp.Values):
+            source.set("alias", exp.TableAlias(this=exp.to_identifier("__values")))
+            source = exp.select("*").from_(source)
+        frame = self._frame(source)
+        schema = self.spark.table(_view(name)).schema
+        names = columns or [f.name for f in schema.fields][: len(frame.columns)]
+        # DuckDB inserts by position unless told BY NAME: so here.
+        renamed = frame.toDF(*names) if not statement.args.get("by_name") else frame
+        types = {f.name: f.dataType for f in schema.fields}
+        self._append_frame(
+            name, renamed.select(*[F.col(_col(n)).cast(types[n]).alias(n) for n in names])
+        )
+
+    def _alter(self, statement: exp.Alter) -> None:
+        from pyspark.sql import functions as F
+
+        name = statement.this.name
+        frame = self.spark.table(_view(name))
+        for action in statement.args.get("actions") or []:
+            if not isinstance(action, exp.ColumnDef):
+                raise CaseError(f"ALTER TABLE {name}: only ADD COLUMN is supported on Spark")
+            if action.name in frame.columns:
+                if action.args.get("exists"):
+                    continue
+                raise CaseError(f"ALTER TABLE {name}: column {action.name} exists")
+            kind = sparksql.spark_type(action.args["kind"])
+            frame = frame.withColumn(action.name, F.lit(None).cast(kind))
+        self._store(name, frame, temporary=name in self._temporary)
+
+    def _update(self, statement: exp.Update) -> None:
+        """UPDATE t SET c = e WHERE w, as a rewrite of the table with CASE WHEN w."""
+        name = statement.this.name
+        condition = statement.args.get("where")
+        changes: dict[str, exp.Expression] = {}
+        for assignment in statement.expressions:
+            value = assignment.expression
+            if condition is not None:
+                value = exp.Case(
+                    ifs=[exp.If(this=condition.this, true=value)],
+                    default=exp.column(assignment.this.name),
+                )
+            changes[assignment.this.name] = value
+        current = self.spark.table(_view(name)).columns
+        select = exp.select(
+            *[
+                exp.alias_(changes[c], c, quoted=True)
+                if c in changes
+                else exp.column(c, quoted=True)
+                for c in current
+            ]
+        ).from_(name)
+        self._store(name, self._frame(select), temporary=name in self._temporary)
+
+
+def _view(name: str) -> str:
+    return "`" + name.replace("`", "``") + "`"
+
+
+def _col(name: str) -> str:
+    return "`" + name.replace("`", "``") + "`"
+
+
+def _current_generation(folder: Path) -> Path | None:
+    """The newest complete generation of a table folder (a crash leaves no _SUCCESS)."""
+    if not folder.is_dir():
+        return None
+    complete = [
+        g for g in folder.iterdir() if _GENERATION.fullmatch(g.name) and (g / "_SUCCESS").exists()
+    ]
+    return max(complete, key=lambda g: g.name) if complete else None
+
+
+def _is_key_error(exc: BaseException) -> bool:
+    text = str(exc)
+    return any(
+        sign in text
+        for sign in (
+            "KeyAccessDenied",
+            "AEADBadTagException",
+            "Tag mismatch",
+            "ParquetCryptoRuntime",
+        )
+    )

@@ -1,0 +1,206 @@
+"""Starting Spark for Ariane: what must be present, and the settings that matter.
+
+One SparkSession per process (Spark allows no more). Before it starts, three things are
+checked so that a missing piece is one clear line rather than a Java stack: PySpark (the
+``spark`` extra), Java, and, for a ``spark://`` master, that it answers.
+
+The session carries two jars, both from what is installed and nothing downloaded: Splink's
+similarity functions (shipped in the splink wheel) and Ariane's Parquet key client
+(``java/ArianeKmsClient.java``, compiled at start by Janino, the Java compiler Spark itself
+ships for its generated code: no JDK and no build step needed, the source is the artefact).
+Shuffle and spill files are encrypted (``spark.io.encryption.enabled``); Parquet files are
+encrypted per column by the engine (:mod:`ariane.engine.spark`).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import os
+import shutil
+import socket
+import sys
+import tempfile
+import zipfile
+from functools import cache
+from importlib import resources
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+from urllib.parse import urlparse
+
+from ariane.errors import ConfigError
+
+if TYPE_CHECKING:
+    from pyspark.sql import SparkSession
+
+DEFAULT_MASTER = "local[*]"
+KMS_CLASS = "org.ariane.parquet.ArianeKmsClient"
+KMS_SOURCE = "ArianeKmsClient.java"
+#: Few shuffle partitions: Spark's 200 make thousands of tiny tasks on one machine.
+SHUFFLE_PARTITIONS = 8
+
+
+class EngineUnavailableError(ConfigError):
+    """The Spark engine cannot start: the extra, Java or the master is missing."""
+
+
+def require_pyspark() -> None:
+    """Refuse clearly when the ``spark`` extra is not installed."""
+    try:
+        import pyspark  # noqa: F401
+    except ImportError:
+        raise EngineUnavailableError(
+            "--engine spark needs PySpark: pip install 'ariane[spark]'"
+        ) from None
+
+
+def java_executable() -> str:
+    """The ``java`` Spark will start, or a clear error when there is none."""
+    home = os.environ.get("JAVA_HOME")
+    if home and Path(home, "bin", "java").is_file():
+        return str(Path(home, "bin", "java"))
+    found = shutil.which("java")
+    if found is None:
+        raise EngineUnavailableError(
+            "--engine spark needs Java 17 or later: install a JRE (e.g. apt install "
+            "openjdk-17-jre-headless) or set JAVA_HOME"
+        )
+    return found
+
+
+def check_master(master: str, timeout: float = 5.0) -> None:
+    """Refuse an unusable master URL; for ``spark://host:port``, one that does not answer."""
+    if master.startswith("local"):
+        return
+    parsed = urlparse(master)
+    if parsed.scheme not in {"spark", "yarn", "k8s", "mesos"} and master != "yarn":
+        raise EngineUnavailableError(
+            f"--spark-master {master!r}: expected local[N], spark://HOST:PORT, yarn or k8s://URL"
+        )
+    if parsed.scheme != "spark":
+        return  # YARN and Kubernetes are reached through spark-submit's own configuration
+    for location in parsed.netloc.split(","):
+        host, _, port = location.partition(":")
+        try:
+            with socket.create_connection((host, int(port or 7077)), timeout=timeout):
+                return
+        except (OSError, ValueError):
+            continue
+    raise EngineUnavailableError(f"--spark-master {master}: no Spark master answers there")
+
+
+def similarity_jar() -> str:
+    """Splink's jar of similarity functions (Jaro-Winkler, Damerau-Levenshtein...)."""
+    from splink.backends.spark import similarity_jar_location
+
+    return str(similarity_jar_location())
+
+
+def _kms_source() -> str:
+    return resources.files("ariane.engine").joinpath("java", KMS_SOURCE).read_text()
+
+
+def _jar_cache() -> Path:
+    base = os.environ.get("XDG_CACHE_HOME") or os.path.join(Path.home(), ".cache")
+    return Path(base) / "ariane" / "spark"
+
+
+def kms_jar() -> Path:
+    """The jar of Ariane's Parquet key client, compiled by Janino once per source version
+    and cached (``~/.cache/ariane/spark``); the first time, in a JVM of its own, since a
+    jar must be on the driver's class path from its start."""
+    source = _kms_source()
+    digest = hashlib.sha256(source.encode()).hexdigest()[:16]
+    jar = _jar_cache() / f"ariane-kms-{digest}.jar"
+    if jar.is_file():
+        return jar
+    from pyspark import SparkConf
+    from pyspark.java_gateway import launch_gateway
+
+    gateway: Any = launch_gateway(SparkConf())
+    try:
+        compiler = gateway.jvm.org.codehaus.janino.SimpleCompiler()
+        compiler.cook(KMS_SOURCE, source)
+        classes = {str(k): bytes(v) for k, v in compiler.getBytecodes().items()}
+    finally:
+        gateway.shutdown()
+        gateway.proc.terminate()
+        gateway.proc.wait()
+    jar.parent.mkdir(parents=True, exist_ok=True)
+    # Written aside then renamed: two processes starting at once never read half a jar.
+    fd, partial = tempfile.mkstemp(dir=jar.parent, suffix=".part")
+    os.close(fd)
+    with zipfile.ZipFile(partial, "w") as archive:
+        for name, code in classes.items():
+            archive.writestr(name.replace(".", "/") + ".class", code)
+    os.replace(partial, jar)
+    return jar
+
+
+def session_settings(master: str, local_dir: Path) -> dict[str, str]:
+    """Spark settings for Ariane (the jars are added at start)."""
+    settings = {
+        "spark.master": master,
+        "spark.app.name": "ariane",
+        # No web UI, no console progress bar: Ariane draws its own progress.
+        "spark.ui.enabled": "false",
+        "spark.ui.showConsoleProgress": "false",
+        "spark.eventLog.enabled": "false",
+        "spark.sql.shuffle.partitions": str(SHUFFLE_PARTITIONS),
+        "spark.default.parallelism": str(SHUFFLE_PARTITIONS),
+        "spark.sql.adaptive.enabled": "true",
+        # Shuffle, spill and cached blocks written to local disks are encrypted.
+        "spark.io.encryption.enabled": "true",
+        "spark.io.encryption.keySizeBits": "256",
+        "spark.local.dir": str(local_dir),
+        "spark.sql.warehouse.dir": str(local_dir / "warehouse"),
+        "spark.sql.session.timeZone": "UTC",
+        "spark.sql.execution.arrow.pyspark.enabled": "true",
+        # Parquet encryption: the crypto factory, Ariane's key client; keys set per case.
+        "spark.hadoop.parquet.crypto.factory.class": (
+            "org.apache.parquet.crypto.keytools.PropertiesDrivenCryptoFactory"
+        ),
+        "spark.hadoop.parquet.encryption.kms.client.class": KMS_CLASS,
+    }
+    if master.startswith("local"):
+        # Python workers run this interpreter, with this process's modules (on a cluster,
+        # the cluster's configuration says which Python the executors run).
+        settings["spark.pyspark.python"] = sys.executable
+        settings["spark.executorEnv.PYTHONPATH"] = os.pathsep.join(
+            os.path.abspath(p) for p in sys.path if p
+        )
+    return settings
+
+
+@cache
+def spark_session(master: str = DEFAULT_MASTER) -> SparkSession:
+    """The process's SparkSession on ``master`` (started on first use, then shared)."""
+    require_pyspark()
+    java_executable()
+    check_master(master)
+    os.environ.setdefault("SPARK_LOCAL_IP", "127.0.0.1")
+    from pyspark import SparkConf, SparkContext
+    from pyspark.sql import SparkSession
+
+    local_dir = Path(tempfile.mkdtemp(prefix="ariane-spark-"))
+    os.chmod(local_dir, 0o700)
+    conf = SparkConf()
+    for name, value in session_settings(master, local_dir).items():
+        conf.set(name, value)
+    try:
+        conf.set("spark.jars", f"{similarity_jar()},{kms_jar()}")
+        context = SparkContext(conf=conf)
+    except Exception as exc:  # Py4J and Spark raise plain exceptions when the JVM fails
+        raise EngineUnavailableError(
+            f"Spark did not start on {master} ({type(exc).__name__}); check Java and the master"
+        ) from None
+    # Spark's error logs quote the failing value and query: nothing of them may reach a log
+    # (the JVM's, nor PySpark's own logger of failed queries).
+    context.setLogLevel("OFF")
+    logging.getLogger("SQLQueryContextLogger").disabled = True
+    return SparkSession(context)
+
+
+def local_dir(session: SparkSession) -> Path:
+    """Where this session's shuffle and spill files go (to check they hold nothing plain)."""
+    return Path(str(session.conf.get("spark.local.dir")))

@@ -1,0 +1,178 @@
+"""The Spark engine: DuckDB SQL transpiled, refusals before any case is made, and the store
+encrypted on disk.
+
+The transpilation and refusal tests need no Spark. The store test starts one SparkSession
+(shared by the module); it skips when PySpark or Java is absent, unless
+ARIANE_REQUIRE_SERVICES=1.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import os
+import shutil
+import sys
+from pathlib import Path
+
+import pyarrow as pa
+import pytest
+from typer.testing import CliRunner
+
+from ariane.cli import app
+from ariane.engine import sparksql
+from ariane.errors import ConfigError
+
+REQUIRE = os.environ.get("ARIANE_REQUIRE_SERVICES") == "1"
+runner = CliRunner()
+
+
+def _spark(sql: str, params: list | None = None) -> str:
+    (statement,) = sparksql.parse(sql, params)
+    return sparksql.to_spark(statement)
+
+
+# -- transpilation (no Spark needed) ----------------------------------------------------------
+
+
+def test_duckdb_unpivot_becomes_the_standard_form_over_the_named_columns():
+    sql = _spark(
+        'SELECT k, name, v FROM (UNPIVOT (SELECT k, "a b", c FROM t) '
+        "ON COLUMNS(* EXCLUDE (k)) INTO NAME name VALUE v)"
+    )
+    assert "UNPIVOT(`v` FOR `name` IN (`a b`, `c`))" in sql.replace("UNPIVOT (", "UNPIVOT(")
+    assert "COLUMNS" not in sql
+
+
+def test_seeded_reservoir_sample_becomes_a_seeded_random_order():
+    sql = _spark("SELECT a FROM t USING SAMPLE reservoir(2000 ROWS) REPEATABLE (7)")
+    assert "RAND(7)" in sql.upper() and "LIMIT 2000" in sql.upper()
+    assert "TABLESAMPLE" not in sql.upper()
+
+
+def test_full_match_is_anchored_and_row_number_gets_an_order():
+    assert "RLIKE '^(?:[0-9]{5})$'" in _spark("SELECT regexp_full_match(a, '[0-9]{5}') FROM t")
+    assert "ORDER BY" in _spark("SELECT row_number() OVER () AS r FROM t").upper()
+
+
+def test_list_index_counts_from_one_as_in_duckdb():
+    sql = _spark("SELECT ['low', 'high'][rank + 1] FROM t")
+    assert "TRY_ELEMENT_AT(ARRAY('LOW', 'HIGH'), RANK + 1)" in sql.upper()
+
+
+def test_try_strptime_with_several_formats_tries_each_in_order():
+    sql = _spark("SELECT try_strptime(d, ['%Y%m%d', '%d%m%Y']) FROM t")
+    assert sql.upper().count("TRY_TO_TIMESTAMP") == 2
+    assert sql.index("yyyyMMdd") < sql.index("ddMMyyyy")
+
+
+def test_parameters_are_bound_as_literals_in_order():
+    sql = _spark("INSERT INTO t VALUES (?, ?, ?)", ["it's", 3, None])
+    assert "'it''s'" in sql or "'it\\'s'" in sql
+    assert ", 3, NULL" in sql
+
+
+# -- refusals before anything is made -----------------------------------------------------------
+
+
+def _run(tmp_path: Path, *extra: str):
+    leak = tmp_path / "leak.csv"
+    leak.write_text("nom,prenom\nDUPONT,Jean\n")
+    return runner.invoke(app, ["run", str(leak), "--case", str(tmp_path / "case"), *extra])
+
+
+def test_without_the_extra_one_line_and_no_case(tmp_path, monkeypatch):
+    monkeypatch.setitem(sys.modules, "pyspark", None)  # import pyspark fails
+    result = _run(tmp_path, "--engine", "spark")
+    assert result.exit_code == ConfigError.exit_code
+    assert "pip install 'ariane[spark]'" in result.output
+    assert "Traceback" not in result.output
+    assert not (tmp_path / "case").exists()
+
+
+def test_without_java_one_line_and_no_case(tmp_path, monkeypatch):
+    if importlib.util.find_spec("pyspark") is None:
+        pytest.skip("PySpark is not installed: the Java check comes after it")
+    monkeypatch.delenv("JAVA_HOME", raising=False)
+    monkeypatch.setenv("PATH", str(tmp_path))  # no java anywhere on it
+    result = _run(tmp_path, "--engine", "spark")
+    assert result.exit_code == ConfigError.exit_code
+    assert "needs Java" in result.output
+    assert not (tmp_path / "case").exists()
+
+
+def test_unreachable_master_one_line_and_no_case(tmp_path):
+    if importlib.util.find_spec("pyspark") is None or shutil.which("java") is None:
+        pytest.skip("PySpark or Java is absent: the master check comes after them")
+    # Port 9 (discard) on the loopback: nothing listens there.
+    result = _run(tmp_path, "--engine", "spark", "--spark-master", "spark://127.0.0.1:9")
+    assert result.exit_code == ConfigError.exit_code
+    assert "no Spark master answers" in result.output
+    assert not (tmp_path / "case").exists()
+
+
+def test_spark_master_without_spark_engine_is_refused(tmp_path):
+    result = _run(tmp_path, "--spark-master", "local[2]")
+    assert result.exit_code == ConfigError.exit_code
+    assert "--spark-master is for --engine spark" in result.output
+
+
+# -- the encrypted Parquet store ---------------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def spark():
+    """The process's SparkSession (started once), or a skip with the reason."""
+    missing = None
+    if importlib.util.find_spec("pyspark") is None:
+        missing = "PySpark is not installed (pip install 'ariane[spark]')"
+    elif shutil.which("java") is None and not os.environ.get("JAVA_HOME"):
+        missing = "Java is not installed"
+    if missing:
+        if REQUIRE:
+            pytest.fail(f"{missing}; ARIANE_REQUIRE_SERVICES=1 requires it")
+        pytest.skip(missing)
+    from ariane.engine.sparksession import spark_session
+
+    return spark_session("local[2]")
+
+
+def _files_holding(folders: list[Path], needles: list[bytes]) -> list[str]:
+    found = []
+    for folder in folders:
+        for path in folder.rglob("*"):
+            if path.is_file():
+                data = path.read_bytes()
+                found += [f"{path.name}: {n!r}" for n in needles if n in data]
+    return found
+
+
+def test_store_is_encrypted_on_disk_and_reads_back(spark, tmp_path):
+    from ariane.engine.spark import SparkEngine
+    from ariane.engine.sparksession import local_dir
+
+    key = "ab" * 32
+    people = pa.table(
+        {
+            "nir": [f"18507751234{i:02d}" for i in range(50)],
+            "last_name": [f"ZORGLUBIDON{i}" for i in range(50)],
+        }
+    )
+    engine = SparkEngine(tmp_path / "store", key, tmp_path / ".tmp", create=True, session=spark)
+    engine.append("people", people)
+    engine.execute("CREATE TABLE notes (last_name VARCHAR, n INTEGER)")
+    engine.execute("INSERT INTO notes VALUES (?, ?)", ["ZORGLUBIDON7", 7])
+    engine.execute(
+        "CREATE OR REPLACE TEMP TABLE joined AS SELECT p.nir, n.n FROM people p "
+        "JOIN notes n USING (last_name)"
+    )
+    assert engine.fetch("SELECT nir, n FROM joined") == [("18507751234" + "07", 7)]
+    # Every file written (the store, the scratch folder, Spark's shuffle and spill
+    # folder) holds no identifier in clear.
+    needles = [b"ZORGLUBIDON", b"18507751234"]
+    assert _files_holding([tmp_path, local_dir(spark)], needles) == []
+    engine.close()
+
+    reopened = SparkEngine(tmp_path / "store", key, tmp_path / ".tmp", session=spark)
+    assert reopened.tables() == ["notes", "people"]
+    assert reopened.fetch("SELECT count(*) FROM people") == [(50,)]
+    reopened.close()
