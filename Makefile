@@ -8,8 +8,12 @@ BIN := $(VENV)/bin
 $(BIN)/ariane: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install --quiet --upgrade pip
-	# The spark extra too, so that the Spark engine's tests run (pip's wheel cache keeps the
-	# PySpark wheel it builds from its sdist, ~6 min the first time only).
+	$(BIN)/pip install --quiet -e '.[dev]'
+	touch $@
+
+# The checks add the spark extra, so that the Spark engine's tests run (pip's wheel cache
+# keeps the PySpark wheel it builds from its sdist, ~6 min the first time only).
+$(VENV)/.spark: $(BIN)/ariane
 	$(BIN)/pip install --quiet -e '.[dev,spark]'
 	touch $@
 
@@ -29,7 +33,7 @@ lint: install
 types: install
 	$(BIN)/mypy src/ariane
 
-test: install
+test: install $(VENV)/.spark
 	$(BIN)/pytest
 
 check: lint types test
