@@ -105,8 +105,11 @@ def check(
 
 
 def run(root: Path, emails: int, letters: int, kills: int, seed: int,
-        letter_batch: int) -> CrashResult:  # fmt: skip
-    """Plan, kill and resume against a sink, and check; everything under ``root``."""
+        letter_batch: int, window: tuple[float, float] = (0.5, 4.0)) -> CrashResult:  # fmt: skip
+    """Plan, kill and resume against a sink, and check; everything under ``root``.
+
+    ``window`` bounds the seconds a sender runs before its kill: a short one leaves work
+    for every kill on a fast machine (a sender that finishes early ends the kills)."""
     from sqlalchemy import select
 
     from ariane.case import Case
@@ -120,7 +123,9 @@ def run(root: Path, emails: int, letters: int, kills: int, seed: int,
     channels = synthetic_plan(case_dir, emails, letters)
     started = time.monotonic()
     with Running(root / "received") as sink:
-        done, runs = kill_and_resume(case_dir, sink.port, kills, seed, letter_batch=letter_batch)
+        done, runs = kill_and_resume(
+            case_dir, sink.port, kills, seed, letter_batch=letter_batch, window=window
+        )
         received = sink.received()
     seconds = time.monotonic() - started
     with Case.open(case_dir) as case:

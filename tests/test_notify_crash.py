@@ -8,7 +8,7 @@ import notify_crash
 def test_sender_killed_twenty_times_loses_nothing_and_repeats_no_letter(tmp_path, monkeypatch):
     monkeypatch.setenv("ARIANE_KEY_DIR", str(tmp_path / "keys"))
     result = notify_crash.run(tmp_path, emails=300, letters=300, kills=20, seed=11,
-                              letter_batch=25)  # fmt: skip
+                              letter_batch=25, window=(0.2, 1.5))  # fmt: skip
     assert result.kills == 20
     assert result.emails_lost == 0 and result.letters_lost == 0
     assert result.letters_twice == 0
