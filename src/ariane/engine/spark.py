@@ -436,16 +436,32 @@ class SparkEngine:
         self._store(name, frame, temporary=name in self._temporary)
 
     def _update(self, statement: exp.Update) -> None:
-        """UPDATE t SET c = e WHERE w, as a rewrite of the table with CASE WHEN w."""
-        name = statement.this.name
+        """UPDATE t SET c = e WHERE w, as a rewrite of the table with CASE WHEN w.
+
+        ``UPDATE t SET c = e FROM m WHERE w`` (DuckDB's form with another table) becomes a
+        left join of ``m`` on ``w``: rows ``m`` matches take the new values, the others keep
+        theirs (as in DuckDB, a row is expected to match at most one row of ``m``).
+        """
+        target = statement.this
+        name = target.name
+        alias = target.alias or name
         condition = statement.args.get("where")
+        joined = statement.args.get("from_") or statement.args.get("from")
+        matched: exp.Expression | None = condition.this if condition is not None else None
+        if joined is not None:
+            other = joined.this
+            other_alias = other.alias or other.name
+            marked = exp.select(exp.Star(), exp.alias_(exp.true(), _MATCHED)).from_(
+                exp.to_table(other.name)
+            )
+            matched = exp.column(_MATCHED, table=other_alias)
         changes: dict[str, exp.Expression] = {}
         for assignment in statement.expressions:
             value = assignment.expression
-            if condition is not None:
+            if matched is not None:
                 value = exp.Case(
-                    ifs=[exp.If(this=condition.this, true=value)],
-                    default=exp.column(assignment.this.name),
+                    ifs=[exp.If(this=matched.copy(), true=value)],
+                    default=exp.column(assignment.this.name, table=alias),
                 )
             changes[assignment.this.name] = value
         current = self.spark.table(_view(name)).columns
@@ -453,11 +469,19 @@ class SparkEngine:
             *[
                 exp.alias_(changes[c], c, quoted=True)
                 if c in changes
-                else exp.column(c, quoted=True)
+                else exp.column(c, table=alias, quoted=True)
                 for c in current
             ]
-        ).from_(name)
+        ).from_(exp.alias_(exp.to_table(name), alias, table=True))
+        if joined is not None:
+            on = condition.this if condition is not None else exp.true()
+            select = select.join(
+                exp.alias_(marked.subquery(), other_alias), on=on, join_type="left"
+            )
         self._store(name, self._frame(select), temporary=name in self._temporary)
+
+
+_MATCHED = "__ariane_matched"
 
 
 def _view(name: str) -> str:
