@@ -62,6 +62,10 @@ BARE_KEY_WORDS = frozenset(
 )
 #: Values this unique or more are a key of their rows, not a number repeated per person.
 UNIQUE_KEY = 0.95
+#: Label families that say a table is about persons. A table whose columns carry none of
+#: them (a table of labs: its number, FINESS and name) numbers something else: its
+#: ``id.internal`` is not a patient number and its records name nobody.
+ABOUT_PERSONS = frozenset(["person", "contact", "health", "insurance", "finance"])
 
 
 def quote(name: str) -> str:
@@ -97,7 +101,10 @@ def field_columns(engine: Engine) -> dict[int, dict[str, list[str]]]:
         f"{person_key} FROM classify_columns {usable}"
     )
     keys: dict[int, list[tuple[float, int, str]]] = defaultdict(list)
+    about_persons: set[int] = set()
     for source_id, column, label, confidence, unique, is_key in rows:
+        if is_key or label == "id.nir" or str(label).split(".")[0] in ABOUT_PERSONS:
+            about_persons.add(source_id)
         if is_key:
             # Compared by the model as a person key; still a file's patient link below (the
             # tables of a dump meet on it), which the model then leaves out.
@@ -109,6 +116,8 @@ def field_columns(engine: Engine) -> dict[int, dict[str, list[str]]]:
             labelled[source_id][label].append((*rank, -float(confidence), position, column))
     out: dict[int, dict[str, list[str]]] = {}
     for source_id, by_label in labelled.items():
+        if source_id not in about_persons:
+            by_label.pop("id.internal", None)
         fields: dict[str, list[str]] = {}
         for label, candidates in by_label.items():
             if label in JOINED_LABELS:
