@@ -51,6 +51,7 @@ MAX_SHARED = 50
 #: would train it.
 MIN_PRESENT = 0.001
 SEED = 2021
+_log = logging.getLogger(__name__)
 #: Fields of ``resolve_fields`` any of which makes a record someone's.
 IDENTIFYING = (
     "nir", "foreign_id", "person_key", "last_name", "first_name", "birth_date", "phone",
@@ -215,6 +216,24 @@ def _pairs_under(engine: Engine, fields: tuple[str, ...]) -> int:
             f"FROM resolve_profiles WHERE {not_null} GROUP BY {columns})"
         )[0][0]
     )
+
+
+def _train_session(linker: Any, rule: Any, fields: tuple[str, ...]) -> None:
+    """One EM session; a session that cannot train leaves the model as it was.
+
+    On a small leak or an odd one (every pair of a block a stranger, one level never
+    seen), EM drives a probability towards zero until Splink refuses it (``below
+    1e-300``) or finds no pair at all. Splink trains on a copy of the settings, so
+    skipping the session keeps what the earlier sessions learned, and the levels no
+    session trained get the floors of :func:`_floor_m_probabilities`.
+    """
+    from splink.internals.exceptions import SplinkException
+
+    try:
+        linker.training.estimate_parameters_using_expectation_maximisation(rule, max_pairs=2e6)
+    except (SplinkException, ValueError, ZeroDivisionError) as error:
+        # Field names only: Splink's message may quote values.
+        _log.info("EM on %s skipped (%s)", "+".join(fields), type(error).__name__)
 
 
 def _floor_m_probabilities(linker: Any) -> None:
@@ -484,9 +503,7 @@ def _score_with_splink(
             # A rule that pairs almost nothing (a small leak) would leave the model broken.
             if _pairs_under(engine, fields) < MIN_TRAINING_PAIRS:
                 continue
-            linker.training.estimate_parameters_using_expectation_maximisation(
-                block_on(*fields), max_pairs=2e6
-            )
+            _train_session(linker, block_on(*fields), fields)
         _floor_m_probabilities(linker)
         _weigh_nir_birth(linker)
         predictions = linker.inference.predict(threshold_match_probability=threshold)
