@@ -259,8 +259,8 @@ def _train_session(linker: Any, rule: Any, fields: tuple[str, ...]) -> None:
     On a small leak or an odd one (every pair of a block a stranger, one level never
     seen), EM drives a probability towards zero until Splink refuses it (``below
     1e-300``) or finds no pair at all. Splink trains on a copy of the settings, so
-    skipping the session keeps what the earlier sessions learned, and the levels no
-    session trained get the floors of :func:`_floor_m_probabilities`.
+    skipping the session keeps what the earlier sessions learned; a level no session
+    trained keeps Splink's default m (high for an exact match, falling level by level).
     """
     from splink.internals.exceptions import SplinkException
 
