@@ -143,9 +143,9 @@ def test_sniffed_from_content():
 
 def test_run_on_a_bundle(tmp_path):
     """Patients attributed to their lab through the Organization they point to; the HIV
-    results of Observations counted; once the link stage folds Observations into their
-    Patient (``linked`` in the summary), each patient is one person and no record is left
-    unattributed."""
+    results of Observations counted; the link stage folds Observations into their
+    Patient (``linked`` in the summary): each patient is one person, the Organization none,
+    and no record is left unattributed."""
     import typer.testing
 
     from ariane.cli import app
@@ -182,13 +182,10 @@ def test_run_on_a_bundle(tmp_path):
     assert found["special_categories"]["hiv"] == sum(p.hiv for p in persons)
     records = {c["controller_id"]: c["records"] for c in found["controllers"]}
     assert records == {"LAB01": len(persons) + 1}  # every Patient, and the lab's own row
-    if found.get("linked"):  # the link stage folded the Observations into their Patient
-        assert found["linked"] == len(persons)
-        assert found["persons"] == len(persons) + 1  # the Organization's row is a record too
-        assert found["unattributed_records"] == 0
-    else:
-        assert found["persons"] == resources  # each Observation a record of its own
-        assert found["unattributed_records"] == len(persons)
+    assert found["linked"] == len(persons)  # the link stage folded each Observation in
+    # The Organization's row (its number, FINESS and name) names nobody: no person.
+    assert found["persons"] == len(persons)
+    assert found["unattributed_records"] == 0
 
 
 def test_reading_time_grows_linearly(tmp_path):

@@ -4,8 +4,8 @@ Public entry point: :func:`resolve`. Reads ``read_sources``/``raw_<id>`` and the
 ``classify_columns``; writes:
 
 ``resolve_records``  one row per read record, its normalised person fields and its person
-                     (NULL when the record names nobody: no name, NIR, birth date, phone,
-                     email or patient number)::
+                     (NULL when the record names nobody: no name, NIR, person key, birth
+                     date, phone, email, nor a patient number: :mod:`~.persons`)::
 
                        source_id INTEGER, _record BIGINT, person_id BIGINT,
                        last_name VARCHAR, first_name VARCHAR, sex VARCHAR ('1'|'2'|NULL),
@@ -105,7 +105,7 @@ def _write_outputs(engine: Engine, result: Any) -> None:
     )
     for table in (
         "resolve_clusters", "resolve_profile_of", "resolve_edges", "resolve_fields",
-        "resolve_profiles", "resolve_profile_numbers",
+        "resolve_profiles", "resolve_profile_numbers", "resolve_patient_numbers",
     ):  # fmt: skip
         engine.execute(f'DROP TABLE IF EXISTS "{table}"')
 

@@ -62,6 +62,10 @@ BARE_KEY_WORDS = frozenset(
 )
 #: Values this unique or more are a key of their rows, not a number repeated per person.
 UNIQUE_KEY = 0.95
+#: Label families that say a table is about persons. A table with none of them (a table
+#: of labs: its number, FINESS and name; a visits table of keys) holds numbers of
+#: something else unless they meet the patient numbers of a table about persons.
+ABOUT_PERSONS = frozenset(["person", "contact", "health", "insurance", "finance"])
 
 
 def quote(name: str) -> str:
@@ -87,11 +91,7 @@ def field_columns(engine: Engine) -> dict[int, dict[str, list[str]]]:
     uniqueness = "uniqueness" if "uniqueness" in known else "NULL"
     # A column a spreadsheet damaged (a NIR rounded to 2,85057E+14) links nobody.
     usable = "WHERE damage IS NULL" if "damage" in known else ""
-    person_key = (
-        "coalesce(json_extract(evidence, '$.person_key')::BOOLEAN, false)"
-        if "evidence" in known
-        else "false"
-    )
+    person_key = _person_key_sql(known)
     rows = engine.fetch(
         f"SELECT source_id, column_name, label, coalesce(confidence, 0), {uniqueness}, "
         f"{person_key} FROM classify_columns {usable}"
@@ -123,6 +123,29 @@ def field_columns(engine: Engine) -> dict[int, dict[str, list[str]]]:
     for source_id, found in keys.items():
         out.setdefault(source_id, {})[PERSON_KEY] = [min(found)[-1]]
     return out
+
+
+def sources_about_persons(engine: Engine) -> set[int]:
+    """Sources with a column about persons (:data:`ABOUT_PERSONS`, a NIR or a person key)."""
+    if not engine.has_table("classify_columns"):
+        return set()
+    known = engine.fetch_arrow("SELECT * FROM classify_columns LIMIT 0").column_names
+    person_key = _person_key_sql(known)
+    families = ", ".join(f"'{family}'" for family in sorted(ABOUT_PERSONS))
+    return {
+        int(source_id)
+        for (source_id,) in engine.fetch(
+            "SELECT DISTINCT source_id FROM classify_columns WHERE label = 'id.nir' "
+            f"OR split_part(label, '.', 1) IN ({families}) OR {person_key}"
+        )
+    }
+
+
+def _person_key_sql(known: list[str]) -> str:
+    """Whether classify found a column behaving like a person key (older cases: never)."""
+    if "evidence" not in known:
+        return "false"
+    return "coalesce(json_extract(evidence, '$.person_key')::BOOLEAN, false)"
 
 
 def patient_link_rank(header: str, uniqueness: float | None) -> tuple[int, int]:

@@ -24,6 +24,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from ariane.resolve.distinct import scratch
+from ariane.resolve.fields import sources_about_persons
 from ariane.resolve.model import (
     TYPED_IDENTIFIERS,
     blocking_rules,
@@ -51,10 +52,11 @@ MAX_SHARED = 50
 #: would train it.
 MIN_PRESENT = 0.001
 SEED = 2021
+_log = logging.getLogger(__name__)
 #: Fields of ``resolve_fields`` any of which makes a record someone's.
 IDENTIFYING = (
     "nir", "foreign_id", "person_key", "last_name", "first_name", "birth_date", "phone",
-    "email", "internal_id",
+    "email",
 )  # fmt: skip
 MIN_TRAINING_PAIRS = 10
 #: Smallest m probability a comparison level keeps after training.
@@ -95,11 +97,14 @@ def quiet_splink() -> Iterator[None]:
 def build_profiles(engine: Engine) -> int:
     """Fold records into ``resolve_profiles``; map each record in ``resolve_profile_of``."""
     keys = ", ".join(f"{_model_source(f)}" for f in MODEL_FIELDS if f not in _DERIVED)
-    # A record that names nobody well enough (no NIR, no name + birth date, no contact)
-    # stays alone: folding it with look-alikes would merge strangers.
+    # A record that names nobody well enough (no NIR, no name + birth date, no contact
+    # beside a name or a birth date) stays alone: folding it with look-alikes would merge
+    # strangers. A contact counts: a leak that repeats one patient's row (a name a column
+    # misread, the same phone and birth date) is one profile, not one per row.
     identified = (
         "(nir_own IS NOT NULL OR (last_name_key IS NOT NULL AND first_name_key IS NOT NULL "
-        "AND birth_date IS NOT NULL))"
+        "AND birth_date IS NOT NULL) OR ((phone IS NOT NULL OR email IS NOT NULL) AND "
+        "(last_name_key IS NOT NULL OR first_name_key IS NOT NULL OR birth_date IS NOT NULL)))"
     )
     scratch(
         engine,
@@ -108,10 +113,11 @@ def build_profiles(engine: Engine) -> int:
         SELECT unique_id,
                min(unique_id) OVER (PARTITION BY {keys}, town,
                    CASE WHEN {identified} THEN NULL ELSE unique_id END) AS profile_id
-        FROM (SELECT *, coalesce(commune_code, {_folded_city()}) AS town FROM resolve_fields)
+        FROM (SELECT *, coalesce(commune_code, {_folded_city()}) AS town FROM resolve_fields) r
         -- A record with nothing that names someone (a table of labs, of settings) is no
         -- person: it gets none rather than inflating the count.
         WHERE {" OR ".join(f"{field} IS NOT NULL" for field in IDENTIFYING)}
+           OR {_patient_number_sql(engine)}
         """,
     )
     shared = {
@@ -175,6 +181,36 @@ def build_profiles(engine: Engine) -> int:
     return int(engine.fetch("SELECT count(*) FROM resolve_profiles")[0][0])
 
 
+def _patient_number_sql(engine: Engine) -> str:
+    """A record's number is a patient's: its table is about persons, or the number meets,
+    in the same file, one of a table about persons (a visits table of keys). Elsewhere (a
+    FHIR Organization, a table of labs) it numbers something else and names nobody."""
+    about = sorted(sources_about_persons(engine))
+    if not about:
+        return "false"
+    listed = ", ".join(str(source_id) for source_id in about)
+    own = f"(internal_id IS NOT NULL AND source_id IN ({listed}))"
+    others = engine.fetch(
+        "SELECT count(*) FROM resolve_fields "
+        f"WHERE internal_id IS NOT NULL AND source_id NOT IN ({listed})"
+    )[0][0]
+    if not others:
+        return own
+    file = "coalesce(s.inner_path, s.path)"
+    scratch(
+        engine,
+        "resolve_patient_numbers",
+        f"""
+        SELECT DISTINCT {file} AS file, f.internal_id
+        FROM resolve_fields f JOIN read_sources s ON s.source_id = f.source_id
+        WHERE f.internal_id IS NOT NULL AND f.source_id IN ({listed})
+        """,
+    )
+    return f"""({own} OR (internal_id IS NOT NULL AND EXISTS (
+        SELECT 1 FROM resolve_patient_numbers n JOIN read_sources s ON {file} = n.file
+        WHERE s.source_id = r.source_id AND n.internal_id = r.internal_id)))"""
+
+
 def _model_source(field: str) -> str:
     return {
         "nir": "nir_own",
@@ -215,6 +251,24 @@ def _pairs_under(engine: Engine, fields: tuple[str, ...]) -> int:
             f"FROM resolve_profiles WHERE {not_null} GROUP BY {columns})"
         )[0][0]
     )
+
+
+def _train_session(linker: Any, rule: Any, fields: tuple[str, ...]) -> None:
+    """One EM session; a session that cannot train leaves the model as it was.
+
+    On a small leak or an odd one (every pair of a block a stranger, one level never
+    seen), EM drives a probability towards zero until Splink refuses it (``below
+    1e-300``) or finds no pair at all. Splink trains on a copy of the settings, so
+    skipping the session keeps what the earlier sessions learned; a level no session
+    trained keeps Splink's default m (high for an exact match, falling level by level).
+    """
+    from splink.internals.exceptions import SplinkException
+
+    try:
+        linker.training.estimate_parameters_using_expectation_maximisation(rule, max_pairs=2e6)
+    except (SplinkException, ValueError, ZeroDivisionError) as error:
+        # Field names only: Splink's message may quote values.
+        _log.info("EM on %s skipped (%s)", "+".join(fields), type(error).__name__)
 
 
 def _floor_m_probabilities(linker: Any) -> None:
@@ -484,9 +538,7 @@ def _score_with_splink(
             # A rule that pairs almost nothing (a small leak) would leave the model broken.
             if _pairs_under(engine, fields) < MIN_TRAINING_PAIRS:
                 continue
-            linker.training.estimate_parameters_using_expectation_maximisation(
-                block_on(*fields), max_pairs=2e6
-            )
+            _train_session(linker, block_on(*fields), fields)
         _floor_m_probabilities(linker)
         _weigh_nir_birth(linker)
         predictions = linker.inference.predict(threshold_match_probability=threshold)
