@@ -52,6 +52,10 @@ def literal(value: Any) -> Any:
     if isinstance(value, date):
         return exp.cast(exp.Literal.string(value.isoformat()), "DATE")
     if isinstance(value, list | tuple):
+        if not value:
+            # Spark types an empty array() as NULL elements, which no function takes: the
+            # lists passed are of names (files, columns), so text.
+            return exp.cast(exp.Array(expressions=[]), "ARRAY<VARCHAR>")
         return exp.Array(expressions=[literal(v) for v in value])
     return exp.convert(value)
 
