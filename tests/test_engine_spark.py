@@ -133,7 +133,7 @@ def spark():
         pytest.skip(missing)
     from ariane.engine.sparksession import spark_session
 
-    return spark_session("local[2]")
+    return spark_session()  # the one the engine tests share: one SparkContext a process
 
 
 def _files_holding(folders: list[Path], needles: list[bytes]) -> list[str]:
