@@ -172,9 +172,13 @@ def session_settings(master: str, local_dir: Path) -> dict[str, str]:
     return settings
 
 
-@cache
 def spark_session(master: str = DEFAULT_MASTER) -> SparkSession:
     """The process's SparkSession on ``master`` (started on first use, then shared)."""
+    return _session(master)  # one cache key a master, whether it was given or defaulted
+
+
+@cache
+def _session(master: str) -> SparkSession:
     require_pyspark()
     java_executable()
     check_master(master)
