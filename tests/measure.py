@@ -3,8 +3,12 @@
 :func:`loading_seconds` is the measure behind every linear-time test: best of 3 per input,
 the inputs taking turns and each run starting after a collection, in CPU time of the
 process (every thread), so that a busy spell of a shared machine weighs on both sizes alike
-and other processes' load is left out: the ratio of 2n to n stays near 2 when reading is
-linear, near 4 when it is quadratic. :func:`in_child` runs a memory probe in a fresh process.
+and other processes' load is left out. The two sizes are four times apart
+(:func:`linear_sizes`): the ratio is near 4 when reading is linear, near 16 when it is
+quadratic, and :func:`assert_linear` draws the line at 8, their geometric middle, so that
+noise of up to 2x either way is told from a change of order (with sizes only twice apart,
+CI saw 2.6-3.0 for linear readers against a line at 2.5). :func:`in_child` runs a memory
+probe in a fresh process.
 """
 
 from __future__ import annotations
@@ -18,6 +22,19 @@ from pathlib import Path
 
 from ariane.case import Case
 from ariane.read import ReadSummary, load
+
+
+LINEAR_BOUND = 8.0
+
+
+def linear_sizes(n: int) -> tuple[int, int]:
+    """The two input sizes of a linear-time test whose larger input is ``2 n``."""
+    return n // 2, 2 * n
+
+
+def assert_linear(times: list[float]) -> None:
+    """The larger input (4x) took under 8x the time of the smaller: linear, not quadratic."""
+    assert times[1] / times[0] <= LINEAR_BOUND, times
 
 
 def loading_seconds(paths: list[Path]) -> tuple[list[float], list[ReadSummary]]:
