@@ -105,6 +105,33 @@ def send(
     return outcome
 
 
+class _Worker:
+    """One process laying letters out, one batch at a time, replaced after
+    ``BATCHES_PER_WORKER`` batches: Typst keeps its layout cache for the life of a process.
+
+    The replacing is done here rather than by ``ProcessPoolExecutor(max_tasks_per_child=)``,
+    which in Python 3.11 can stop replacing its workers and hang when batches wait in its
+    queue (CPython issue gh-115634).
+    """
+
+    def __init__(self) -> None:
+        self.pool: ProcessPoolExecutor | None = None
+        self.batches = 0
+
+    def submit(self, letters: list[Letter], issued: date) -> Future[bytes]:
+        if self.pool is None or self.batches == BATCHES_PER_WORKER:
+            self.stop(wait=False)
+            self.pool = ProcessPoolExecutor(1, mp_context=multiprocessing.get_context("spawn"))
+            self.batches = 0
+        self.batches += 1
+        return self.pool.submit(render_letters, letters, issued)
+
+    def stop(self, wait: bool) -> None:
+        if self.pool is not None:
+            self.pool.shutdown(wait=wait, cancel_futures=True)
+            self.pool = None
+
+
 class _Sender:
     def __init__(
         self,
@@ -194,51 +221,59 @@ class _Sender:
     # -- letters and SMS -----------------------------------------------------------------
 
     def letters(self, progress: Progress) -> None:
-        """Render the approved letters in worker processes, batch by batch."""
+        """Render the approved letters in worker processes, batch by batch.
+
+        Each of the ``RENDER_WORKERS`` slots holds one batch at a time, and the next batch is
+        read and worded here while the workers lay theirs out, so that both cores stay busy.
+        """
         size = self.options.letter_batch
-        pending: dict[Future[bytes], list[str]] = {}
+        slots = [_Worker() for _ in range(RENDER_WORKERS)]
+        pending: dict[Future[bytes], tuple[_Worker, list[str]]] = {}
+        ready: tuple[list[str], list[Letter]] | None = None
         claimed_all = False
-        # Worker processes: both cores lay out at once, and a worker is replaced after a
-        # few batches, since Typst keeps its layout cache for the life of a process.
-        pool = ProcessPoolExecutor(
-            max_workers=RENDER_WORKERS,
-            mp_context=multiprocessing.get_context("spawn"),
-            max_tasks_per_child=BATCHES_PER_WORKER,
-        )
         try:
             with progress.task("rendering letters") as task:
                 while True:
-                    while not claimed_all and len(pending) <= RENDER_WORKERS:
-                        ids = claim(self.database, size, self.owner, LEASE_SECONDS, ("letter",))
-                        if not ids:
-                            claimed_all = True
-                            break
-                        pending[self._submit(pool, ids)] = ids
+                    if ready is None and not claimed_all:
+                        ready = self._next_batch(size)
+                        claimed_all = ready is None
+                    busy = {slot for slot, _ in pending.values()}
+                    idle = [slot for slot in slots if slot not in busy]
+                    if ready is not None and idle:
+                        ids, letters = ready
+                        ready = None
+                        pending[idle[0].submit(letters, self.options.issued)] = (idle[0], ids)
+                        continue
                     if not pending:
                         break
                     finished, _running = wait(pending, return_when=FIRST_COMPLETED)
                     for future in finished:
-                        ids = pending.pop(future)
+                        _slot, ids = pending.pop(future)
                         self.batches.write("letters", ids, future.result())
                         outbox.record(self.database, ids, "letter")
                         self.outcome.letters += len(ids)
                         self.outcome.letter_files += 1
                         task.advance(len(ids))
         except BaseException:
-            for ids in pending.values():
+            for ids in [ids for _, ids in pending.values()] + ([ready[0]] if ready else []):
                 outbox.release(self.database, ids)
-            pool.shutdown(wait=False, cancel_futures=True)
+            for slot in slots:
+                slot.stop(wait=False)
             raise
-        pool.shutdown()
+        for slot in slots:
+            slot.stop(wait=True)
 
-    def _submit(self, pool: ProcessPoolExecutor, ids: list[str]) -> Future[bytes]:
+    def _next_batch(self, size: int) -> tuple[list[str], list[Letter]] | None:
+        """The next approved letters, claimed and worded; None when there are none left."""
+        ids = claim(self.database, size, self.owner, LEASE_SECONDS, ("letter",))
+        if not ids:
+            return None
         try:
             rows = self.rows(ids)
-            letters = [self.letter(rows[i], i) for i in ids]
+            return ids, [self.letter(rows[i], i) for i in ids]
         except BaseException:
             outbox.release(self.database, ids)
             raise
-        return pool.submit(render_letters, letters, self.options.issued)
 
     def letter(self, row: dict[str, Any], notice_id: str) -> Letter:
         names = [self.words.controllers[c].name for c in row["controller_ids"]]
