@@ -23,7 +23,6 @@ from pathlib import Path
 from ariane.case import Case
 from ariane.read import ReadSummary, load
 
-
 LINEAR_BOUND = 8.0
 
 

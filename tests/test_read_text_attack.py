@@ -19,12 +19,12 @@ from pathlib import Path
 import pytest
 
 import witness_leaks
-from measure import LINEAR_BOUND, linear_sizes
 from ariane.case import Case
 from ariane.read.archive import expand
 from ariane.read.delimited import read_delimited
 from ariane.read.sniff import SAMPLE_BYTES, sniff_dialect
 from ariane.read.store import Origin, SourceWriter, Store
+from measure import LINEAR_BOUND, linear_sizes
 
 
 @pytest.fixture(scope="module")
