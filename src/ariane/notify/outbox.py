@@ -7,6 +7,8 @@ statuses, never contents or addresses. A notice's life::
     in flight --accepted by the SMTP server--> sent
     in flight --refused with 5xx--> bounced (+ a fallback letter notice, approved)
     in flight --rendered into a batch file, renamed into place--> letter (SMS: sent)
+    sent --a delivery report says delivered--> delivered
+    sent --a delivery report says failed--> bounced (+ a fallback letter notice, approved)
 
 A sender that dies leaves notices in flight: approved, leased to a process that is gone.
 :func:`reconcile` settles them before anything is claimed again: a letter or SMS found in a
@@ -20,7 +22,8 @@ from __future__ import annotations
 import json
 import os
 import socket
-from collections.abc import Iterable
+from collections import Counter
+from collections.abc import Callable, Iterable
 from typing import Any
 
 from sqlalchemy import String, cast, delete, func, insert, select, update
@@ -187,6 +190,80 @@ def bounce(database: Database, notice_id: str, letter: bool) -> None:
                     attempts=0,
                 )
             )
+
+
+#: What a delivery report's action does to its notice (``relayed``, ``delayed``: nothing).
+REPORTED = {"delivered": "delivered", "failed": "bounced"}
+
+
+def settle_reports(
+    database: Database,
+    reports: list[tuple[str | None, str | None, str]],
+    postal: Callable[[list[str]], set[str]],
+) -> Counter[str]:
+    """Apply delivery reports ``(envelope id, Message-ID, action)`` to their email notices.
+
+    A notice is found by its id (the envelope id), else by its Message-ID. Only a notice
+    that went out can change: ``sent``, or ``approved`` with a Message-ID and no lease (an
+    email in doubt after a crash, which the report shows the server took). ``delivered``
+    and ``bounced`` are final: a report read again changes nothing. A bounced notice gets a
+    letter in its place when ``postal`` (notice ids -> those with a postal address) says
+    one can go. Returns counts: ``delivered``, ``bounced``, ``letters``, ``relayed``,
+    ``delayed``, ``unchanged``, ``later`` (in flight now: read again after the send),
+    ``unknown`` (no email notice of this outbox went out with these ids).
+    """
+    found: Counter[str] = Counter()
+    for start in range(0, len(reports), _CHUNK):
+        bounced: list[Notice] = []
+        with database.write() as session:
+            for envelope_id, message_id, action in reports[start : start + _CHUNK]:
+                notice = _reported_notice(session, envelope_id, message_id)
+                if notice is None:
+                    found["unknown"] += 1
+                elif notice.status in REPORTED.values():
+                    found["unchanged"] += 1
+                elif notice.status == "approved" and notice.lease_owner is not None:
+                    found["later"] += 1
+                elif action not in REPORTED:
+                    found[action] += 1
+                else:
+                    notice.status = REPORTED[action]
+                    notice.lease_owner = notice.lease_until = None
+                    notice.updated_at = utcnow()
+                    found[notice.status] += 1
+                    if notice.status == "bounced":
+                        bounced.append(notice)
+            with_address = postal([n.notice_id for n in bounced]) if bounced else set()
+            for notice in bounced:
+                if notice.notice_id in with_address and session.get(
+                    Notice, notice.notice_id + FALLBACK_SUFFIX
+                ) is None:
+                    session.add(
+                        Notice(
+                            notice_id=notice.notice_id + FALLBACK_SUFFIX,
+                            person_key_hash=notice.person_key_hash,
+                            controller_ids=list(notice.controller_ids),
+                            channel="letter",
+                            status="approved",
+                            attempts=0,
+                        )
+                    )
+                    found["letters"] += 1
+    return found
+
+
+def _reported_notice(session: Any, envelope_id: str | None, message_id: str | None) -> Any:
+    """The email notice a report names, if it went out (else None)."""
+    notice = None
+    if envelope_id:
+        notice = session.get(Notice, envelope_id) or session.get(Notice, envelope_id.lower())
+    if (notice is None or notice.message_id is None) and message_id:
+        notice = session.scalars(select(Notice).where(Notice.message_id == message_id)).first()
+    if notice is None or notice.channel != "email" or notice.message_id is None:
+        return None
+    if notice.status not in ("approved", "sent", *REPORTED.values()):
+        return None
+    return notice
 
 
 def release(database: Database, notice_ids: list[str]) -> None:
