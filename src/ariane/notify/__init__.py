@@ -125,12 +125,32 @@ def approve(
     newly = outbox.approve(database, controller_id, batch, user_id)
     _snapshot(engine, database)
     result = {"controller_id": controller_id, "batch": batch, "approved_now": newly}
-    case.record(
-        "notify approve",
-        {"controller": controller_id, "actor": actor, "database": database.backend},
-        outcome={"batch": batch, "approved_now": newly},
-    )
+    arguments = {"controller": controller_id, "actor": actor, "database": database.backend}
+    if user_id is not None:
+        arguments["user_id"] = user_id
+    case.record("notify approve", arguments, outcome={"batch": batch, "approved_now": newly})
     return result
+
+
+def batch_of(engine: Engine, database: Database, controller_id: str) -> dict[str, Any] | None:
+    """A controller's batch as the portal shows it: its id, notices by channel, how many
+    name other controllers too, and its approval (who, when) once given; None when the
+    controller has no notice planned."""
+    from ariane.notify import outbox
+    from ariane.notify.planner import stored_plan
+
+    if not engine.has_table("notify_plan"):
+        return None
+    figures = outbox.batch_figures(database, controller_id)
+    if not any(figures[c] for c in ("email", "letter", "sms")):
+        return None
+    batch_id = stored_plan(engine)["batch"]
+    return {
+        "batch": batch_id,
+        "notices": figures["email"] + figures["letter"] + figures["sms"],
+        **figures,
+        "approval": outbox.approval_of(database, controller_id, batch_id),
+    }
 
 
 def approve_batch(

@@ -128,6 +128,39 @@ def approve(database: Database, controller_id: str, batch: str, user_id: int | N
     return len(ready)
 
 
+def batch_figures(database: Database, controller_id: str) -> dict[str, Any]:
+    """A controller's notices by channel (``email``, ``letter``, ``sms``; fallback letters
+    aside), and how many also name another controller (``shared``)."""
+    figures: dict[str, Any] = {"email": 0, "letter": 0, "sms": 0, "shared": 0}
+    with database.sessions() as session:
+        rows = session.execute(
+            select(cast(Notice.controller_ids, String), Notice.channel, func.count())
+            .where(Notice.notice_id.not_like(f"%{FALLBACK_SUFFIX}"))
+            .group_by(cast(Notice.controller_ids, String), Notice.channel)
+        )  # fmt: skip
+        for text, channel, count in rows:
+            named = json.loads(text)
+            if controller_id in named:
+                figures[channel] += int(count)
+                figures["shared"] += int(count) if len(named) > 1 else 0
+    return figures
+
+
+def approval_of(database: Database, controller_id: str, batch: str) -> dict[str, Any] | None:
+    """Who approved a controller's batch and when (``user_id`` None: from the CLI), if it is."""
+    from ariane.ops.models import User
+
+    with database.sessions() as session:
+        found = session.execute(
+            select(Approval.approved_by, Approval.at, User.email)
+            .outerjoin(User, User.id == Approval.approved_by)
+            .where(Approval.controller_id == controller_id, Approval.batch == batch)
+        ).first()
+    if found is None:
+        return None
+    return {"user_id": found[0], "at": found[1], "email": found[2]}
+
+
 def controllers_planned(database: Database) -> set[str]:
     """Every controller some notice of the outbox names."""
     with database.sessions() as session:
