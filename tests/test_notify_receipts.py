@@ -175,7 +175,8 @@ def exim_report(raw: bytes, action: str) -> bytes:
                 "A message that you sent could not be delivered to one or more of its\n"
                 "recipients. This is a permanent error. The following address(es) failed:\n\n"
                 f"  {to}\n    host mail.exemple.net [192.0.2.26]\n"
-                "    SMTP error from remote mail server after RCPT TO:\n    550 5.1.1 User unknown\n"
+                "    SMTP error from remote mail server after RCPT TO:\n"
+                "    550 5.1.1 User unknown\n"
                 if failed
                 else "Your message has been successfully delivered to the following "
                 f"address(es)\n\n  {to}\n"
@@ -359,8 +360,10 @@ def test_a_report_for_an_email_refused_at_send_time_changes_nothing(built, tmp_p
             "SELECT notice_id FROM notify_notices WHERE email = ?", [refused.email]
         )[0][0]
     # The relay that refused it reports the failure too: already bounced, one letter only.
-    raw = (f"From: {SENDER}\r\nTo: {refused.email}\r\n"
-           f"Message-ID: <{notice_id}@localhost.localdomain>\r\n\r\nBonjour\r\n").encode()
+    raw = (
+        f"From: {SENDER}\r\nTo: {refused.email}\r\n"
+        f"Message-ID: <{notice_id}@localhost.localdomain>\r\n\r\nBonjour\r\n"
+    ).encode()
     report = postfix_report(raw, "failed", None)  # found by its Message-ID
     (tmp_path / "r.eml").write_bytes(report)
     tally = notify.receipts(case_dir, [tmp_path / "r.eml"])

@@ -807,8 +807,9 @@ def notify_receipts(
     case: Annotated[Path, typer.Argument(help="Case directory.")],
     sources: Annotated[
         list[Path],
-        typer.Argument(help="Where the reports came back: mbox files, Maildirs, .eml files "
-                       "or folders of them."),
+        typer.Argument(
+            help="Where the reports came back: mbox files, Maildirs, .eml files or folders of them."
+        ),
     ],  # fmt: skip
     database: Database = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print the counts as JSON.")] = False,
@@ -827,11 +828,12 @@ def notify_receipts(
         f"{tally['relayed']:,} relayed, {tally['delayed']:,} delayed, "
         f"{tally['unchanged']:,} already recorded, {tally['later']:,} still being sent"
     )
-    skipped = {"unknown": "for no notice sent from this case", "malformed": "unreadable",
-               "not_reports": "not delivery reports"}  # fmt: skip
-    for name, meaning in skipped.items():
+    skipped = {"unknown": "reports naming no email sent from this case",
+               "malformed": "unreadable delivery reports",
+               "not_reports": "messages that are not delivery reports"}  # fmt: skip
+    for name, what in skipped.items():
         if tally[name]:
-            out.print(f"  skipped {tally[name]:,} messages: {meaning}")
+            out.print(f"  skipped {tally[name]:,} {what}")
 
 
 @notify_app.command("status")

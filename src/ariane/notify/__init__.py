@@ -125,7 +125,11 @@ def approve(
     newly = outbox.approve(database, controller_id, batch, user_id)
     _snapshot(engine, database)
     result = {"controller_id": controller_id, "batch": batch, "approved_now": newly}
-    arguments = {"controller": controller_id, "actor": actor, "database": database.backend}
+    arguments: dict[str, Any] = {
+        "controller": controller_id,
+        "actor": actor,
+        "database": database.backend,
+    }
     if user_id is not None:
         arguments["user_id"] = user_id
     case.record("notify approve", arguments, outcome={"batch": batch, "approved_now": newly})
@@ -211,8 +215,10 @@ def send(
 
 
 #: What ``notify receipts`` counts: what the reports did, then what it could not use.
-RECEIPT_COUNTS = ("messages", "reports", "delivered", "bounced", "letters", "relayed",
-                  "delayed", "unchanged", "later", "unknown", "malformed", "not_reports")  # fmt: skip
+RECEIPT_COUNTS = (
+    "messages", "reports", "delivered", "bounced", "letters", "relayed",
+    "delayed", "unchanged", "later", "unknown", "malformed", "not_reports",
+)  # fmt: skip
 
 
 def receipts(
@@ -223,8 +229,8 @@ def receipts(
     Counts only (:data:`RECEIPT_COUNTS`); reading the same reports again changes nothing.
     """
     from ariane.notify import outbox
-    from ariane.notify.planner import stored_plan
     from ariane.notify.dsn import Malformed, NotAReport, messages, parse
+    from ariane.notify.planner import stored_plan
     from ariane.ops.db import open_database
 
     tally = dict.fromkeys(RECEIPT_COUNTS, 0)

@@ -6,9 +6,10 @@ A refusal for good (5xx to the recipient or to the message) is a bounce: the not
 back to a letter. When the server offers DSN (RFC 3461), each message asks for a delivery
 report on success and on failure (``NOTIFY=SUCCESS,FAILURE``), with the headers only
 (``RET=HDRS``) and the notice's id as envelope id (``ENVID``: a keyed hash, no personal
-data); ``ariane notify receipts`` reads the reports (:mod:`~ariane.notify.dsn`). A temporary failure (4xx, a server that hangs past the timeout, a
-dropped connection) stops the run with a clear error; the notices not sent stay approved,
-to go at the next ``notify send``.
+data); ``ariane notify receipts`` reads the reports (:mod:`~ariane.notify.dsn`).
+A temporary failure (4xx, a server that hangs past the timeout, a dropped connection)
+stops the run with a clear error; the notices not sent stay approved, to go at the next
+``notify send``.
 """
 
 from __future__ import annotations

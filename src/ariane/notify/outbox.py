@@ -268,9 +268,10 @@ def settle_reports(
                         bounced.append(notice)
             with_address = postal([n.notice_id for n in bounced]) if bounced else set()
             for notice in bounced:
-                if notice.notice_id in with_address and session.get(
-                    Notice, notice.notice_id + FALLBACK_SUFFIX
-                ) is None:
+                if (
+                    notice.notice_id in with_address
+                    and session.get(Notice, notice.notice_id + FALLBACK_SUFFIX) is None
+                ):
                     session.add(
                         Notice(
                             notice_id=notice.notice_id + FALLBACK_SUFFIX,

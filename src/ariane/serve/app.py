@@ -59,7 +59,10 @@ STATIC = {
 }
 WRONG_LOGIN = "Identifiants ou code incorrects."
 STAFF = (RESPONDER, CONTROLLER)
-NO_BATCH = "Aucun avis à approuver : les avis aux personnes ne sont pas encore prévus (ariane notify plan)."
+NO_BATCH = (
+    "Aucun avis à approuver : les avis aux personnes ne sont pas encore prévus "
+    "(ariane notify plan)."
+)
 UNCONFIRMED = "Cochez la case de confirmation pour approuver le lot."
 
 

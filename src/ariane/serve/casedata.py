@@ -309,9 +309,7 @@ class CaseData:
         from ariane import notify
 
         with self._lock:
-            result = notify.approve(
-                self.case, database, controller_id, f"user:{user_id}", user_id
-            )
+            result = notify.approve(self.case, database, controller_id, f"user:{user_id}", user_id)
             self.changed()
         return result
 
