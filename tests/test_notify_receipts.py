@@ -295,7 +295,7 @@ def test_reports_from_postfix_and_exim_in_mbox_maildir_and_eml(built, sent, tmp_
     tally = notify.receipts(case_dir, [mbox, maildir, loose])
     assert tally == {
         "messages": 10, "reports": 8, "delivered": 3, "bounced": 2, "letters": 2,
-        "relayed": 1, "delayed": 1, "unchanged": 0, "later": 0, "unknown": 1,
+        "relayed": 1, "delayed": 1, "unchanged": 0, "unknown": 1,
         "malformed": 1, "not_reports": 1,
     }  # fmt: skip
     outcomes = {a: "delivered", d: "delivered", g: "delivered", b: "bounced", c: "bounced"}
@@ -369,3 +369,25 @@ def test_a_report_for_an_email_refused_at_send_time_changes_nothing(built, tmp_p
     tally = notify.receipts(case_dir, [tmp_path / "r.eml"])
     assert tally["unchanged"] == 1 and tally["letters"] == 0
     assert notify.status(case_dir)["waiting"] == {}
+
+
+def test_broken_reports_are_counted_never_a_traceback():
+    from ariane.notify.dsn import Malformed, NotAReport, parse
+
+    raw = b"From: MAILER-DAEMON@mx1.exemple.fr\r\nMessage-ID: <x@y>\r\n\r\nBonjour\r\n"
+    report = postfix_report(raw, "failed", "a" * 32)
+    assert parse(report).action == "failed"
+    assert parse(report).envelope_id == "a" * 32 and parse(report).message_id == "<x@y>"
+    truncated = report[: report.index(b"Action:")]
+    broken = [
+        truncated,  # cut before the per-recipient fields
+        report.replace(b"Action: failed", b"Action: vanished"),
+        report.replace(b"message/delivery-status", b"text/plain"),
+        b"Content-Type: multipart/report; report-type=delivery-status\r\n\r\nno parts",
+    ]
+    for message in broken:
+        with pytest.raises(Malformed):
+            parse(message)
+    for message in (b"", b"\x00\xff" * 100, _not_a_report(), b"Subject: x\r\n\r\nhello"):
+        with pytest.raises(NotAReport):
+            parse(message)

@@ -826,7 +826,7 @@ def notify_receipts(
         f"{tally['delivered']:,} delivered, {tally['bounced']:,} bounced "
         f"({tally['letters']:,} letters to send at the next notify send), "
         f"{tally['relayed']:,} relayed, {tally['delayed']:,} delayed, "
-        f"{tally['unchanged']:,} already recorded, {tally['later']:,} still being sent"
+        f"{tally['unchanged']:,} already recorded"
     )
     skipped = {"unknown": "reports naming no email sent from this case",
                "malformed": "unreadable delivery reports",

@@ -217,7 +217,7 @@ def send(
 #: What ``notify receipts`` counts: what the reports did, then what it could not use.
 RECEIPT_COUNTS = (
     "messages", "reports", "delivered", "bounced", "letters", "relayed",
-    "delayed", "unchanged", "later", "unknown", "malformed", "not_reports",
+    "delayed", "unchanged", "unknown", "malformed", "not_reports",
 )  # fmt: skip
 
 

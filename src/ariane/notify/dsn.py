@@ -99,9 +99,18 @@ def parse(raw: bytes) -> Report:
     if (
         message.get_content_type() != "multipart/report"
         or str(message.get_param("report-type", "")).lower() != "delivery-status"
-        or not message.is_multipart()
     ):
         raise NotAReport
+    try:
+        return _report(message)
+    except (ValueError, LookupError, TypeError, AttributeError) as exc:
+        # Hostile or broken MIME: one more report that cannot be read, never a traceback.
+        raise Malformed(type(exc).__name__) from None
+
+
+def _report(message: Message) -> Report:
+    if not message.is_multipart():
+        raise Malformed("no parts")
     parts = [p for p in message.get_payload() if isinstance(p, Message)]
     status = next((p for p in parts if p.get_content_type() in _STATUS_TYPES), None)
     if status is None:

@@ -236,14 +236,15 @@ def settle_reports(
 ) -> Counter[str]:
     """Apply delivery reports ``(envelope id, Message-ID, action)`` to their email notices.
 
-    A notice is found by its id (the envelope id), else by its Message-ID. Only a notice
-    that went out can change: ``sent``, or ``approved`` with a Message-ID and no lease (an
-    email in doubt after a crash, which the report shows the server took). ``delivered``
-    and ``bounced`` are final: a report read again changes nothing. A bounced notice gets a
-    letter in its place when ``postal`` (notice ids -> those with a postal address) says
-    one can go. Returns counts: ``delivered``, ``bounced``, ``letters``, ``relayed``,
-    ``delayed``, ``unchanged``, ``later`` (in flight now: read again after the send),
-    ``unknown`` (no email notice of this outbox went out with these ids).
+    A notice is found by its id (the envelope id), else by its Message-ID. Only an email
+    that went out can change: ``sent``, or ``approved`` with a Message-ID (in doubt after a
+    crash: the report shows the server took it, and a sender that records it later changes
+    nothing, since :func:`record` and :func:`bounce` only move ``approved`` notices).
+    ``delivered`` and ``bounced`` are final: a report read again changes nothing. A bounced
+    notice gets a letter in its place when ``postal`` (notice ids -> those with a postal
+    address) says one can go. Returns counts: ``delivered``, ``bounced``, ``letters``,
+    ``relayed``, ``delayed``, ``unchanged``, ``unknown`` (no email of this outbox went out
+    with these ids).
     """
     found: Counter[str] = Counter()
     for start in range(0, len(reports), _CHUNK):
@@ -255,8 +256,6 @@ def settle_reports(
                     found["unknown"] += 1
                 elif notice.status in REPORTED.values():
                     found["unchanged"] += 1
-                elif notice.status == "approved" and notice.lease_owner is not None:
-                    found["later"] += 1
                 elif action not in REPORTED:
                     found[action] += 1
                 else:
