@@ -623,6 +623,8 @@ def test_only_staff_of_the_lab_may_approve_and_only_with_the_form_token(portal):
     assert forged.status_code == 403
     unconfirmed = own.post(approve, data={})
     assert unconfirmed.status_code == 400 and "Cochez la case" in unconfirmed.text
+    swapped = own.post(approve, data={}, headers={"hx-request": "true"})  # htmx: shown in place
+    assert swapped.text.startswith('<div id="approbation"') and "Cochez la case" in swapped.text
     assert _outbox(database) == before
     assert len(_audit(case_dir)) == audit_before
 
@@ -672,3 +674,5 @@ def test_a_lab_approves_its_batch_in_the_portal_once_and_it_is_audited(portal):
     assert approvals == [(c0, user.user_id), (c1, staff.user_id)]
     mine = client.get(f"/api/controllers/{c0}").json()["notices"]
     assert mine["approved"] == 4 and mine["planned"] == 0
+    seen = _client(app, database, "regulator")[0].get(f"/controllers/{c0}").text
+    assert "Approuvé le" in seen and user.email not in seen  # when, not who

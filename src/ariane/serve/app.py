@@ -477,8 +477,9 @@ def create_app(data: CaseData, database: Database, settings: Settings) -> FastAP
     ) -> Response:
         if not views.is_fragment(request):
             return controller_view(request, controller_id, access, status, message, error)
+        # htmx swaps no 4xx answer in: a refusal comes back as the fragment, its error shown.
         return render(
-            request, "approval.html", access, status=status, controller_id=controller_id,
+            request, "approval.html", access, controller_id=controller_id,
             batch=data.notice_batch(database, controller_id), staff=True,
             approval_message=message, approval_error=error,
         )  # fmt: skip
