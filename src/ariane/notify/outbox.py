@@ -249,9 +249,11 @@ def settle_reports(
     found: Counter[str] = Counter()
     for start in range(0, len(reports), _CHUNK):
         bounced: list[Notice] = []
+        chunk = reports[start : start + _CHUNK]
         with database.write() as session:
-            for envelope_id, message_id, action in reports[start : start + _CHUNK]:
-                notice = _reported_notice(session, envelope_id, message_id)
+            by_id, by_message_id = _notices_named(session, chunk)
+            for envelope_id, message_id, action in chunk:
+                notice = _reported_notice(by_id, by_message_id, envelope_id, message_id)
                 if notice is None:
                     found["unknown"] += 1
                 elif notice.status in REPORTED.values():
@@ -285,13 +287,34 @@ def settle_reports(
     return found
 
 
-def _reported_notice(session: Any, envelope_id: str | None, message_id: str | None) -> Any:
+def _notices_named(
+    session: Any, reports: list[tuple[str | None, str | None, str]]
+) -> tuple[dict[str, Notice], dict[str, Notice]]:
+    """The notices some report names, by id and by Message-ID (two queries a chunk)."""
+    ids = {i for e, _m, _a in reports if e for i in (e, e.lower())}
+    message_ids = {m for _e, m, _a in reports if m}
+    by_id = {
+        n.notice_id: n for n in session.scalars(select(Notice).where(Notice.notice_id.in_(ids)))
+    }
+    by_message_id = {
+        n.message_id: n
+        for n in session.scalars(select(Notice).where(Notice.message_id.in_(message_ids)))
+    }
+    return by_id, by_message_id
+
+
+def _reported_notice(
+    by_id: dict[str, Notice],
+    by_message_id: dict[str, Notice],
+    envelope_id: str | None,
+    message_id: str | None,
+) -> Notice | None:
     """The email notice a report names, if it went out (else None)."""
     notice = None
     if envelope_id:
-        notice = session.get(Notice, envelope_id) or session.get(Notice, envelope_id.lower())
+        notice = by_id.get(envelope_id) or by_id.get(envelope_id.lower())
     if (notice is None or notice.message_id is None) and message_id:
-        notice = session.scalars(select(Notice).where(Notice.message_id == message_id)).first()
+        notice = by_message_id.get(message_id)
     if notice is None or notice.channel != "email" or notice.message_id is None:
         return None
     if notice.status not in ("approved", "sent", *REPORTED.values()):
