@@ -110,8 +110,12 @@ def main() -> None:
             wall, cpu = time.perf_counter(), time.process_time()
             tally = notify.receipts(root / "case", [root / "reports.mbox"])
             wall, cpu = time.perf_counter() - wall, time.process_time() - cpu
-            runs[name] = {"seconds": round(wall, 2), "cpu_seconds": round(cpu, 2),
-                          "reports_per_second": round(args.reports / wall), "counts": tally}  # fmt: skip
+            runs[name] = {
+                "seconds": round(wall, 2),
+                "cpu_seconds": round(cpu, 2),
+                "reports_per_second": round(args.reports / wall),
+                "counts": tally,
+            }
     result = {
         "reports": args.reports,
         "machine": platform.machine(),
