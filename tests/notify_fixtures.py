@@ -11,23 +11,15 @@ only (unreachable).
 
 from __future__ import annotations
 
-import csv
 import json
 from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
 
-import pytest
-
 from ariane.nir import make_nir
+from leak_fixtures import FIRST, LAST, Record, synthetic_case
 
 PERSONS = 36
-HEADER = [
-    "N° dossier", "laboratoire", "FINESS", "num_secu", "nom", "Prénom", "Sexe",
-    "ddn", "rue", "CP", "commune", "telephone", "adresse_mail", "commentaire",
-]  # fmt: skip
-LAST = ["MARTIN", "BERNARD", "THOMAS", "PETIT", "ROBERT", "RICHARD", "DURAND", "DUBOIS"]
-FIRST = ["Camille", "Louis", "Léa", "Hugo", "Chloé", "Jules", "Manon", "Lucas", "Inès"]
 COMMENT = "sérologie VIH négative, grossesse 12 SA"
 MEASURES = "Le fichier a été retiré des sites qui le diffusaient et les accès ont été renforcés."
 
@@ -81,25 +73,14 @@ def persons(count: int = PERSONS) -> list[Person]:
     return people
 
 
-def write_leak(path: Path, labs: list[dict[str, str]], people: list[Person]) -> Path:
-    """The leak CSV: one record per person and lab."""
-    with open(path, "w", newline="", encoding="utf-8") as handle:
-        writer = csv.writer(handle)
-        writer.writerow(HEADER)
-        for p in people:
-            for lab_index in p.labs:
-                lab = labs[lab_index]
-                writer.writerow(
-                    [
-                        f"D{lab_index}{p.number:06d}", lab["name"], lab["finess"], p.nir,
-                        p.last_name, p.first_name,
-                        "masculin" if p.nir[0] == "1" else "féminin",
-                        p.birth_date.strftime("%d/%m/%Y"), p.street or "",
-                        "35000" if p.street else "", "Rennes" if p.street else "",
-                        p.phone or "", p.email or "", COMMENT,
-                    ]
-                )  # fmt: skip
-    return path
+def records(labs: list[dict[str, str]], people: list[Person]) -> list[Record]:
+    """The leak's records: one per person and lab, each with the health comment."""
+    return [
+        Record(f"D{lab}{p.number:06d}", labs[lab], p.nir, p.last_name, p.first_name,
+               p.birth_date, p.street, p.phone, p.email, COMMENT)
+        for p in people
+        for lab in p.labs
+    ]  # fmt: skip
 
 
 @dataclass(frozen=True)
@@ -117,23 +98,14 @@ class Built:
 
 def build(root: Path, count: int = PERSONS) -> Built:
     """Synthesise the registry, write the leak, run it, state the measures taken."""
-    from ariane import followup, pipeline
-    from ariane.synth import generate
+    from ariane import followup
 
-    with pytest.MonkeyPatch.context() as env:
-        env.setenv("ARIANE_KEY_DIR", str(root / "keys"))
-        env.delenv("ARIANE_KEY", raising=False)
-        generate(root / "synth", rows=50, labs=3, seed=29)
-        with open(root / "synth" / "registry.csv", encoding="utf-8") as handle:
-            labs = list(csv.DictReader(handle))
-        people = persons(count)
-        leak = write_leak(root / "leak.csv", labs, people)
-        case_dir = root / "case"
-        pipeline.run(
-            case_dir, pipeline.RunOptions([leak], registry=root / "synth" / "registry.csv")
-        )
-        followup.set_facts(case_dir, [f"measures_taken={MEASURES}"])
-    return Built(case_dir, labs, people)
+    people = persons(count)
+    with synthetic_case(
+        root, labs=3, seed=29, records=lambda labs: records(labs, people), comments=True
+    ) as made:
+        followup.set_facts(made.case_dir, [f"measures_taken={MEASURES}"])
+    return Built(made.case_dir, made.labs, people)
 
 
 def synthetic_plan(

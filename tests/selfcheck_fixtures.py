@@ -8,22 +8,14 @@ last person has no contact at all (pointed to the DPO by the page).
 
 from __future__ import annotations
 
-import csv
 from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
 
-import pytest
-
 from ariane.nir import make_nir
+from leak_fixtures import FIRST, LAST, Record, synthetic_case
 
 PERSONS = 40
-HEADER = [
-    "N° dossier", "laboratoire", "FINESS", "num_secu", "nom_naissance", "Prénom", "Sexe",
-    "ddn", "rue", "CP", "commune", "telephone", "adresse_mail",
-]  # fmt: skip
-LAST = ["MARTIN", "BERNARD", "THOMAS", "PETIT", "ROBERT", "RICHARD", "DURAND", "DUBOIS"]
-FIRST = ["Camille", "Louis", "Léa", "Hugo", "Chloé", "Jules", "Manon", "Lucas", "Inès"]
 
 
 @dataclass(frozen=True)
@@ -78,52 +70,36 @@ def persons(labs: list[dict[str, str]]) -> list[Person]:
     return people
 
 
-def write_leak(folder: Path, labs: list[dict[str, str]], people: list[Person]) -> Path:
-    """The leak CSV of ``people``."""
+def records(labs: list[dict[str, str]], people: list[Person]) -> list[Record]:
+    """The leak's records: one per person, in its lab's file."""
     by_id = {lab["controller_id"]: lab for lab in labs}
-    path = folder / "leak.csv"
-    with open(path, "w", newline="", encoding="utf-8") as handle:
-        writer = csv.writer(handle)
-        writer.writerow(HEADER)
-        for p in people:
-            lab = by_id[p.controller_id]
-            writer.writerow(
-                [
-                    f"D2021{p.number:05d}", lab["name"], lab["finess"], p.nir,
-                    LAST[p.number % len(LAST)], FIRST[p.number % len(FIRST)],
-                    "masculin" if p.nir[0] == "1" else "féminin",
-                    p.birth_date.strftime("%d/%m/%Y"), p.street or "",
-                    "35000" if p.street else "", "Rennes" if p.street else "",
-                    p.phone or "", p.email or "",
-                ]
-            )  # fmt: skip
-    return path
+    return [
+        Record(f"D2021{p.number:05d}", by_id[p.controller_id], p.nir,
+               LAST[p.number % len(LAST)], FIRST[p.number % len(FIRST)], p.birth_date,
+               p.street, p.phone, p.email)
+        for p in people
+    ]  # fmt: skip
 
 
 def build(root: Path) -> Built:
     """Synthesise, run and export the case under ``root`` (keys in ``root/keys``)."""
-    from ariane import pipeline
     from ariane.selfcheck.export import export
-    from ariane.synth import generate
 
-    with pytest.MonkeyPatch.context() as env:
-        env.setenv("ARIANE_KEY_DIR", str(root / "keys"))
-        env.delenv("ARIANE_KEY", raising=False)
-        generate(root / "synth", rows=50, labs=2, seed=13)
-        with open(root / "synth" / "registry.csv", encoding="utf-8") as handle:
-            labs = list(csv.DictReader(handle))
-        people = persons(labs)
-        leak = write_leak(root, labs, people)
-        case_dir = root / "case"
-        pipeline.run(
-            case_dir, pipeline.RunOptions([leak], registry=root / "synth" / "registry.csv")
-        )
-        result = export(case_dir, root / "index")
+    people: list[Person] = []
+
+    def leak(labs: list[dict[str, str]]) -> list[Record]:
+        people.extend(persons(labs))
+        return records(labs, people)
+
+    with synthetic_case(
+        root, labs=2, seed=13, records=leak, last_name_column="nom_naissance"
+    ) as made:
+        result = export(made.case_dir, root / "index")
     return Built(
-        case_dir,
+        made.case_dir,
         result.index_dir,
         result.hmac_key,
         result.sender_key,
         people,
-        {lab["controller_id"]: (lab["name"], lab["dpo_email"]) for lab in labs},
+        {lab["controller_id"]: (lab["name"], lab["dpo_email"]) for lab in made.labs},
     )

@@ -1,18 +1,22 @@
 """A real SMTP server for the notify tests: aiosmtpd, run as its own process by the tests.
 
     python tests/smtp_sink.py --port N --store DIR [--tls CERT KEY] [--auth USER:PASSWORD]
-                              [--refuse SUBSTRING] [--hang]
+                              [--refuse SUBSTRING] [--hang] [--dsn]
 
 Every message accepted is written to ``DIR/<n>.eml`` and flushed to disk *before* the
 server answers 250: what the folder holds is exactly what the server accepted. ``--refuse``
 answers 550 to any recipient containing SUBSTRING (a bounce); ``--hang`` accepts TCP
-connections and never says a word (a server that hangs).
+connections and never says a word (a server that hangs). ``--dsn`` offers the DSN extension
+(RFC 3461), which aiosmtpd does not implement: its parameters (ENVID, RET, NOTIFY, ORCPT)
+are accepted, and the MAIL and RCPT parameters of each message are written beside it, in
+``DIR/<n>.envelope.json`` (aiosmtpd upper-cases them).
 """
 
 from __future__ import annotations
 
 import argparse
 import itertools
+import json
 import os
 import signal
 import socket
@@ -23,32 +27,62 @@ from pathlib import Path
 from typing import Any
 
 from aiosmtpd.controller import Controller
-from aiosmtpd.smtp import AuthResult, LoginPassword
+from aiosmtpd.smtp import SMTP, AuthResult, LoginPassword
+
+DSN_PARAMETERS = ("ENVID", "RET", "NOTIFY", "ORCPT")
 
 
 class Sink:
     """Accept and store; refuse recipients that match."""
 
-    def __init__(self, store: Path, refuse: str | None) -> None:
+    def __init__(self, store: Path, refuse: str | None, dsn: bool = False) -> None:
         self.store = store
         self.refuse = refuse
+        self.dsn = dsn
         self.numbers = itertools.count()
+
+    async def handle_EHLO(self, server: Any, session: Any, envelope: Any, hostname: str,
+                          responses: list[str]) -> list[str]:  # fmt: skip
+        session.host_name = hostname
+        if self.dsn:
+            responses.insert(-1, "250-DSN")
+        return responses
 
     async def handle_RCPT(self, server: Any, session: Any, envelope: Any, address: str,
                           options: Any) -> str:  # fmt: skip
         if self.refuse and self.refuse in address:
             return "550 5.1.1 mailbox unavailable"
         envelope.rcpt_tos.append(address)
+        envelope.rcpt_options.extend(options)
         return "250 OK"
 
     async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:
         path = self.store / f"{next(self.numbers):07d}-{os.getpid()}.eml"
+        if self.dsn:
+            options = {"mail": envelope.mail_options, "rcpt": envelope.rcpt_options}
+            path.with_suffix(".envelope.json").write_text(json.dumps(options))
         with open(path.with_suffix(".tmp"), "wb") as handle:
             handle.write(envelope.original_content or envelope.content)
             handle.flush()
             os.fsync(handle.fileno())
         os.replace(path.with_suffix(".tmp"), path)
         return "250 2.0.0 accepted"
+
+
+class DsnSMTP(SMTP):
+    """aiosmtpd's server, taking the DSN parameters it would refuse (555) as read."""
+
+    def _getparams(self, params: Any) -> Any:
+        found = super()._getparams(params)
+        if found is not None:
+            for name in DSN_PARAMETERS:
+                found.pop(name, None)
+        return found
+
+
+class DsnController(Controller):
+    def factory(self) -> SMTP:
+        return DsnSMTP(self.handler, **self.SMTP_kwargs)
 
 
 def _hang(port: int) -> None:
@@ -67,6 +101,7 @@ def main() -> None:
     parser.add_argument("--auth")
     parser.add_argument("--refuse")
     parser.add_argument("--hang", action="store_true")
+    parser.add_argument("--dsn", action="store_true")
     args = parser.parse_args()
     if args.hang:
         _hang(args.port)
@@ -87,8 +122,9 @@ def main() -> None:
             return AuthResult(success=good, handled=False)
 
         options.update(authenticator=check, auth_required=True)
-    controller = Controller(Sink(args.store, args.refuse), hostname="127.0.0.1",
-                            port=args.port, **options)  # fmt: skip
+    kind = DsnController if args.dsn else Controller
+    controller = kind(Sink(args.store, args.refuse, args.dsn), hostname="127.0.0.1",
+                      port=args.port, **options)  # fmt: skip
     controller.start()
     stop = threading.Event()
     signal.signal(signal.SIGTERM, lambda *_: stop.set())
@@ -150,3 +186,9 @@ class Running:
         if self.store is None or not self.store.exists():
             return []
         return [path.read_bytes() for path in sorted(self.store.glob("*.eml"))]
+
+    def envelopes(self) -> list[dict[str, list[str]]]:
+        """The MAIL and RCPT parameters of every message accepted (``--dsn`` only)."""
+        if self.store is None or not self.store.exists():
+            return []
+        return [json.loads(p.read_text()) for p in sorted(self.store.glob("*.envelope.json"))]

@@ -121,3 +121,28 @@ def test_counts_per_controller_add_up(planned):
     for controller_id, entry in counts.items():
         assert entry["planned"] == sum(1 for c in named.values() if controller_id in c)
         assert entry["sent"] == entry["letters"] == 0
+
+
+def test_a_delivery_report_settles_an_email_in_doubt_and_a_late_record_keeps_it(planned):
+    case_dir, database, channels, _url = planned
+    with Case.open(case_dir) as case:
+        for controller_id in ("C00", "C01", "C02"):
+            notify.approve(case, database, controller_id, "test")
+    emails = sorted(i for i, c in channels.items() if c == "email")
+    tried, untried = emails[:3], emails[3]
+    outbox.assign_message_ids(database, tried, "labo.example")  # in doubt: maybe accepted
+    reports = [
+        (tried[0], None, "delivered"),
+        (None, f"<{tried[1]}@labo.example>", "failed"),  # by Message-ID alone
+        (tried[2], None, "relayed"),
+        (untried, None, "delivered"),  # never went out: no report can be about it
+    ]
+    found = outbox.settle_reports(database, reports, lambda ids: set(ids))
+    assert found == {"delivered": 1, "bounced": 1, "letters": 1, "relayed": 1, "unknown": 1}
+    outbox.record(database, tried, "sent")  # the sender that took them comes back
+    statuses = _statuses(database)
+    assert statuses[tried[0]] == "delivered" and statuses[tried[1]] == "bounced"
+    assert statuses[tried[2]] == "sent" and statuses[untried] == "approved"
+    assert statuses[tried[1] + outbox.FALLBACK_SUFFIX] == "approved"
+    again = outbox.settle_reports(database, reports, lambda ids: set(ids))
+    assert again == {"unchanged": 2, "relayed": 1, "unknown": 1}

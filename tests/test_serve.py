@@ -541,3 +541,138 @@ def test_an_unexpected_error_is_a_bare_500_and_logs_no_value(served, caplog, mon
     assert answer.headers["x-frame-options"] == "DENY"
     assert "DUPONT" not in caplog.text and "ValueError" in caplog.text
     assert "/api/summary" in caplog.text
+
+
+# -- approval of a controller's batch of notices (ariane notify approve, from the portal) ------
+
+
+def _plan_notices(case_dir, url, controllers):
+    """A plan of six notices over three labs, in the store and the outbox: lab 0 has two
+    emails, one letter, and one SMS it shares with lab 1; lab 1 has one email of its own."""
+    from ariane.case import Case
+    from ariane.notify import outbox
+
+    c0, c1, c2 = controllers[:3]
+    notices = [("n1", [c0], "email"), ("n2", [c0], "email"), ("n3", [c0], "letter"),
+               ("n4", [c0, c1], "sms"), ("n5", [c1], "email"), ("n6", [c2], "letter")]  # fmt: skip
+    with Case.open(case_dir) as case:
+        engine = case.engine()
+        engine.execute("CREATE TABLE notify_plan (document VARCHAR)")
+        engine.execute("INSERT INTO notify_plan VALUES (?)",
+                       [json.dumps({"batch": "lot-essai", "by_controller": {}})])  # fmt: skip
+        database = open_database(case, url)
+        try:
+            outbox.load_plan(
+                database, [(i, f"{n:064d}", c, ch) for n, (i, c, ch) in enumerate(notices)]
+            )
+        finally:
+            database.close()
+
+
+@pytest.fixture(scope="module", params=["sqlite", "postgresql"])
+def portal(request, tmp_path_factory):
+    """(app, database, leak, case_dir) over a case whose notices are planned, not approved."""
+    root = tmp_path_factory.mktemp("portal")
+    monkeypatch = pytest.MonkeyPatch()
+    monkeypatch.setenv("ARIANE_KEY_DIR", str(tmp_path_factory.mktemp("keys")))
+    url = admin = schema = None
+    if request.param == "postgresql":
+        admin, schema, url = _postgres_schema()
+    leak = build_case(root / "case")
+    _plan_notices(root / "case", url, leak.controllers)
+    app, case, database = open_app(root / "case", url)
+    yield app, database, leak, root / "case"
+    case.close()
+    database.close()
+    if admin is not None:
+        with admin.begin() as connection:
+            connection.exec_driver_sql(f"DROP SCHEMA {schema} CASCADE")
+        admin.dispose()
+    monkeypatch.undo()
+
+
+def _outbox(database):
+    from sqlalchemy import select
+
+    from ariane.ops.models import Approval, Notice
+
+    with database.sessions() as session:
+        statuses = dict(session.execute(select(Notice.notice_id, Notice.status)).all())
+        approvals = session.execute(
+            select(Approval.controller_id, Approval.approved_by).order_by(Approval.id)
+        ).all()
+    return statuses, [tuple(a) for a in approvals]
+
+
+def test_only_staff_of_the_lab_may_approve_and_only_with_the_form_token(portal):
+    app, database, leak, case_dir = portal
+    c0, c1 = leak.controllers[0], leak.controllers[1]
+    before = _outbox(database)
+    audit_before = len(_audit(case_dir))
+    approve = f"/controllers/{c0}/approve"
+    other_lab, _ = _client(app, database, "controller", c1)
+    assert other_lab.post(approve, data={"confirm": "yes"}).status_code == 404
+    regulator, _ = _client(app, database, "regulator")
+    assert regulator.post(approve, data={"confirm": "yes"}).status_code == 404
+    page = regulator.get(f"/controllers/{c0}").text
+    assert "Lot d'avis aux personnes" in page and "Approuver le lot" not in page
+    own, _ = _client(app, database, "controller", c0)
+    no_csrf = TestClient(app, cookies={SESSION_COOKIE: own.cookies[SESSION_COOKIE]})
+    assert no_csrf.post(approve, data={"confirm": "yes"}).status_code == 403
+    forged = no_csrf.post(approve, data={"confirm": "yes", "csrf_token": "x"})
+    assert forged.status_code == 403
+    unconfirmed = own.post(approve, data={})
+    assert unconfirmed.status_code == 400 and "Cochez la case" in unconfirmed.text
+    swapped = own.post(approve, data={}, headers={"hx-request": "true"})  # htmx: shown in place
+    assert swapped.text.startswith('<div id="approbation"') and "Cochez la case" in swapped.text
+    assert _outbox(database) == before
+    assert len(_audit(case_dir)) == audit_before
+
+
+def test_a_lab_approves_its_batch_in_the_portal_once_and_it_is_audited(portal):
+    app, database, leak, case_dir = portal
+    c0, c1 = leak.controllers[0], leak.controllers[1]
+    client, user = _client(app, database, "controller", c0)
+    page = client.get(f"/controllers/{c0}").text
+    section = page[page.index('id="approbation"') :]
+    # Before: the batch's figures, as planned (2 emails, 1 letter, 1 SMS shared with lab 1).
+    figures = re.findall(r"<dt>([^<]+)</dt><dd>([^<]+)</dd>", section)[:6]
+    assert figures == [("Lot", "lot-essai"), ("Avis prévus", "4"), ("Courriels", "2"),
+                       ("Courriers", "1"), ("SMS", "1"),
+                       ("Nommant aussi un autre responsable", "1")]  # fmt: skip
+    assert 'hx-post="/controllers/' + c0 + '/approve"' in section
+    assert f'name="csrf_token" value="{client.headers["x-csrf-token"]}"' in section
+
+    answer = client.post(
+        f"/controllers/{c0}/approve", data={"confirm": "yes"}, headers={"hx-request": "true"}
+    )
+    assert answer.status_code == 200
+    assert answer.text.startswith('<div id="approbation"')  # the fragment htmx swaps in
+    assert "3 avis prêts à partir" in answer.text and user.email in answer.text
+    statuses, approvals = _outbox(database)
+    assert [i for i, s in sorted(statuses.items()) if s == "approved"] == ["n1", "n2", "n3"]
+    assert statuses["n4"] == "planned"  # it names lab 1 too, which has not approved
+    assert approvals == [(c0, user.user_id)]
+    entry = [e for e in _audit(case_dir) if e["command"] == "notify approve"][-1]
+    assert entry["arguments"]["controller"] == c0
+    assert entry["arguments"]["user_id"] == user.user_id
+    assert entry["arguments"]["actor"] == f"user:{user.user_id}"
+    assert entry["outcome"]["approved_now"] == 3
+    page = client.get(f"/controllers/{c0}").text
+    assert "Approuvé le" in page and user.email in page and "Approuver le lot" not in page
+
+    # Again (another tab, a double click): nothing changes, the first approval stands.
+    again = client.post(f"/controllers/{c0}/approve", data={"confirm": "yes"})
+    assert again.status_code == 200 and "déjà approuvé" in again.text
+    assert _outbox(database) == (statuses, approvals)
+
+    # A responder approves lab 1's batch: its email, and the SMS both labs now approved.
+    responder, staff = _client(app, database, "responder")
+    assert responder.post(f"/controllers/{c1}/approve", data={"confirm": "yes"}).status_code == 200
+    statuses, approvals = _outbox(database)
+    assert statuses["n4"] == statuses["n5"] == "approved" and statuses["n6"] == "planned"
+    assert approvals == [(c0, user.user_id), (c1, staff.user_id)]
+    mine = client.get(f"/api/controllers/{c0}").json()["notices"]
+    assert mine["approved"] == 4 and mine["planned"] == 0
+    seen = _client(app, database, "regulator")[0].get(f"/controllers/{c0}").text
+    assert "Approuvé le" in seen and user.email not in seen  # when, not who

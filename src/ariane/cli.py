@@ -657,7 +657,7 @@ def demo(
 
 
 notify_app = typer.Typer(
-    help="Tell every person concerned, once (art. 34): plan, approve, send, status.",
+    help="Tell every person concerned, once (art. 34): plan, approve, send, receipts, status.",
     no_args_is_help=True,
 )
 Database = Annotated[
@@ -799,6 +799,41 @@ def notify_send(
     )
     if letters is not None:
         out.print(f"handed over {found.get('handed_over', 0):,} batch files to {markup(letters)}")
+
+
+@notify_app.command("receipts")
+@_guarded
+def notify_receipts(
+    case: Annotated[Path, typer.Argument(help="Case directory.")],
+    sources: Annotated[
+        list[Path],
+        typer.Argument(
+            help="Where the reports came back: mbox files, Maildirs, .eml files or folders of them."
+        ),
+    ],  # fmt: skip
+    database: Database = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Print the counts as JSON.")] = False,
+) -> None:
+    """Read delivery reports (DSN): notices delivered, or bounced (a letter goes instead)."""
+    from ariane import notify
+
+    tally = notify.receipts(case, sources, database_url=database)
+    if as_json:
+        _print_json(tally)
+        return
+    out.print(
+        f"read {tally['messages']:,} messages, {tally['reports']:,} delivery reports: "
+        f"{tally['delivered']:,} delivered, {tally['bounced']:,} bounced "
+        f"({tally['letters']:,} letters to send at the next notify send), "
+        f"{tally['relayed']:,} relayed, {tally['delayed']:,} delayed, "
+        f"{tally['unchanged']:,} already recorded"
+    )
+    skipped = {"unknown": "reports naming no email sent from this case",
+               "malformed": "unreadable delivery reports",
+               "not_reports": "messages that are not delivery reports"}  # fmt: skip
+    for name, what in skipped.items():
+        if tally[name]:
+            out.print(f"  skipped {tally[name]:,} {what}")
 
 
 @notify_app.command("status")

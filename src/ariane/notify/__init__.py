@@ -4,7 +4,8 @@
 :mod:`~.words`); ``approve`` records a controller's approval of its batch (nothing leaves
 before it; from the CLI, or the web portal through :func:`approve`); ``send`` sends the
 approved notices exactly once (:mod:`~.sender`: emails by :mod:`~.email`, letters and SMS
-batches by :mod:`~.letters`, the outbox in :mod:`~.outbox`); ``status`` counts them.
+batches by :mod:`~.letters`, the outbox in :mod:`~.outbox`); ``receipts`` reads the
+delivery reports that came back (:mod:`~.dsn`); ``status`` counts them.
 
 Contents and addresses stay in the encrypted case store; the operational database holds
 ids and statuses only. Every command is audited, with counts and never a name or address.
@@ -124,12 +125,36 @@ def approve(
     newly = outbox.approve(database, controller_id, batch, user_id)
     _snapshot(engine, database)
     result = {"controller_id": controller_id, "batch": batch, "approved_now": newly}
-    case.record(
-        "notify approve",
-        {"controller": controller_id, "actor": actor, "database": database.backend},
-        outcome={"batch": batch, "approved_now": newly},
-    )
+    arguments: dict[str, Any] = {
+        "controller": controller_id,
+        "actor": actor,
+        "database": database.backend,
+    }
+    if user_id is not None:
+        arguments["user_id"] = user_id
+    case.record("notify approve", arguments, outcome={"batch": batch, "approved_now": newly})
     return result
+
+
+def batch_of(engine: Engine, database: Database, controller_id: str) -> dict[str, Any] | None:
+    """A controller's batch as the portal shows it: its id, notices by channel, how many
+    name other controllers too, and its approval (who, when) once given; None when the
+    controller has no notice planned."""
+    from ariane.notify import outbox
+    from ariane.notify.planner import stored_plan
+
+    if not engine.has_table("notify_plan"):
+        return None
+    figures = outbox.batch_figures(database, controller_id)
+    if not any(figures[c] for c in ("email", "letter", "sms")):
+        return None
+    batch_id = stored_plan(engine)["batch"]
+    return {
+        "batch": batch_id,
+        "notices": figures["email"] + figures["letter"] + figures["sms"],
+        **figures,
+        "approval": outbox.approval_of(database, controller_id, batch_id),
+    }
 
 
 def approve_batch(
@@ -187,6 +212,68 @@ def send(
             database.close()
             case.record("notify send", arguments, outcome=outcome.as_dict())
     return outcome
+
+
+#: What ``notify receipts`` counts: what the reports did, then what it could not use.
+RECEIPT_COUNTS = (
+    "messages", "reports", "delivered", "bounced", "letters", "relayed",
+    "delayed", "unchanged", "unknown", "malformed", "not_reports",
+)  # fmt: skip
+
+
+def receipts(
+    case_dir: Path, sources: list[Path], *, database_url: str | None = None
+) -> dict[str, int]:
+    """``notify receipts``: read delivery reports, mark their notices delivered or bounced.
+
+    Counts only (:data:`RECEIPT_COUNTS`); reading the same reports again changes nothing.
+    """
+    from ariane.notify import outbox
+    from ariane.notify.dsn import Malformed, NotAReport, messages, parse
+    from ariane.notify.planner import stored_plan
+    from ariane.ops.db import open_database
+
+    tally = dict.fromkeys(RECEIPT_COUNTS, 0)
+    reports = []
+    for raw in messages(sources):  # every source read before anything changes
+        tally["messages"] += 1
+        try:
+            report = parse(raw)
+        except NotAReport:
+            tally["not_reports"] += 1
+            continue
+        except Malformed:
+            tally["malformed"] += 1
+            continue
+        tally["reports"] += 1
+        reports.append((report.envelope_id, report.message_id, report.action))
+    with Case.open(case_dir) as case:
+        engine = case.engine()
+        stored_plan(engine)
+
+        def postal(notice_ids: list[str]) -> set[str]:
+            return {
+                row[0]
+                for row in engine.fetch(
+                    "SELECT notice_id FROM notify_notices WHERE postal "
+                    "AND notice_id IN (SELECT unnest(?::VARCHAR[]))",
+                    [notice_ids],
+                )
+            }
+
+        database = open_database(case, database_url)
+        try:
+            for name, count in outbox.settle_reports(database, reports, postal).items():
+                tally[name] += count
+            _snapshot(engine, database)
+        finally:
+            database.close()
+        case.record(
+            "notify receipts",
+            {"sources": [str(s) for s in sources], "database": database.backend},
+            outcome=tally,
+        )
+    return tally
 
 
 def status(case_dir: Path, *, database_url: str | None = None) -> dict[str, Any]:

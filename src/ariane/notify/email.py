@@ -3,9 +3,13 @@
 The Message-ID of a notice is fixed in the outbox before its first attempt and reused for
 any resend: receivers (and people) can tell a resend after a crash from a new message.
 A refusal for good (5xx to the recipient or to the message) is a bounce: the notice falls
-back to a letter. A temporary failure (4xx, a server that hangs past the timeout, a
-dropped connection) stops the run with a clear error; the notices not sent stay approved,
-to go at the next ``notify send``.
+back to a letter. When the server offers DSN (RFC 3461), each message asks for a delivery
+report on success and on failure (``NOTIFY=SUCCESS,FAILURE``), with the headers only
+(``RET=HDRS``) and the notice's id as envelope id (``ENVID``: a keyed hash, no personal
+data); ``ariane notify receipts`` reads the reports (:mod:`~ariane.notify.dsn`).
+A temporary failure (4xx, a server that hangs past the timeout, a dropped connection)
+stops the run with a clear error; the notices not sent stay approved, to go at the next
+``notify send``.
 """
 
 from __future__ import annotations
@@ -101,6 +105,16 @@ def domain_of(mail_from: str) -> str:
     return domain.lower()
 
 
+def dsn_options(envelope_id: str | None) -> tuple[list[str], list[str]]:
+    """The MAIL and RCPT parameters asking for delivery reports (RFC 3461)."""
+    if not envelope_id:
+        return [], []
+    plain = envelope_id.replace("-", "")
+    if not (plain.isascii() and plain.isalnum()) or len(envelope_id) > 100:
+        raise ValueError("an envelope id is letters, digits and '-', 100 at most")
+    return [f"ENVID={envelope_id}", "RET=HDRS"], ["NOTIFY=SUCCESS,FAILURE"]
+
+
 class Mailer:
     """One SMTP connection, reopened as needed, sending at most ``rate`` messages a second."""
 
@@ -113,17 +127,26 @@ class Mailer:
         self._interval = 1.0 / rate if rate > 0 else 0.0
         self._next = time.monotonic()
         self._smtp: smtplib.SMTP | None = None
+        self._dsn = False
 
-    def send(self, recipient: str, raw: bytes) -> None:
-        """Hand one message to the server; :class:`Bounced` or :class:`Stalled` when not."""
+    def send(self, recipient: str, raw: bytes, envelope_id: str | None = None) -> None:
+        """Hand one message to the server; :class:`Bounced` or :class:`Stalled` when not.
+
+        ``envelope_id`` (letters, digits and ``-`` only) asks a server that offers DSN for
+        delivery reports naming it.
+        """
         if self.dkim_key is not None:
             raw = self.dkim_key.sign(raw) + raw
         self._pace()
         if self._smtp is None:
             self._smtp = connect(self.settings)
+            self._dsn = self._smtp.has_extn("dsn")
         envelope_from = self.mail_from.rsplit("<", 1)[-1].rstrip(">").strip()
+        mail_options, rcpt_options = dsn_options(envelope_id) if self._dsn else ([], [])
         try:
-            refused = self._smtp.sendmail(envelope_from, [recipient], raw)
+            refused = self._smtp.sendmail(
+                envelope_from, [recipient], raw, mail_options, rcpt_options
+            )
         except smtplib.SMTPRecipientsRefused as exc:
             codes = [code for code, _text in exc.recipients.values()]
             self._after_refusal()

@@ -7,6 +7,8 @@ statuses, never contents or addresses. A notice's life::
     in flight --accepted by the SMTP server--> sent
     in flight --refused with 5xx--> bounced (+ a fallback letter notice, approved)
     in flight --rendered into a batch file, renamed into place--> letter (SMS: sent)
+    sent --a delivery report says delivered--> delivered
+    sent --a delivery report says failed--> bounced (+ a fallback letter notice, approved)
 
 A sender that dies leaves notices in flight: approved, leased to a process that is gone.
 :func:`reconcile` settles them before anything is claimed again: a letter or SMS found in a
@@ -20,7 +22,8 @@ from __future__ import annotations
 import json
 import os
 import socket
-from collections.abc import Iterable
+from collections import Counter
+from collections.abc import Callable, Iterable
 from typing import Any
 
 from sqlalchemy import String, cast, delete, func, insert, select, update
@@ -125,6 +128,39 @@ def approve(database: Database, controller_id: str, batch: str, user_id: int | N
     return len(ready)
 
 
+def batch_figures(database: Database, controller_id: str) -> dict[str, Any]:
+    """A controller's notices by channel (``email``, ``letter``, ``sms``; fallback letters
+    aside), and how many also name another controller (``shared``)."""
+    figures: dict[str, Any] = {"email": 0, "letter": 0, "sms": 0, "shared": 0}
+    with database.sessions() as session:
+        rows = session.execute(
+            select(cast(Notice.controller_ids, String), Notice.channel, func.count())
+            .where(Notice.notice_id.not_like(f"%{FALLBACK_SUFFIX}"))
+            .group_by(cast(Notice.controller_ids, String), Notice.channel)
+        )  # fmt: skip
+        for text, channel, count in rows:
+            named = json.loads(text)
+            if controller_id in named:
+                figures[channel] += int(count)
+                figures["shared"] += int(count) if len(named) > 1 else 0
+    return figures
+
+
+def approval_of(database: Database, controller_id: str, batch: str) -> dict[str, Any] | None:
+    """Who approved a controller's batch and when (``user_id`` None: from the CLI), if it is."""
+    from ariane.ops.models import User
+
+    with database.sessions() as session:
+        found = session.execute(
+            select(Approval.approved_by, Approval.at, User.email)
+            .outerjoin(User, User.id == Approval.approved_by)
+            .where(Approval.controller_id == controller_id, Approval.batch == batch)
+        ).first()
+    if found is None:
+        return None
+    return {"user_id": found[0], "at": found[1], "email": found[2]}
+
+
 def controllers_planned(database: Database) -> set[str]:
     """Every controller some notice of the outbox names."""
     with database.sessions() as session:
@@ -187,6 +223,103 @@ def bounce(database: Database, notice_id: str, letter: bool) -> None:
                     attempts=0,
                 )
             )
+
+
+#: What a delivery report's action does to its notice (``relayed``, ``delayed``: nothing).
+REPORTED = {"delivered": "delivered", "failed": "bounced"}
+
+
+def settle_reports(
+    database: Database,
+    reports: list[tuple[str | None, str | None, str]],
+    postal: Callable[[list[str]], set[str]],
+) -> Counter[str]:
+    """Apply delivery reports ``(envelope id, Message-ID, action)`` to their email notices.
+
+    A notice is found by its id (the envelope id), else by its Message-ID. Only an email
+    that went out can change: ``sent``, or ``approved`` with a Message-ID (in doubt after a
+    crash: the report shows the server took it, and a sender that records it later changes
+    nothing, since :func:`record` and :func:`bounce` only move ``approved`` notices).
+    ``delivered`` and ``bounced`` are final: a report read again changes nothing. A bounced
+    notice gets a letter in its place when ``postal`` (notice ids -> those with a postal
+    address) says one can go. Returns counts: ``delivered``, ``bounced``, ``letters``,
+    ``relayed``, ``delayed``, ``unchanged``, ``unknown`` (no email of this outbox went out
+    with these ids).
+    """
+    found: Counter[str] = Counter()
+    for start in range(0, len(reports), _CHUNK):
+        bounced: list[Notice] = []
+        chunk = reports[start : start + _CHUNK]
+        with database.write() as session:
+            by_id, by_message_id = _notices_named(session, chunk)
+            for envelope_id, message_id, action in chunk:
+                notice = _reported_notice(by_id, by_message_id, envelope_id, message_id)
+                if notice is None:
+                    found["unknown"] += 1
+                elif notice.status in REPORTED.values():
+                    found["unchanged"] += 1
+                elif action not in REPORTED:
+                    found[action] += 1
+                else:
+                    notice.status = REPORTED[action]
+                    notice.lease_owner = notice.lease_until = None
+                    notice.updated_at = utcnow()
+                    found[notice.status] += 1
+                    if notice.status == "bounced":
+                        bounced.append(notice)
+            with_address = postal([n.notice_id for n in bounced]) if bounced else set()
+            for notice in bounced:
+                if (
+                    notice.notice_id in with_address
+                    and session.get(Notice, notice.notice_id + FALLBACK_SUFFIX) is None
+                ):
+                    session.add(
+                        Notice(
+                            notice_id=notice.notice_id + FALLBACK_SUFFIX,
+                            person_key_hash=notice.person_key_hash,
+                            controller_ids=list(notice.controller_ids),
+                            channel="letter",
+                            status="approved",
+                            attempts=0,
+                        )
+                    )
+                    found["letters"] += 1
+    return found
+
+
+def _notices_named(
+    session: Any, reports: list[tuple[str | None, str | None, str]]
+) -> tuple[dict[str, Notice], dict[str, Notice]]:
+    """The notices some report names, by id and by Message-ID (two queries a chunk)."""
+    ids = {i for e, _m, _a in reports if e for i in (e, e.lower())}
+    message_ids = {m for _e, m, _a in reports if m}
+    by_id = {
+        n.notice_id: n for n in session.scalars(select(Notice).where(Notice.notice_id.in_(ids)))
+    }
+    by_message_id = {
+        n.message_id: n
+        for n in session.scalars(select(Notice).where(Notice.message_id.in_(message_ids)))
+    }
+    return by_id, by_message_id
+
+
+def _reported_notice(
+    by_id: dict[str, Notice],
+    by_message_id: dict[str, Notice],
+    envelope_id: str | None,
+    message_id: str | None,
+) -> Notice | None:
+    """The email notice a report names, if it went out (else None)."""
+    notice = None
+    if envelope_id:
+        notice = by_id.get(envelope_id) or by_id.get(envelope_id.lower())
+    if (notice is None or notice.message_id is None) and message_id:
+        notice = by_message_id.get(message_id)
+    if notice is None or notice.channel != "email" or notice.message_id is None:
+        return None
+    if notice.status not in ("approved", "sent", *REPORTED.values()):
+        return None
+    return notice
 
 
 def release(database: Database, notice_ids: list[str]) -> None:

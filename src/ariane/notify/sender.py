@@ -196,7 +196,7 @@ class _Sender:
                         message_ids[notice_id],
                     )
                     try:  # fmt: skip
-                        self.mailer.send(row["email"], raw)
+                        self.mailer.send(row["email"], raw, envelope_id=notice_id)
                     except mail.Bounced:
                         outbox.bounce(self.database, notice_id, letter=bool(row["postal"]))
                         self.outcome.bounced += 1

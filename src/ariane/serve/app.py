@@ -59,6 +59,11 @@ STATIC = {
 }
 WRONG_LOGIN = "Identifiants ou code incorrects."
 STAFF = (RESPONDER, CONTROLLER)
+NO_BATCH = (
+    "Aucun avis à approuver : les avis aux personnes ne sont pas encore prévus "
+    "(ariane notify plan)."
+)
+UNCONFIRMED = "Cochez la case de confirmation pour approuver le lot."
 
 
 @dataclass
@@ -427,6 +432,7 @@ def create_app(data: CaseData, database: Database, settings: Settings) -> FastAP
         )
         draft = notification.build(figures, controller)
         staff = access.user.role in STAFF
+        batch = data.notice_batch(database, controller_id)
         facts = views.fact_fields(figures.facts, controller_id) if staff else []
         return render(
             request,
@@ -439,10 +445,44 @@ def create_app(data: CaseData, database: Database, settings: Settings) -> FastAP
             facts=facts,
             versions=data.versions(),
             staff=staff,
+            batch=batch,
             message=message,
             error=error,
             display=notification.display,
         )
+
+    @app.post("/controllers/{controller_id}/approve", include_in_schema=False)
+    @allow(*STAFF, writes=True)
+    def approve_notices(request: Request, controller_id: str, access: Guarded) -> Response:
+        """``ariane notify approve`` from the portal: the controller's own user or a responder."""
+        if data.notice_batch(database, controller_id) is None:
+            return approval_answer(request, controller_id, access, 400, error=NO_BATCH)
+        if access.fields.get("confirm") != "yes":
+            return approval_answer(request, controller_id, access, 400, error=UNCONFIRMED)
+        result = data.approve_notices(database, controller_id, access.user.user_id)
+        message = (
+            f"Lot approuvé : {views.count(result['approved_now'])} avis prêts à partir."
+            if result["approved_now"]
+            else "Ce lot était déjà approuvé : rien n'a changé."
+        )
+        return approval_answer(request, controller_id, access, message=message)
+
+    def approval_answer(
+        request: Request,
+        controller_id: str,
+        access: Access,
+        status: int = 200,
+        message: str | None = None,
+        error: str | None = None,
+    ) -> Response:
+        if not views.is_fragment(request):
+            return controller_view(request, controller_id, access, status, message, error)
+        # htmx swaps no 4xx answer in: a refusal comes back as the fragment, its error shown.
+        return render(
+            request, "approval.html", access, controller_id=controller_id,
+            batch=data.notice_batch(database, controller_id), staff=True,
+            approval_message=message, approval_error=error,
+        )  # fmt: skip
 
     @app.post("/controllers/{controller_id}/facts", include_in_schema=False)
     @allow(*STAFF, writes=True)

@@ -297,6 +297,22 @@ class CaseData:
             self.changed()
         return changes
 
+    def notice_batch(self, database: Any, controller_id: str) -> dict[str, Any] | None:
+        """The controller's batch of notices and its approval (:func:`ariane.notify.batch_of`)."""
+        from ariane import notify
+
+        with self.locked() as engine:
+            return notify.batch_of(engine, database, controller_id)
+
+    def approve_notices(self, database: Any, controller_id: str, user_id: int) -> dict[str, Any]:
+        """``ariane notify approve`` on behalf of a web user (audited there, with the user)."""
+        from ariane import notify
+
+        with self._lock:
+            result = notify.approve(self.case, database, controller_id, f"user:{user_id}", user_id)
+            self.changed()
+        return result
+
 
 def _clamp(page: int, total: int, size: int = PAGE_SIZE) -> int:
     return min(max(page, 1), max(1, -(-total // size)))
