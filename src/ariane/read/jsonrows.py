@@ -103,6 +103,38 @@ class Records:
         data = raw if isinstance(raw, bytes) else raw.encode(self.codec, "replace")
         self.writer.quarantine(self.record, reason, data, line=line, byte_offset=offset)
 
+    def add_rows(
+        self,
+        new: list[str],
+        values: dict[str, pa.ChunkedArray | pa.Array],
+        lines: pa.Array,
+        count: int,
+    ) -> None:
+        """Records read in bulk (:mod:`.ndjsonbulk`): ``count`` rows, their ``new`` columns
+        (in the order :meth:`add` would add them), values by column name, and lines."""
+        self._flush()  # rows read one by one before these come first
+        if new:
+            self._add_columns(new)
+        width = len(self.writer.columns)
+        arrays: list[pa.ChunkedArray | pa.Array] = [pa.nulls(count, pa.string())] * width
+        for name, at in self._index.items():
+            if name in values:
+                arrays[at] = values[name]
+        numbers = pa.array(range(self.record + 1, self.record + count + 1), pa.int64())
+        self.record += count
+        table = pa.Table.from_arrays(arrays, names=[str(i) for i in range(width)])
+        self.writer.arrow(table, numbers, lines)
+
+    @property
+    def columns(self) -> dict[str, int]:
+        """Column index of each name made from the keys (keys past the limit not in it)."""
+        return self._index
+
+    @property
+    def overflowing(self) -> bool:
+        """Whether keys past :data:`MAX_COLUMNS` were met (kept in :data:`MORE_KEYS`)."""
+        return self._more is not None
+
     def close(self) -> None:
         """Write the rows still buffered."""
         self._flush()
