@@ -15,10 +15,10 @@ import random
 import pytest
 
 from ariane.case import Case
-from ariane.read import delimited, jsonfile, load
+from ariane.read import delimited, jsonfile, jsonrows, load
 
 KINDS = ("str", "int", "bool", "date", "obj", "list_str", "list_int", "deep")
-TEXTS = ("Dupont", "Zoé", "Łódź 😀", 'a "q" \\ b', "ligne\nsuivante", "null", "{}", " ", "")
+TEXTS = ("Dupont", "Zoé", "Łódź 😀", 'a "q" \\ b', "ligne\nsuivante", "null", "[]", " ", "")
 DAMAGE = (
     "bad_line",
     "fraction",
@@ -32,6 +32,8 @@ DAMAGE = (
     "escaped_key",
     "too_long",
     "scalar_line",
+    "split_object",
+    "split_and_two",
 )
 
 
@@ -73,7 +75,9 @@ def make_ndjson(seed: int) -> tuple[bytes, list[str]]:
         for key in order:
             if row < first[key] or rng.random() < 0.15:
                 continue
-            obj[key] = None if key in nullable and rng.random() < 0.3 else _value(rng, keys[key], row)
+            obj[key] = (
+                None if key in nullable and rng.random() < 0.3 else _value(rng, keys[key], row)
+            )
         lines.append(json.dumps(obj, ensure_ascii=rng.random() < 0.5).encode())
     damage = rng.sample(DAMAGE, rng.choice([0, 0, 1, 2]))
     for kind in damage:
@@ -103,12 +107,20 @@ def _damaged(kind: str, keys: dict[str, str], rng: random.Random) -> bytes:
         "escaped_key": b'{"\\u006b0": "escaped", "new\\u00e9": "n"}',
         "too_long": b'{"k0": "' + b"x" * 5000 + b'"}',
         "scalar_line": b'"just text"',
+        # An object over two lines (Arrow reads it as one row)...
+        "split_object": b'{"k0": "a", "k1": [\n"y"]}',
+        # ... and with two objects on a line, as many rows as lines.
+        "split_and_two": b'{"k0": "a", "k1": [\n"y"]}\n{"k0": "b"}  {"k0": "c"}',
     }
     return lines[kind]
 
 
-def _stored(path, bulk: bool, monkeypatch) -> dict[str, object]:
+def _stored(path, bulk: bool, monkeypatch, batch: int = 0) -> dict[str, object]:
     with monkeypatch.context() as patch:
+        if batch:  # batches of a few rows, values or characters: several in every file
+            patch.setattr(jsonrows, "BATCH_ROWS", batch)
+            patch.setattr(jsonrows, "BATCH_CELLS", batch * 4)
+            patch.setattr(jsonrows, "BATCH_BYTES", batch * 300)
         patch.setattr(jsonfile, "BLOCK_BYTES", 1500)  # several blocks in every file
         patch.setattr(jsonfile, "MAX_RECORD_BYTES", 4096)
         patch.setattr(delimited, "MAX_RECORD_BYTES", 4096)
@@ -124,9 +136,13 @@ def _stored(path, bulk: bool, monkeypatch) -> dict[str, object]:
                     f"SELECT {cols}, _source_id, _record, _line FROM {source.data_table} "
                     "ORDER BY _record"
                 ),
-                # Sorted: a key met after the first write is added at the table's end, past
-                # the provenance columns, so where it sits follows the write batches.
-                "types": sorted(engine.fetch(f"DESCRIBE {source.data_table}")),
+                # The table's layout too: a key met after the first write is added past
+                # the provenance columns; batches are cut at the same rows.
+                "types": engine.fetch(f"DESCRIBE {source.data_table}"),
+                "batches": engine.fetch(
+                    f"SELECT row_group_id, count(*) FROM pragma_storage_info('{source.data_table}')"
+                    " GROUP BY ALL ORDER BY 1"
+                ),
                 "sources": engine.fetch("SELECT * FROM read_sources"),
                 "quarantine": engine.fetch("SELECT * FROM read_quarantine ORDER BY record"),
             }
@@ -137,8 +153,9 @@ def test_bulk_and_careful_readers_store_the_same(seed, tmp_path, monkeypatch):
     data, _ = make_ndjson(seed)
     path = tmp_path / "export.ndjson"
     path.write_bytes(data)
-    careful = _stored(path, False, monkeypatch)
-    bulk = _stored(path, True, monkeypatch)
+    batch = random.Random(seed).choice([0, 7, 40, 150])
+    careful = _stored(path, False, monkeypatch, batch)
+    bulk = _stored(path, True, monkeypatch, batch)
     assert bulk == careful
 
 
@@ -179,3 +196,14 @@ def test_a_damaged_line_falls_back_and_keeps_its_place(tmp_path):
     assert source.rows == 9 and source.quarantined == 1
     assert quarantined == [(5, 5, sum(len(line) + 1 for line in lines[:4]))]
     assert rows[4] == ("5", 6, 6)
+
+
+@pytest.mark.parametrize(
+    "damage", ["split_object", "split_and_two", "two_objects", "null_line", "empty_object"]
+)
+def test_each_damage_alone_between_clean_lines(damage, tmp_path, monkeypatch):
+    clean = [json.dumps({"k0": f"v{i}", "k1": [str(i)]}).encode() for i in range(20)]
+    lines = [*clean[:10], _damaged(damage, {"k0": "str"}, random.Random(0)), *clean[10:]]
+    path = tmp_path / "one.ndjson"
+    path.write_bytes(b"\n".join(lines) + b"\n")
+    assert _stored(path, True, monkeypatch) == _stored(path, False, monkeypatch)

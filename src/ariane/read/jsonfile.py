@@ -65,7 +65,8 @@ def read_json(blob: Blob, store: Store, origin: Origin) -> list[SourceWriter]:
     """Read a JSON document or NDJSON file: one source, or one per table of records in it."""
     # JSON should be UTF-8; exports in a legacy code page exist and are read in it.
     if blob.format == "ndjson":
-        scan = prescan(blob, sniff_encoding(blob.sample))  # chooses by the lines, and hashes
+        # Chooses the encoding by the lines, and hashes.
+        scan = prescan(blob, sniff_encoding(blob.sample), pair_quotes=False)
         encoding, origin.member_sha256, fallback = scan.encoding, scan.sha256, scan.fallback
     else:
         encoding, origin.member_sha256, fallback = _encoding_and_digest(blob)
@@ -193,8 +194,8 @@ def _block(block: bytes, bulk: Bulk, lines: _Lines) -> None:
     if found is None:
         lines.read(io.BytesIO(block))
         return
-    new, values, numbers, count = found
-    records.add_rows(new, values, pc.add(numbers, lines.number + 1), count)
+    new, values, numbers, chars = found
+    records.add_rows(new, values, pc.add(numbers, lines.number + 1), chars)
     lines.number += block.count(b"\n") + (0 if block.endswith(b"\n") else 1)
     lines.offset += len(block)
 

@@ -21,13 +21,15 @@ from __future__ import annotations
 import io
 import json
 import re
+from collections.abc import Iterable
 from dataclasses import dataclass
 
+import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.json as pj
 
-from ariane.read.jsonrows import MAX_COLUMNS, MAX_DEPTH, flatten
+from ariane.read.jsonrows import MAX_COLUMNS, MAX_DEPTH, VALUE_OVERHEAD, flatten
 from ariane.read.jsonscan import DECODER
 
 #: Bytes of whole lines parsed at once (memory stays a few times this).
@@ -35,11 +37,10 @@ BLOCK_BYTES = 16 << 20
 #: Arrow's own parallel chunk: a line longer than this makes the block fall back.
 _ARROW_BLOCK = 4 << 20
 
-# Control bytes the careful reader quarantines ("binary bytes in text").
-_CONTROL = re.compile(rb"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
-_EMPTY_OBJECT = re.compile(rb"\{[ \t\r\n]*\}")
-_BLANK_LINE = re.compile(rb"(?:^|\n)[ \t\r]*(?:\n|$)")
-_NULL_LINE = re.compile(rb"(?:^|\n)[ \t]*null[ \t\r]*(?:\n|$)")
+# Bytes other than the control bytes the careful reader quarantines ("binary bytes in text").
+_NOT_CONTROL = bytes(b for b in range(256) if not (b < 32 and b not in (9, 10, 13) or b == 127))
+_EMPTY_OBJECT = re.compile(rb"\{[ \t]*\}")
+_NEWLINE, _CR, _OPEN, _CLOSE, _SPACE, _TAB = b"\n\r{} \t"
 
 
 @dataclass
@@ -58,15 +59,11 @@ class Bulk:
     def __init__(self) -> None:
         self.schema: pa.Schema | None = None
 
-    def parse(self, block: bytes) -> pa.Table | None:
-        """The block as an Arrow table of its text, or None if it is not clean NDJSON."""
-        if (
-            _CONTROL.search(block)
-            or b"\xef\xbb\xbf" in block
-            or block.count(b"\r") != block.count(b"\r\n")
-            or _EMPTY_OBJECT.search(block)
-            or (b"null" in block and _NULL_LINE.search(block))
-        ):
+    def parse(self, block: bytes) -> tuple[pa.Table, pa.Array] | None:
+        """The block as an Arrow table of its text and the line of each row within the
+        block (0 for the first), or None if it is not clean NDJSON."""
+        lines = object_lines(block)
+        if lines is None:
             return None
         try:
             table = self._read(block, self.schema)
@@ -76,9 +73,9 @@ class Bulk:
                 table = self._read(block, self.schema)
         except pa.ArrowException:
             return None
-        if _has_timestamp(table.schema):
-            return None
-        return table
+        if _has_timestamp(table.schema) or table.num_rows != len(lines):
+            return None  # as many rows as lines: one object on each (see object_lines)
+        return table, lines
 
     @staticmethod
     def _read(block: bytes, schema: pa.Schema | None) -> pa.Table:
@@ -98,31 +95,47 @@ class Bulk:
 
 def bulk_rows(
     bulk: Bulk, block: bytes, index: dict[str, int], more: bool
-) -> tuple[list[str], dict[str, pa.ChunkedArray | pa.Array], pa.Array, int] | None:
-    """The rows of a block of whole lines, read by Arrow: (new columns in the order the
-    careful reader adds them, values by column name, line of each row counted from 0,
-    rows), or None when the block must be read line by line.
+) -> (
+    tuple[list[tuple[int, str]], dict[str, pa.ChunkedArray | pa.Array], pa.Array, np.ndarray] | None
+):
+    """The rows of a block of whole lines, read by Arrow, or None when the block must be
+    read line by line: the columns they add, each with the row (from 0) where the careful
+    reader adds it, in its order; values by column name; the line of each row within the
+    block (from 0); the text each row counts towards a batch (:class:`.jsonrows.Records`).
 
     ``index`` holds the columns known so far; ``more``: whether keys already overflow.
     """
     if more:
         return None
-    table = bulk.parse(block)
-    if table is None:
+    parsed = bulk.parse(block)
+    if parsed is None:
         return None
+    table, lines = parsed
     try:
         leaves, nodes = _flattened(table)
-        lines = _line_numbers(block, table.num_rows)
-        new = _new_columns(block, table, leaves, nodes, index, lines)
+        new = _new_columns(block, leaves, nodes, index, lines)
     except _Unfit:
         return None
     if len(index) + len(new) > MAX_COLUMNS:
         return None
     values = {leaf.name: _text(leaf.values) for leaf in leaves}
-    if any(v is None for v in values.values()):
+    texts = {name: text for name, text in values.items() if text is not None}
+    if len(texts) != len(values):
         return None
     bulk.learn(table)
-    return new, {k: v for k, v in values.items() if v is not None}, lines, table.num_rows
+    return new, texts, lines, _row_chars(texts.values(), table.num_rows)
+
+
+def _row_chars(columns: Iterable[pa.ChunkedArray | pa.Array], rows: int) -> np.ndarray:
+    """Per row, the characters of its values plus an overhead per value (as the careful
+    reader counts them to bound its batches)."""
+    chars = np.zeros(rows, dtype=np.int64)
+    for column in columns:
+        if column.null_count == len(column):
+            continue
+        length = pc.add(pc.utf8_length(column), VALUE_OVERHEAD).fill_null(0)
+        chars += length.to_numpy()
+    return chars
 
 
 # -- flattening ----------------------------------------------------------------------------
@@ -196,30 +209,52 @@ def _plain_items(kind: pa.DataType) -> bool:
 # -- lines and new columns -----------------------------------------------------------------
 
 
-def _line_numbers(block: bytes, rows: int) -> pa.Array:
-    """The line of each row within the block (0 for the first): blank lines hold none."""
-    if not _BLANK_LINE.search(block.removesuffix(b"\n")):
-        count = block.count(b"\n") + (0 if block.endswith(b"\n") else 1)
-        numbers = pa.array(range(count), pa.int64()) if count == rows else None
-    else:
-        lines = block.split(b"\n")
-        if not lines[-1]:
-            lines.pop()
-        kept = [i for i, line in enumerate(lines) if line.strip()]
-        numbers = pa.array(kept, pa.int64()) if len(kept) == rows else None
-    if numbers is None:
-        raise _Unfit  # several objects on a line
-    return numbers
+def object_lines(block: bytes) -> pa.Array | None:
+    """The lines holding an object (numbered from 0), if the block is strictly one object
+    a line, else None.
+
+    Every line must start with ``{`` and end with ``}`` (then a carriage return, if any),
+    or be empty. No object can then span two lines: a line break inside one falls after
+    a token that is not its last ``}`` or before one that is not ``{``, and JSON strings
+    hold no raw line break (Arrow refuses one). Arrow giving as many rows as these lines
+    then means one object on each, so rows and lines match one to one. Anything else (a
+    blank line of spaces, ``null``, two objects on a line, an empty object, a control
+    byte, a carriage return alone) is left to the careful reader.
+    """
+    if block.translate(None, _NOT_CONTROL):
+        return None
+    if b"\r" in block and block.count(b"\r") != block.count(b"\r\n"):
+        return None
+    data = np.frombuffer(block, np.uint8)
+    size = len(data)
+    if not size:
+        return None
+    breaks = np.flatnonzero(data == _NEWLINE)
+    starts = np.concatenate(([0], breaks + 1))
+    ends = np.concatenate((breaks, [size]))
+    if block.endswith(b"\n"):
+        starts, ends = starts[:-1], ends[:-1]
+    crlf = (ends > starts) & (data[np.maximum(ends - 1, 0)] == _CR)
+    ends = ends - crlf
+    held = ends > starts
+    if not (data[starts[held]] == _OPEN).all() or not (data[ends[held] - 1] == _CLOSE).all():
+        return None
+    braces = np.flatnonzero(data[:-1] == _OPEN)
+    after = data[braces + 1]
+    if (after == _CLOSE).any():
+        return None  # {}: the careful reader keeps it as text, Arrow as nothing
+    if ((after == _SPACE) | (after == _TAB)).any() and _EMPTY_OBJECT.search(block):
+        return None
+    return pa.array(np.flatnonzero(held), pa.int64())
 
 
 def _new_columns(
     block: bytes,
-    table: pa.Table,
     leaves: list[_Leaf],
     nodes: list[_Leaf],
     index: dict[str, int],
     lines: pa.Array,
-) -> list[str]:
+) -> list[tuple[int, str]]:
     """Columns this block adds, in the order the careful reader adds them.
 
     The careful reader adds a key's column at its first line, in the order of the keys
@@ -246,7 +281,7 @@ def _new_columns(
         candidates.add(node.name)
         rows.update(_null_rows(node.values, None))
     texts = block.split(b"\n") if rows else []
-    added: dict[str, None] = {}
+    added: dict[str, int] = {}
     for row in sorted(rows):
         line = texts[lines[row].as_py()]
         obj = DECODER.decode(line.decode("utf-8"))
@@ -255,10 +290,10 @@ def _new_columns(
                 continue
             if name not in candidates:
                 raise _Unfit
-            added[name] = None
+            added[name] = row
     if any(leaf.name not in index and leaf.name not in added for leaf in leaves):
         raise _Unfit  # a key seen by Arrow and not on the lines decoded: never expected
-    return list(added)
+    return [(row, name) for name, row in added.items()]
 
 
 def _first_valid(values: pa.ChunkedArray) -> int | None:
