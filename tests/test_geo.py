@@ -4,10 +4,11 @@ from __future__ import annotations
 
 import subprocess
 import sys
+import unicodedata
 
 import pytest
 
-from ariane.geo import normalise_commune_name, referential
+from ariane.geo import _without_accents, normalise_commune_name, referential
 
 
 def test_rennes_postal_code_is_in_ille_et_vilaine_and_bretagne() -> None:
@@ -111,3 +112,16 @@ def test_loading_in_a_fresh_process_works() -> None:
     code = "from ariane.geo import referential; print(referential().departement_name('35'))"
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "Ille-et-Vilaine"
+
+
+def test_ascii_names_skip_decomposition_with_the_same_result() -> None:
+    """ASCII names are folded without NFKD: the same as decomposing every name, as before."""
+    geo = referential()
+    names = [c.name for c in geo.communes_by_code.values()] + list(geo.former_names)
+    assert sum(name.isascii() for name in names) > 1000  # the shortcut is taken
+    for name in names:
+        folded = unicodedata.normalize("NFKD", name.upper())
+        decomposed = "".join(ch for ch in folded if not unicodedata.combining(ch))
+        assert _without_accents(name.upper()) == decomposed
+        if name.isascii():
+            assert decomposed == name.upper()

@@ -366,3 +366,19 @@ def test_fast_path_numbers_lines_after_a_multi_line_value(engine, tmp_path, monk
     assert fast[1] == careful[1]
     expected_line = 2 + sum(3 if i % 7 == 3 else 1 for i in range(1, 60))
     assert fast[1][-1][-1] == expected_line
+
+
+def test_control_ratio_counts_as_a_loop_over_characters_would():
+    """The sniffer's share of control characters, counted per character in C: the same
+    as checking each character (tab and line ends allowed, the replacement char not)."""
+    import random
+
+    from ariane.read.sniff import _control_ratio
+
+    rng = random.Random(7)
+    alphabet = [chr(c) for c in range(0, 40)] + ["é", "\ufffd", "\u2028", "a", "\x7f"]
+    for _ in range(200):
+        text = "".join(rng.choice(alphabet) for _ in range(rng.randint(1, 300)))
+        slow = sum(1 for ch in text if ord(ch) < 32 and ch not in "\t\r\n" or ch == "\ufffd")
+        assert _control_ratio(text) == slow / len(text)
+    assert _control_ratio("") == 0.0

@@ -40,11 +40,16 @@ class Commune:
 
 def normalise_commune_name(name: str) -> str:
     """Fold a commune name for comparison: case, accents, punctuation, saints, CEDEX."""
-    folded = unicodedata.normalize("NFKD", name.upper())
-    ascii_only = "".join(ch for ch in folded if not unicodedata.combining(ch))
+    ascii_only = name.upper() if name.isascii() else _without_accents(name.upper())
     spaced = _NOT_ALNUM.sub(" ", ascii_only.replace("Œ", "OE").replace("Æ", "AE")).strip()
     words = [_WORD_FORMS.get(word, word) for word in spaced.split()]
     return _CEDEX.sub("", " ".join(words)).strip()
+
+
+def _without_accents(text: str) -> str:
+    """The text decomposed (NFKD), combining marks dropped; ASCII text is left as it is."""
+    folded = unicodedata.normalize("NFKD", text)
+    return "".join(ch for ch in folded if not unicodedata.combining(ch))
 
 
 @dataclass

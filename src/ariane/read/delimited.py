@@ -79,12 +79,14 @@ _CLOSING_QUOTE = re.compile(rb'"(?<=[^,;\t|\n"]")(?=[,;\t|\r\n]|\Z)')
 _INNER_QUOTE = re.compile(rb'"(?<=[^,;\t|\r\n"]")(?=[^,;\t|\r\n"])')
 
 
-def prescan(blob: Blob, encoding: str) -> Prescan:
+def prescan(blob: Blob, encoding: str, *, pair_quotes: bool = True) -> Prescan:
     """Hash the bytes, choose the encoding, and check whether the fast path reads them exactly.
 
     ``encoding`` is the sniffed one; unless a BOM or UTF-16/32 fixed it, the choice between
     UTF-8 and a legacy code page is made on the whole file: UTF-8 unless most non-ASCII
     lines are not UTF-8. The careful path reads the minority lines in the other encoding.
+    ``pair_quotes=False`` skips pairing CSV quotes (``paired_quotes`` then stays True): JSON
+    holds quotes in every line, and pairing them is most of the pass.
     """
     digest = hashlib.sha256()
     size = lines = quotes = 0
@@ -133,10 +135,10 @@ def prescan(blob: Blob, encoding: str) -> Prescan:
             carry, text = text[cut:], text[:cut]
             g, b = _utf8_lines(text, bad_sample)
             good, bad = good + g, bad + b
-            if b'"' in text:
+            if pair_quotes and b'"' in text:
                 balance, inner = _quote_pairs(text)
                 quote_balance, inner_quotes = quote_balance + balance, inner_quotes or inner
-        if b'"' in carry:
+        if pair_quotes and b'"' in carry:
             balance, inner = _quote_pairs(carry)
             quote_balance, inner_quotes = quote_balance + balance, inner_quotes or inner
         g, b = _utf8_lines(carry, bad_sample)

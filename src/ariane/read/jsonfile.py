@@ -22,10 +22,13 @@ import re
 from collections import Counter
 from typing import IO, Any, cast
 
+import pyarrow.compute as pc
+
 from ariane.errors import InputError
 from ariane.read.archive import Blob
 from ariane.read.delimited import (
     CHUNK,
+    MAX_RECORD_BYTES,
     WIDE_ENCODINGS,
     WideText,
     decode_line,
@@ -46,6 +49,7 @@ from ariane.read.jsonscan import (
     lenient,
     skip_damaged,
 )
+from ariane.read.ndjsonbulk import BLOCK_BYTES, Bulk, bulk_rows
 from ariane.read.sniff import guess_legacy_encoding, sniff_encoding
 from ariane.read.store import Origin, SourceWriter, Store
 
@@ -61,7 +65,8 @@ def read_json(blob: Blob, store: Store, origin: Origin) -> list[SourceWriter]:
     """Read a JSON document or NDJSON file: one source, or one per table of records in it."""
     # JSON should be UTF-8; exports in a legacy code page exist and are read in it.
     if blob.format == "ndjson":
-        scan = prescan(blob, sniff_encoding(blob.sample))  # chooses by the lines, and hashes
+        # Chooses the encoding by the lines, and hashes.
+        scan = prescan(blob, sniff_encoding(blob.sample), pair_quotes=False)
         encoding, origin.member_sha256, fallback = scan.encoding, scan.sha256, scan.fallback
     else:
         encoding, origin.member_sha256, fallback = _encoding_and_digest(blob)
@@ -153,38 +158,99 @@ def _bom_bytes(sample: bytes, encoding: str) -> int:
 
 
 def _ndjson(stream: IO[bytes], encoding: str, fallback: str | None, records: Records) -> None:
-    offset = 0
-    codec = "utf-8" if encoding == "utf-8-sig" else encoding
-    if encoding in WIDE_ENCODINGS:
-        stream = io.BufferedReader(cast(Any, WideText(stream, encoding)))
-        codec = "utf-8"
-    second = 0
-    for number, (raw, too_long) in enumerate(raw_lines(stream), start=1):
-        body = raw[3:] if number == 1 and raw.startswith(b"\xef\xbb\xbf") else raw
-        here = offset
-        offset += len(raw)
-        if not body.strip():
+    lines = _Lines(encoding, fallback, records)
+    if encoding in ("utf-8", "utf-8-sig") and fallback is None:
+        _blocks(stream, lines)
+    else:
+        if encoding in WIDE_ENCODINGS:
+            stream = io.BufferedReader(cast(Any, WideText(stream, encoding)))
+        lines.read(stream)
+    note_second_encoding(records.writer, lines.second)
+
+
+def _blocks(stream: IO[bytes], lines: _Lines) -> None:
+    """Blocks of whole lines, each read in bulk if it is clean NDJSON, else line by line."""
+    bulk = Bulk()
+    pending = b""
+    while block := stream.read(BLOCK_BYTES):
+        pending += block
+        cut = pending.rfind(b"\n") + 1
+        if not cut:
+            if len(pending) > MAX_RECORD_BYTES:
+                # A line longer than the limit: the careful reader skips it, memory bounded.
+                lines.read(cast(IO[bytes], _Joined(pending, stream)))
+                return
             continue
-        if too_long:
-            records.quarantine("line longer than the limit", raw, number, here)
-            continue
-        text, problem, other = decode_line(body, codec, fallback)
-        if problem is not None:
-            records.quarantine(problem, raw, number, here)
-            continue
-        second += other
-        try:
-            obj = DECODER.decode(text)
-        except RecursionError:
-            records.quarantine("nested too deeply", raw, number, here)
-            continue
-        except json.JSONDecodeError:
-            # Several values on one line, or a damaged one: each value is a record.
-            start = here + len(raw) - len(body)
-            _values(Text(None, codec, text, line=number, byte=start), records)
-            continue
-        records.add(obj, number, here, text)
-    note_second_encoding(records.writer, second)
+        _block(pending[:cut], bulk, lines)
+        pending = pending[cut:]
+    if pending:
+        _block(pending, bulk, lines)
+
+
+def _block(block: bytes, bulk: Bulk, lines: _Lines) -> None:
+    records = lines.records
+    body = block[3:] if lines.number == 0 and block.startswith(codecs.BOM_UTF8) else block
+    found = bulk_rows(bulk, body, records.columns, records.overflowing)
+    if found is None:
+        lines.read(io.BytesIO(block))
+        return
+    new, values, numbers, chars = found
+    records.add_rows(new, values, pc.add(numbers, lines.number + 1), chars)
+    lines.number += block.count(b"\n") + (0 if block.endswith(b"\n") else 1)
+    lines.offset += len(block)
+
+
+class _Joined(io.RawIOBase):
+    """Bytes already read, then the rest of a stream."""
+
+    def __init__(self, head: bytes, rest: IO[bytes]) -> None:
+        self._head, self._rest = head, rest
+
+    def read(self, size: int | None = -1) -> bytes:
+        if self._head:
+            head, self._head = self._head, b""
+            return head
+        return self._rest.read(-1 if size is None else size)
+
+
+class _Lines:
+    """The careful reader: line by line, numbering lines, records and byte offsets."""
+
+    def __init__(self, encoding: str, fallback: str | None, records: Records) -> None:
+        self.codec = "utf-8" if encoding == "utf-8-sig" or encoding in WIDE_ENCODINGS else encoding
+        self.fallback, self.records = fallback, records
+        self.number = self.offset = self.second = 0
+
+    def read(self, stream: IO[bytes]) -> None:
+        """Every line of the stream (numbered after those already read)."""
+        records, codec, fallback = self.records, self.codec, self.fallback
+        for raw, too_long in raw_lines(stream):
+            self.number += 1
+            number = self.number
+            body = raw[3:] if number == 1 and raw.startswith(b"\xef\xbb\xbf") else raw
+            here = self.offset
+            self.offset += len(raw)
+            if not body.strip():
+                continue
+            if too_long:
+                records.quarantine("line longer than the limit", raw, number, here)
+                continue
+            text, problem, other = decode_line(body, codec, fallback)
+            if problem is not None:
+                records.quarantine(problem, raw, number, here)
+                continue
+            self.second += other
+            try:
+                obj = DECODER.decode(text)
+            except RecursionError:
+                records.quarantine("nested too deeply", raw, number, here)
+                continue
+            except json.JSONDecodeError:
+                # Several values on one line, or a damaged one: each value is a record.
+                start = here + len(raw) - len(body)
+                _values(Text(None, codec, text, line=number, byte=start), records)
+                continue
+            records.add(obj, number, here, text)
 
 
 def _values(text: Text, records: Records) -> None:

@@ -12,6 +12,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
+import numpy as np
 import pyarrow as pa
 
 from ariane.read.store import SourceWriter
@@ -24,7 +25,8 @@ MORE_KEYS = "_more_keys"
 BATCH_ROWS = 50_000
 BATCH_CELLS = 4_000_000
 BATCH_BYTES = 64 << 20
-_VALUE_OVERHEAD = 64  # bytes of a Python string besides its characters
+#: Bytes of a Python string besides its characters (counted towards BATCH_BYTES).
+VALUE_OVERHEAD = 64
 
 
 def flatten(value: Any, prefix: str = "", depth: int = 0) -> list[tuple[str, str | None]]:
@@ -74,6 +76,10 @@ class Records:
         self._numbers: list[int] = []
         self._lines: list[int | None] = []
         self._chars = 0
+        # Rows waiting to be written as Arrow pieces (values by column index, records,
+        # lines): read in bulk, or read one by one before rows read in bulk.
+        self._pieces: list[tuple[dict[int, pa.ChunkedArray | pa.Array], pa.Array, pa.Array]] = []
+        self._pending = 0  # rows in the pieces
 
     def add(
         self, obj: Any, line: int | None, offset: int | None, raw: str, key: str | None = None
@@ -103,6 +109,64 @@ class Records:
         data = raw if isinstance(raw, bytes) else raw.encode(self.codec, "replace")
         self.writer.quarantine(self.record, reason, data, line=line, byte_offset=offset)
 
+    def add_rows(
+        self,
+        new: list[tuple[int, str]],
+        values: dict[str, pa.ChunkedArray | pa.Array],
+        lines: pa.Array,
+        chars: np.ndarray,
+    ) -> None:
+        """Records read in bulk (:mod:`.ndjsonbulk`), stored as :meth:`add` would store them.
+
+        ``new``: the columns they add, each with the row where :meth:`add` would add it, in
+        its order; ``values`` by column name; ``lines``; ``chars``: the text each row counts
+        towards a batch. Batches are cut at the very rows :meth:`add` cuts them, and columns
+        added before or after each, so the stored table is laid out the same.
+        """
+        count = len(lines)
+        self._rows_piece()
+        base = len(self.writer.columns)
+        firsts = np.array([row for row, _ in new], dtype=np.int64)
+        total_chars = np.cumsum(chars, dtype=np.int64)
+        start = added = 0
+        while start < count:
+            rows = np.arange(start, count, dtype=np.int64)
+            held = self._pending + (rows - start + 1)
+            width = base + np.searchsorted(firsts, rows, side="right")
+            text = self._chars + total_chars[start:] - (total_chars[start - 1] if start else 0)
+            full = np.flatnonzero(
+                (held * width >= BATCH_CELLS) | (text >= BATCH_BYTES) | (held >= BATCH_ROWS)
+            )
+            end = start + int(full[0]) + 1 if len(full) else count
+            upto = int(np.searchsorted(firsts, end - 1, side="right"))
+            if upto > added:
+                self._add_columns([name for _, name in new[added:upto]])
+                added = upto
+            piece = {
+                self._index[name]: array.slice(start, end - start)
+                for name, array in values.items()
+                if name in self._index
+            }
+            first = self.record + start + 1
+            numbers = pa.array(range(first, first + end - start), pa.int64())
+            self._pieces.append((piece, numbers, lines.slice(start, end - start)))
+            self._pending += end - start
+            self._chars = int(text[end - start - 1])
+            if len(full):
+                self._flush()
+            start = end
+        self.record += count
+
+    @property
+    def columns(self) -> dict[str, int]:
+        """Column index of each name made from the keys (keys past the limit not in it)."""
+        return self._index
+
+    @property
+    def overflowing(self) -> bool:
+        """Whether keys past :data:`MAX_COLUMNS` were met (kept in :data:`MORE_KEYS`)."""
+        return self._more is not None
+
     def close(self) -> None:
         """Write the rows still buffered."""
         self._flush()
@@ -122,7 +186,7 @@ class Records:
             else:
                 values[at] = text
             if text is not None:
-                chars += len(text) + _VALUE_OVERHEAD
+                chars += len(text) + VALUE_OVERHEAD
         if more:
             assert self._more is not None
             values[self._more] = json.dumps(more, ensure_ascii=False)
@@ -130,11 +194,8 @@ class Records:
         self._numbers.append(self.record)
         self._lines.append(line)
         self._chars += chars
-        if (
-            len(self._rows) * len(values) >= BATCH_CELLS
-            or self._chars >= BATCH_BYTES
-            or len(self._rows) >= BATCH_ROWS
-        ):
+        held = len(self._rows) + self._pending
+        if held * len(values) >= BATCH_CELLS or self._chars >= BATCH_BYTES or held >= BATCH_ROWS:
             self._flush()
 
     def _add_columns(self, names: list[str]) -> None:
@@ -150,7 +211,8 @@ class Records:
         for i, name in enumerate(names):
             self._index[name] = start + i
 
-    def _flush(self) -> None:
+    def _rows_piece(self) -> None:
+        """The rows read one by one, made an Arrow piece (still waiting to be written)."""
         if not self._rows:
             return
         width = len(self.writer.columns)
@@ -158,9 +220,30 @@ class Records:
             if len(values) < width:
                 values.extend([None] * (width - len(values)))
         columns = zip(*self._rows, strict=True)
-        arrays = [pa.array(column, pa.string()) for column in columns]
+        piece = {i: pa.array(column, pa.string()) for i, column in enumerate(columns)}
+        numbers = pa.array(self._numbers, pa.int64())
+        self._pieces.append((piece, numbers, pa.array(self._lines, pa.int64())))
+        self._pending += len(self._rows)
+        self._rows, self._numbers, self._lines = [], [], []
+
+    def _flush(self) -> None:
+        self._rows_piece()
+        if not self._pieces:
+            return
+        width = len(self.writer.columns)
+        arrays = []
+        for at in range(width):
+            parts = []
+            for piece, numbers, _ in self._pieces:
+                part = piece.get(at)
+                if part is None:
+                    part = pa.nulls(len(numbers), pa.string())
+                elif isinstance(part, pa.ChunkedArray):
+                    part = part.combine_chunks()
+                parts.append(part)
+            arrays.append(parts[0] if len(parts) == 1 else pa.concat_arrays(parts))
+        numbers = pa.concat_arrays([numbers for _, numbers, _ in self._pieces])
+        lines = pa.concat_arrays([lines for _, _, lines in self._pieces])
         table = pa.Table.from_arrays(arrays, names=[str(i) for i in range(width)])
-        self.writer.arrow(
-            table, pa.array(self._numbers, pa.int64()), pa.array(self._lines, pa.int64())
-        )
-        self._rows, self._numbers, self._lines, self._chars = [], [], [], 0
+        self.writer.arrow(table, numbers, lines)
+        self._pieces, self._pending, self._chars = [], 0, 0

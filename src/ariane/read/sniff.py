@@ -146,10 +146,16 @@ def _looks_delimited_first_line(text: str) -> bool:
     return any(first.count(d) >= 2 for d in DELIMITERS)
 
 
+#: Characters a text file does not hold: control characters but tab and line ends, and
+#: the replacement character (bytes the encoding did not read).
+_NOT_TEXT = [chr(c) for c in range(32) if chr(c) not in "\t\r\n"] + ["\ufffd"]
+
+
 def _control_ratio(text: str) -> float:
     if not text:
         return 0.0
-    controls = sum(1 for ch in text if ord(ch) < 32 and ch not in "\t\r\n" or ch == "\ufffd")
+    # One count a character runs in C: a loop over the sample in Python cost half a second.
+    controls = sum(text.count(ch) for ch in _NOT_TEXT)
     return controls / len(text)
 
 
