@@ -460,3 +460,22 @@ def test_numbers_beside_tests_and_units_are_results_but_ages_are_not() -> None:
         "Unit": "other",
         "Age": "other",
     }
+
+
+def test_member_numbers_beside_the_insurer_and_prefixed_numbers() -> None:
+    """A second patient-like number beside the insurer is the membership number; numbers
+    behind one letter (P104512) are a numbering, not ICD-10 codes."""
+    rng = random.Random(11)
+    patients = [
+        (f"P{rng.randrange(10**5, 10**6)}", f"{rng.randrange(10**8, 10**9)}") for _ in range(150)
+    ]
+    rows = [p for p in patients for _ in range(2)]
+    columns: dict[str, list[str | None]] = {
+        "col_1": [a for a, _b in rows],
+        "Sexe": [rng.choice("MF") for _ in rows],
+        "Mutuelle": [rng.choice(("MGEN", "Harmonie Mutuelle", "Groupama")) for _ in rows],
+        "Ref": [b for _a, b in rows],
+    }
+    labels = {p.name: p.label for p in _classify(columns)}
+    assert labels["col_1"] == "id.internal"
+    assert labels["Ref"] == "insurance.member_id"

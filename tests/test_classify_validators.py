@@ -286,3 +286,26 @@ def test_words_and_codes_are_no_units(value):
 )
 def test_measures_are_told_from_codes(value, measure):
     assert validators.is_measurement(value) is measure
+
+
+def test_addresses_with_the_town_before_its_postal_code() -> None:
+    """English and German order: street line, town, postal code; a year is no code."""
+    for value in (
+        "25, boulevard de Meyer, Saint-Vaast-en-Auge 14640",
+        "42 Baker Street, London 12345",
+        "7 High Street, Bristol 12345",
+    ):
+        assert validators.is_address(value), value
+    assert not validators.is_address("Rendez-vous le 12 mars 2021")
+    assert not validators.is_address("contrôle prévu à Rennes 35000")
+
+
+def test_an_abbreviated_number_header() -> None:
+    """'N° adh' abbreviates one kind of number only; a word beginning several kinds says
+    nothing, nor does a number word alone."""
+    from ariane.classify.headers import header_scores
+
+    assert header_scores("N° ADH") == {"insurance.member_id": 0.6}
+    assert header_scores("Pat.-Nr.") == {"id.internal": 0.6}
+    assert header_scores("Vers.-Nr.") == {}  # Versicherung: the insured's or the NIR?
+    assert header_scores("Nr.") == {}

@@ -38,6 +38,7 @@ from ariane.classify.columns import (
     SPECIAL_LABELS,
     ColumnDecision,
     ColumnSample,
+    member_numbers_beside_insurers,
     results_beside_units,
     runners_up,
 )
@@ -98,6 +99,7 @@ def classify(engine: Engine, progress: Progress = SILENT) -> list[ColumnProfile]
         for source_id, file, columns, data_table in sources:
             measured = list(profile_source(engine, data_table, list(columns)))
             results_beside_units(measured)
+            member_numbers_beside_insurers(measured)
             for sample, decision in measured:
                 profile = _profile(source_id, file, sample, decision)
                 profile.repaired = damage.repaired_values(

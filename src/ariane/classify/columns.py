@@ -220,7 +220,10 @@ def value_scores(sample: ColumnSample) -> dict[str, float]:
         "provider.organisation": max(r["organisation"], 0.5 * r["siren"]),
         "insurance.insurer": 0.9 * r["insurer"],
         "health.test": max(0.85 * r["test"], 0.9 * r["loinc"]),
-        "health.condition": 0.85 * r["condition"] * (1.0 if sample.uniqueness < 0.5 else 0.5),
+        "health.condition": 0.85
+        * r["condition"]
+        * (1.0 if sample.uniqueness < 0.5 else 0.5)
+        * (0.3 if _one_prefix(sample) else 1.0),
         "health.hiv": max(0.8 * r["hiv_value"], 0.15 * r["yes_no"]),
         "health.pregnancy": max(0.9 * r["pregnancy_value"], 0.15 * r["yes_no"]),
         "health.note": _note_score(sample),
@@ -259,6 +262,18 @@ def value_scores(sample: ColumnSample) -> dict[str, float]:
         ):
             scores[label] *= 0.5 if categorical else 0.8
     return scores
+
+
+#: Distinct values from which codes all of one letter are a numbering, not diagnoses.
+_PREFIXED_NUMBERING = 20
+
+
+def _one_prefix(sample: ColumnSample) -> bool:
+    """Many distinct codes all behind one letter (P104512, P104513...): a numbering with a
+    prefix. Diagnoses spread over the chapters of ICD-10 (a letter each)."""
+    return (
+        sample.distinct >= _PREFIXED_NUMBERING and len({v[:1].upper() for v in sample.values}) == 1
+    )
 
 
 def _phone_without_zero(r: dict[str, float]) -> float:
@@ -417,6 +432,28 @@ def results_beside_units(measured: list[tuple[ColumnSample, ColumnDecision]]) ->
         measured_values = sample.rates.get("measurement", 0.0) >= _MEASURED_SHARE
         if decision.label == "other" and numbers and measured_values:
             relabel(decision, "health.test", sample, "numbers beside tests and units: results")
+
+
+#: A header this sure of "the patient's number" keeps it beside an insurer.
+_SURE_HEADER = 0.7
+
+
+def member_numbers_beside_insurers(measured: list[tuple[ColumnSample, ColumnDecision]]) -> None:
+    """A table's second patient-like number, right beside its insurer's name, is the
+    membership number at that insurer (``Kasse | Vers.-Nr.``, ``Mutuelle | N° adh``): the
+    other one is the file's own patient number. Only a header could tell them apart, and a
+    header sure of a patient number keeps it."""
+    internal = [i for i, (_s, d) in enumerate(measured) if d.label == "id.internal"]
+    if len(internal) < 2:
+        return
+    insurers = {i for i, (_s, d) in enumerate(measured) if d.label == "insurance.insurer"}
+    beside = [i for i in internal if {i - 1, i + 1} & insurers]
+    if len(beside) != 1:
+        return
+    sample, decision = measured[beside[0]]
+    if headers.header_scores(sample.name).get("id.internal", 0.0) >= _SURE_HEADER:
+        return
+    relabel(decision, "insurance.member_id", sample, "a second number beside the insurer")
 
 
 def nir_agreement(

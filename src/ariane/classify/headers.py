@@ -92,7 +92,34 @@ def header_scores(header: str) -> dict[str, float]:
         for variant in {words, _singular(words)}:
             for label, score in _scores(variant).items():
                 scores[label] = max(scores.get(label, 0.0), score)
-    return scores
+    return scores or _abbreviated_number(fold(header))
+
+
+#: Words that say "number of" in a header (``N°``, ``No.``, ``Nr.``, ``#`` folds away).
+_NUMBER_WORDS = frozenset(["n", "no", "nr", "num", "nro", "numero", "number", "nummer"])
+#: Labels of numbers a header may abbreviate.
+_NUMBER_LABELS = ("id.internal", "insurance.member_id", "id.nir")
+#: An abbreviation this long or longer may be tried against the synonyms' words.
+_MIN_ABBREVIATION = 3
+#: What an abbreviation found this way weighs: a hint for the values to confirm.
+_ABBREVIATION_SCORE = 0.6
+
+
+def _abbreviated_number(folded: str) -> dict[str, float]:
+    """``N° adh``, ``Dossier-Nr.``: a number-of word beside one abbreviated word that
+    begins a single synonym word of one kind of number only (``adh`` -> ``adherent``)."""
+    words = folded.split()
+    rest = [w for w in words if w not in _NUMBER_WORDS]
+    if len(rest) != 1 or len(words) == 1 or len(rest[0]) < _MIN_ABBREVIATION:
+        return {}
+    found = {
+        label
+        for label in _NUMBER_LABELS
+        for phrase in SYNONYMS[label]
+        for word in phrase.lstrip("~").split()
+        if word.startswith(rest[0]) and word not in _NUMBER_WORDS
+    }
+    return {found.pop(): _ABBREVIATION_SCORE} if len(found) == 1 else {}
 
 
 @lru_cache(maxsize=8192)

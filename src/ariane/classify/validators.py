@@ -65,6 +65,9 @@ _POSTAL_TOWN = re.compile(
     r"[a-z].*? (?:\d{5}|\d{2} \d{3}) ([a-z][a-z ]{1,45}?)(?: cedex(?: \d+)?)?$"
 )
 #: "Paris 15", "Lyon 3e", "Marseille 8eme arrondissement": a city with its arrondissement.
+#: "..., Springfield 62704", "..., Les Loges 14240": the town before its postal code, as
+#: English, German-speaking and many other countries write an address.
+_TOWN_POSTAL = re.compile(r"[a-z].*?,? ([a-z][a-z ]{1,45}?) (?:\d{5}|\d{2} \d{3}|\d{4})$")
 _ARRONDISSEMENT = re.compile(
     r"\s+\d{1,2}\s*(?:e|er|eme|ème)?(?:\s+arr(?:ondissement)?\.?)?$", re.IGNORECASE
 )
@@ -469,7 +472,11 @@ def is_address(value: str) -> bool:
     # No street type ("Appt 4, 12 rue...", "La Ville Hervé 35310 Mordelles"): a French
     # postal code followed by a real commune is an address.
     town = _POSTAL_TOWN.search(folded)
-    return town is not None and is_commune(town[1])
+    if town is not None and is_commune(town[1]):
+        return True
+    # The town then the postal code: a street line before them (a four-digit code could
+    # be a year after a word: "le 12 mars 2021").
+    return _STREET.search(folded) is not None and _TOWN_POSTAL.search(folded) is not None
 
 
 def is_loinc(value: str) -> bool:

@@ -7,13 +7,16 @@ persons. The interval gathers two sources of doubt:
   its match probability (a pair at 0.3 joins its profiles in three draws of ten) and the
   components counted; the central 95% of those counts (and the count itself) make the
   model's own interval;
-* what the model is wrongly sure of (Splink's probabilities are over-confident on heavy
-  typos and namesakes, and pairs below :data:`LOOSE` are not scored at all): a margin on
-  each side of :data:`CALIBRATION` of the count, the smallest share that puts the truth
-  inside on 95% of leaks of known truth, generated in varied shapes and FEBRL's
-  (``benchmarks/bench_interval.py``; coverage, leave-one-out coverage and widths in
-  ``benchmarks/RESULTS.md``). Scaling it with the merges the model made instead was
-  measured too, and gave intervals twice as wide on average for the same coverage.
+* what the model is wrongly sure of (profiles it never paired: typos the blocking rules
+  miss, whole fields replaced; probabilities over-confident on namesakes): a margin on
+  each side that grows with the model's own doubt, :data:`CALIBRATION` times the width
+  of the model's interval plus :data:`FLOOR` of the count. A leak the model reads without
+  hesitation (a NIR on every record) gets a narrow interval; a leak of heavy typos and no
+  person key a wide one. :data:`CALIBRATION` is the split-conformal quantile of the
+  margins needed on leaks of known truth, generated in varied shapes and FEBRL's
+  (``benchmarks/bench_interval.py``: coverage, coverage of each leak by a calibration
+  fitted on the others, and widths in ``benchmarks/RESULTS.md``). A margin in shares of
+  the count alone was measured too: as often right, twice as wide on average.
 """
 
 from __future__ import annotations
@@ -38,9 +41,12 @@ TAIL = 0.025
 #: Pairs at least this sure are joined in every draw (left out, one in a thousand would be).
 SURE = 0.999
 SEED = 2021
-#: Share of the count added on each side for what the model is wrongly sure of: the
-#: 95% quantile of the errors measured on leaks of known truth (bench_interval.py).
-CALIBRATION = 0.0342
+#: Share of the count the model is never surer than (added to its interval's width).
+FLOOR = 0.01
+#: Margin on each side, in widths of the model's interval plus FLOOR of the count: the
+#: split-conformal 95% quantile of the margins measured on leaks of known truth
+#: (bench_interval.py; the largest of them below 39 leaks).
+CALIBRATION = 1.36
 
 
 @dataclass(frozen=True)
@@ -127,11 +133,16 @@ def interval(
     persons: int, drawn_low: int, drawn_high: int, profiles: int, calibration: float = CALIBRATION
 ) -> tuple[int, int]:
     """The persons interval: the model's own, widened by the calibration margin."""
-    margin = math.ceil(calibration * persons)
+    low, high = min(persons, drawn_low), max(persons, drawn_high)
+    margin = math.ceil(calibration * doubt(persons, drawn_low, drawn_high))
     # Never fewer than one person when someone is named, never more than the profiles.
-    low = max(min(persons, 1), min(persons, drawn_low) - margin)
-    high = min(profiles, max(persons, drawn_high) + margin)
-    return low, high
+    return max(min(persons, 1), low - margin), min(profiles, high + margin)
+
+
+def doubt(persons: int, drawn_low: int, drawn_high: int) -> float:
+    """The model's own doubt, in persons: the width of its interval plus :data:`FLOOR`
+    of the count. The calibration margin is a multiple of it."""
+    return max(persons, drawn_high) - min(persons, drawn_low) + FLOOR * persons
 
 
 def estimate(engine: Engine) -> Estimate:

@@ -68,6 +68,8 @@ KEY_PROBABILITY = 0.99
 DOUBTED = 0.03
 #: Match probability given to a names-only record and the one person of that name.
 NAMES_ONLY_PROBABILITY = 0.9
+#: Pairs scored this high are the ones the model believes (counted by :func:`doubt_weights`).
+BELIEVED = 0.5
 
 
 @dataclass(frozen=True)
@@ -332,32 +334,28 @@ def score(engine: Engine, threshold: float) -> Model:
 
 
 def _veto_contradictions(engine: Engine) -> None:
-    """Drop pairs that cannot be one person, whatever else they share.
+    """Drop pairs that cannot be one person, whatever else they share; doubt the pairs
+    that households explain as well as slips.
 
     A person has one NIR: two NIRs that each agree with their own record's sex and birth
     date mean two people (namesakes sharing a family email or phone, typically). The
     same for two birth dates more than a typo apart (one character, or day and month
-    swapped) at two different addresses, and for two first names that no slip explains
-    (siblings and twins sharing a home, a phone and a parent's NIR); at one address too,
-    two such dates with two sexes, or a generation apart (a parent and a child of the same
-    name). These last three are doubts rather than vetoes: such a pair keeps a probability
-    of :data:`DOUBTED`, under the threshold but inside the count's interval (test data
-    like FEBRL replaces whole first names and dates of one person), and a number of the
-    person's own shared by both (a NIR that agrees with each record, another identifier)
-    lifts the doubt: then a field was mistyped. The model weighs
-    fields as if independent, and a shared email could outweigh them.
+    swapped) at two different addresses. These pairs are dropped.
+
+    Two first names that no slip explains (siblings and twins sharing a home, a phone and
+    a parent's NIR); two such dates with two sexes, or a generation apart (a parent and a
+    child of the same name) are doubts rather than vetoes: a household explains them, but
+    so does a leak whose records had whole fields replaced (test data like FEBRL replaces
+    first names, surnames and dates of one person). Which, the leak tells: a household
+    shares its surname, so pairs the model believes whose *surnames* differ beyond a slip
+    (first names alike) can only be replacements. Their number, against the number of
+    doubted pairs, is the share of those the replacements explain (:func:`doubt_weights`);
+    a doubted pair keeps its probability times that share, at least :data:`DOUBTED`
+    (under the 0.5 threshold, inside the count's interval). A number of the person's own
+    shared by both (a NIR that agrees with each record, another identifier) lifts the
+    doubt: then a field was mistyped. The model weighs fields as if independent, and a
+    shared email could outweigh them.
     """
-    # Two first names that are no slip, no short form and no swap of each other: siblings
-    # (twins too) or a parent, however much of a home, a phone and a NIR they share.
-    first_names_differ = """
-        l.first_name IS NOT NULL AND r.first_name IS NOT NULL
-        AND jaro_winkler_similarity(l.first_name, r.first_name) < 0.85
-        AND NOT contains(l.first_name, r.first_name) AND NOT contains(r.first_name, l.first_name)
-        AND l.first_name IS DISTINCT FROM r.last_name AND r.first_name IS DISTINCT FROM l.last_name
-    """
-    sexes_differ = "l.sex IS NOT NULL AND r.sex IS NOT NULL AND l.sex <> r.sex"
-    # ...unless a number of the person's own agrees (one slip allowed where no key checks
-    # it): then a name or date was mistyped.
     same_identifier = (
         "coalesce(l.nir = r.nir OR "
         + " OR ".join(f"damerau_levenshtein(l.{i}, r.{i}) <= 1" for i in TYPED_IDENTIFIERS)
@@ -378,6 +376,7 @@ def _veto_contradictions(engine: Engine) -> None:
                  AND month(l.birth_date) = day(r.birth_date)
                  AND day(l.birth_date) = month(r.birth_date))
     """
+    sexes_differ = "l.sex IS NOT NULL AND r.sex IS NOT NULL AND l.sex <> r.sex"
     # Different addresses: nothing of the street, postal code or town in common.
     places_differ = """
         l.postal_code IS DISTINCT FROM r.postal_code AND l.town IS DISTINCT FROM r.town
@@ -385,19 +384,71 @@ def _veto_contradictions(engine: Engine) -> None:
     """
     engine.execute(
         f"""
-        CREATE OR REPLACE TEMP TABLE resolve_edges AS
-        SELECT e.unique_id_l, e.unique_id_r,
-               CASE WHEN NOT ({same_identifier})
-                     AND (({first_names_differ}) OR (({dates_differ}) AND ({sexes_differ}))
-                          OR ({generations_apart}))
-                    THEN least(e.match_probability, {DOUBTED}) ELSE e.match_probability
-               END AS match_probability
+        CREATE OR REPLACE TEMP TABLE resolve_doubts AS
+        SELECT e.unique_id_l, e.unique_id_r, e.match_probability,
+               NOT ({same_identifier}) AND ({_names_differ("first_name", "last_name")})
+                   AS first_doubt,
+               NOT ({same_identifier}) AND NOT ({_names_differ("first_name", "last_name")})
+                   AND ((({dates_differ}) AND ({sexes_differ})) OR ({generations_apart}))
+                   AS date_doubt,
+               NOT ({same_identifier}) AND ({_names_differ("last_name", "first_name")})
+                   AND l.last_name IS DISTINCT FROM r.last_name_alt
+                   AND l.last_name_alt IS DISTINCT FROM r.last_name
+                   AND coalesce(jaro_winkler_similarity(l.first_name, r.first_name) >= 0.92,
+                                false)
+                   AS surname_replaced
         FROM resolve_edges e
         JOIN resolve_profiles l ON l.unique_id = e.unique_id_l
         JOIN resolve_profiles r ON r.unique_id = e.unique_id_r
         WHERE (l.nir IS NULL OR r.nir IS NULL OR l.nir = r.nir)
           AND NOT (({dates_differ}) AND ({places_differ}))
         """
+    )
+    first_weight, date_weight = doubt_weights(engine)
+    engine.execute(
+        f"""
+        CREATE OR REPLACE TEMP TABLE resolve_edges AS
+        SELECT unique_id_l, unique_id_r,
+               CASE WHEN first_doubt
+                    THEN least(match_probability,
+                               greatest({DOUBTED}, match_probability * {first_weight}))
+                    WHEN date_doubt
+                    THEN least(match_probability,
+                               greatest({DOUBTED}, match_probability * {date_weight}))
+                    ELSE match_probability
+               END AS match_probability
+        FROM resolve_doubts
+        """
+    )
+    engine.execute("DROP TABLE resolve_doubts")
+
+
+def _names_differ(name: str, other: str) -> str:
+    """SQL: two values of ``name`` that no slip, short form or swap explains."""
+    return f"""
+        l.{name} IS NOT NULL AND r.{name} IS NOT NULL
+        AND jaro_winkler_similarity(l.{name}, r.{name}) < 0.85
+        AND NOT contains(l.{name}, r.{name}) AND NOT contains(r.{name}, l.{name})
+        AND coalesce(jaro_winkler_similarity(l.{name}, r.{other}) < 0.85, true)
+        AND coalesce(jaro_winkler_similarity(r.{name}, l.{other}) < 0.85, true)
+    """
+
+
+def doubt_weights(engine: Engine) -> tuple[float, float]:
+    """The share of the doubted pairs (first names, then dates) that replaced fields
+    explain, from ``resolve_doubts``: the pairs the model believes whose surnames alone
+    were replaced, against the doubted pairs it believes. 0 where no surname was
+    replaced (a leak of households), capped at 1."""
+    first, dates, surnames = engine.fetch(
+        f"""
+        SELECT count(*) FILTER (WHERE first_doubt), count(*) FILTER (WHERE date_doubt),
+               count(*) FILTER (WHERE surname_replaced)
+        FROM resolve_doubts WHERE match_probability >= {BELIEVED}
+        """
+    )[0]
+    return (
+        min(1.0, int(surnames) / max(int(first), 1)),
+        min(1.0, int(surnames) / max(int(dates), 1)),
     )
 
 
