@@ -55,6 +55,8 @@ ORPHAN = "orphan: its key matches no row of the table it links to"
 #: Label families that say who a person is: the parent's own columns do.
 _PERSON_FAMILIES = ("person.", "contact.", "id.")
 _PROVENANCE = ("_source_id", "_record", "_line")
+#: The group of a run's FHIR NDJSON files, linked together (no file path looks like it).
+BULK_EXPORT = "\0fhir-ndjson"
 
 
 @dataclass(frozen=True)
@@ -108,13 +110,15 @@ def _tables_by_input(engine: Engine) -> list[list[Table]]:
             labels[int(source_id)][str(column)] = str(label)
     stored = set(engine.tables())
     groups: dict[str, list[Table]] = defaultdict(list)
-    for source_id, path, data_table, columns, rows in engine.fetch(
-        "SELECT source_id, path, data_table, columns, rows FROM read_sources "
+    for source_id, path, fmt, data_table, columns, rows in engine.fetch(
+        "SELECT source_id, path, format, data_table, columns, rows FROM read_sources "
         "WHERE linked_to IS NULL ORDER BY source_id"
     ):
         if data_table in stored and rows:
             table = Table(int(source_id), data_table, tuple(columns), int(rows), labels[source_id])
-            groups[str(path)].append(table)
+            # A FHIR bulk export is one NDJSON file per resource type, pointing to each
+            # other by ``Patient/<id>``: its files are one input.
+            groups[BULK_EXPORT if fmt == "fhir-ndjson" else str(path)].append(table)
     return list(groups.values())
 
 
