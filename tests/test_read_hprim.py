@@ -107,7 +107,10 @@ def _net_message(persons, lab):
     """An HPRIM Net 2.x message: the H record naming its sender (the lab: FINESS^name)
     and receiver, the reports, the L record ending it."""
     finess, name = LABS[lab]
-    header = f"H|~^\\&|NET{lab}.HPR||{finess}^{name}|1 rue X^^Rennes^^35000|ORU|0299000000||DR1^Dr Dupont||P|H2.2^C|20240105"
+    header = (
+        f"H|~^\\&|NET{lab}.HPR||{finess}^{name}|1 rue X^^Rennes^^35000|ORU|0299000000"
+        "||DR1^Dr Dupont||P|H2.2^C|20240105"
+    )
     return header + "\r\n" + "".join(_net(p) for p in persons) + f"L|1|||{len(persons)}\r\n"
 
 
