@@ -6,7 +6,7 @@ The messages are the tests' synthetic ones (``tests/hl7_messages.py``). For each
 the file's size, the records read, and the CPU seconds of ``ariane.read.load`` (process time
 of every thread, best of 2, so that a shared machine's load weighs less), per record; for
 HL7 also the share of that spent in python-hl7's ``parse``, measured apart on the same
-messages.
+messages, and a message's records made with the reader's hand splitter and with python-hl7.
 """
 
 from __future__ import annotations
@@ -23,6 +23,7 @@ import hl7
 
 from ariane.case import Case
 from ariane.read import load
+from ariane.read.hl7v2 import message_rows
 from hl7_messages import hl7_log, hl7_message, people
 from test_read_fhir import _observation, _patient
 from test_read_hprim import _sante
@@ -86,6 +87,15 @@ def main() -> None:
         hl7.parse(message)
     per = (time.process_time() - start) / len(messages)
     print(f"python-hl7 parse alone: {1e6 * per:.0f} us per message")
+    # A message's records, split by hand (the reader) and through python-hl7 (the oracle).
+    segments = [message.split("\r") for message in messages]
+    for library in (False, True):
+        start = time.process_time()
+        for texts in segments:
+            message_rows(texts, library=library)
+        per = (time.process_time() - start) / len(segments)
+        how = "python-hl7" if library else "split by hand"
+        print(f"message_rows, {how}: {1e6 * per:.0f} us per message")
 
 
 if __name__ == "__main__":

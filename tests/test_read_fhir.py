@@ -5,7 +5,7 @@ import json
 from ariane.case import Case
 from ariane.read import load
 from ariane.read.sniff import sniff_format
-from hl7_messages import REGISTRY, people
+from hl7_messages import LABS, REGISTRY, people
 from measure import assert_linear, linear_sizes, loading_seconds
 
 NIR = "urn:oid:1.2.250.1.213.1.4.8"
@@ -211,3 +211,86 @@ def test_a_key_named_resource_type_deeper_inside_is_not_fhir():
     assert sniff_format(b'[{"resourceType": "Patient", "id": "1"}]') == "fhir-json"
     assert sniff_format(b'{"data": [{"meta": {"resourceType": "Patient"}}]}') == "json"
     assert sniff_format(b'[{"name": "x", "source": {"resourceType": "Patient"}}]') == "json"
+
+
+def _bulk_export(folder, persons):
+    """A bulk export as a FHIR server writes it: one NDJSON file per resource type.
+
+    Each patient but every fourth points to its lab (``managingOrganization``); each has
+    one Observation (its HIV test) and, for every third patient, a Condition, both pointing
+    to it by ``Patient/<id>``; every Observation names its lab as ``performer`` too. The HIV
+    tests are those of the persons with HIV, the others glucose.
+    """
+    folder.mkdir()
+    labs = [
+        {
+            "resourceType": "Organization",
+            "id": f"org{n}",
+            "name": name,
+            "identifier": [{"system": FINESS, "value": finess}],
+        }
+        for n, (finess, name) in enumerate(LABS)
+    ]
+    patients, observations, conditions = [], [], []
+    for p in persons:
+        patient = _patient(p, f"p{p.number}")
+        if p.number % 4:  # every fourth patient known to its lab by its results only
+            patient["managingOrganization"] = {"reference": f"Organization/org{p.lab}"}
+        patients.append(patient)
+        observation = _observation(f"o{p.number}", f"Patient/p{p.number}", p.hiv)
+        observation["performer"] = [{"reference": f"Organization/org{p.lab}"}]
+        if not p.hiv:  # an HIV test says HIV, whatever its result: the others are sugar
+            observation["code"] = {"coding": [{"code": "2345-7", "display": "Glucose"}]}
+            observation["valueQuantity"] = {"value": 5.1, "unit": "mmol/L"}
+            del observation["valueCodeableConcept"]
+        observations.append(observation)
+        if p.number % 3 == 0:
+            conditions.append(
+                {
+                    "resourceType": "Condition",
+                    "id": f"c{p.number}",
+                    "subject": {"reference": f"Patient/p{p.number}"},
+                    "code": {"coding": [{"code": "E11", "display": "Diabète de type 2"}]},
+                }
+            )
+    files = []
+    for kind, resources in (
+        ("Patient", patients),
+        ("Observation", observations),
+        ("Condition", conditions),
+        ("Organization", labs),
+    ):
+        path = folder / f"{kind}.ndjson"
+        path.write_text("".join(json.dumps(r) + "\n" for r in resources))
+        files.append(path)
+    return files, len(labs), len(conditions)
+
+
+def test_run_on_a_bulk_export_of_one_file_per_type(tmp_path):
+    """A bulk export's files are one export: Observations and Conditions fold into their
+    Patient across files, patients and their results are attributed to the Organization
+    their patient points to (another file), and no result counts as a record."""
+    import typer.testing
+
+    from ariane.cli import app
+
+    persons = people(60)
+    files, labs, conditions = _bulk_export(tmp_path / "export", persons)
+    (tmp_path / "registry.csv").write_text(REGISTRY, encoding="utf-8")
+    runner = typer.testing.CliRunner()
+    case = tmp_path / "case"
+    arguments = ["run", *map(str, files), "--case", str(case), "--quiet"]
+    result = runner.invoke(app, [*arguments, "--registry", str(tmp_path / "registry.csv")])
+    assert result.exit_code == 0, result.output
+    found = json.loads(runner.invoke(app, ["summary", str(case), "--json"]).stdout)
+    read = len(persons) * 2 + conditions + labs
+    assert found["rows"] + found["quarantined"] == read
+    assert found["quarantined"] == 0
+    assert found["linked"] == len(persons) + conditions
+    assert found["persons"] == len(persons)
+    assert found["special_categories"]["hiv"] == sum(p.hiv for p in persons)
+    records = {c["controller_id"]: c["records"] for c in found["controllers"]}
+    per_lab = [sum(1 for p in persons if p.lab == n) for n in range(labs)]
+    # Every Patient is its lab's, and each lab's own row names it.
+    assert records == {"LAB01": per_lab[0] + 1, "LAB02": per_lab[1] + 1}
+    assert found["unattributed_records"] == 0

@@ -12,7 +12,7 @@ from ariane.case import Case
 from ariane.cli import app
 from ariane.read import load
 from ariane.read.delimited import CHUNK, MAX_RECORD_BYTES
-from ariane.read.hl7v2 import Malformed, message_rows
+from ariane.read.hl7v2 import Malformed, _Segment, _Split, delimiters, message_rows
 from ariane.read.segments import segments
 from ariane.read.sniff import sniff_format
 from hl7_messages import REGISTRY, hl7_log, hl7_message, people
@@ -194,12 +194,69 @@ def test_any_damage_is_read_or_malformed(data):
     segments_text = [s for s in damaged.replace("\n", "\r").split("\r") if s.strip()]
     if not segments_text or not segments_text[0].startswith("MSH"):
         return
+    texts = [s.strip() for s in segments_text]
     try:
-        rows = message_rows([s.strip() for s in segments_text])
+        rows = message_rows(texts)
     except Malformed as exc:
         assert str(exc)
     else:
         assert rows and all(isinstance(v, str) for row in rows for v in row.values())
+        if len(set(texts[0][3:8])) == len(texts[0][3:8]):  # delimiters told apart
+            try:
+                library = message_rows(texts, library=True)
+            except Malformed:
+                return
+            assert rows == library  # split by hand as python-hl7 splits
+
+
+#: Messages beyond the samples: subcomponents, empty and trailing fields, repetitions of
+#: components, every escape, delimiters of HL7 2.7 (a truncation character) and of a
+#: sender that leaves the subcomponent separator out.
+ODD_MESSAGES = [
+    "MSH|^~\\&#|A|B^1.2.3&x&ISO^L|C|D|20240101||ADT^A08|1|P|2.7\r"
+    "PID|1||123^^^AUTH&1.2.250.1.213.1.4.8&ISO^NH~456^^^H&&^PI||DOE^JOHN^^^DR^^L~SMITH^J||"
+    "19700101|M|||1 rue \\T\\ Co^^Paris^^75001^FRA~^^Lyon||^PRN^Internet^a@b.fr|||||||\r"
+    "NTE|1||a \\F\\ b \\S\\ c \\R\\ d \\E\\ e \\T\\ f \\.br\\ g \\H\\h\\N\\ \\X41\\ \\Zunknown\\|\r"
+    "OBX|1|CE|X^Y~Z^W||A^B^C~D^E||||||F|\r"
+    "ZZZ\r",
+    "MSH|^~\\|A|B|C|D|20240101||ORU^R01|2|P|2.3\rPID|1||7&8^9||X^Y\rOBX|1|ST|||v&w\r",
+    "MSH|^~\\&|\rPID|||||||\r",
+]
+
+
+def _messages():
+    persons = people(40)
+    texts = [hl7_message(p, v, f"C{p.number}{v}") for p in persons for v in range(p.visits)]
+    texts.append(
+        "MSH#*~!&#LAB#FAC###20240101##ORU*R01#1#P#2.5\r"
+        "PID#1##A1*!!*AUTH~B2##MARTIN*Jeanne~DURAND*Marie##19800101#F\r"
+        "OBX#1#ST#NOTE*Note##a !F! b !S! c\r"
+    )
+    return [[s for s in t.split("\r") if s] for t in texts + ODD_MESSAGES]
+
+
+def test_split_by_hand_as_python_hl7_parses():
+    """The hand splitter gives python-hl7's fields, every field of every segment of every
+    sample message (escapes, repetitions, subcomponents, odd delimiters), and the same
+    records."""
+    import hl7
+
+    compared = 0
+    for texts in _messages():
+        message = hl7.parse("\r".join(texts))
+        separators, esc = str(message.separators), str(message.esc)
+        mine = delimiters(texts[0])
+        assert mine.map["F"] + mine.map["R"] + mine.map["S"] + mine.map["T"] == separators[1:]
+        assert mine.esc == esc
+        for text, parsed in zip(texts, message, strict=True):
+            split, library = _Split(text, mine), _Segment(parsed, mine)
+            assert split.name == library.name
+            assert len(split.items) == len(library.items), text[:3]
+            for number in range(1, len(library.items) + 1):  # 0 is the name, compared above
+                assert split.field(number) == library.field(number), (text[:3], number)
+                compared += 1
+        assert message_rows(texts) == message_rows(texts, library=True)
+    assert compared > 40 * 7 * 10
 
 
 def test_an_overlong_message_is_quarantined(tmp_path):

@@ -103,6 +103,66 @@ def test_hprim_net_reports(tmp_path):
     assert rows[0]["hprim_report_text"] == "Compte rendu de sérologie"
 
 
+def _net_message(persons, lab):
+    """An HPRIM Net 2.x message: the H record naming its sender (the lab: FINESS^name)
+    and receiver, the reports, the L record ending it."""
+    finess, name = LABS[lab]
+    header = (
+        f"H|~^\\&|NET{lab}.HPR||{finess}^{name}|1 rue X^^Rennes^^35000|ORU|0299000000"
+        "||DR1^Dr Dupont||P|H2.2^C|20240105"
+    )
+    return header + "\r\n" + "".join(_net(p) for p in persons) + f"L|1|||{len(persons)}\r\n"
+
+
+def _net_file(persons):
+    """One message per lab, each holding the reports of its patients."""
+    return "".join(
+        _net_message([p for p in persons if p.lab == lab], lab) for lab in range(len(LABS))
+    )
+
+
+def test_hprim_net_names_its_lab_from_the_h_record(tmp_path):
+    persons = people(6)
+    path = tmp_path / "net.hpr"
+    path.write_bytes((_net_file(persons) + "****FINFICHIER****\r\n").encode("cp1252"))
+    source, rows, reasons = _read(path)
+    assert (source.rows, source.quarantined, reasons) == (len(persons), 0, [])
+    by_lab = sorted(persons, key=lambda p: p.lab)  # the messages are written lab by lab
+    assert [r["hprim_nir"] for r in rows] == [p.nir for p in by_lab]
+    assert [r["h_sending_code"] for r in rows] == [LABS[p.lab][0] for p in by_lab]
+    assert [r["h_sending_lab"] for r in rows] == [LABS[p.lab][1] for p in by_lab]
+    assert {r["h_receiving_doctor"] for r in rows} == {"Dr Dupont"}
+    assert rows[0]["hprim_results"] == (
+        "HIV Sérologie VIH = Positif (A)" if by_lab[0].hiv else "HIV Sérologie VIH = Négatif"
+    )
+
+
+def test_run_attributes_hprim_net_reports_to_the_lab_that_sent_them(tmp_path):
+    import json
+
+    from typer.testing import CliRunner
+
+    from ariane.cli import app
+    from hl7_messages import REGISTRY
+
+    persons = people(40)
+    path = tmp_path / "net.hpr"
+    path.write_bytes(_net_file(persons).encode("cp1252"))
+    (tmp_path / "registry.csv").write_text(REGISTRY, encoding="utf-8")
+    runner = CliRunner()
+    case = tmp_path / "case"
+    arguments = ["run", str(path), "--case", str(case), "--quiet"]
+    result = runner.invoke(app, [*arguments, "--registry", str(tmp_path / "registry.csv")])
+    assert result.exit_code == 0, result.output
+    found = json.loads(runner.invoke(app, ["summary", str(case), "--json"]).stdout)
+    assert (found["rows"], found["quarantined"]) == (len(persons), 0)
+    assert found["persons"] == len(persons)
+    records = {c["controller_id"]: c["records"] for c in found["controllers"]}
+    per_lab = [sum(1 for p in persons if p.lab == n) for n in range(len(LABS))]
+    assert records == {"LAB01": per_lab[0], "LAB02": per_lab[1]}
+    assert found["unattributed_records"] == 0
+
+
 def test_sniffed_from_content():
     assert sniff_format(b"H|~^\\&|M1||X\r\nP|1|A\r\n") == "hprim"
     assert (

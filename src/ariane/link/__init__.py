@@ -42,7 +42,7 @@ from collections import defaultdict
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from ariane.link.discover import Link, Table, discover, key, quote, value
+from ariane.link.discover import Link, Lookup, Table, dimensions, discover, key, quote, value
 from ariane.progress import SILENT, Progress
 
 if TYPE_CHECKING:
@@ -55,6 +55,8 @@ ORPHAN = "orphan: its key matches no row of the table it links to"
 #: Label families that say who a person is: the parent's own columns do.
 _PERSON_FAMILIES = ("person.", "contact.", "id.")
 _PROVENANCE = ("_source_id", "_record", "_line")
+#: The group of a run's FHIR NDJSON files, linked together (no file path looks like it).
+BULK_EXPORT = "\0fhir-ndjson"
 
 
 @dataclass(frozen=True)
@@ -80,6 +82,10 @@ def link(engine: Engine, progress: Progress = SILENT) -> list[LinkSummary]:
             links = discover(engine, tables) if len(tables) > 1 else []
             for found in sorted(links, key=lambda x: -x.depth):  # deepest first
                 done.append(_fold(engine, found))
+            if len(tables) > 1:
+                folded = {found.child.source_id for found in links}
+                for lookup in dimensions(engine, tables, folded):
+                    _look_up(engine, lookup)
             task.advance()
     return done
 
@@ -108,13 +114,15 @@ def _tables_by_input(engine: Engine) -> list[list[Table]]:
             labels[int(source_id)][str(column)] = str(label)
     stored = set(engine.tables())
     groups: dict[str, list[Table]] = defaultdict(list)
-    for source_id, path, data_table, columns, rows in engine.fetch(
-        "SELECT source_id, path, data_table, columns, rows FROM read_sources "
+    for source_id, path, fmt, data_table, columns, rows in engine.fetch(
+        "SELECT source_id, path, format, data_table, columns, rows FROM read_sources "
         "WHERE linked_to IS NULL ORDER BY source_id"
     ):
         if data_table in stored and rows:
             table = Table(int(source_id), data_table, tuple(columns), int(rows), labels[source_id])
-            groups[str(path)].append(table)
+            # A FHIR bulk export is one NDJSON file per resource type, pointing to each
+            # other by ``Patient/<id>``: its files are one input.
+            groups[BULK_EXPORT if fmt == "fhir-ndjson" else str(path)].append(table)
     return list(groups.values())
 
 
@@ -167,6 +175,60 @@ def _fold(engine: Engine, found: Link) -> LinkSummary:
         child.source_id, found.child_column, parent.source_id, found.parent_column,
         round(found.coverage, 4), linked, orphans,
     )  # fmt: skip
+
+
+def _look_up(engine: Engine, lookup: Lookup) -> None:
+    """Write into each record the FINESS and name of the lab it points to, as
+    ``<dimension>.<column>`` with the dimension's labels; the lab's rows stay its own."""
+    table, dimension = lookup.table, lookup.dimension
+    own = _columns(engine, table.source_id)
+    added = _names(_prefix(engine, dimension.source_id), list(lookup.provides), own)
+    looked_up = ", ".join(
+        f"any_value({value(c)}) AS {quote(name)}"
+        for c, name in zip(lookup.provides, added, strict=True)
+    )
+    engine.materialise(
+        table.data_table,
+        f"""
+        SELECT {", ".join(f"p.{quote(c)}" for c in own)},
+               {", ".join(f"d.{quote(name)}" for name in added)},
+               {", ".join(f"p.{c}" for c in _PROVENANCE)}
+        FROM {quote(table.data_table)} p
+        LEFT JOIN (SELECT {key(lookup.key)} AS __key, {looked_up}
+                   FROM {quote(dimension.data_table)} GROUP BY 1) d
+               ON d.__key = {key(lookup.column, "p.")}
+        ORDER BY p._record
+        """,
+    )
+    engine.execute(
+        "UPDATE read_sources SET columns = ? WHERE source_id = ?",
+        [[*own, *added], table.source_id],
+    )
+    if not engine.has_table("classify_columns"):
+        return
+    rows = engine.fetch_arrow(
+        "SELECT * FROM classify_columns WHERE source_id = ? ORDER BY column_name",
+        [dimension.source_id],
+    ).to_pylist()
+    names = dict(zip(lookup.provides, added, strict=True))
+    copied = []
+    for row in rows:
+        if row["column_name"] not in names:
+            continue
+        evidence = json.loads(row.get("evidence") or "{}")
+        evidence["looked_up_from"] = {
+            "source_id": dimension.source_id, "column": row["column_name"],
+            "through": lookup.column,
+        }  # fmt: skip
+        copied.append(
+            {**row, "source_id": table.source_id, "column_name": names[row["column_name"]],
+             "evidence": json.dumps(evidence, ensure_ascii=False)}
+        )  # fmt: skip
+    if copied:
+        import pyarrow as pa
+
+        schema = engine.fetch_arrow("SELECT * FROM classify_columns LIMIT 0").schema
+        engine.append("classify_columns", pa.Table.from_pylist(copied, schema=schema))
 
 
 def _quarantine_orphans(engine: Engine, found: Link, keys: str) -> int:

@@ -30,6 +30,7 @@ the highest coverage, then the most parent keys met.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
@@ -65,6 +66,10 @@ IDENTITY_WEIGHTS = {
     "person.birth_date": 1,
 }  # fmt: skip
 IDENTITY = 2
+#: Label family of the columns describing organisations or professionals (a dimension's).
+_DESCRIBE_OTHERS = "provider."
+#: Share of a parent's rows pointing to a dimension for it to be the parent's dimension.
+DIMENSION_FILLED = 0.5
 _DATE = r"\d{1,4}[-/.]\d{1,2}[-/.]\d{1,4}([ T]\d{1,2}:\d{2}(:\d{2}(\.\d+)?)?)?Z?"
 
 
@@ -247,6 +252,57 @@ def _agrees(engine: Engine, child: Table, column: str, parent: Table, parent_key
     return False
 
 
+def _dimension(
+    engine: Engine,
+    child: Table,
+    column: str,
+    parent: Table,
+    parent_key: str,
+    stats_of: Callable[[Table], dict[str, ColumnStats]],
+) -> bool:
+    """Whether the would-be child is a reference table whose own ids merely overlap the
+    parent's keys: a dimension (labs, controllers, doctors), not results.
+
+    Results hang off patients many-to-one, or one-to-one as a table's column pointing
+    elsewhere. A dimension's linking column is its own key (one row each), and either the
+    parent points to it (a column of the parent, other than its key, whose values are
+    almost all among the child's: patients -> their lab, many-to-one the other way), or
+    the key is its first column and the rest describes an organisation or a professional
+    and holds nothing about health.
+    """
+    filled, distinct = engine.fetch(
+        f"SELECT count({key(column)}), count(DISTINCT {key(column)}) FROM {quote(child.data_table)}"
+    )[0]
+    if not filled or distinct < filled:
+        return False  # several rows a key: results of a patient, never a dimension
+    labels = [label for c, label in child.labels.items() if c != column]
+    describes_others = any(label.startswith(_DESCRIBE_OTHERS) for label in labels)
+    if (
+        column == child.columns[0]  # where a table writes its own id
+        and describes_others
+        and not any(label.startswith("health.") for label in labels)
+    ):
+        return True
+    key_stats = stats_of(child)[column]
+    for pointer, pointer_stats in stats_of(parent).items():
+        if pointer == parent_key or not _may_refer(pointer_stats, key_stats, pointer_stats.filled):
+            continue
+        if pointer_stats.filled < DIMENSION_FILLED * parent.rows:
+            continue
+        found, values = engine.fetch(
+            f"""
+            SELECT count(c.k), count(p.k)
+            FROM (SELECT {key(pointer)} AS k FROM {quote(parent.data_table)}) p
+            LEFT JOIN (SELECT DISTINCT {key(column)} AS k FROM {quote(child.data_table)}) c
+                   ON c.k = p.k
+            WHERE p.k IS NOT NULL
+            """
+        )[0]
+        if values and found >= MIN_COVERAGE * values:
+            return True
+    return False
+
+
 def _folded(column: str) -> str:
     return f"nullif(upper(strip_accents(regexp_replace(trim({column}), '\\s+', ' ', 'g'))), '')"
 
@@ -297,6 +353,9 @@ def discover(engine: Engine, tables: list[Table]) -> list[Link]:
                         engine, child, column, parent, parent_key
                     ):
                         continue
+                    # A table of labs numbered 1, 5, 12... meets patients 1, 5, 12.
+                    if _dimension(engine, child, column, parent, parent_key, stats_of):
+                        continue
                     candidates.append(Link(child, column, parent, parent_key, coverage, met))
     return _choose(candidates)
 
@@ -326,3 +385,78 @@ def _choose(candidates: list[Link]) -> list[Link]:
                 )  # fmt: skip
                 reached = True
     return sorted(chosen.values(), key=lambda link: link.depth)
+
+
+@dataclass(frozen=True)
+class Lookup:
+    """Records of ``table`` point by ``column`` to the rows of ``dimension`` (a table of
+    labs or doctors) by its own id ``key``: its ``provides`` columns say who they are."""
+
+    table: Table
+    column: str
+    dimension: Table
+    key: str
+    provides: tuple[str, ...]
+
+
+def _describes_others(table: Table) -> tuple[str, ...]:
+    """The columns by which a table describes organisations or professionals, when that
+    is all it does (no person named, nothing about health, an id first); else ()."""
+    if not table.columns or table.names_persons():
+        return ()
+    own = [(c, label) for c, label in table.labels.items() if c != table.columns[0]]
+    if any(label.startswith("health.") for _, label in own):
+        return ()
+    return tuple(c for c, label in own if label.startswith(_DESCRIBE_OTHERS))
+
+
+def dimensions(engine: Engine, tables: list[Table], folded: set[int]) -> list[Lookup]:
+    """Where records that name persons point to a table of labs by its id (patients ->
+    their lab): the lab's FINESS and name, looked up, attribute the records.
+
+    A table of persons that holds a FINESS of its own needs no lookup. The pointing
+    column is filled on at least :data:`DIMENSION_FILLED` of the rows, :data:`MIN_COVERAGE`
+    of its values are ids of the dimension, and it is no name, contact, date or result.
+    """
+    references = [
+        (t, provides)
+        for t in tables
+        if t.source_id not in folded and (provides := _describes_others(t))
+    ]
+    if not references:
+        return []
+    found: list[Lookup] = []
+    for table in tables:
+        if table.source_id in folded or not table.names_persons():
+            continue
+        if "provider.finess" in table.labels.values():
+            continue
+        for dimension, provides in references:
+            if dimension is table:
+                continue
+            key_column = dimension.columns[0]
+            filled, distinct = engine.fetch(
+                f"SELECT count({key(key_column)}), count(DISTINCT {key(key_column)}) "
+                f"FROM {quote(dimension.data_table)}"
+            )[0]
+            if not filled or distinct < filled:
+                continue  # not an id: one row each
+            for column in table.columns:
+                label = table.labels.get(column, "other")
+                if label.startswith(("person.", "contact.", "health.", "date")):
+                    continue
+                values, met = engine.fetch(
+                    f"""
+                    SELECT count(p.k), count(d.k)
+                    FROM (SELECT {key(column)} AS k FROM {quote(table.data_table)}) p
+                    LEFT JOIN (SELECT DISTINCT {key(key_column)} AS k
+                               FROM {quote(dimension.data_table)}) d ON d.k = p.k
+                    WHERE p.k IS NOT NULL
+                    """
+                )[0]
+                if values >= DIMENSION_FILLED * table.rows and met >= MIN_COVERAGE * values:
+                    found.append(Lookup(table, column, dimension, key_column, provides))
+                    break
+            if found and found[-1].table is table:
+                break  # one lab per record
+    return found

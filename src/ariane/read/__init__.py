@@ -195,4 +195,8 @@ def load(engine: Engine, paths: list[Path], progress: Progress = SILENT) -> Read
                     )
                 )
                 tracker.advance(writer.rows + writer.quarantined)
+    if len(paths) > 1:
+        from ariane.read.fhir import link_bulk_export
+
+        link_bulk_export(engine, sources)  # a bulk export's files point to each other
     return ReadSummary(sources)

@@ -23,8 +23,8 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import Iterable
-from typing import Any, cast
+from collections.abc import Callable, Iterable
+from typing import TYPE_CHECKING, Any, cast
 
 from ariane.read.archive import Blob
 from ariane.read.delimited import decode_line, raw_lines
@@ -40,6 +40,10 @@ from ariane.read.jsonscan import (
 )
 from ariane.read.segments import JOIN, Fields, open_as_text, result_text
 from ariane.read.store import Origin, SourceWriter, Store
+
+if TYPE_CHECKING:
+    from ariane.engine import Engine
+    from ariane.read import SourceSummary
 
 NIR_SYSTEMS = frozenset(
     f"urn:oid:1.2.250.1.213.1.4.{n}" for n in (8, 10, 11)
@@ -141,40 +145,93 @@ def _fill_organizations(organizations: SourceWriter, tables: Iterable[Records]) 
     every row is written, so the order of the entries does not matter (a ``urn:uuid:``
     reference met before its Organization holds its ``fullUrl``, kept in ``full_url``).
     """
-    if "id" not in organizations.columns:
-        return
-    name = "organization_name" in organizations.columns
-    finess = "finess" in organizations.columns
-    if not (name or finess):
-        return
-    # Each lab under its id and, when it has one, its fullUrl.
-    full_url = '"full_url"' if "full_url" in organizations.columns else "NULL"
-    lookup = (
-        f'(SELECT "key", {"any_value(finess)" if finess else "NULL"} AS finess, '
-        f"{'any_value(organization_name)' if name else 'NULL'} AS name "
-        f'FROM "{organizations.data_table}", unnest(["id", {full_url}]) AS k("key") '
-        f'WHERE "key" IS NOT NULL GROUP BY "key")'
-    )
     for records in tables:
         writer = records.writer
         if writer is organizations or not writer.rows:
             continue
-        for column in [c[: -len("_ref")] for c in writer.columns if c.endswith("_ref")]:
-            if column == "patient":
-                continue
-            table = writer.data_table
-            pointing = writer.engine.fetch(
-                f'SELECT count(*) FROM "{table}" JOIN {lookup} AS o ON "{column}_ref" = o."key"'
+        fill_references(
+            writer.engine,
+            (organizations.data_table, organizations.columns),
+            (writer.data_table, writer.columns),
+            writer.add_columns,
+        )
+
+
+def fill_references(
+    engine: Engine,
+    organizations: tuple[str, list[str]],
+    target: tuple[str, list[str]],
+    add_columns: Callable[[list[str]], list[str]],
+) -> list[str]:
+    """Write into ``target``'s rows the name and FINESS of the Organizations its
+    ``<column>_ref`` columns point to (``organizations``: data table and columns); the
+    columns it had to add (through ``add_columns``, which widens the table)."""
+    org_table, org_columns = organizations
+    if "id" not in org_columns:
+        return []
+    name = "organization_name" in org_columns
+    finess = "finess" in org_columns
+    if not (name or finess):
+        return []
+    # Each lab under its id and, when it has one, its fullUrl.
+    full_url = '"full_url"' if "full_url" in org_columns else "NULL"
+    lookup = (
+        f'(SELECT "key", {"any_value(finess)" if finess else "NULL"} AS finess, '
+        f"{'any_value(organization_name)' if name else 'NULL'} AS name "
+        f'FROM "{org_table}", unnest(["id", {full_url}]) AS k("key") '
+        f'WHERE "key" IS NOT NULL GROUP BY "key")'
+    )
+    table, columns = target
+    added: list[str] = []
+    for column in [c[: -len("_ref")] for c in columns if c.endswith("_ref")]:
+        if column == "patient":
+            continue
+        pointing = engine.fetch(
+            f'SELECT count(*) FROM "{table}" JOIN {lookup} AS o ON "{column}_ref" = o."key"'
+        )
+        if not pointing[0][0]:
+            continue  # a reference to doctors, or to labs this file does not hold
+        missing = [c for c in (column, f"{column}_finess") if c not in columns + added]
+        added += add_columns(missing)
+        engine.execute(
+            f'UPDATE "{table}" SET "{column}" = coalesce("{table}"."{column}", o.name), '
+            f'"{column}_finess" = coalesce("{table}"."{column}_finess", o.finess) '
+            f'FROM {lookup} AS o WHERE "{table}"."{column}_ref" = o."key"'
+        )
+    return added
+
+
+def link_bulk_export(engine: Engine, sources: list[SourceSummary]) -> None:
+    """Fill the references of a bulk export's files from its Organization file.
+
+    A bulk export is one NDJSON file per resource type: a Patient's
+    ``managingOrganization`` or an Observation's ``performer`` points to an Organization
+    of another file of the same run. Done once every file is read and before classify,
+    so the names and FINESS written are labelled and attributed as a Bundle's are.
+    """
+    exported = [s for s in sources if s.format == "fhir-ndjson" and s.rows]
+    labs = [s for s in exported if s.table_name == "Organization"]
+    for target in exported:
+        if target.table_name == "Organization" or not any(
+            c.endswith("_ref") for c in target.columns
+        ):
+            continue
+        for lab in labs:
+
+            def add(names: list[str], table: str = target.data_table) -> list[str]:
+                for column in names:
+                    engine.execute(f'ALTER TABLE "{table}" ADD COLUMN "{column}" VARCHAR')
+                return names
+
+            added = fill_references(
+                engine, (lab.data_table, lab.columns), (target.data_table, target.columns), add
             )
-            if not pointing[0][0]:
-                continue  # a reference to doctors, or to labs this file does not hold
-            missing = [c for c in (column, f"{column}_finess") if c not in writer.columns]
-            writer.add_columns(missing)
-            writer.engine.execute(
-                f'UPDATE "{table}" SET "{column}" = coalesce("{table}"."{column}", o.name), '
-                f'"{column}_finess" = coalesce("{table}"."{column}_finess", o.finess) '
-                f'FROM {lookup} AS o WHERE "{table}"."{column}_ref" = o."key"'
-            )
+            if added:
+                target.columns = [*target.columns, *added]
+                engine.execute(
+                    "UPDATE read_sources SET columns = ? WHERE source_id = ?",
+                    [target.columns, target.source_id],
+                )
 
 
 def _ndjson(stream: Any, codec: str, tables: _Resources) -> None:

@@ -4,7 +4,8 @@ Lab systems exchange patients and results as HL7 v2 messages (ORU^R01 results, A
 A04, A08... admissions): segments ended by a carriage return (or a line feed, or both),
 the delimiters defined by each message's MSH segment, sometimes framed by MLLP as a
 listener logs them. Messages are read one at a time from a stream (memory stays bounded
-whatever the log's length) and parsed by the ``hl7`` library (python-hl7). Each patient
+whatever the log's length) and split on their own delimiters as python-hl7 splits them (the
+library is the tests' oracle: the same fields, 3.8x less time). Each patient
 (PID segment) of a message is one record: its identifiers by type (a NIR when the
 assigning authority is the INS-NIR OID ``1.2.250.1.213.1.4.8``), names, birth date, sex,
 address, phones; its visit's doctors (PV1), the ordering facility and provider (ORC,
@@ -90,20 +91,32 @@ class _Log(Gathered):
             self.records.add(row, first.line, first.offset, "")
 
 
-def message_rows(texts: list[str]) -> list[dict[str, str]]:
-    """The records of one message (its segments' text): one per PID, or one if none."""
+def message_rows(texts: list[str], *, library: bool = False) -> list[dict[str, str]]:
+    """The records of one message (its segments' text): one per PID, or one if none.
+
+    Segments are split by hand on the message's own delimiters (:class:`_Split`), as
+    python-hl7 splits them but without an object for every component (half the time of a
+    message went there); ``library`` parses with python-hl7 instead, the tests' oracle.
+    """
     _check(texts)
-    try:
-        message = hl7.parse("\r".join(texts))
-    except Exception as exc:  # the library's own errors say what broke, never a value
-        raise Malformed(f"not parsed ({type(exc).__name__})") from None
-    separators, esc = str(message.separators), str(message.esc)
-    # python-hl7's order: segment, field, repetition, component, subcomponent.
-    escape = Escapes(separators[1], separators[2], separators[3], separators[4], esc)
+    segments: list[Parsed]
+    if library:
+        try:
+            message = hl7.parse("\r".join(texts))
+        except Exception as exc:  # the library's own errors say what broke, never a value
+            raise Malformed(f"not parsed ({type(exc).__name__})") from None
+        separators, esc = str(message.separators), str(message.esc)
+        # python-hl7's order: segment, field, repetition, component, subcomponent.
+        escape = Escapes(separators[1], separators[2], separators[3], separators[4], esc)
+        segments = [_Segment(raw_segment, escape) for raw_segment in message]
+        if len(segments) != len(texts):
+            raise Malformed("not parsed (segments)")
+    else:
+        escape = delimiters(texts[0])
+        segments = [_Split(text, escape) for text in texts]
     header = Fields()
     patients: list[Fields] = []
-    for raw_segment, text in zip(message, texts, strict=True):
-        segment = _Segment(raw_segment, escape)
+    for segment, text in zip(segments, texts, strict=True):
         name = segment.name
         if name == "PID":
             patients.append(Fields())
@@ -131,8 +144,60 @@ def _check(texts: list[str]) -> None:
             raise Malformed(f"segment {number} does not begin with a segment name")
 
 
+def delimiters(msh: str) -> Escapes:
+    """The delimiters an MSH segment defines (``MSH|^~\\&|``: field, then component,
+    repetition, escape, subcomponent), python-hl7's defaults for those it leaves out."""
+    field = msh[3]
+    encoding = msh[4 : msh.find(field, 4)]
+    component = encoding[0] if encoding else "^"
+    repetition = encoding[1] if len(encoding) > 1 else "~"
+    esc = encoding[2] if len(encoding) > 2 else "\\"
+    sub = encoding[3] if len(encoding) > 3 else "&"
+    return Escapes(field, repetition, component, sub, esc)
+
+
+#: Segments whose first fields are the delimiters themselves.
+_HEADERS = frozenset(["MSH", "BHS", "FHS"])
+
+
+class _Split(Parsed):
+    """One segment split by hand on its message's delimiters, field by field on demand.
+
+    The same fields as python-hl7 gives (``tests/test_read_hl7.py`` compares both on
+    every sample message): in a header segment field 1 is the field separator and field
+    2 the encoding characters, as written; other fields are repetitions of components of
+    subcomponents, each unescaped.
+    """
+
+    def __init__(self, text: str, escape: Escapes) -> None:
+        self.escape = escape
+        field = escape.map["F"]
+        name = text[:3]
+        if name in _HEADERS:
+            end = text.find(field, 4)
+            rest = text[end + 1 :]
+            self.items = [name, field, text[4:end], *(rest.split(field) if rest else [])]
+        else:
+            self.items = text.split(field)
+        self.name = self.items[0]
+
+    def field(self, number: int) -> list[list[list[str]]]:
+        """Field ``number`` (1-based as in the standard): repetitions, components, parts."""
+        if number >= len(self.items):
+            return []
+        escape = self.escape
+        text = self.items[number]
+        if number <= 2 and self.name in _HEADERS:
+            return [[[escape(text)]]]
+        rep, comp, sub = escape.map["R"], escape.map["S"], escape.map["T"]
+        return [
+            [[escape(part) for part in c.split(sub)] for c in r.split(comp)]
+            for r in text.split(rep)
+        ]
+
+
 class _Segment(Parsed):
-    """One segment parsed by python-hl7."""
+    """One segment parsed by python-hl7 (the oracle :class:`_Split` is tested against)."""
 
     def __init__(self, segment: Any, escape: Escapes) -> None:
         self.items = segment
@@ -158,7 +223,7 @@ class _Segment(Parsed):
         return repetitions
 
 
-def _msh(segment: _Segment, out: Fields) -> None:
+def _msh(segment: Parsed, out: Fields) -> None:
     out.add("msh_sending_application", segment.text(3))
     out.add("msh_sending_facility", segment.text(4))
     facility = (segment.reps(4) or [[]])[0]
@@ -172,7 +237,7 @@ def _msh(segment: _Segment, out: Fields) -> None:
     out.add("msh_version", segment.text(12))
 
 
-def _pid(segment: _Segment, out: Fields) -> None:
+def _pid(segment: Parsed, out: Fields) -> None:
     for components in segment.reps(2) + segment.reps(3) + segment.reps(4):
         out.add(_identifier_column(components), at(components, 1))
     names = segment.reps(5)
@@ -222,12 +287,12 @@ def _facility_column(prefix: str, kind: str) -> str:
     return f"{prefix}_finess" if kind.upper().startswith("FINE") else f"{prefix}_id"
 
 
-def _pd1(segment: _Segment, out: Fields) -> None:
+def _pd1(segment: Parsed, out: Fields) -> None:
     for doctor in segment.reps(4):
         out.doctor("pd1_primary_care_doctor", doctor)
 
 
-def _pv1(segment: _Segment, out: Fields) -> None:
+def _pv1(segment: Parsed, out: Fields) -> None:
     out.add("pv1_location", " ".join(p for p in (segment.reps(3) or [[]])[0] if p))
     for field, column in ((7, "pv1_attending_doctor"), (8, "pv1_referring_doctor")):
         for doctor in segment.reps(field):
@@ -236,7 +301,7 @@ def _pv1(segment: _Segment, out: Fields) -> None:
     out.add("pv1_discharge_date", hl7_date(segment.text(45)))
 
 
-def _orc(segment: _Segment, out: Fields) -> None:
+def _orc(segment: Parsed, out: Fields) -> None:
     for doctor in segment.reps(12):
         out.doctor("orc_prescriber", doctor)
     for facility in segment.reps(21):
@@ -247,7 +312,7 @@ def _orc(segment: _Segment, out: Fields) -> None:
     out.add("orc_facility_phone", segment.text(23))
 
 
-def _obr(segment: _Segment, out: Fields) -> None:
+def _obr(segment: Parsed, out: Fields) -> None:
     for test in segment.reps(4):
         out.add("obr_tests", " ".join(p for p in (at(test, 1), at(test, 2)) if p))
     out.add("obr_observation_date", hl7_date(segment.text(7)))
@@ -255,35 +320,35 @@ def _obr(segment: _Segment, out: Fields) -> None:
         out.doctor("obr_prescriber", doctor)
 
 
-def _obx(segment: _Segment, out: Fields) -> None:
+def _obx(segment: Parsed, out: Fields) -> None:
     out.add_each("obx_results", segment.obx_result())
 
 
-def _nte(segment: _Segment, out: Fields) -> None:
+def _nte(segment: Parsed, out: Fields) -> None:
     for comment in segment.reps(3):
         out.add("nte_comments", " ".join(p for p in comment if p))
 
 
-def _in1(segment: _Segment, out: Fields) -> None:
+def _in1(segment: Parsed, out: Fields) -> None:
     out.add("in1_insurance_company_id", segment.text(3))
     out.add("in1_insurance_company", segment.text(4))
     out.add("in1_policy_number", segment.text(36) or segment.text(49))
 
 
-def _dg1(segment: _Segment, out: Fields) -> None:
+def _dg1(segment: Parsed, out: Fields) -> None:
     code = (segment.reps(3) or [[]])[0]
     out.add("dg1_diagnoses", " ".join(p for p in (at(code, 1), at(code, 2), segment.text(4)) if p))
 
 
-def _al1(segment: _Segment, out: Fields) -> None:
+def _al1(segment: Parsed, out: Fields) -> None:
     out.add("al1_allergies", " ".join(p for p in (segment.reps(3) or [[]])[0][:2] if p))
 
 
-def _evn(segment: _Segment, out: Fields) -> None:
+def _evn(segment: Parsed, out: Fields) -> None:
     out.add("evn_recorded_datetime", hl7_date(segment.text(2)))
 
 
-_SEGMENTS: dict[str, Callable[[_Segment, Fields], None]] = {
+_SEGMENTS: dict[str, Callable[[Parsed, Fields], None]] = {
     "MSH": _msh,
     "EVN": _evn,
     "PID": _pid,

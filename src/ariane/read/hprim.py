@@ -36,11 +36,14 @@ from ariane.read.segments import (
     read_segments,
     result_text,
 )
-from ariane.read.sniff import HPRIM_SANTE, decode_sample
+from ariane.read.sniff import HPRIM_NET, HPRIM_SANTE, decode_sample
 from ariane.read.store import Origin, SourceWriter, Store
 
 #: The marks of HPRIM Net (``****LAB****``, ``****FIN****``...).
 _MARK = re.compile(r"\*{4}([A-Z]+)\*{2,4}")
+_PATIENT_RECORD = re.compile(r"(?:^|[\r\n])P\|")
+#: A message's header record (``H|~^\\&|...``) and its end (``L|...``).
+_HEADER_RECORD = re.compile(rb"\s*H[^A-Za-z0-9\s][~^\\&]{3,4}[^A-Za-z0-9\s]")
 _POSTAL_CODE_CITY = re.compile(r"(\d{5})\s+(\S.*)")
 #: Header lines of an HPRIM Net report and the columns they fill.
 NET_HEADER = (
@@ -63,7 +66,11 @@ def read_hprim(blob: Blob, store: Store, origin: Origin) -> list[SourceWriter]:
     """Read an HPRIM Santé or HPRIM Net file as one source, one record per patient."""
 
     def reader(records: Records, encoding: str) -> Gathered:
-        sante = HPRIM_SANTE.search(decode_sample(blob.sample[:4096], encoding))
+        sample = decode_sample(blob.sample[:65536], encoding)
+        # HPRIM Net 2.x may open with an H record, as HPRIM Santé does: its reports
+        # (``****FIN****``, no P record) say which it is.
+        net = HPRIM_NET.search(sample) and not _PATIENT_RECORD.search(sample)
+        sante = HPRIM_SANTE.search(sample, 0, 4096) and not net
         return _Sante(records, records.codec) if sante else _Net(records, records.codec)
 
     return read_segments(blob, store, origin, "hprim", reader)
@@ -129,29 +136,7 @@ class _Sante(Gathered):
 
     def _header(self, segment: Segment) -> None:
         self.in_message = True
-        self.header = Fields()
-        try:
-            text = segment.raw.decode(self.codec).strip()
-        except UnicodeDecodeError:
-            text = segment.raw.decode("latin-1").strip()
-        if len(text) >= 6 and not text[1].isalnum():
-            delimiters = text[2 : text.find(text[1], 2)] if text.find(text[1], 2) > 0 else ""
-            if len(delimiters) >= 3:
-                sub = delimiters[3] if len(delimiters) > 3 else "&"
-                self.escape = Escapes(text[1], delimiters[0], delimiters[1], sub, delimiters[2])
-        record = _Record(text, self.escape)
-        sender = (record.reps(5) or [[]])[0]
-        self.header.add("h_sending_code", at(sender, 1))
-        self.header.add("h_sending_lab", at(sender, 2) or at(sender, 1))
-        self.header.add(
-            "h_sending_lab_address", " ".join(p for p in (record.reps(6) or [[]])[0] if p)
-        )
-        self.header.add("h_message_type", record.text(7))
-        self.header.add("h_sender_phone", record.text(8))
-        receiver = (record.reps(10) or [[]])[0]
-        self.header.add("h_receiving_doctor_id", at(receiver, 1))
-        self.header.add("h_receiving_doctor", at(receiver, 2))
-        self.header.add("h_message_date", hl7_date(record.text(14)))
+        self.header, self.escape = header_record(segment, self.codec, self.escape)
 
     def end(self) -> None:
         taken = self.take()
@@ -167,6 +152,37 @@ class _Sante(Gathered):
             else:
                 reader(record, out)
         self.records.add({**self.header.row(), **out.row()}, first.line, first.offset, "")
+
+
+def header_record(segment: Segment, codec: str, escape: Escapes) -> tuple[Fields, Escapes]:
+    """A message's ``H`` record: who sent it (the lab: its code, often its FINESS, and
+    name), its address and phone, who receives it, when; and the message's delimiters.
+
+    HPRIM Santé and HPRIM Net 2.x write it alike: ``H|~^\\&|file||sender id^name|
+    address|type|phone||receiver id^name||...|date``.
+    """
+    header = Fields()
+    try:
+        text = segment.raw.decode(codec).strip()
+    except UnicodeDecodeError:
+        text = segment.raw.decode("latin-1").strip()
+    if len(text) >= 6 and not text[1].isalnum():
+        delimiters = text[2 : text.find(text[1], 2)] if text.find(text[1], 2) > 0 else ""
+        if len(delimiters) >= 3:
+            sub = delimiters[3] if len(delimiters) > 3 else "&"
+            escape = Escapes(text[1], delimiters[0], delimiters[1], sub, delimiters[2])
+    record = _Record(text, escape)
+    sender = (record.reps(5) or [[]])[0]
+    header.add("h_sending_code", at(sender, 1))
+    header.add("h_sending_lab", at(sender, 2) or at(sender, 1))
+    header.add("h_sending_lab_address", " ".join(p for p in (record.reps(6) or [[]])[0] if p))
+    header.add("h_message_type", record.text(7))
+    header.add("h_sender_phone", record.text(8))
+    receiver = (record.reps(10) or [[]])[0]
+    header.add("h_receiving_doctor_id", at(receiver, 1))
+    header.add("h_receiving_doctor", at(receiver, 2))
+    header.add("h_message_date", hl7_date(record.text(14)))
+    return header, escape
 
 
 def _p(record: _Record, out: Fields) -> None:
@@ -217,9 +233,22 @@ class _Net(Gathered):
 
     blank = True  # header lines count by their place, an empty one included
 
+    def __init__(self, records: Records, codec: str) -> None:
+        super().__init__(records, codec)
+        self.header = Fields()  # the lab that sent the reports, from an H record
+        self.escape = Escapes("|", "~", "^", "&", "\\")
+
     def line(self, segment: Segment) -> None:
         if not self.lines and not segment.raw.strip():
             return  # blank lines between reports
+        if not self.lines and _HEADER_RECORD.match(segment.raw):
+            # HPRIM Net 2.x: the message's H record names its sender, the lab, for every
+            # report up to the next H record or the message's end (``L``).
+            self.header, self.escape = header_record(segment, self.codec, self.escape)
+            return
+        if not self.lines and segment.raw.lstrip().startswith(b"L|"):
+            self.header = Fields()
+            return
         mark = _MARK.fullmatch(segment.raw.strip().decode("latin-1"))
         self.append(segment)
         if mark is not None and mark.group(1) in ("FIN", "FINFICHIER"):
@@ -264,4 +293,4 @@ class _Net(Gathered):
             elif text.strip():
                 report.append(text.strip())
         out.add("hprim_report_text", "\n".join(report))
-        self.records.add(out.row(), first.line, first.offset, "")
+        self.records.add({**self.header.row(), **out.row()}, first.line, first.offset, "")

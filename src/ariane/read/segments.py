@@ -250,6 +250,8 @@ class Parsed:
 
     #: Added to HL7's field numbers (HPRIM counts the record's name as its field 1).
     shift = 0
+    #: The segment's (record's) name: ``PID``, ``OBX``, ``P``...
+    name = ""
 
     def field(self, number: int) -> list[list[list[str]]]:
         """Field ``number`` (1-based as in the standards), unescaped."""

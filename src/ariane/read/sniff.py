@@ -110,7 +110,7 @@ def _names_resource(text: str, depth: int) -> bool:
 _HL7 = re.compile(r"(?:^|[\r\n\x0b])(?:MSH|FHS|BHS)([^A-Za-z0-9\s])[^A-Za-z0-9\s]{1,5}\1")
 #: HPRIM Sante begins with its H record and delimiters; HPRIM Net marks its parts.
 HPRIM_SANTE = re.compile(r"(?:^|[\r\n])H([|])[~^\\&]{3,4}\1")
-_HPRIM_NET = re.compile(r"^\*{4}(?:LAB|FIN|FINFICHIER)\*{2,4}[ \t]*\r?$", re.MULTILINE)
+HPRIM_NET = re.compile(r"^\*{4}(?:LAB|FIN|FINFICHIER)\*{2,4}[ \t]*\r?$", re.MULTILINE)
 
 
 def _exchange_format(text: str) -> str | None:
@@ -118,7 +118,7 @@ def _exchange_format(text: str) -> str | None:
     # A log may have a line or two before its first message.
     if _HL7.search(text, 0, 4096):
         return "hl7"
-    if HPRIM_SANTE.search(text, 0, 4096) or _HPRIM_NET.search(text, 0, 65536):
+    if HPRIM_SANTE.search(text, 0, 4096) or HPRIM_NET.search(text, 0, 65536):
         return "hprim"
     return None
 

@@ -1,0 +1,126 @@
+"""A table of labs whose ids happen to be patient numbers is a dimension, not results.
+
+A lab system's dump holds its patients, their analyses, and a small table of the labs
+(controllers) that patients point to. The labs' ids are small integers, so they are all
+among the patient numbers as well: the values alone would make the labs "results" of the
+patients they share a number with. Everything here is built in code; the expected counts
+follow from the build.
+"""
+
+from __future__ import annotations
+
+import random
+
+import pytest
+import xlsxwriter
+from faker import Faker
+from stdnum import luhn
+
+from ariane import pipeline
+
+TESTS = ["Sérologie VIH", "Glycémie à jeun", "Numération formule sanguine", "Cholestérol total"]
+CITIES = [("35000", "Rennes"), ("29200", "Brest"), ("56100", "Lorient"), ("22000", "Saint-Brieuc")]
+
+
+def _finess(departement: str, n: int) -> str:
+    digits = f"{departement}{n:06d}"
+    return digits + luhn.calc_check_digit(digits)
+
+
+def _leak(patients: int, labs: int, seed: int):
+    """Patients numbered 1..n, each pointing to one of ``labs`` labs whose ids are drawn
+    among 1..n (not a run: a run of row numbers is refused as a key already); analyses
+    pointing to their patient; the registry of the labs."""
+    rng = random.Random(seed)
+    fake = Faker("fr_FR")
+    fake.seed_instance(seed)
+    lab_ids = sorted(rng.sample(range(2, patients, 3), labs))
+    lab_rows = []
+    for n, lab_id in enumerate(lab_ids):
+        postal_code, city = CITIES[n % len(CITIES)]
+        finess = _finess(postal_code[:2], 1000 + n)
+        lab_rows.append([str(lab_id), f"Laboratoire {fake.last_name()} {city}", finess,
+                         f"{n + 1} rue {fake.last_name()}", postal_code, city])  # fmt: skip
+    patient_rows, analyses = [], []
+    for i in range(1, patients + 1):
+        birth = f"{rng.randint(1935, 2004)}-{rng.randint(1, 12):02d}-{rng.randint(1, 28):02d}"
+        lab = rng.choice(lab_ids)
+        patient_rows.append([str(i), fake.last_name().upper(), fake.first_name(), birth,
+                             rng.choice("MF"), str(lab)])  # fmt: skip
+        for _ in range(rng.choice([1, 1, 2, 3])):
+            result = rng.choice(["positif", "négatif", f"{rng.uniform(3, 9):.1f}"])
+            analyses.append([str(len(analyses) + 1), str(i), rng.choice(TESTS), result])
+    registry = "controller_id,name,finess,siren,address,postal_code,city,dpo_email\n" + "".join(
+        f"LAB{n:02d},{row[1]},{row[2]},,{row[3]},{row[4]},{row[5]},\n"
+        for n, row in enumerate(lab_rows)
+    )
+    return patient_rows, lab_rows, analyses, registry
+
+
+def _sql(rows: list[list[str]]) -> str:
+    return ",".join("(" + ",".join(f"'{v}'" for v in row) + ")" for row in rows)
+
+
+def _dump(patients, labs, analyses) -> str:
+    return "\n".join([
+        "-- MySQL dump 10.13",
+        "CREATE TABLE `laboratoires` (`id` int, `nom` varchar(80), `finess` varchar(9), "
+        "`adresse` varchar(80), `code_postal` varchar(5), `ville` varchar(40));",
+        f"INSERT INTO `laboratoires` VALUES {_sql(labs)};",
+        "CREATE TABLE `patients` (`id` int, `nom` varchar(50), `prenom` varchar(50), "
+        "`naissance` varchar(10), `sexe` char(1), `labo` int);",
+        f"INSERT INTO `patients` VALUES {_sql(patients)};",
+        "CREATE TABLE `analyses` (`id` int, `patient` int, `examen` varchar(50), "
+        "`resultat` varchar(20));",
+        f"INSERT INTO `analyses` VALUES {_sql(analyses)};",
+    ]) + "\n"  # fmt: skip
+
+
+def _workbook(path, patients, labs, analyses) -> None:
+    book = xlsxwriter.Workbook(str(path))
+    sheets = {
+        "Patients": [["N", "Nom", "Prénom", "Naissance", "Sexe", "Labo"], *patients],
+        "Labos": [["Id", "Raison sociale", "FINESS", "Adresse", "CP", "Ville"], *labs],
+        "Analyses": [["N", "Patient", "Examen", "Résultat"], *analyses],
+    }
+    for name, rows in sheets.items():
+        sheet = book.add_worksheet(name)
+        for r, row in enumerate(rows):
+            sheet.write_row(r, 0, row)
+    book.close()
+
+
+@pytest.mark.parametrize("shape", ["sql", "xlsx", "sql-finess"])
+def test_a_labs_table_numbered_like_patients_is_no_result_and_no_person(tmp_path, shape):
+    """``sql-finess``: the patients hold their lab's FINESS rather than its id, and
+    nothing points to the labs table: its columns alone (an id, then a lab's name,
+    FINESS and address, nothing about health) say it is no table of results."""
+    patients, labs, analyses, registry = _leak(150, 12, seed=5)
+    assert all(lab[0] in {p[0] for p in patients} for lab in labs)  # the trap is set
+    lab_of = {p[0]: p[5] for p in patients}  # patient number -> its lab's id, as built
+    if shape == "sql-finess":
+        finess = {lab[0]: lab[2] for lab in labs}
+        patients = [[*p[:5], finess[p[5]]] for p in patients]
+    if shape.startswith("sql"):
+        path = tmp_path / "lims.sql"
+        path.write_text(_dump(patients, labs, analyses), encoding="utf-8")
+    else:
+        path = tmp_path / "lims.xlsx"
+        _workbook(path, patients, labs, analyses)
+    (tmp_path / "registry.csv").write_text(registry, encoding="utf-8")
+    options = pipeline.RunOptions([path], registry=tmp_path / "registry.csv")
+    summary = pipeline.run(tmp_path / "case", options).summary
+    assert summary["rows"] == len(patients) + len(labs) + len(analyses)
+    assert summary["quarantined"] == 0
+    assert summary["linked"] == len(analyses)  # the analyses, and no lab
+    assert summary["persons"] == len(patients)
+    records = sum(c["records"] for c in summary["controllers"]) + summary["unattributed_records"]
+    # Each patient is a record; each lab's own row is one too (it names the lab, no person).
+    assert records == len(patients) + len(labs)
+    assert summary["unattributed_records"] <= 0.005 * summary["rows"]
+    # Each patient is its own lab's: the lab's row and the patients pointing to it.
+    expected = {
+        f"LAB{n:02d}": 1 + sum(1 for lab in lab_of.values() if lab == row[0])
+        for n, row in enumerate(labs)
+    }
+    assert {c["controller_id"]: c["records"] for c in summary["controllers"]} == expected
