@@ -54,6 +54,15 @@ def test_full_match_is_anchored_and_row_number_gets_an_order():
     assert "ORDER BY" in _spark("SELECT row_number() OVER () AS r FROM t").upper()
 
 
+def test_a_full_match_inside_another_is_rewritten_too():
+    sql = _spark(
+        "SELECT regexp_full_match(CASE WHEN regexp_full_match(a, '[0-9]+') THEN a END, "
+        "'[0-9]{2}') FROM t"
+    )
+    assert "REGEXP_FULL_MATCH" not in sql.upper()
+    assert sql.count("RLIKE") == 2
+
+
 def test_list_index_counts_from_one_as_in_duckdb():
     sql = _spark("SELECT ['low', 'high'][rank + 1] FROM t")
     assert "TRY_ELEMENT_AT(ARRAY('LOW', 'HIGH'), RANK + 1)" in sql.upper()

@@ -62,8 +62,15 @@ def literal(value: Any) -> Any:
 
 def to_spark(node: exp.Expression) -> str:
     """A parsed DuckDB query or expression as Spark SQL."""
-    node = node.copy().transform(_rewrite)
+    node = node.copy().transform(_rewrite_within)
     return node.sql(dialect=WRITE)
+
+
+def _rewrite_within(node: exp.Expression) -> exp.Expression:
+    """:func:`_rewrite`, then the same inside what it put in the node's place (a transform
+    does not go down into a replacement: a full match nested in another stayed DuckDB's)."""
+    rewritten = _rewrite(node)
+    return node if rewritten is node else rewritten.transform(_rewrite_within)
 
 
 def _rewrite(node: exp.Expression) -> exp.Expression:
