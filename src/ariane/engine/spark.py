@@ -127,16 +127,15 @@ class SparkEngine:
 
         # Ariane's jar: strip_accents in the JVM (as a pandas UDF, every value went through
         # a Python worker and back).
-        # (Through functions.udf(UDF1, type): Janino writes no generic signature, which
-        # registerJavaFunction needs to see a UDF1.)
+        # (Registered as an instance of UDF1: Janino writes no generic signature, which
+        # registerJavaFunction needs to see a UDF1 in the class.)
         jvm: Any = self.spark._jvm
         java_class: Any = jvm
         for part in STRIP_ACCENTS_CLASS.split("."):
             java_class = getattr(java_class, part)
-        function = jvm.org.apache.spark.sql.functions.udf(
-            java_class(), jvm.org.apache.spark.sql.types.DataTypes.StringType
+        self.spark._jsparkSession.udf().register(
+            "strip_accents", java_class(), jvm.org.apache.spark.sql.types.DataTypes.StringType
         )
-        self.spark._jsparkSession.udf().register("strip_accents", function)
         # Splink's jar: the similarity functions under DuckDB's names, and the name sqlglot
         # gives Jaro-Winkler in Spark (Splink transpiles custom levels with it).
 
@@ -309,10 +308,15 @@ class SparkEngine:
 
         checkpoints = self.scratch / "spark" / "splink"
         checkpoints.mkdir(parents=True, exist_ok=True)
-        api = SparkAPI(spark_session=self.spark, break_lineage_method="parquet")
-        # This case's folder, not the SparkContext's checkpoint folder (one a process).
-        api._get_checkpoint_dir_path = lambda _frame: str(checkpoints)
-        return api
+
+        class CaseSparkAPI(SparkAPI):
+            """Splink's checkpoints in this case's folder, not in the SparkContext's
+            checkpoint folder (one a process, shared by every case open)."""
+
+            def _get_checkpoint_dir_path(self, spark_df: Any) -> str:
+                return str(checkpoints)
+
+        return CaseSparkAPI(spark_session=self.spark, break_lineage_method="parquet")
 
     def tables(self) -> list[str]:
         """Names of the stored tables."""
