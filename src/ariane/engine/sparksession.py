@@ -1,13 +1,17 @@
 """Starting Spark for Ariane: what must be present, and the settings that matter.
 
-One SparkSession per process (Spark allows no more). Before it starts, three things are
-checked so that a missing piece is one clear line rather than a Java stack: PySpark (the
-``spark`` extra), Java, and, for a ``spark://`` master, that it answers.
+One SparkContext per process, on one master (Spark allows no more; another master is
+refused in one line); each case opens a session of its own over it. Before it starts,
+three things are checked so that a missing piece is one clear line rather than a Java
+stack: PySpark (the ``spark`` extra), Java, and, for a ``spark://`` master, that it answers.
+The driver's JVM logs nothing (``java/log4j2.properties``) and its own output is discarded:
+Ariane's stderr holds Ariane's lines only.
 
 The session carries two jars, both from what is installed and nothing downloaded: Splink's
-similarity functions (shipped in the splink wheel) and Ariane's Parquet key client
-(``java/ArianeKmsClient.java``, compiled at start by Janino, the Java compiler Spark itself
-ships for its generated code: no JDK and no build step needed, the source is the artefact).
+similarity functions (shipped in the splink wheel) and Ariane's Java classes, the Parquet
+key client (``java/ArianeKmsClient.java``) and ``strip_accents`` (``java/StripAccents.java``),
+compiled at start by Janino, the Java compiler Spark itself ships for its generated code:
+no JDK and no build step needed, the source is the artefact.
 Shuffle and spill files are encrypted (``spark.io.encryption.enabled``); Parquet files are
 encrypted per column by the engine (:mod:`ariane.engine.spark`).
 """
