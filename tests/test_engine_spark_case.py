@@ -50,7 +50,7 @@ def _ariane(*args: str, env: dict[str, str] | None = None) -> subprocess.Complet
         capture_output=True,
         text=True,
         env={**os.environ, "PYTHONPATH": os.pathsep.join(sys.path), **(env or {})},
-        timeout=1200,
+        timeout=3600,  # a guard: a run of 300 rows took over 1,200 s at load 20-28 here
     )
 
 
