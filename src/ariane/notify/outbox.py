@@ -213,16 +213,19 @@ def bounce(database: Database, notice_id: str, letter: bool) -> None:
         notice.status = "bounced"
         notice.lease_owner = notice.lease_until = None
         if letter:
-            session.add(
-                Notice(
-                    notice_id=notice_id + FALLBACK_SUFFIX,
-                    person_key_hash=notice.person_key_hash,
-                    controller_ids=list(notice.controller_ids),
-                    channel="letter",
-                    status="approved",
-                    attempts=0,
-                )
-            )
+            session.add(_fallback_letter(notice))
+
+
+def _fallback_letter(email: Notice) -> Notice:
+    """The letter that goes in place of a bounced email: approved, as its email was."""
+    return Notice(
+        notice_id=email.notice_id + FALLBACK_SUFFIX,
+        person_key_hash=email.person_key_hash,
+        controller_ids=list(email.controller_ids),
+        channel="letter",
+        status="approved",
+        attempts=0,
+    )
 
 
 #: What a delivery report's action does to its notice (``relayed``, ``delayed``: nothing).
@@ -273,16 +276,7 @@ def settle_reports(
                     notice.notice_id in with_address
                     and session.get(Notice, notice.notice_id + FALLBACK_SUFFIX) is None
                 ):
-                    session.add(
-                        Notice(
-                            notice_id=notice.notice_id + FALLBACK_SUFFIX,
-                            person_key_hash=notice.person_key_hash,
-                            controller_ids=list(notice.controller_ids),
-                            channel="letter",
-                            status="approved",
-                            attempts=0,
-                        )
-                    )
+                    session.add(_fallback_letter(notice))
                     found["letters"] += 1
     return found
 
