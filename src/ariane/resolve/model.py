@@ -216,12 +216,66 @@ def blocking_rules(present: set[str]) -> list[Any]:
         rules.append(block_on("street", "postal_code"))
     if {"street", "town"} <= present:
         rules.append(block_on("street", "town"))
+    rules += _typo_rules(present)
     if "internal_id" in present:
         rules.append(block_on("internal_id"))
     if not rules:
         for fallback in ("last_name", "first_name", "street"):
             if fallback in present:
                 rules.append(block_on(fallback))
+    return rules
+
+
+def _typo_rules(present: set[str]) -> list[Any]:
+    """Rules for a person typed twice with slips in two of the fields the rules above
+    pair on (a surname and a birth date, both names): a place and one whole name with
+    the other's first letter; a place and a street number with both first letters;
+    names swapped; a birth date and a town. Each keeps a place or a whole name, so
+    blocks stay the size of a town's namesakes (measured in benchmarks/RESULTS.md)."""
+    from splink import block_on
+    from splink.blocking_rule_library import CustomRule
+
+    def initial(side: str, name: str) -> str:
+        return f"substr({side}.{name}, 1, 1)"
+
+    number = "nullif(regexp_extract({}.street, '^[0-9]+', 0), '')"
+    rules: list[Any] = []
+    if {"first_name", "last_name"} <= present:
+        rules.append(
+            CustomRule("l.first_name = r.last_name AND l.last_name = r.first_name", SQL_DIALECT)
+        )
+    places = [place for place in ("postal_code", "town") if place in present]
+    for place in places:
+        same = f"l.{place} = r.{place}"
+        if {"first_name_sdx", "last_name_sdx"} <= present:
+            rules.append(
+                CustomRule(
+                    f"{same} AND l.first_name_sdx = r.last_name_sdx "
+                    "AND l.last_name_sdx = r.first_name_sdx",
+                    SQL_DIALECT,
+                )
+            )
+        for whole, first in (("first_name", "last_name"), ("last_name", "first_name")):
+            if {whole, first} <= present:
+                rules.append(
+                    CustomRule(
+                        f"{same} AND l.{whole} = r.{whole} "
+                        f"AND {initial('l', first)} = {initial('r', first)}",
+                        SQL_DIALECT,
+                    )
+                )
+        if {"street", "first_name", "last_name"} <= present:
+            rules.append(
+                CustomRule(
+                    f"{same} AND {number.format('l')} = {number.format('r')} "
+                    f"AND {initial('l', 'first_name')} = {initial('r', 'first_name')} "
+                    f"AND {initial('l', 'last_name')} = {initial('r', 'last_name')}",
+                    SQL_DIALECT,
+                )
+            )
+    if {"birth_date", "town"} <= present and "postal_code" in present:
+        # The rules above pair a birth date with the postal code only.
+        rules.append(block_on("birth_date", "town"))
     return rules
 
 
