@@ -396,7 +396,10 @@ def _veto_contradictions(engine: Engine) -> None:
                    AND l.last_name_alt IS DISTINCT FROM r.last_name
                    AND coalesce(jaro_winkler_similarity(l.first_name, r.first_name) >= 0.92,
                                 false)
-                   AS surname_replaced
+                   AS surname_replaced,
+               -- Its mirror: the first name replaced, the surname kept (or a slip off).
+               coalesce(jaro_winkler_similarity(l.last_name, r.last_name) >= 0.92, false)
+                   AS surname_kept
         FROM resolve_edges e
         JOIN resolve_profiles l ON l.unique_id = e.unique_id_l
         JOIN resolve_profiles r ON r.unique_id = e.unique_id_r
@@ -441,7 +444,8 @@ def doubt_weights(engine: Engine) -> tuple[float, float]:
     replaced (a leak of households), capped at 1."""
     first, dates, surnames = engine.fetch(
         f"""
-        SELECT count(*) FILTER (WHERE first_doubt), count(*) FILTER (WHERE date_doubt),
+        SELECT count(*) FILTER (WHERE first_doubt AND surname_kept),
+               count(*) FILTER (WHERE date_doubt),
                count(*) FILTER (WHERE surname_replaced)
         FROM resolve_doubts WHERE match_probability >= {BELIEVED}
         """
