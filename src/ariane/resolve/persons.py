@@ -349,7 +349,8 @@ def _veto_contradictions(engine: Engine) -> None:
     first names, surnames and dates of one person). Which, the leak tells: a household
     shares its surname, so pairs the model believes whose *surnames* differ beyond a slip
     (first names alike) can only be replacements. Their number, against the number of
-    doubted pairs, is the share of those the replacements explain (:func:`doubt_weights`);
+    doubted pairs of the same shape (first names replaced, surnames kept; dates), is the
+    share of those the replacements explain (:func:`doubt_weights`);
     a doubted pair keeps its probability times that share, at least :data:`DOUBTED`
     (under the 0.5 threshold, inside the count's interval). A number of the person's own
     shared by both (a NIR that agrees with each record, another identifier) lifts the
@@ -440,7 +441,8 @@ def _names_differ(name: str, other: str) -> str:
 def doubt_weights(engine: Engine) -> tuple[float, float]:
     """The share of the doubted pairs (first names, then dates) that replaced fields
     explain, from ``resolve_doubts``: the pairs the model believes whose surnames alone
-    were replaced, against the doubted pairs it believes. 0 where no surname was
+    were replaced, against the doubted pairs it believes (for first names, those of the
+    same shape: the first name replaced, the surname kept). 0 where no surname was
     replaced (a leak of households), capped at 1."""
     first, dates, surnames = engine.fetch(
         f"""
