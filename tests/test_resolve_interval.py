@@ -19,16 +19,20 @@ def test_the_margin_grows_with_the_model_s_doubt() -> None:
     assert estimate.interval(0, 0, 0, 0) == (0, 0)
 
 
-def _weights(rows: list[tuple[float, bool, bool, bool]]) -> tuple[float, float]:
+def _weights(rows: list[tuple[float, bool, bool, bool, bool]]) -> tuple[float, float]:
+    """``doubt_weights`` over rows (probability, first doubt, date doubt, surname
+    replaced, surname kept)."""
     with Case.ephemeral() as case:
         engine = case.engine()
         engine.execute(
             "CREATE TEMP TABLE resolve_doubts (unique_id_l BIGINT, unique_id_r BIGINT, "
             "match_probability DOUBLE, first_doubt BOOLEAN, date_doubt BOOLEAN, "
-            "surname_replaced BOOLEAN)"
+            "surname_replaced BOOLEAN, surname_kept BOOLEAN)"
         )
         for i, row in enumerate(rows):
-            engine.execute("INSERT INTO resolve_doubts VALUES (?, ?, ?, ?, ?, ?)", [i, i + 1, *row])
+            engine.execute(
+                "INSERT INTO resolve_doubts VALUES (?, ?, ?, ?, ?, ?, ?)", [i, i + 1, *row]
+            )
         return doubt_weights(engine)
 
 
@@ -37,12 +41,24 @@ def test_households_keep_their_doubts_replaced_fields_lift_them() -> None:
     doubt stays whole. A leak where 6 believed pairs had their surname replaced for 12
     doubted on first names and 3 on dates: half the first-name doubts, all the date ones,
     are explained by replacements. Pairs under the believed level do not count."""
-    households = [(0.9, True, False, False)] * 8 + [(0.9, False, True, False)] * 2
+    households = [(0.9, True, False, False, True)] * 8 + [(0.9, False, True, False, True)] * 2
     assert _weights(households) == (0.0, 0.0)
     replaced = (
-        [(0.95, True, False, False)] * 12
-        + [(0.95, False, True, False)] * 3
-        + [(0.95, False, False, True)] * 6
-        + [(BELIEVED / 2, False, False, True)] * 20
+        [(0.95, True, False, False, True)] * 12
+        + [(0.95, False, True, False, True)] * 3
+        + [(0.95, False, False, True, False)] * 6
+        + [(BELIEVED / 2, False, False, True, False)] * 20
     )
     assert _weights(replaced) == (0.5, 1.0)
+
+
+def test_first_name_doubts_are_weighed_against_pairs_of_their_own_shape() -> None:
+    """Surname-replaced pairs (first names kept) measure first-name-replaced pairs
+    (surnames kept): 6 of those for 12 such doubts is half of them, whatever the doubted
+    pairs whose surnames differ as well (4 here, who would make it 6 for 16)."""
+    rows = (
+        [(0.95, True, False, False, True)] * 12
+        + [(0.95, True, False, False, False)] * 4
+        + [(0.95, False, False, True, False)] * 6
+    )
+    assert _weights(rows)[0] == 0.5
