@@ -2,7 +2,8 @@
 
 Records identical on every compared field are first folded into one *profile* (a lab
 leak repeats a patient at every visit); Splink scores pairs of profiles found by the
-blocking rules (NIR, birth date with phonetic names, email, phone, names), and connected
+blocking rules (NIR, birth date with phonetic names, email, phone, names, a place with a
+name and the other's initial for records with two slips), and connected
 components at a match-probability threshold make persons (:mod:`ariane.resolve.estimate`).
 
 Around the model: a file's own patient number links profiles outright (tables of one dump);
