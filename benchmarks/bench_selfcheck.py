@@ -6,7 +6,15 @@ hits and half misses, each connection waiting for its answer before the next (a 
 loop). Bounded: a short warm-up, then ``--seconds`` of measured load.
 Goal (issue 13): >= 2,000 checks/s with p99 <= 50 ms on 2 cores.
 
+With ``--timing N``, instead: whether a hit can be told from a miss by its response time.
+One keep-alive connection posts N hits and N misses, shuffled, one at a time, to the same
+server; the figures are the medians, their difference, and a two-sample Kolmogorov-Smirnov
+test of the two sets of times (a small p-value says the two distributions differ). The
+tests check the cause instead, without a clock: a hit and a miss run the same operations
+(tests/test_selfcheck_app.py::test_hit_and_miss_do_the_same_work).
+
     .venv/bin/python benchmarks/bench_selfcheck.py [--seconds 10] [--connections 32]
+    .venv/bin/python benchmarks/bench_selfcheck.py --timing 5000
 """
 
 from __future__ import annotations
@@ -17,6 +25,7 @@ import json
 import multiprocessing
 import os
 import platform
+import random
 import socket
 import subprocess
 import sys
@@ -104,12 +113,53 @@ def _load(port, requests, connections, warmup, seconds, results) -> None:
         asyncio.run(main())
 
 
+def _timing(port: int, hits: list[bytes], misses: list[bytes], samples: int) -> None:
+    """Response times of ``samples`` hits and as many misses, shuffled; print the figures."""
+    from scipy.stats import ks_2samp
+
+    order = [("hit", hits[i % len(hits)]) for i in range(samples)]
+    order += [("miss", misses[i % len(misses)]) for i in range(samples)]
+    random.Random(13).shuffle(order)
+    times: dict[str, list[float]] = {"hit": [], "miss": []}
+    with socket.create_connection(("127.0.0.1", port)) as connection:
+        answers = connection.makefile("rb")
+
+        def post(request: bytes) -> None:
+            connection.sendall(request)
+            length = 0
+            while (line := answers.readline()) not in (b"\r\n", b""):
+                if line.lower().startswith(b"content-length:"):
+                    length = int(line.split(b":")[1])
+            answers.read(length)
+
+        for _, request in order[:500]:  # warm-up
+            post(request)
+        for kind, request in order:
+            started = time.perf_counter()
+            post(request)
+            times[kind].append(time.perf_counter() - started)
+    result = ks_2samp(times["hit"], times["miss"])
+    hit, miss = (sorted(times[kind]) for kind in ("hit", "miss"))
+    median = {
+        kind: values[len(values) // 2] * 1e6 for kind, values in (("hit", hit), ("miss", miss))
+    }
+    print(f"machine: {platform.machine()}, {os.cpu_count()} CPUs, {platform.python_version()}, "
+          f"load average {os.getloadavg()[0]:.1f}")  # fmt: skip
+    print(f"{samples:,} hits and {samples:,} misses, shuffled, one connection, one at a time")
+    print(f"median: hit {median['hit']:.0f} us, miss {median['miss']:.0f} us, "
+          f"difference {median['hit'] - median['miss']:+.0f} us; "
+          f"p90: hit {hit[len(hit) * 9 // 10] * 1e6:.0f} us, "
+          f"miss {miss[len(miss) * 9 // 10] * 1e6:.0f} us")  # fmt: skip
+    print(f"Kolmogorov-Smirnov: statistic {result.statistic:.4f}, p-value {result.pvalue:.3g}")
+
+
 def main() -> None:
     """Build a case and its index, serve it, load it, print the figures."""
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--seconds", type=float, default=10.0)
     parser.add_argument("--warmup", type=float, default=2.0)
     parser.add_argument("--connections", type=int, default=32)
+    parser.add_argument("--timing", type=int, metavar="N", help="compare N hits and N misses")
     args = parser.parse_args()
     with tempfile.TemporaryDirectory(prefix="bench-selfcheck-") as folder:
         built = build(Path(folder))
@@ -129,6 +179,14 @@ def main() -> None:
                 except OSError:
                     time.sleep(0.1)
             emails = [p.email for p in built.persons if p.email]
+            if args.timing:
+                hits = [_request(port, {"email": email}) for email in emails]
+                misses = [
+                    _request(port, {"email": f"personne.{100 + i}@exemple.fr"})
+                    for i in range(len(emails))
+                ]  # the same length as the hits' addresses: the same bytes to parse
+                _timing(port, hits, misses, args.timing)
+                return
             bodies = []
             for i in range(2000):
                 hit = {"email": emails[i % len(emails)]}

@@ -21,7 +21,14 @@ from ariane.case import Case
 from ariane.errors import InputError, UnsafeInputError
 from ariane.read import load
 from ariane.read.archive import Limits, expand
-from measure import assert_linear, in_child, linear_sizes, loading_seconds
+from measure import (
+    assert_linear,
+    assert_linear_steps,
+    in_child,
+    linear_sizes,
+    loading_seconds,
+    reading_steps,
+)
 
 
 @pytest.fixture()
@@ -191,15 +198,27 @@ def test_hard_link_to_an_absent_file_and_a_fifo_are_quarantined(engine, tmp_path
     }
 
 
+def _tars(folder, n):
+    paths = []
+    for size in linear_sizes(n):
+        path = folder / f"labs{size}.tar.gz"
+        path.write_bytes(tar_of({f"lab{i}/patients.csv": lab_csv(i % 90, 20) for i in range(size)}))
+        paths.append(path)
+    return paths
+
+
 def test_tar_gz_time_grows_linearly_with_members(tmp_path):
     """The tar is read in one pass: four times the members, about four times the time."""
-    paths = []
-    for n in linear_sizes(200):
-        path = tmp_path / f"labs{n}.tar.gz"
-        path.write_bytes(tar_of({f"lab{i}/patients.csv": lab_csv(i % 90, 20) for i in range(n)}))
-        paths.append(path)
+    paths = _tars(tmp_path, 200)
     times, _ = loading_seconds(paths)
-    assert_linear(times)
+    assert_linear(times, lambda: loading_seconds(paths)[0])
+
+
+def test_tar_gz_steps_grow_linearly_with_members(tmp_path):
+    paths = _tars(tmp_path, 50)
+    steps, summaries = reading_steps(paths)
+    assert [len(s.sources) for s in summaries] == list(linear_sizes(50))
+    assert_linear_steps(steps)
 
 
 def _spill_folders() -> set[str]:

@@ -6,7 +6,13 @@ from ariane.case import Case
 from ariane.read import load
 from ariane.read.sniff import sniff_format
 from hl7_messages import LABS, REGISTRY, people
-from measure import assert_linear, linear_sizes, loading_seconds
+from measure import (
+    assert_linear,
+    assert_linear_steps,
+    linear_sizes,
+    loading_seconds,
+    reading_steps,
+)
 
 NIR = "urn:oid:1.2.250.1.213.1.4.8"
 FINESS = "urn:oid:1.2.250.1.71.4.2.2"
@@ -188,10 +194,10 @@ def test_run_on_a_bundle(tmp_path):
     assert found["unattributed_records"] == 0
 
 
-def test_reading_time_grows_linearly(tmp_path):
+def _bundles(folder, n):
     paths = []
-    for n in linear_sizes(1500):
-        persons = people(n)
+    for size in linear_sizes(n):
+        persons = people(size)
         entries = [
             {"fullUrl": f"urn:uuid:u{p.number}", "resource": _patient(p, f"p{p.number}")}
             for p in persons
@@ -200,11 +206,23 @@ def test_reading_time_grows_linearly(tmp_path):
             {"resource": _observation(f"o{p.number}", f"urn:uuid:u{p.number}", p.hiv)}
             for p in persons
         ]
-        paths.append(tmp_path / f"{n}.json")
+        paths.append(folder / f"{size}.json")
         paths[-1].write_text(json.dumps({"resourceType": "Bundle", "entry": entries}, indent=1))
+    return paths
+
+
+def test_reading_time_grows_linearly(tmp_path):
+    paths = _bundles(tmp_path, 1500)
     times, summaries = loading_seconds(paths)
     assert [s.rows for s in summaries] == [2 * n for n in linear_sizes(1500)]
-    assert_linear(times)
+    assert_linear(times, lambda: loading_seconds(paths)[0])
+
+
+def test_reading_steps_grow_linearly(tmp_path):
+    paths = _bundles(tmp_path, 400)
+    steps, summaries = reading_steps(paths)
+    assert [s.rows for s in summaries] == [2 * n for n in linear_sizes(400)]
+    assert_linear_steps(steps)
 
 
 def test_a_key_named_resource_type_deeper_inside_is_not_fhir():

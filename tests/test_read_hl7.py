@@ -16,7 +16,13 @@ from ariane.read.hl7v2 import Malformed, _Segment, _Split, delimiters, message_r
 from ariane.read.segments import segments
 from ariane.read.sniff import sniff_format
 from hl7_messages import REGISTRY, hl7_log, hl7_message, people
-from measure import assert_linear, linear_sizes, loading_seconds
+from measure import (
+    assert_linear,
+    assert_linear_steps,
+    linear_sizes,
+    loading_seconds,
+    reading_steps,
+)
 
 
 def _read(path):
@@ -159,15 +165,27 @@ def test_run_finds_persons_controllers_and_hiv(tmp_path):
     assert found["unattributed_records"] == 0
 
 
-def test_reading_time_grows_linearly(tmp_path):
+def _logs(folder, n):
     paths = []
-    for n in linear_sizes(300):
-        data, messages = hl7_log(people(n))
-        paths.append(tmp_path / f"{n}.hl7")
+    for size in linear_sizes(n):
+        data, _ = hl7_log(people(size))
+        paths.append(folder / f"{size}.hl7")
         paths[-1].write_bytes(data)
+    return paths
+
+
+def test_reading_time_grows_linearly(tmp_path):
+    paths = _logs(tmp_path, 300)
     times, summaries = loading_seconds(paths)
     assert [s.rows for s in summaries] == [n * 3 // 2 for n in linear_sizes(300)]  # 1 or 2 visits
-    assert_linear(times)
+    assert_linear(times, lambda: loading_seconds(paths)[0])
+
+
+def test_reading_steps_grow_linearly(tmp_path):
+    paths = _logs(tmp_path, 200)
+    steps, summaries = reading_steps(paths)
+    assert [s.rows for s in summaries] == [n * 3 // 2 for n in linear_sizes(200)]
+    assert_linear_steps(steps)
 
 
 def test_a_long_log_is_read_as_a_stream():

@@ -5,7 +5,13 @@ from ariane.read import load
 from ariane.read.delimited import MAX_RECORD_BYTES
 from ariane.read.sniff import sniff_format
 from hl7_messages import LABS, people
-from measure import assert_linear, linear_sizes, loading_seconds
+from measure import (
+    assert_linear,
+    assert_linear_steps,
+    linear_sizes,
+    loading_seconds,
+    reading_steps,
+)
 
 
 def _read(path):
@@ -172,14 +178,26 @@ def test_sniffed_from_content():
     assert sniff_format(b"H|name|age\nx|y|1\n") == "delimited"
 
 
-def test_reading_time_grows_linearly(tmp_path):
+def _files(folder, n):
     paths = []
-    for n in linear_sizes(3000):  # large enough that CPU time is a steady signal
-        paths.append(tmp_path / f"{n}.hpr")
-        paths[-1].write_bytes(_sante(people(n)).encode("cp1252"))
+    for size in linear_sizes(n):
+        paths.append(folder / f"{size}.hpr")
+        paths[-1].write_bytes(_sante(people(size)).encode("cp1252"))
+    return paths
+
+
+def test_reading_time_grows_linearly(tmp_path):
+    paths = _files(tmp_path, 3000)  # large enough that CPU time is a steady signal
     times, summaries = loading_seconds(paths)
     assert [s.rows for s in summaries] == list(linear_sizes(3000))
-    assert_linear(times)
+    assert_linear(times, lambda: loading_seconds(paths)[0])
+
+
+def test_reading_steps_grow_linearly(tmp_path):
+    paths = _files(tmp_path, 600)
+    steps, summaries = reading_steps(paths)
+    assert [s.rows for s in summaries] == list(linear_sizes(600))
+    assert_linear_steps(steps)
 
 
 def test_a_patient_past_the_limit_is_quarantined_in_bounded_memory(tmp_path):

@@ -13,7 +13,13 @@ from ariane.case import Case
 from ariane.errors import InputError
 from ariane.read import jsonscan, load
 from ariane.read.jsonrows import MAX_COLUMNS, MORE_KEYS
-from measure import assert_linear, linear_sizes, loading_seconds
+from measure import (
+    assert_linear,
+    assert_linear_steps,
+    linear_sizes,
+    loading_seconds,
+    reading_steps,
+)
 
 
 @pytest.fixture()
@@ -438,14 +444,34 @@ SHAPES = {
 }
 
 
-@pytest.mark.parametrize("shape", list(SHAPES))
-def test_reading_time_grows_linearly(tmp_path, shape):
-    make, n = SHAPES[shape]
+#: Shapes whose steps are counted, and the size for it. Not the two others: a new key a line
+#: costs its most at the 512th column, a document keyed by id in the first look at its
+#: start (256 KiB), at every size their time test takes; there the count would not grow.
+STEP_SHAPES = {"minified with bad elements": 2000, "big array": 2500}
+
+
+def _documents(folder, make, n):
     paths = []
     for size in linear_sizes(n):
         text, suffix = make(size)
-        paths.append(tmp_path / f"{size}{suffix}")
+        paths.append(folder / f"{size}{suffix}")
         paths[-1].write_text(text)
+    return paths
+
+
+@pytest.mark.parametrize("shape", list(SHAPES))
+def test_reading_time_grows_linearly(tmp_path, shape):
+    make, n = SHAPES[shape]
+    paths = _documents(tmp_path, make, n)
     times, summaries = loading_seconds(paths)
     assert [s.rows + s.quarantined for s in summaries] == list(linear_sizes(n))
-    assert_linear(times)
+    assert_linear(times, lambda: loading_seconds(paths)[0])
+
+
+@pytest.mark.parametrize("shape", list(STEP_SHAPES))
+def test_reading_steps_grow_linearly(tmp_path, shape):
+    n = STEP_SHAPES[shape]
+    paths = _documents(tmp_path, SHAPES[shape][0], n)
+    steps, summaries = reading_steps(paths)
+    assert [s.rows + s.quarantined for s in summaries] == list(linear_sizes(n))
+    assert_linear_steps(steps)

@@ -17,7 +17,13 @@ from ariane.case import Case
 from ariane.read import load
 from ariane.read.sqldump import unescape_copy, unescape_mysql
 from ariane.read.sqlscan import BLOCK, MAX_RECORD_BYTES, Scanner
-from measure import assert_linear, linear_sizes, loading_seconds
+from measure import (
+    assert_linear,
+    assert_linear_steps,
+    linear_sizes,
+    loading_seconds,
+    reading_steps,
+)
 
 REQUIRE = os.environ.get("ARIANE_REQUIRE_SERVICES") == "1"
 
@@ -669,7 +675,7 @@ def _never_closed(n: int) -> tuple[bytes, int, int]:
     return text.encode(), 1, 1
 
 
-@pytest.mark.parametrize(
+GROWING_DUMPS = pytest.mark.parametrize(
     ("build", "n"),
     [
         (_never_closed, 100_000),
@@ -680,16 +686,35 @@ def _never_closed(n: int) -> tuple[bytes, int, int]:
     ],
     ids=["never-closed", "one-row-a-line", "one-insert-a-line", "extended", "copy"],
 )
-def test_reading_time_grows_linearly(tmp_path, build, n):
-    paths = []
+
+
+def _dumps(folder, build, n):
+    """The dumps of sizes ``linear_sizes(n)``, with the rows and quarantined each holds."""
+    dumps = []
     for size in linear_sizes(n):
         dump, rows, quarantined = build(size)
-        paths.append((tmp_path / f"{size}.sql", rows, quarantined))
-        paths[-1][0].write_bytes(dump)
-    seconds, summaries = loading_seconds([path for path, _, _ in paths])
-    for summary, (_, rows, quarantined) in zip(summaries, paths, strict=True):
+        dumps.append((folder / f"{size}.sql", rows, quarantined))
+        dumps[-1][0].write_bytes(dump)
+    return dumps
+
+
+@GROWING_DUMPS
+def test_reading_time_grows_linearly(tmp_path, build, n):
+    dumps = _dumps(tmp_path, build, n)
+    paths = [path for path, _, _ in dumps]
+    seconds, summaries = loading_seconds(paths)
+    for summary, (_, rows, quarantined) in zip(summaries, dumps, strict=True):
         assert (summary.rows, summary.quarantined) == (rows, quarantined)
-    assert_linear(seconds)
+    assert_linear(seconds, lambda: loading_seconds(paths)[0])
+
+
+@GROWING_DUMPS
+def test_reading_steps_grow_linearly(tmp_path, build, n):
+    dumps = _dumps(tmp_path, build, n // 16)
+    steps, summaries = reading_steps([path for path, _, _ in dumps])
+    for summary, (_, rows, quarantined) in zip(summaries, dumps, strict=True):
+        assert (summary.rows, summary.quarantined) == (rows, quarantined)
+    assert_linear_steps(steps)
 
 
 @pytest.mark.parametrize(

@@ -12,7 +12,14 @@ import pytest
 from ariane.case import Case
 from ariane.errors import InputError
 from ariane.read import load
-from measure import assert_linear, in_child, linear_sizes, loading_seconds
+from measure import (
+    assert_linear,
+    assert_linear_steps,
+    in_child,
+    linear_sizes,
+    loading_seconds,
+    reading_steps,
+)
 
 
 def _cell(ref: str, value: object) -> str:
@@ -323,13 +330,25 @@ def big_workbook(path, rows: int) -> None:
             part.write(b"</sheetData></worksheet>")
 
 
-def test_xlsx_time_grows_linearly_with_rows(tmp_path):
+def _workbooks(folder, n):
     paths = []
-    for rows in linear_sizes(20_000):
-        paths.append(tmp_path / f"rows{rows}.xlsx")
+    for rows in linear_sizes(n):
+        paths.append(folder / f"rows{rows}.xlsx")
         big_workbook(paths[-1], rows)
+    return paths
+
+
+def test_xlsx_time_grows_linearly_with_rows(tmp_path):
+    paths = _workbooks(tmp_path, 20_000)
     times, _ = loading_seconds(paths)
-    assert_linear(times)
+    assert_linear(times, lambda: loading_seconds(paths)[0])
+
+
+def test_xlsx_steps_grow_linearly_with_rows(tmp_path):
+    paths = _workbooks(tmp_path, 4000)
+    steps, summaries = reading_steps(paths)
+    assert [s.rows for s in summaries] == list(linear_sizes(4000))
+    assert_linear_steps(steps)
 
 
 MEMORY_PROBE = textwrap.dedent(

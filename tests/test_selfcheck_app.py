@@ -1,26 +1,25 @@
 """The self-check service in process: one answer for hit and miss, CSRF, errors, limits."""
 
 import asyncio
+import gc
 import os
-import random
 import re
 import socket
-import time
+import sys
 import uuid
 
 import httpx
 import pytest
 from fastapi.testclient import TestClient
-from scipy.stats import ks_2samp
 
 from ariane.selfcheck.app import ANSWER, Settings, create_app
 from ariane.selfcheck.identifiers import nir_digest
 from ariane.selfcheck.index import DigestIndex, read_hmac_key
 from ariane.selfcheck.limits import Limit, Limits
-from ariane.selfcheck.sender import Dispatcher
-from ariane.selfcheck.serve import ServeOptions, sender_settings
 from selfcheck_fixtures import build
 
+#: Where the code of Python and of the installed packages lives (lines there are not traced).
+LIBRARIES = tuple({sys.prefix, sys.base_prefix, sys.exec_prefix, sys.base_exec_prefix})
 UNLIMITED = Limits(Limit(10**9, 60), Limit(10**9, 60), Limit(10**9, 60))
 
 
@@ -263,31 +262,139 @@ def test_limits_hold_under_a_burst_in_redis(built, key):
     _check_limits(built, key, _redis_url())
 
 
-def test_timing_of_hit_and_miss_is_indistinguishable(built, key, tmp_path):
-    """Two-sample Kolmogorov-Smirnov over 2,000 hits and 2,000 misses, interleaved."""
-    options = ServeOptions(built.index_dir, outbox=tmp_path / "outbox")
-    dispatcher = Dispatcher(sender_settings(options))
-    dispatcher.start()
-    with_email = [p for p in built.persons if p.email]
-    hits = [{"email": with_email[i % len(with_email)].email} for i in range(2000)]
-    misses = [{"email": f"personne.{100 + i % 900}@exemple.fr"} for i in range(2000)]
-    order = [("hit", b) for b in hits] + [("miss", b) for b in misses]
-    random.Random(13).shuffle(order)
-    times = {"hit": [], "miss": []}
-    try:
-        with TestClient(_app(built, key, dispatcher.submit)) as client:
-            for _kind, body in order[:200]:  # warm up
-                client.post("/check", json=body)
-            for kind, body in order:
-                start = time.perf_counter()
-                response = client.post("/check", json=body)
-                times[kind].append(time.perf_counter() - start)
+def _traced_checks(app, bodies):
+    """What the service executes for each check in turn, as one list of events per check.
+
+    Every Python function called (its file and name), every built-in called (its name:
+    HMAC, the searches of the index), and every line run outside the standard library and
+    the installed packages (Ariane's code, and this file's): for a given
+    piece of code, the events of a request are the work it does, and do not depend on the
+    machine's load. A leak by timing needs some of that work to differ.
+    """
+
+    def profile(frame, event, arg):
+        if event == "c_call":
+            events.append(("builtin", getattr(arg, "__qualname__", repr(arg))))
+
+    def trace(frame, event, arg):
+        code = frame.f_code
+        events.append(("call", code.co_filename.rsplit("site-packages/", 1)[-1], code.co_name))
+        return None if code.co_filename.startswith(LIBRARIES) else lines
+
+    def lines(frame, event, arg):
+        if event == "line":
+            events.append(("line", frame.f_code.co_name, frame.f_lineno))
+        return lines
+
+    async def scenario():
+        async with (
+            app.router.lifespan_context(app),
+            httpx.AsyncClient(
+                transport=httpx.ASGITransport(app=app), base_url="http://t"
+            ) as client,
+        ):
+            for body in bodies[:4]:  # warm-up: caches filled, counters of this IP started
+                await client.post("/check", json=body)
+            traced = []
+            for body in bodies[4:]:
+                events.clear()
+                gc.collect()
+                gc.disable()  # a collection would run finalizers: work of earlier requests
+                sys.setprofile(profile)
+                sys.settrace(trace)
+                try:
+                    response = await client.post("/check", json=body)
+                finally:
+                    sys.settrace(None)
+                    sys.setprofile(None)
+                    gc.enable()
                 assert response.status_code == 200
-    finally:
-        dispatcher.stop()
-    result = ks_2samp(times["hit"], times["miss"])
-    print(f"KS over {len(times['hit'])} hits and {len(times['miss'])} misses: {result}")
-    assert result.pvalue > 0.01, (result, sorted(times["hit"])[1000], sorted(times["miss"])[1000])
+                traced.append(list(events))
+            return traced
+
+    events: list[tuple] = []
+    return asyncio.run(scenario())
+
+
+def _hit_and_miss_pairs(built):
+    """Checks in pairs (a hit, then a miss of the same kind), each identifier seen once."""
+    with_email = [p for p in built.persons if p.email]
+    phone_only = [p for p in built.persons if p.phone and not p.email]
+    warm_up = [
+        {"email": with_email[0].email},
+        {"email": "personne.900@exemple.fr"},
+        {"nir": built.persons[1].nir, "birth_date": built.persons[1].birth_date.isoformat()},
+        {"nir": _absent_nir(), "birth_date": "1999-09-09"},
+    ]
+    pairs = [
+        ({"email": with_email[1].email}, {"email": "personne.901@exemple.fr"}),
+        ({"email": with_email[2].email}, {"email": "personne.902@exemple.fr"}),
+        (
+            {"nir": built.persons[3].nir, "birth_date": built.persons[3].birth_date.isoformat()},
+            {"nir": built.persons[5].nir, "birth_date": "1999-09-09"},  # a real NIR, wrong date
+        ),
+        (
+            {"email": "personne.903@exemple.fr", "phone": phone_only[0].phone},
+            # The same national prefix: phones.e164 remembers the region of a prefix.
+            {"email": "personne.904@exemple.fr", "phone": "06 12 34 56 99"},
+        ),
+    ]
+    return warm_up, pairs
+
+
+def _first_difference(hit, miss):
+    """Where two traces part, for the failure message."""
+    parted = (i for i, (a, b) in enumerate(zip(hit, miss, strict=False)) if a != b)
+    at = next(parted, min(len(hit), len(miss)))
+    return f"event {at}: hit {hit[at - 2 : at + 3]}, miss {miss[at - 2 : at + 3]}"
+
+
+def test_hit_and_miss_do_the_same_work(built, key):
+    """No timing oracle, told without a clock: a hit and a miss run the same operations.
+
+    The same functions, built-ins (HMAC digests, index searches) and lines of Ariane, in
+    the same order and the same number; only the entry handed to the sender differs. The
+    response times themselves are compared in ``benchmarks/bench_selfcheck.py --timing``.
+    """
+    warm_up, pairs = _hit_and_miss_pairs(built)
+    jobs = []
+    app = _app(built, key, jobs.append)
+    traced = _traced_checks(app, warm_up + [body for pair in pairs for body in pair])
+    decoy = DigestIndex(built.index_dir, key).decoy
+    handed = jobs[len(warm_up) :]
+    assert len(handed) == 2 * len(pairs)
+    for number, pair in enumerate(pairs):
+        hit, miss = traced[2 * number], traced[2 * number + 1]
+        assert handed[2 * number] != [decoy] and handed[2 * number + 1] == [decoy], pair
+        if hit != miss:
+            message = _first_difference(hit, miss) if len(hit) == len(miss) else ""
+            pytest.fail(
+                f"{pair}: {len(hit)} events for the hit, {len(miss)} for the miss {message}"
+            )
+    # The trace saw the work that matters: the digests, the searches, the hand-over.
+    first = traced[0]
+    called = {(e[1].rsplit("/", 1)[-1], e[2]) for e in first if e[0] == "call"}
+    assert {("service.py", "check"), ("index.py", "entries"), ("limits.py", "wait")} <= called
+    assert any(e[0] == "builtin" and e[1] == "hmac_digest" for e in first)
+    assert sum(e == ("builtin", "ndarray.searchsorted") for e in first) >= 2
+
+
+def test_the_work_comparison_sees_an_enumerating_index(built, key, monkeypatch):
+    """The comparison above fails when the lookup leaks: a scan that stops at the match."""
+
+    def enumerate_until_found(self, digests):
+        found = []
+        for digest in digests:
+            for position, stored in enumerate(self._digests.tolist()):
+                if stored == digest:
+                    found.append(int(self._entries[position]))
+                    break
+        return found
+
+    monkeypatch.setattr(DigestIndex, "entries", enumerate_until_found)
+    warm_up, pairs = _hit_and_miss_pairs(built)
+    traced = _traced_checks(_app(built, key, lambda job: None), warm_up + list(pairs[0]))
+    assert len(traced[0]) < len(traced[1])  # the miss walked the whole index
 
 
 def test_nothing_typed_is_logged(built, key, caplog):
