@@ -7,6 +7,7 @@ encrypted like the store.
 
 from __future__ import annotations
 
+import copy
 import glob
 import os
 import re
@@ -292,6 +293,19 @@ class DuckDBEngine:
         """Flush the write-ahead log into the (encrypted) database file."""
         with self._store_errors():
             self.con.execute("CHECKPOINT")
+
+    @contextmanager
+    def beside(self) -> Iterator[DuckDBEngine]:
+        """A cursor on the same database, for queries run from another thread meanwhile."""
+        twin = copy.copy(self)
+        twin.con = self.con.cursor()  # its own connection: settings and catalogue are its own
+        try:
+            twin.con.execute("SET enable_progress_bar = false")
+            if CATALOG in {r[0] for r in twin.con.execute("SHOW DATABASES").fetchall()}:
+                twin.con.execute(f"USE {CATALOG}")
+            yield twin
+        finally:
+            twin.con.close()
 
     def close(self) -> None:
         """Checkpoint and close."""
