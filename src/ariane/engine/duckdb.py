@@ -142,9 +142,10 @@ class DuckDBEngine:
         if threads:
             config["threads"] = threads
         self.con = duckdb.connect(":memory:", config=config)
-        self.con.execute(f"LOAD '{httpfs_extension_path()}'")
-        # DuckDB would draw its own progress bar on the user's terminal during long queries.
+        # DuckDB would draw its own progress bar on the user's terminal during long queries
+        # (and into `scan --json`'s output): off before the first statement, however slow.
         self.con.execute("SET enable_progress_bar = false")
+        self.con.execute(f"LOAD '{httpfs_extension_path()}'")
         # Spilled intermediate results hold personal data too: keep them encrypted. (Set before
         # the folder: DuckDB refuses the setting once it sees spill files a killed run left.)
         self.con.execute("SET temp_file_encryption = true")
