@@ -384,3 +384,21 @@ def test_spill_files_of_a_killed_run_neither_block_nor_stay(tmp_path):
     with Case.open(tmp_path / "case") as case:
         assert case.engine().fetch("SELECT current_setting('temp_file_encryption')") == [(True,)]
     assert not spill.exists()
+
+
+# -- a second handle for another thread ----------------------------------------------------
+
+
+@pytest.mark.parametrize("in_memory", [False, True])
+def test_a_query_beside_sees_the_store_from_another_thread(tmp_path, in_memory):
+    from concurrent.futures import ThreadPoolExecutor
+
+    with Case.ephemeral(in_memory=in_memory) as case:
+        engine = case.engine()
+        _fill(case)  # 5,000 rows in raw_1, numbered 0 to 4,999
+        with engine.beside() as twin, ThreadPoolExecutor(max_workers=1) as thread:
+            counted = thread.submit(twin.fetch, "SELECT count(*), sum(n) FROM raw_1")
+            assert engine.fetch("SELECT count(*) FROM raw_1") == [(5_000,)]
+            assert counted.result() == [(5_000, 4_999 * 5_000 // 2)]
+        # Closing the second handle leaves the engine open.
+        assert engine.fetch("SELECT max(n) FROM raw_1") == [(4_999,)]

@@ -9,6 +9,7 @@ recorded in the case's ``case_stages`` table, so ``summary`` knows what the case
 from __future__ import annotations
 
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -124,9 +125,16 @@ def scan(
 ) -> ScanResult:
     """Read and classify files in memory (what spills is encrypted); keep nothing."""
     RunOptions(paths, memory_limit=memory_limit).check()
-    with Case.ephemeral(memory_limit=memory_limit, in_memory=True) as case:
+    with (
+        Case.ephemeral(memory_limit=memory_limit, in_memory=True) as case,
+        ThreadPoolExecutor(max_workers=1) as beside,
+    ):
+        # Labelling's reference data loads while the files are read: reading runs mostly
+        # in pyarrow and DuckDB, outside the interpreter's lock.
+        prepared = beside.submit(classify.prepare)
         engine = case.engine()
         summary = read.load(engine, paths, progress)
+        prepared.result()
         columns = classify.classify(engine, progress)
         link.link(engine, progress)
         summary.refresh(engine)

@@ -33,7 +33,7 @@ import json
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
-from ariane.classify import damage, notes, validators
+from ariane.classify import damage, headers, lexicon, notes, validators
 from ariane.classify.columns import (
     SPECIAL_LABELS,
     ColumnDecision,
@@ -80,6 +80,28 @@ class ColumnProfile:
     def as_contract(self) -> dict[str, Any]:
         """The ``columns`` entry of CONTRACT.md."""
         return {key: getattr(self, key) for key in _CONTRACT_KEYS}
+
+
+#: Values of many kinds, for :func:`prepare` to reach every check's reference data.
+_PREPARE_VALUES = (
+    "Jean Dupont", "Paris 15e", "01 23 45 67 89", "+33 6 12 34 56 78", "75015", "1985-03-02",
+    "12 rue de la Paix", "FR7630006000011234567890189", "A+", "mg/l", "laboratoire", "x",
+)  # fmt: skip
+
+
+def prepare() -> None:
+    """Load the reference data and compile the patterns that labelling needs, whatever the data.
+
+    Done on first use otherwise; ``scan`` runs it in a thread while the files are read (most
+    of reading runs in pyarrow and DuckDB, outside the interpreter's lock), so that it is
+    off the path. Labels are the same either way: every cache filled here is of pure
+    functions, and :func:`classify` ends by forgetting the values they saw.
+    """
+    for check in validators.CHECKS.values():
+        for value in _PREPARE_VALUES:
+            check(value)
+    lexicon.categories_in("x")
+    headers.header_scores("x")
 
 
 def classify(engine: Engine, progress: Progress = SILENT) -> list[ColumnProfile]:

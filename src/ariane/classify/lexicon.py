@@ -500,7 +500,10 @@ def _compiled() -> dict[str, re.Pattern[str]]:
 
 def normalise(text: str) -> str:
     """Lower case without accents, as DuckDB's ``strip_accents(lower(x))``."""
-    decomposed = unicodedata.normalize("NFKD", text.lower())
+    lowered = text.lower()
+    if lowered.isascii():  # nothing to decompose
+        return lowered
+    decomposed = unicodedata.normalize("NFKD", lowered)
     return "".join(ch for ch in decomposed if not unicodedata.combining(ch))
 
 

@@ -10,6 +10,7 @@ their own non-null values.
 from __future__ import annotations
 
 import statistics
+from concurrent.futures import ThreadPoolExecutor
 from typing import TYPE_CHECKING
 
 from ariane.classify import columns, keys
@@ -46,7 +47,6 @@ def profile_source(
     if not names:
         return []
     table = quote(data_table)
-    total, stats = _column_statistics(engine, table, names)
     # The sample's queries name the columns plainly and work on them unpivoted: DuckDB
     # plans a list of thousands of per-column expressions slowly.
     plain = ", ".join(quote(n) for n in names)
@@ -54,30 +54,52 @@ def profile_source(
         f"(SELECT row_number() OVER () AS {_ROW}, * FROM (SELECT {plain} FROM {table} "
         f"USING SAMPLE reservoir({SAMPLE_ROWS} ROWS) REPEATABLE ({_SEED})))"
     )
-    size = min(total, SAMPLE_ROWS)  # a reservoir holds all rows, or exactly its size
+    rows = int(engine.fetch(f"SELECT count(*) FROM {table}")[0][0])
+    size = min(rows, SAMPLE_ROWS)  # a reservoir holds all rows, or exactly its size
     aligned: dict[str, list[str | None]] = {n: [None] * size for n in names}
     for row, name, value in engine.fetch(
         f"SELECT {_ROW}, name, v FROM {_unpivoted(plain, sampled, _ROW)}"
     ):
         aligned[str(name)][int(row) - 1] = value
+    samples: dict[str, ColumnSample] = {}
+    with engine.beside() as twin, ThreadPoolExecutor(max_workers=1) as beside:
+        # The statistics run in the engine, outside the interpreter's lock, while the
+        # columns the sample filled (never sparse, whatever the statistics say) are
+        # measured here in Python.
+        counted = beside.submit(_column_statistics, twin, table, names)
+        for name in names:
+            values = [v for v in aligned[name] if v is not None]
+            if len(values) >= MIN_VALUES:
+                samples[name] = ColumnSample(
+                    name=name, values=values, null_rate=1.0, uniqueness=0.0
+                )
+                columns.measure(samples[name])
+        total, stats = counted.result()
     sparse = [
         n
         for n in names
-        if sum(v is not None for v in aligned[n]) < min(MIN_VALUES, stats.get(n, (0, 0))[0])
+        if n not in samples
+        and sum(v is not None for v in aligned[n]) < min(MIN_VALUES, stats.get(n, (0, 0))[0])
     ]
     more = _values_of_sparse_columns(engine, table, sparse)
-    samples = []
     for name in names:
+        if name not in samples:
+            values = more[name] if name in more else [v for v in aligned[name] if v is not None]
+            samples[name] = ColumnSample(name=name, values=values, null_rate=1.0, uniqueness=0.0)
+            columns.measure(samples[name])
         present, distinct = stats.get(name, (0, 0))
-        values = more[name] if name in more else [v for v in aligned[name] if v is not None]
-        sample = ColumnSample(
-            name=name,
-            values=values,
-            null_rate=1.0 - present / total if total else 1.0,
-            uniqueness=min(1.0, distinct / present) if present else 0.0,
-        )
-        columns.measure(sample)
-        samples.append(sample)
+        samples[name].null_rate = 1.0 - present / total if total else 1.0
+        samples[name].uniqueness = min(1.0, distinct / present) if present else 0.0
+    return _labelled(engine, data_table, [samples[n] for n in names], aligned)
+
+
+def _labelled(
+    engine: Engine,
+    data_table: str,
+    samples: list[ColumnSample],
+    aligned: dict[str, list[str | None]],
+) -> list[tuple[ColumnSample, ColumnDecision]]:
+    """Label the measured columns, then let them and the whole table settle the labels."""
     decisions = [columns.decide(s) for s in samples]
     _cross_check(samples, decisions, aligned)
     # Over the whole table: a sample holds too few rows of one person to tell a key.

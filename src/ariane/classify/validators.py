@@ -207,7 +207,10 @@ _PREGNANCY_VALUES = re.compile(
 
 def _lower_ascii(value: str) -> str:
     """Lower case without accents, punctuation kept (``VIH+`` stays ``vih+``)."""
-    decomposed = unicodedata.normalize("NFKD", value.strip().lower())
+    lowered = value.strip().lower()
+    if lowered.isascii():  # nothing to decompose
+        return lowered
+    decomposed = unicodedata.normalize("NFKD", lowered)
     return "".join(ch for ch in decomposed if not unicodedata.combining(ch))
 
 
@@ -522,9 +525,19 @@ def is_integer(value: str) -> bool:
 
 def is_free_text(value: str) -> bool:
     """Words with spaces, or short words and punctuation: what people type in a comment."""
-    words = value.split()
-    letters = sum(ch.isalpha() for ch in value)
-    return letters >= 2 and (len(words) >= 3 or not _NAME.match(value))
+    if len(value.split()) < 3 and _NAME.match(value):
+        return False
+    return _letters(value, 2)
+
+
+def _letters(value: str, wanted: int) -> bool:
+    """Whether ``value`` holds at least ``wanted`` letters (stops as soon as it does)."""
+    for ch in value:
+        if ch.isalpha():
+            wanted -= 1
+            if wanted <= 0:
+                return True
+    return wanted <= 0
 
 
 def forget_values() -> None:

@@ -9,6 +9,7 @@ without any stage changing.
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
+from contextlib import AbstractContextManager
 from typing import TYPE_CHECKING, Any, Protocol
 
 if TYPE_CHECKING:
@@ -59,6 +60,9 @@ class Engine(Protocol):
 
     def has_table(self, name: str) -> bool:
         """Whether a stored table ``name`` exists."""
+
+    def beside(self) -> AbstractContextManager[Engine]:
+        """A handle on the same tables for queries run from another thread meanwhile."""
 
     def close(self) -> None:
         """Release the engine's resources."""

@@ -7,6 +7,7 @@ encrypted like the store.
 
 from __future__ import annotations
 
+import copy
 import glob
 import os
 import re
@@ -141,9 +142,10 @@ class DuckDBEngine:
         if threads:
             config["threads"] = threads
         self.con = duckdb.connect(":memory:", config=config)
-        self.con.execute(f"LOAD '{httpfs_extension_path()}'")
-        # DuckDB would draw its own progress bar on the user's terminal during long queries.
+        # DuckDB would draw its own progress bar on the user's terminal during long queries
+        # (and into `scan --json`'s output): off before the first statement, however slow.
         self.con.execute("SET enable_progress_bar = false")
+        self.con.execute(f"LOAD '{httpfs_extension_path()}'")
         # Spilled intermediate results hold personal data too: keep them encrypted. (Set before
         # the folder: DuckDB refuses the setting once it sees spill files a killed run left.)
         self.con.execute("SET temp_file_encryption = true")
@@ -292,6 +294,19 @@ class DuckDBEngine:
         """Flush the write-ahead log into the (encrypted) database file."""
         with self._store_errors():
             self.con.execute("CHECKPOINT")
+
+    @contextmanager
+    def beside(self) -> Iterator[DuckDBEngine]:
+        """A cursor on the same database, for queries run from another thread meanwhile."""
+        twin = copy.copy(self)
+        twin.con = self.con.cursor()  # its own connection: settings and catalogue are its own
+        try:
+            twin.con.execute("SET enable_progress_bar = false")
+            if CATALOG in {r[0] for r in twin.con.execute("SHOW DATABASES").fetchall()}:
+                twin.con.execute(f"USE {CATALOG}")
+            yield twin
+        finally:
+            twin.con.close()
 
     def close(self) -> None:
         """Checkpoint and close."""

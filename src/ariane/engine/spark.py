@@ -310,6 +310,11 @@ class SparkEngine:
     def checkpoint(self) -> None:
         """Nothing to flush: every write is a complete Parquet generation."""
 
+    @contextmanager
+    def beside(self) -> Iterator[SparkEngine]:
+        """This engine itself: a SparkSession takes queries from several threads at once."""
+        yield self
+
     def close(self) -> None:
         """Drop the temporary tables and forget the case's key."""
         for name in list(self._temporary):

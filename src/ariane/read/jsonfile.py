@@ -20,6 +20,8 @@ import io
 import json
 import re
 from collections import Counter
+from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from typing import IO, Any, cast
 
 import pyarrow.compute as pc
@@ -169,28 +171,49 @@ def _ndjson(stream: IO[bytes], encoding: str, fallback: str | None, records: Rec
 
 
 def _blocks(stream: IO[bytes], lines: _Lines) -> None:
-    """Blocks of whole lines, each read in bulk if it is clean NDJSON, else line by line."""
-    bulk = Bulk()
+    """Blocks of whole lines, each read in bulk if it is clean NDJSON, else line by line.
+
+    Each block is read from the file before the last one is stored, so that Arrow parses
+    it in a thread meanwhile (:meth:`.Bulk.parse_ahead`).
+    """
+    with ThreadPoolExecutor(max_workers=1) as ahead:
+        bulk = Bulk(ahead)
+        pieces = _whole_lines(stream)
+        piece = next(pieces, None)
+        while piece is not None:
+            following = next(pieces, None)
+            if isinstance(piece, _Joined):
+                # A line longer than the limit: the careful reader skips it, memory bounded.
+                lines.read(cast(IO[bytes], piece))
+                return
+            _block(piece, bulk, lines, following if isinstance(following, bytes) else None)
+            piece = following
+
+
+def _whole_lines(stream: IO[bytes]) -> Iterator[bytes | _Joined]:
+    """The stream in blocks of whole lines; then, if a line outgrows the limit, the rest of
+    the stream from that line on (the last item)."""
     pending = b""
     while block := stream.read(BLOCK_BYTES):
         pending += block
         cut = pending.rfind(b"\n") + 1
         if not cut:
             if len(pending) > MAX_RECORD_BYTES:
-                # A line longer than the limit: the careful reader skips it, memory bounded.
-                lines.read(cast(IO[bytes], _Joined(pending, stream)))
+                yield _Joined(pending, stream)
                 return
             continue
-        _block(pending[:cut], bulk, lines)
+        yield pending[:cut]
         pending = pending[cut:]
     if pending:
-        _block(pending, bulk, lines)
+        yield pending
 
 
-def _block(block: bytes, bulk: Bulk, lines: _Lines) -> None:
+def _block(block: bytes, bulk: Bulk, lines: _Lines, following: bytes | None) -> None:
     records = lines.records
     body = block[3:] if lines.number == 0 and block.startswith(codecs.BOM_UTF8) else block
     found = bulk_rows(bulk, body, records.columns, records.overflowing)
+    if following is not None:
+        bulk.parse_ahead(following)  # with the types this block taught
     if found is None:
         lines.read(io.BytesIO(block))
         return

@@ -22,6 +22,7 @@ import io
 import json
 import re
 from collections.abc import Iterable
+from concurrent.futures import Executor, Future
 from dataclasses import dataclass
 
 import numpy as np
@@ -54,34 +55,34 @@ class _Unfit(Exception):
 
 
 class Bulk:
-    """Arrow's reading of blocks, with the types learnt so far (dates kept as text)."""
+    """Arrow's reading of blocks, with the types learnt so far (dates kept as text).
 
-    def __init__(self) -> None:
+    Given a thread (``ahead``), the next block can be parsed there while the last one is
+    being stored (:meth:`parse_ahead`): Arrow and DuckDB both run outside the interpreter's
+    lock. A parse made ahead is used only for that very block and with the types it was
+    made with, so the rows are the same either way.
+    """
+
+    def __init__(self, ahead: Executor | None = None) -> None:
         self.schema: pa.Schema | None = None
+        self._ahead = ahead
+        self._parsed: tuple[bytes, pa.Schema | None, Future[_Parsed]] | None = None
+
+    def parse_ahead(self, block: bytes) -> None:
+        """Start parsing ``block`` with the types known now (when a thread was given)."""
+        if self._ahead is not None:
+            self._parsed = (block, self.schema, self._ahead.submit(_parse, block, self.schema))
 
     def parse(self, block: bytes) -> tuple[pa.Table, pa.Array] | None:
         """The block as an Arrow table of its text and the line of each row within the
         block (0 for the first), or None if it is not clean NDJSON."""
-        lines = object_lines(block)
-        if lines is None:
-            return None
-        try:
-            table = self._read(block, self.schema)
-            if _has_timestamp(table.schema):
-                # Arrow reads ISO dates as timestamps: read them again as the text they are.
-                self.schema = _as_text(table.schema)
-                table = self._read(block, self.schema)
-        except pa.ArrowException:
-            return None
-        if _has_timestamp(table.schema) or table.num_rows != len(lines):
-            return None  # as many rows as lines: one object on each (see object_lines)
-        return table, lines
-
-    @staticmethod
-    def _read(block: bytes, schema: pa.Schema | None) -> pa.Table:
-        options = pj.ParseOptions(explicit_schema=schema, unexpected_field_behavior="infer")
-        read = pj.ReadOptions(block_size=_ARROW_BLOCK)
-        return pj.read_json(io.BytesIO(block), read_options=read, parse_options=options)
+        ahead, self._parsed = self._parsed, None
+        if ahead is not None and ahead[0] is block and ahead[1] is self.schema:
+            parsed = ahead[2].result()
+        else:
+            parsed = _parse(block, self.schema)
+        found, self.schema = parsed
+        return found
 
     def learn(self, table: pa.Table) -> None:
         """Keep the types of a block read in full (later blocks are read with them)."""
@@ -91,6 +92,35 @@ class Bulk:
             for field in self.schema:
                 known.setdefault(field.name, field)
         self.schema = pa.schema(list(known.values())) if known else None
+
+
+#: A block's table and the line of each row (or None: not clean NDJSON), and the types to
+#: read the next blocks with (learnt even when the block is refused, as before).
+_Parsed = tuple[tuple[pa.Table, pa.Array] | None, pa.Schema | None]
+
+
+def _parse(block: bytes, schema: pa.Schema | None) -> _Parsed:
+    """:meth:`Bulk.parse` without its state: the same block and types, the same result."""
+    lines = object_lines(block)
+    if lines is None:
+        return None, schema
+    try:
+        table = _read(block, schema)
+        if _has_timestamp(table.schema):
+            # Arrow reads ISO dates as timestamps: read them again as the text they are.
+            schema = _as_text(table.schema)
+            table = _read(block, schema)
+    except pa.ArrowException:
+        return None, schema
+    if _has_timestamp(table.schema) or table.num_rows != len(lines):
+        return None, schema  # as many rows as lines: one object on each (see object_lines)
+    return (table, lines), schema
+
+
+def _read(block: bytes, schema: pa.Schema | None) -> pa.Table:
+    options = pj.ParseOptions(explicit_schema=schema, unexpected_field_behavior="infer")
+    read = pj.ReadOptions(block_size=_ARROW_BLOCK)
+    return pj.read_json(io.BytesIO(block), read_options=read, parse_options=options)
 
 
 def bulk_rows(
