@@ -309,3 +309,18 @@ def test_an_abbreviated_number_header() -> None:
     assert header_scores("Pat.-Nr.") == {"id.internal": 0.6}
     assert header_scores("Vers.-Nr.") == {}  # Versicherung: the insured's or the NIR?
     assert header_scores("Nr.") == {}
+
+
+def test_membership_numbers_with_a_check_digit():
+    from stdnum import luhn
+
+    from ariane.classify.validators import is_health_card, is_kvnr, is_member_card
+
+    assert is_kvnr("A123456780") and not is_kvnr("A123456781")  # the key of the example
+    assert not is_kvnr("1123456780") and not is_kvnr("A12345678")
+    card = "802500000012345678"
+    card += luhn.calc_check_digit(card)
+    assert is_health_card(card) and is_member_card(card)
+    assert not is_health_card(card[:-1] + str((int(card[-1]) + 1) % 10))  # a wrong key
+    other = "4970" + card[4:-1]  # a payment card's issuer, Luhn-valid: not a health card
+    assert not is_health_card(other + luhn.calc_check_digit(other))

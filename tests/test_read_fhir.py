@@ -2,6 +2,8 @@
 
 import json
 
+import pytest
+
 from ariane.case import Case
 from ariane.read import load
 from ariane.read.sniff import sniff_format
@@ -231,8 +233,9 @@ def test_a_key_named_resource_type_deeper_inside_is_not_fhir():
     assert sniff_format(b'[{"name": "x", "source": {"resourceType": "Patient"}}]') == "json"
 
 
-def _bulk_export(folder, persons):
-    """A bulk export as a FHIR server writes it: one NDJSON file per resource type.
+def _bulk_export(folder, persons, parts=1):
+    """A bulk export as a FHIR server writes it: one NDJSON file per resource type, or
+    ``parts`` files per type.
 
     Each patient but every fourth points to its lab (``managingOrganization``); each has
     one Observation (its HIV test) and, for every third patient, a Condition, both pointing
@@ -271,6 +274,10 @@ def _bulk_export(folder, persons):
                     "code": {"coding": [{"code": "E11", "display": "Diabète de type 2"}]},
                 }
             )
+    # Results in another order than their patients (7 is prime to the counts used), so
+    # that each file of results points to patients of every Patient file.
+    observations = [observations[(7 * i) % len(observations)] for i in range(len(observations))]
+    conditions = [conditions[(7 * i) % len(conditions)] for i in range(len(conditions))]
     files = []
     for kind, resources in (
         ("Patient", patients),
@@ -278,9 +285,14 @@ def _bulk_export(folder, persons):
         ("Condition", conditions),
         ("Organization", labs),
     ):
-        path = folder / f"{kind}.ndjson"
-        path.write_text("".join(json.dumps(r) + "\n" for r in resources))
-        files.append(path)
+        # A server writes a type as files of so many resources each; a file of one
+        # resource is one line (two labs over three files: one each, and no third).
+        size = -(-len(resources) // parts)
+        for part in range(min(parts, len(resources))):
+            path = folder / (f"{kind}.{part:03d}.ndjson" if parts > 1 else f"{kind}.ndjson")
+            chunk = resources[part * size : (part + 1) * size]
+            path.write_text("".join(json.dumps(r) + "\n" for r in chunk))
+            files.append(path)
     return files, len(labs), len(conditions)
 
 
@@ -310,5 +322,59 @@ def test_run_on_a_bulk_export_of_one_file_per_type(tmp_path):
     records = {c["controller_id"]: c["records"] for c in found["controllers"]}
     per_lab = [sum(1 for p in persons if p.lab == n) for n in range(labs)]
     # Every Patient is its lab's, and each lab's own row names it.
+    assert records == {"LAB01": per_lab[0] + 1, "LAB02": per_lab[1] + 1}
+    assert found["unattributed_records"] == 0
+
+
+def _manifest(folder, files):
+    """The output manifest of a bulk export (FHIR Bulk Data Access): each file by type and
+    URL, the server's URL ending in the file's name, as a client saves them side by side."""
+    manifest = {
+        "transactionTime": "2026-11-30T10:00:00Z",
+        "request": "https://fhir.example/$export?_type=Patient,Observation",
+        "requiresAccessToken": True,
+        "output": [
+            {"type": f.name.split(".")[0], "url": f"https://fhir.example/out/{f.name}"}
+            for f in files
+        ],
+        "error": [],
+    }
+    path = folder / "manifest.json"
+    path.write_text(json.dumps(manifest, indent=2))
+    return path
+
+
+@pytest.mark.parametrize("given", ["files", "folder", "manifest"])
+def test_run_on_a_bulk_export_of_several_files_per_type(tmp_path, given):
+    """A type split over several NDJSON files (Patient.000, Patient.001...) is one table:
+    every Observation and Condition folds into its Patient whatever file holds either,
+    every patient is a record and a person, attributed to its lab. The export is given as
+    its files, its folder or its manifest."""
+    import typer.testing
+
+    from ariane.cli import app
+
+    persons = people(90)
+    parts = 3
+    files, labs, conditions = _bulk_export(tmp_path / "export", persons, parts)
+    inputs = {
+        "files": files,
+        "folder": [tmp_path / "export"],
+        "manifest": [_manifest(tmp_path / "export", files)],
+    }[given]
+    (tmp_path / "registry.csv").write_text(REGISTRY, encoding="utf-8")
+    runner = typer.testing.CliRunner()
+    case = tmp_path / "case"
+    arguments = ["run", *map(str, inputs), "--case", str(case), "--quiet"]
+    result = runner.invoke(app, [*arguments, "--registry", str(tmp_path / "registry.csv")])
+    assert result.exit_code == 0, result.output
+    found = json.loads(runner.invoke(app, ["summary", str(case), "--json"]).stdout)
+    assert found["rows"] + found["quarantined"] == len(persons) * 2 + conditions + labs
+    assert found["quarantined"] == 0
+    assert found["linked"] == len(persons) + conditions
+    assert found["persons"] == len(persons)
+    assert found["special_categories"]["hiv"] == sum(p.hiv for p in persons)
+    records = {c["controller_id"]: c["records"] for c in found["controllers"]}
+    per_lab = [sum(1 for p in persons if p.lab == n) for n in range(labs)]
     assert records == {"LAB01": per_lab[0] + 1, "LAB02": per_lab[1] + 1}
     assert found["unattributed_records"] == 0

@@ -224,9 +224,136 @@ HELDOUT: dict[str, Callable[..., Built]] = {
 }
 
 
+# --- a third set: membership numbers with no insurer beside them, and internal ids that
+# --- must stay so; written by hand before the classifier told them apart ----------------
+def _digits(p: Person) -> str:
+    """The NIR's digits (Corsica's 2A and 2B as 20)."""
+    return p.nir.replace("A", "0").replace("B", "0")
+
+
+def _mutuelle_number(p: Person) -> str:
+    """The membership number of a French complementary insurer, each in its own scheme
+    (lengths, letters, separators differ from one insurer to the next)."""
+    digits = _digits(p)[1:13]
+    schemes = {
+        "MGEN": lambda: digits[:10],
+        "Harmonie Mutuelle": lambda: f"{digits}",
+        "Malakoff Humanis": lambda: f"MH{digits[2:10]}",
+        "AG2R La Mondiale": lambda: f"{digits[3:11]}A",
+        "Intériale": lambda: f"INT-{digits[4:11]}",
+        "Groupama": lambda: f"GMA{digits[1:8]}",
+    }
+    return schemes.get(p.insurer, lambda: f"{digits[:9]}")()
+
+
+def _kvnr(p: Person) -> str:
+    """A German insurance number with its check digit (letter, eight digits, key)."""
+    letter = "ABCDEFGHIJKLMNOPRSTUVWXYZ"[int(_digits(p)[7:9]) % 25]
+    body = _digits(p)[5:13]
+    digits = f"{ord(letter) - 64:02d}{body}"
+    total = sum(sum(divmod(int(d) * (1 + i % 2), 10)) for i, d in enumerate(digits))
+    return f"{letter}{body}{total % 10}"
+
+
+def _health_card(p: Person) -> str:
+    """A European Health Insurance Card number: 80, the country, digits, a Luhn key."""
+    from stdnum import luhn
+
+    country = ("250", "620", "724", "276")[int(_digits(p)[12]) % 4]
+    body = f"80{country}{_digits(p)[:13]}0"
+    return body + luhn.calc_check_digit(body)
+
+
+HEADERLESS_MUTUELLE: list[Field] = [
+    ("col_1", "id.internal", lambda p: f"{2021000000 + int(p.nir[7:13])}"),
+    ("col_2", "person.last_name", lambda p: p.last.upper()),
+    ("col_3", "person.first_name", lambda p: p.first),
+    ("col_4", "person.birth_date", lambda p: p.birth.strftime("%d/%m/%Y")),
+    ("col_5", "insurance.member_id", _mutuelle_number),
+    ("col_6", "contact.phone", lambda p: p.phone),
+]
+
+
+def headerless_mutuelle_semicolon(out: Path, rows: int = 300, seed: int = 41) -> Built:
+    """No header, ``;``: the lab's file number, the patient, then the membership number at
+    the patient's mutuelle (each mutuelle its own scheme), no insurer named."""
+    ppl = people(rows // 2, seed, 0.0)
+    tests = [("col_7", "health.test", 2), ("col_8", "health.test", 3), ("col_9", "other", 4)]
+    return _results(out / "extract.csv", ppl, HEADERLESS_MUTUELLE, tests, ";", header=False)
+
+
+POLISH_KVNR: list[Field] = [
+    ("Nr pacjenta", "id.internal", lambda p: f"K/{int(p.nir[7:13]):06d}"),
+    ("Nazwisko", "person.last_name", lambda p: p.last),
+    ("Imię", "person.first_name", lambda p: p.first),
+    ("Data urodzenia", "person.birth_date", lambda p: p.birth.isoformat()),
+    ("Nr ubezpieczenia", "insurance.member_id", _kvnr),
+]
+
+
+def polish_kvnr_csv(out: Path, rows: int = 300, seed: int = 42) -> Built:
+    """Polish headers (a cross-border lab), ``,``: German insurance numbers, no insurer."""
+    ppl = people(rows // 2, seed, 0.0)
+    tests = [("Badanie", "health.test", 2), ("Wynik", "health.test", 3), ("Jedn.", "other", 4)]
+    return _results(out / "wyniki.csv", ppl, POLISH_KVNR, tests, ",")
+
+
+HEADERLESS_EHIC: list[Field] = [
+    ("col_1", "person.last_name", lambda p: p.last.upper()),
+    ("col_2", "person.first_name", lambda p: p.first),
+    ("col_3", "person.birth_date", lambda p: p.birth.strftime("%d.%m.%Y")),
+    ("col_4", "insurance.member_id", _health_card),
+    ("col_5", "id.internal", lambda p: f"{int(p.nir[7:13]) * 3 + 100000}"),
+]
+
+
+def headerless_ehic_tab(out: Path, rows: int = 300, seed: int = 43) -> Built:
+    """No header, tabs: visitors' European Health Insurance Cards, then the file number."""
+    ppl = people(rows // 2, seed, 0.0)
+    tests = [("col_6", "health.test", 2), ("col_7", "health.test", 3), ("col_8", "other", 4)]
+    return _results(out / "visitors.tsv", ppl, HEADERLESS_EHIC, tests, "\t", header=False)
+
+
+def headerless_two_numbers(out: Path, rows: int = 300, seed: int = 44) -> Built:
+    """No header, ``,``: patient numbers 1..N and sample numbers of two sites
+    (``RN21-000123``, ``SM21-000456``): both the lab's own numbers, no membership number."""
+    ppl = people(rows // 2, seed, 0.0)
+    rng = random.Random(seed)
+    table, listed = [], []
+    for n, p in enumerate(ppl, start=1):
+        for analysis in rng.sample(ANALYSES, 2):
+            sample = f"{rng.choice(('RN', 'SM'))}21-{len(table) + 1:06d}"
+            table.append([str(n), p.last, p.first, p.birth.isoformat(), sample, analysis[2],
+                          analysis[3], analysis[4]])  # fmt: skip
+            listed.append(p)
+    path = out / "samples.csv"
+    path.write_text(_csv_text(None, table, ",", "\n"), encoding="utf-8")
+    fields: list[Field] = [
+        ("col_1", "id.internal", lambda p: ""),
+        ("col_2", "person.last_name", lambda p: p.last),
+        ("col_3", "person.first_name", lambda p: p.first),
+        ("col_4", "person.birth_date", lambda p: p.birth.isoformat()),
+        ("col_5", "id.internal", lambda p: ""),
+    ]
+    truth = _truth(str(path), listed, fields)
+    truth["columns"][str(path)].update(
+        {"col_6": "health.test", "col_7": "health.test", "col_8": "other"}
+    )
+    return [path], truth
+
+
+#: The third set: membership numbers told by their values, and internal ids kept.
+MEMBERSHIP: dict[str, Callable[..., Built]] = {
+    "headerless_mutuelle_semicolon": headerless_mutuelle_semicolon,
+    "polish_kvnr_csv": polish_kvnr_csv,
+    "headerless_ehic_tab": headerless_ehic_tab,
+    "headerless_two_numbers": headerless_two_numbers,
+}
+
+
 def build(name: str, out: Path, rows: int = 300) -> Built:
     out.mkdir(parents=True, exist_ok=True)
-    return {**BUILDERS, **HELDOUT}[name](out, rows)
+    return {**BUILDERS, **HELDOUT, **MEMBERSHIP}[name](out, rows)
 
 
 if __name__ == "__main__":  # python tests/witness_unseen.py: the figures of each witness
@@ -236,7 +363,7 @@ if __name__ == "__main__":  # python tests/witness_unseen.py: the figures of eac
 
     right = total = 0
     with tempfile.TemporaryDirectory() as tmp:
-        for name in [*BUILDERS, *HELDOUT]:
+        for name in [*BUILDERS, *HELDOUT, *MEMBERSHIP]:
             m = evaluate(*build(name, Path(tmp) / name))
             total += m["columns"]
             right += m["columns"] - len(m["wrong"])

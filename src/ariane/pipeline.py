@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -49,7 +49,8 @@ class RunOptions:
             raise ConfigError("--spark-master is for --engine spark")
         memory_limit_bytes(self.memory_limit)
         for path in self.paths:
-            _require_file(path, InputError)
+            if not path.is_dir():  # a folder is read as the files inside it
+                _require_file(path, InputError)
         for option in (self.registry, self.facts, *self.controller_patients.values()):
             if option is not None:
                 _require_file(option, ConfigError)
@@ -125,6 +126,7 @@ def scan(
 ) -> ScanResult:
     """Read and classify files in memory (what spills is encrypted); keep nothing."""
     RunOptions(paths, memory_limit=memory_limit).check()
+    paths = read.given_files(paths)
     with (
         Case.ephemeral(memory_limit=memory_limit, in_memory=True) as case,
         ThreadPoolExecutor(max_workers=1) as beside,
@@ -144,6 +146,7 @@ def scan(
 def run(case_dir: Path, options: RunOptions, progress: Progress = SILENT) -> RunResult:
     """Run every built stage on the inputs into a new encrypted case at ``case_dir``."""
     options.check()
+    options = replace(options, paths=read.given_files(options.paths))
     case = Case.create(
         case_dir,
         memory_limit=options.memory_limit,

@@ -13,6 +13,7 @@ and month agree with the NIRs of the same rows is the birth date.
 
 from __future__ import annotations
 
+import re
 import statistics
 from collections import Counter
 from dataclasses import dataclass, field
@@ -91,7 +92,7 @@ MATCH_CHECKS: dict[str, tuple[str, ...]] = {
     "health.pregnancy": ("pregnancy_value", "yes_no"),
     "health.note": ("note",),
     "id.internal": ("identifier",),
-    "insurance.member_id": ("identifier",),
+    "insurance.member_id": ("member_card", "identifier"),
 }
 
 
@@ -234,7 +235,9 @@ def value_scores(sample: ColumnSample) -> dict[str, float]:
         # births or visits, which the date labels then score higher.)
         "id.internal": max(0.0, r["identifier"] - r["date"] - max(r["loinc"], r["measurement"]))
         * min(0.65, 0.1 + 0.6 * sample.uniqueness),
-        "insurance.member_id": 0.15 * r["identifier"],  # only a header can tell
+        # Most membership numbers only a header, or the columns beside, can tell; the
+        # numbers of German insurers and of health insurance cards have a check digit.
+        "insurance.member_id": max(0.15 * r["identifier"], 0.9 * r["member_card"]),
         # Measures (3,9-5,8; 72,5) and units (mmol/L) name nothing personal: a vague header
         # ("Valeurs de référence") does not make them identifiers.
         "other": max(OTHER_SCORE, 0.5 * max(r["measurement"], r["unit"])),
@@ -439,21 +442,62 @@ _SURE_HEADER = 0.7
 
 
 def member_numbers_beside_insurers(measured: list[tuple[ColumnSample, ColumnDecision]]) -> None:
-    """A table's second patient-like number, right beside its insurer's name, is the
-    membership number at that insurer (``Kasse | Vers.-Nr.``, ``Mutuelle | N° adh``): the
-    other one is the file's own patient number. Only a header could tell them apart, and a
-    header sure of a patient number keeps it."""
+    """Of a table's two patient-like numbers, the membership number at an insurer: the one
+    right beside the insurer's name (``Kasse | Vers.-Nr.``, ``Mutuelle | N° adh``), else,
+    with no insurer beside (no header, or one in an unknown language), the one written in
+    the several numbering schemes of several insurers, the other being in one scheme (the
+    file's own patient numbers). A header sure of a patient number keeps it."""
     internal = [i for i, (_s, d) in enumerate(measured) if d.label == "id.internal"]
     if len(internal) < 2:
         return
     insurers = {i for i, (_s, d) in enumerate(measured) if d.label == "insurance.insurer"}
     beside = [i for i in internal if {i - 1, i + 1} & insurers]
+    why = "a second number beside the insurer"
     if len(beside) != 1:
-        return
+        schemes = {i: numbering_schemes(measured[i][0].values) for i in internal}
+        mixed = [i for i in internal if schemes[i] >= _MEMBER_SCHEMES]
+        own = [i for i in internal if schemes[i] < _MEMBER_SCHEMES]
+        if len(mixed) != 1 or not own:
+            return
+        beside, why = mixed, "numbers of several insurers' schemes beside the file's own"
     sample, decision = measured[beside[0]]
     if headers.header_scores(sample.name).get("id.internal", 0.0) >= _SURE_HEADER:
         return
-    relabel(decision, "insurance.member_id", sample, "a second number beside the insurer")
+    relabel(decision, "insurance.member_id", sample, why)
+
+
+#: Numbering schemes in one column from which it gathers the numbers of several issuers.
+_MEMBER_SCHEMES = 3
+#: Share of a column's values a scheme must hold to count (a few odd values do not).
+_SCHEME_SHARE = 0.05
+_LEADING_LETTERS = re.compile(r"[A-Za-z]*")
+
+
+def numbering_schemes(values: list[str]) -> int:
+    """How many numbering schemes a column's values follow, each held by a share of them:
+    a scheme is the letters a number begins with and the shape of the rest (digits,
+    letters, separators, length; numbers of fewer than eight digits counted 1..N, whatever
+    their length). One system numbers its patients in one scheme (``P`` and six digits;
+    or 1..N); the members of several insurers come in several (``MG0512345678``, ``HA...``;
+    ``1234567890123``, ``0012345678``...)."""
+    if not values:
+        return 0
+    shapes = Counter(_scheme(v) for v in values)
+    return sum(1 for n in shapes.values() if n >= _SCHEME_SHARE * len(values))
+
+
+#: Digits from which a number is issued in a fixed length: shorter, it is counted (1..N).
+_ISSUED_DIGITS = 8
+
+
+def _scheme(value: str) -> tuple[str, str]:
+    text = value.strip()
+    if text.isdigit() and len(text) < _ISSUED_DIGITS and not text.startswith("0"):
+        return "", "counted"  # 7, 42, 815: one counter, whatever its length
+    prefix = _LEADING_LETTERS.match(text)
+    letters = prefix.group() if prefix else ""
+    rest = text[len(letters) :]
+    return letters.upper(), "".join("9" if c.isdigit() else "A" if c.isalpha() else c for c in rest)
 
 
 def nir_agreement(

@@ -71,7 +71,9 @@ _TOWN_POSTAL = re.compile(r"[a-z].*?,? ([a-z][a-z ]{1,45}?) (?:\d{5}|\d{2} \d{3}
 _ARRONDISSEMENT = re.compile(
     r"\s+\d{1,2}\s*(?:e|er|eme|ème)?(?:\s+arr(?:ondissement)?\.?)?$", re.IGNORECASE
 )
-_IDENTIFIER = re.compile(r"^[A-Za-z0-9]*\d[A-Za-z0-9]*(?:[\-_/.:][A-Za-z0-9]+)*$")
+_IDENTIFIER_LENGTH = 64
+#: Runs of letters and digits between separators, a digit in any run (``K/000123`` too).
+_IDENTIFIER = re.compile(r"^(?=[^ ]*\d)[A-Za-z0-9]+(?:[\-_/.:][A-Za-z0-9]+)*$")
 _INTEGER = re.compile(r"^\d+$")
 _LOINC = re.compile(r"^(\d{1,5})-(\d)$")
 #: Lab units: a prefix, a quantity, per a volume, mass, time or count (UCUM-like spellings).
@@ -513,9 +515,40 @@ def is_result_number(value: str) -> bool:
     return bool(_RESULT_NUMBER.match(value.strip()))
 
 
+_KVNR = re.compile(r"[A-Z][0-9]{9}")
+_HEALTH_CARD = re.compile(r"80[0-9]{14,18}")
+
+
+def is_kvnr(value: str) -> bool:
+    """A German statutory insurance number (*Krankenversichertennummer*): a letter, eight
+    digits and a check digit; the letter as its two-digit rank, then the digits weighted
+    1, 2, 1, 2..., the digits of the products summed, modulo 10."""
+    text = value.strip().upper()
+    if not _KVNR.fullmatch(text):
+        return False
+    digits = f"{ord(text[0]) - 64:02d}{text[1:9]}"
+    total = sum(sum(divmod(int(d) * (1 + i % 2), 10)) for i, d in enumerate(digits))
+    return total % 10 == int(text[9])
+
+
+def is_health_card(value: str) -> bool:
+    """The number of a health insurance card under ISO/IEC 7812 (issuers of health care
+    begin with 80, then the country: 80250 France, 80756 Switzerland, 80276 Germany, as
+    on a European Health Insurance Card), 16 to 20 digits with a Luhn key."""
+    text = value.replace(" ", "").replace("-", "")
+    return bool(_HEALTH_CARD.fullmatch(text)) and luhn.is_valid(text)
+
+
+def is_member_card(value: str) -> bool:
+    """A number that only an insurer issues to its members: a German insurance number or
+    a health insurance card number."""
+    return is_kvnr(value) or is_health_card(value)
+
+
 def is_identifier(value: str) -> bool:
-    """A code with at least one digit and no spaces: ``P000123``, ``LAB-2021-004``."""
-    return bool(_IDENTIFIER.match(value)) and len(value) <= 40
+    """A code with at least one digit and no spaces: ``P000123``, ``LAB-2021-004``,
+    ``urn:uuid:6f1c...`` (a FHIR reference: 45 characters)."""
+    return len(value) <= _IDENTIFIER_LENGTH and bool(_IDENTIFIER.match(value))
 
 
 def is_integer(value: str) -> bool:
@@ -587,6 +620,7 @@ CHECKS: dict[str, Callable[[str], bool]] = {
     "measurement": is_measurement,
     "result_number": is_result_number,
     "identifier": is_identifier,
+    "member_card": is_member_card,
     "integer": is_integer,
     "free_text": is_free_text,
 }

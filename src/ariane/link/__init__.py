@@ -4,6 +4,10 @@ Public entry point: :func:`link`, run after ``classify`` and before ``resolve``.
 sources of one input file (the sheets of a workbook, the tables of a SQL dump or an SQLite
 database, the resource types of a FHIR bundle, the files of one archive), :mod:`.discover`
 finds from the values alone which table's column holds the identifiers of another's rows.
+The FHIR files of a run (a bulk export's NDJSON, a Bundle per patient) are one input, and a
+resource type split over several files (``Patient.000.ndjson``, ``Patient.001.ndjson``...)
+one table for linking, each file's rows staying its own source's: keys are found over all
+its files, and folding writes into each.
 A child table is then folded into its parent, deepest first (results -> visits -> patients):
 
 * the parent's raw table gains one column per child column, ``<child>.<column>``, holding
@@ -57,6 +61,8 @@ _PERSON_FAMILIES = ("person.", "contact.", "id.")
 _PROVENANCE = ("_source_id", "_record", "_line")
 #: The group of a run's FHIR NDJSON files, linked together (no file path looks like it).
 BULK_EXPORT = "\0fhir-ndjson"
+#: The tables standing for several sources while linking (dropped once done).
+FAMILY_TABLE = "link_family_"
 
 
 @dataclass(frozen=True)
@@ -81,11 +87,14 @@ def link(engine: Engine, progress: Progress = SILENT) -> list[LinkSummary]:
         for tables in groups:
             links = discover(engine, tables) if len(tables) > 1 else []
             for found in sorted(links, key=lambda x: -x.depth):  # deepest first
-                done.append(_fold(engine, found))
+                done += _fold(engine, found)
             if len(tables) > 1:
                 folded = {found.child.source_id for found in links}
                 for lookup in dimensions(engine, tables, folded):
                     _look_up(engine, lookup)
+            for table in tables:
+                if table.members:
+                    engine.execute(f"DROP TABLE IF EXISTS {quote(table.data_table)}")
             task.advance()
     return done
 
@@ -114,25 +123,74 @@ def _tables_by_input(engine: Engine) -> list[list[Table]]:
             labels[int(source_id)][str(column)] = str(label)
     stored = set(engine.tables())
     groups: dict[str, list[Table]] = defaultdict(list)
-    for source_id, path, fmt, data_table, columns, rows in engine.fetch(
-        "SELECT source_id, path, format, data_table, columns, rows FROM read_sources "
-        "WHERE linked_to IS NULL ORDER BY source_id"
+    types: dict[str, list[Table]] = defaultdict(list)
+    for source_id, path, fmt, data_table, columns, rows, kind in engine.fetch(
+        "SELECT source_id, path, format, data_table, columns, rows, table_name "
+        "FROM read_sources WHERE linked_to IS NULL ORDER BY source_id"
     ):
         if data_table in stored and rows:
             table = Table(int(source_id), data_table, tuple(columns), int(rows), labels[source_id])
-            # A FHIR bulk export is one NDJSON file per resource type, pointing to each
-            # other by ``Patient/<id>``: its files are one input.
-            groups[BULK_EXPORT if fmt == "fhir-ndjson" else str(path)].append(table)
+            if fmt in ("fhir-ndjson", "fhir-json"):
+                # A FHIR bulk export is NDJSON files of one resource type each, pointing
+                # to each other by ``Patient/<id>``; other servers write a Bundle per
+                # patient: a run's FHIR files are one input, and the sources of one
+                # resource type (a large type split over files) one table.
+                types[str(kind)].append(table)
+            else:
+                groups[str(path)].append(table)
+    if types:
+        groups[BULK_EXPORT] = [
+            _family(engine, members) if len(members) > 1 else members[0]
+            for members in types.values()
+        ]
     return list(groups.values())
 
 
-def _fold(engine: Engine, found: Link) -> LinkSummary:
+def _family(engine: Engine, members: list[Table]) -> Table:
+    """One table standing for several sources of one type: their rows side by side."""
+    labels: dict[str, str] = {}
+    for member in members:
+        for column, label in member.labels.items():
+            labels.setdefault(column, label)
+    first = members[0]
+    family = Table(
+        first.source_id,
+        f"{FAMILY_TABLE}{first.source_id}",
+        tuple(dict.fromkeys(c for m in members for c in m.columns)),
+        sum(m.rows for m in members),
+        labels,
+        tuple(members),
+    )
+    _gather(engine, family)
+    return family
+
+
+def _gather(engine: Engine, family: Table) -> None:
+    """(Re)write a family's table from its sources as they are now (folds add columns)."""
+    own = {m.source_id: _columns(engine, m.source_id) for m in family.members}
+    columns = list(dict.fromkeys(c for m in family.members for c in own[m.source_id]))
+    # One statement a source: a folder of a Bundle per patient makes thousands of them.
+    for n, member in enumerate(family.members):
+        values = [
+            quote(c) if c in own[member.source_id] else f"CAST(NULL AS VARCHAR) AS {quote(c)}"
+            for c in columns
+        ]
+        select = f"SELECT {', '.join([*values, *_PROVENANCE])} FROM {quote(member.data_table)}"
+        if n == 0:
+            engine.materialise(family.data_table, select)
+        else:
+            engine.execute(f"INSERT INTO {quote(family.data_table)} {select}")
+
+
+def _fold(engine: Engine, found: Link) -> list[LinkSummary]:
+    """Fold the child's rows into the parent's records; one summary per child source."""
     child, parent = found.child, found.parent
     keys = f"SELECT DISTINCT {key(found.parent_column)} AS k FROM {quote(parent.data_table)}"
-    orphans = _quarantine_orphans(engine, found, keys)
+    orphans = {c.source_id: _quarantine_orphans(engine, c, found.child_column, keys)
+               for c in child.sources}  # fmt: skip
     prefix = _prefix(engine, child.source_id)
-    parent_columns = _columns(engine, parent.source_id)
-    child_columns = [c for c in _columns(engine, child.source_id) if c != found.child_column]
+    parent_columns = _all_columns(engine, parent)
+    child_columns = [c for c in _all_columns(engine, child) if c != found.child_column]
     folded = _names(prefix, child_columns, parent_columns)
     # list() then sort per group: several times faster than an ordered string_agg.
     aggregates = ", ".join(
@@ -140,79 +198,100 @@ def _fold(engine: Engine, found: Link) -> LinkSummary:
         f"AS {quote(name)}"
         for c, name in zip(child_columns, folded, strict=True)
     )
-    own = ", ".join(f"p.{quote(c)}" for c in parent_columns)
     added = ", ".join(f"a.{quote(name)}" for name in folded)
     provenance = ", ".join(f"p.{c}" for c in _PROVENANCE)
-    if folded:
-        engine.materialise(
-            parent.data_table,
-            f"""
-            SELECT {own}, {added}, {provenance}
-            FROM {quote(parent.data_table)} p
-            LEFT JOIN (SELECT {key(found.child_column)} AS __key, {aggregates}
-                       FROM {quote(child.data_table)} GROUP BY 1) a
-                   ON a.__key = {key(found.parent_column, "p.")}
-            ORDER BY p._record
-            """,
+    for target in parent.sources:
+        own_columns = _columns(engine, target.source_id)
+        if folded:
+            own = ", ".join(f"p.{quote(c)}" for c in own_columns)
+            engine.materialise(
+                target.data_table,
+                f"""
+                SELECT {own}, {added}, {provenance}
+                FROM {quote(target.data_table)} p
+                LEFT JOIN (SELECT {key(found.child_column)} AS __key, {aggregates}
+                           FROM {quote(child.data_table)} GROUP BY 1) a
+                       ON a.__key = {key(found.parent_column, "p.")}
+                ORDER BY p._record
+                """,
+            )
+        engine.execute(
+            "UPDATE read_sources SET columns = ? WHERE source_id = ?",
+            [[*own_columns, *folded], target.source_id],
         )
-    linked = int(engine.fetch(f"SELECT count(*) FROM {quote(child.data_table)}")[0][0])
-    engine.execute(
-        "UPDATE read_sources SET columns = ? WHERE source_id = ?",
-        [[*parent_columns, *folded], parent.source_id],
-    )
-    engine.execute(
-        "UPDATE read_sources SET rows = ?, quarantined = quarantined + ?, linked_to = ?, "
-        "linked = ? WHERE source_id = ?",
-        [linked, orphans, parent.source_id, linked, child.source_id],
-    )
+    if parent.members:
+        _gather(engine, parent)  # a deeper fold's columns, for the fold into its parent
     _label_folded(engine, found, dict(zip(child_columns, folded, strict=True)))
-    engine.execute(
-        f"INSERT INTO {LINKS_TABLE} VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-        [child.source_id, found.child_column, parent.source_id, found.parent_column,
-         round(found.coverage, 4), found.keys, found.depth, linked, orphans, folded],
-    )  # fmt: skip
-    return LinkSummary(
-        child.source_id, found.child_column, parent.source_id, found.parent_column,
-        round(found.coverage, 4), linked, orphans,
-    )  # fmt: skip
+    done = []
+    for source in child.sources:
+        linked = int(engine.fetch(f"SELECT count(*) FROM {quote(source.data_table)}")[0][0])
+        engine.execute(
+            "UPDATE read_sources SET rows = ?, quarantined = quarantined + ?, linked_to = ?, "
+            "linked = ? WHERE source_id = ?",
+            [linked, orphans[source.source_id], parent.source_id, linked, source.source_id],
+        )
+        engine.execute(
+            f"INSERT INTO {LINKS_TABLE} VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            [source.source_id, found.child_column, parent.source_id, found.parent_column,
+             round(found.coverage, 4), found.keys, found.depth, linked,
+             orphans[source.source_id], folded],
+        )  # fmt: skip
+        done.append(
+            LinkSummary(
+                source.source_id,
+                found.child_column,
+                parent.source_id,
+                found.parent_column,
+                round(found.coverage, 4),
+                linked,
+                orphans[source.source_id],
+            )  # fmt: skip
+        )
+    return done
+
+
+def _all_columns(engine: Engine, table: Table) -> list[str]:
+    """The columns of a table's sources, as they are now, in order."""
+    return list(dict.fromkeys(c for t in table.sources for c in _columns(engine, t.source_id)))
 
 
 def _look_up(engine: Engine, lookup: Lookup) -> None:
     """Write into each record the FINESS and name of the lab it points to, as
     ``<dimension>.<column>`` with the dimension's labels; the lab's rows stay its own."""
-    table, dimension = lookup.table, lookup.dimension
-    own = _columns(engine, table.source_id)
-    added = _names(_prefix(engine, dimension.source_id), list(lookup.provides), own)
+    dimension = lookup.dimension
+    added = _names(
+        _prefix(engine, dimension.source_id),
+        list(lookup.provides),
+        _all_columns(engine, lookup.table),
+    )
     looked_up = ", ".join(
         f"any_value({value(c)}) AS {quote(name)}"
         for c, name in zip(lookup.provides, added, strict=True)
     )
-    engine.materialise(
-        table.data_table,
-        f"""
-        SELECT {", ".join(f"p.{quote(c)}" for c in own)},
-               {", ".join(f"d.{quote(name)}" for name in added)},
-               {", ".join(f"p.{c}" for c in _PROVENANCE)}
-        FROM {quote(table.data_table)} p
-        LEFT JOIN (SELECT {key(lookup.key)} AS __key, {looked_up}
-                   FROM {quote(dimension.data_table)} GROUP BY 1) d
-               ON d.__key = {key(lookup.column, "p.")}
-        ORDER BY p._record
-        """,
-    )
-    engine.execute(
-        "UPDATE read_sources SET columns = ? WHERE source_id = ?",
-        [[*own, *added], table.source_id],
-    )
+    for table in lookup.table.sources:
+        own = _columns(engine, table.source_id)
+        engine.materialise(
+            table.data_table,
+            f"""
+            SELECT {", ".join(f"p.{quote(c)}" for c in own)},
+                   {", ".join(f"d.{quote(name)}" for name in added)},
+                   {", ".join(f"p.{c}" for c in _PROVENANCE)}
+            FROM {quote(table.data_table)} p
+            LEFT JOIN (SELECT {key(lookup.key)} AS __key, {looked_up}
+                       FROM {quote(dimension.data_table)} GROUP BY 1) d
+                   ON d.__key = {key(lookup.column, "p.")}
+            ORDER BY p._record
+            """,
+        )
+        engine.execute(
+            "UPDATE read_sources SET columns = ? WHERE source_id = ?",
+            [[*own, *added], table.source_id],
+        )
     if not engine.has_table("classify_columns"):
         return
-    rows = engine.fetch_arrow(
-        "SELECT * FROM classify_columns WHERE source_id = ? ORDER BY column_name",
-        [dimension.source_id],
-    ).to_pylist()
     names = dict(zip(lookup.provides, added, strict=True))
     copied = []
-    for row in rows:
+    for row in _labelled(engine, dimension):
         if row["column_name"] not in names:
             continue
         evidence = json.loads(row.get("evidence") or "{}")
@@ -220,10 +299,11 @@ def _look_up(engine: Engine, lookup: Lookup) -> None:
             "source_id": dimension.source_id, "column": row["column_name"],
             "through": lookup.column,
         }  # fmt: skip
-        copied.append(
+        copied += [
             {**row, "source_id": table.source_id, "column_name": names[row["column_name"]],
              "evidence": json.dumps(evidence, ensure_ascii=False)}
-        )  # fmt: skip
+            for table in lookup.table.sources
+        ]  # fmt: skip
     if copied:
         import pyarrow as pa
 
@@ -231,12 +311,31 @@ def _look_up(engine: Engine, lookup: Lookup) -> None:
         engine.append("classify_columns", pa.Table.from_pylist(copied, schema=schema))
 
 
-def _quarantine_orphans(engine: Engine, found: Link, keys: str) -> int:
+def _labelled(engine: Engine, table: Table) -> list[dict[str, Any]]:
+    """The ``classify_columns`` rows of a table's columns (of its first source that has
+    each, for a table split over several), by column name."""
+    ids = [t.source_id for t in table.sources]
+    rows = engine.fetch_arrow(
+        f"SELECT * FROM classify_columns WHERE source_id IN ({', '.join('?' * len(ids))}) "
+        "ORDER BY column_name",
+        ids,
+    ).to_pylist()
+    rows.sort(key=lambda row: (row["column_name"], ids.index(row["source_id"])))
+    first: dict[str, dict[str, Any]] = {}
+    for row in rows:
+        first.setdefault(row["column_name"], row)
+    return list(first.values())
+
+
+def _quarantine_orphans(engine: Engine, child: Table, column: str, keys: str) -> int:
     """Move the child rows whose key is no parent's into the quarantine; how many."""
-    table = quote(found.child.data_table)
+    table = quote(child.data_table)
+    # A file of a split type may lack the column: none of its rows has a key.
+    held = column in _columns(engine, child.source_id)
+    child_key = key(column, "c.") if held else "CAST(NULL AS VARCHAR)"
     orphan = (
         f"SELECT c._record FROM {table} c LEFT JOIN ({keys}) p "
-        f"ON p.k = {key(found.child_column, 'c.')} WHERE p.k IS NULL"
+        f"ON p.k = {child_key} WHERE p.k IS NULL"
     )
     count = int(engine.fetch(f"SELECT count(*) FROM ({orphan})")[0][0])
     if not count:
@@ -248,7 +347,7 @@ def _quarantine_orphans(engine: Engine, found: Link, keys: str) -> int:
                encode(to_json(t)::VARCHAR)
         FROM {table} t WHERE t._record IN ({orphan})
         """,
-        [found.child.source_id, ORPHAN],
+        [child.source_id, ORPHAN],
     )
     engine.execute(f"DELETE FROM {table} WHERE _record IN ({orphan})")
     return count
@@ -289,40 +388,44 @@ def _label_folded(engine: Engine, found: Link, folded: dict[str, str]) -> None:
         return
     from ariane.classify import notes
 
-    parent, child = found.parent.source_id, found.child.source_id
-    held = {
-        str(row[0])
-        for row in engine.fetch("SELECT label FROM classify_columns WHERE source_id = ?", [parent])
-    }
-    rows = engine.fetch_arrow(
-        "SELECT * FROM classify_columns WHERE source_id = ? ORDER BY column_name", [child]
-    ).to_pylist()
+    child = found.child
+    rows = _labelled(engine, child)
     added = []
-    for row in rows:
-        name = folded.get(row["column_name"])
-        if name is None:
-            continue
-        label = row["label"]
-        evidence = json.loads(row.get("evidence") or "{}")
-        evidence["linked_from"] = {"source_id": child, "column": row["column_name"]}
-        if label.startswith(_PERSON_FAMILIES) and (label in held or label == "id.internal"):
-            evidence["label_of_child"] = label
-            label = "other"
-        added.append(
-            {**row, "source_id": parent, "column_name": name, "label": label,
-             "special": bool(row["special"]) and label == row["label"],
-             "evidence": json.dumps(evidence, ensure_ascii=False)}
-        )  # fmt: skip
+    for parent in found.parent.sources:
+        held = {
+            str(row[0])
+            for row in engine.fetch(
+                "SELECT label FROM classify_columns WHERE source_id = ?", [parent.source_id]
+            )
+        }
+        for row in rows:
+            name = folded.get(row["column_name"])
+            if name is None:
+                continue
+            label = row["label"]
+            evidence = json.loads(row.get("evidence") or "{}")
+            evidence["linked_from"] = {"source_id": child.source_id, "column": row["column_name"]}
+            if label.startswith(_PERSON_FAMILIES) and (label in held or label == "id.internal"):
+                evidence["label_of_child"] = label
+                label = "other"
+            added.append(
+                {**row, "source_id": parent.source_id, "column_name": name, "label": label,
+                 "special": bool(row["special"]) and label == row["label"],
+                 "evidence": json.dumps(evidence, ensure_ascii=False),
+                 "_data_table": parent.data_table}
+            )  # fmt: skip
+    data_tables = [row.pop("_data_table") for row in added]
     if added:
         import pyarrow as pa
 
         schema = engine.fetch_arrow("SELECT * FROM classify_columns LIMIT 0").schema
         engine.append("classify_columns", pa.Table.from_pylist(added, schema=schema))
     if engine.has_table(notes.MENTIONS_TABLE):
-        engine.execute(f"DELETE FROM {notes.MENTIONS_TABLE} WHERE source_id = ?", [child])
-        for row in added:
-            sql = notes.mention_sql(
-                parent, found.parent.data_table, row["column_name"], row["label"]
+        for source in child.sources:
+            engine.execute(
+                f"DELETE FROM {notes.MENTIONS_TABLE} WHERE source_id = ?", [source.source_id]
             )
+        for row, data_table in zip(added, data_tables, strict=True):
+            sql = notes.mention_sql(row["source_id"], data_table, row["column_name"], row["label"])
             if sql is not None:
                 engine.execute(f"INSERT INTO {notes.MENTIONS_TABLE} SELECT DISTINCT * FROM ({sql})")

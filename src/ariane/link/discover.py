@@ -9,12 +9,13 @@ whose columns are ``Feuille2.A`` or ``検査`` links as well as one whose column
 Guards against links the values only seem to make:
 
 * the parent key must be near-unique (:data:`MIN_UNIQUENESS`), almost always filled
-  (:data:`MIN_FILLED`), of at least :data:`MIN_KEYS` values, and not dates — so a sex code,
-  a yes/no flag, a small code list or a visit date never makes a parent;
+  (:data:`MIN_FILLED`), of at least :data:`MIN_KEYS` values (unless every key is as long
+  as a UUID, :data:`CHANCE_FREE_LENGTH`), and not dates — so a sex code, a yes/no flag, a
+  small code list or a visit date never makes a parent;
 * the child column must cover :data:`MIN_COVERAGE` of the child's rows (empty cells count
-  against it), with at least :data:`MIN_SUPPORT` distinct parent keys met, and must not be
-  a run of consecutive integers each met once (the child's own row number: analyses 1..80
-  are all among patients 1..100 by chance);
+  against it), with at least :data:`MIN_SUPPORT` distinct parent keys met (one, keys as
+  long as a UUID), and must not be a run of consecutive integers each met once (the
+  child's own row number: analyses 1..80 are all among patients 1..100 by chance);
 * a table that names persons itself (names, a NIR, a birth date: :data:`IDENTITY_WEIGHTS`,
   the linking column aside) is a child only when its rows name the persons of the parent
   rows their keys lead to (:func:`_agrees`): results repeating the patient's name fold,
@@ -43,6 +44,10 @@ MIN_FILLED = 0.9
 MIN_UNIQUENESS = 0.99
 #: Distinct keys a parent needs: fewer is a code list (sex, yes/no, a few labs).
 MIN_KEYS = 10
+#: Keys this long (a FHIR ``urn:uuid:``, a UUID) never meet by chance: a small table (a
+#: Bundle of one patient, nine Conditions) links by them below :data:`MIN_KEYS` and
+#: :data:`MIN_SUPPORT`.
+CHANCE_FREE_LENGTH = 16
 #: Share of a child's rows whose value is a key of the parent.
 MIN_COVERAGE = 0.95
 #: Distinct parent keys a child must meet.
@@ -82,6 +87,14 @@ class Table:
     columns: tuple[str, ...]
     rows: int
     labels: dict[str, str]  # column -> label given by classify
+    #: The sources a table stands for when one table is split over several (a bulk
+    #: export's ``Patient.000.ndjson``, ``Patient.001.ndjson``); () for a source alone.
+    members: tuple[Table, ...] = ()
+
+    @property
+    def sources(self) -> tuple[Table, ...]:
+        """The sources the table is made of: its members, or itself."""
+        return self.members or (self,)
 
     def names_persons(self, besides: str | None = None) -> bool:
         """Whether the table names persons, its column ``besides`` (a link) aside."""
@@ -160,7 +173,8 @@ def _key_candidates(engine: Engine, table: Table, stats: dict[str, ColumnStats])
     """
     keys = []
     for column, s in stats.items():
-        if s.filled < max(MIN_FILLED * table.rows, MIN_KEYS) or s.dates > DATE_SHARE * s.filled:
+        fewest = 1 if s.shortest >= CHANCE_FREE_LENGTH else MIN_KEYS
+        if s.filled < max(MIN_FILLED * table.rows, fewest) or s.dates > DATE_SHARE * s.filled:
             continue
         # The first rows first: a column repeating there is no key, whatever its size.
         head, filled = engine.fetch(
@@ -172,7 +186,7 @@ def _key_candidates(engine: Engine, table: Table, stats: dict[str, ColumnStats])
         exact = engine.fetch(
             f"SELECT count(DISTINCT {key(column)}) FROM {quote(table.data_table)}"
         )[0][0]
-        if exact >= MIN_UNIQUENESS * s.filled and exact >= MIN_KEYS:
+        if exact >= MIN_UNIQUENESS * s.filled and exact >= fewest:
             keys.append(column)
     return keys
 
@@ -346,7 +360,8 @@ def discover(engine: Engine, tables: list[Table]) -> list[Link]:
                     coverage, met, numbered = _coverage(engine, child, column, parent, parent_key)
                     # A run 1..n is the child's own row number, found among the parent's
                     # numbers by chance (both tables count from 1).
-                    if coverage < MIN_COVERAGE or met < MIN_SUPPORT or numbered:
+                    fewest = 1 if key_stats.shortest >= CHANCE_FREE_LENGTH else MIN_SUPPORT
+                    if coverage < MIN_COVERAGE or met < fewest or numbered:
                         continue
                     # A child that names persons too must name the same ones.
                     if child.names_persons(besides=column) and not _agrees(

@@ -168,11 +168,19 @@ def _neutral(member: int | None) -> str | None:
     return None if member is None else f"member {member}"
 
 
+def given_files(paths: list[Path]) -> list[Path]:
+    """The files to read: a folder's files, a FHIR bulk export manifest's (see ``inputs``)."""
+    from ariane.read.inputs import given_files as expand
+
+    return expand([Path(p) for p in paths])
+
+
 def load(engine: Engine, paths: list[Path], progress: Progress = SILENT) -> ReadSummary:
     """Read every input file into the engine's store; return what was read."""
     from ariane.read.dispatch import read_path
     from ariane.read.store import Store
 
+    paths = given_files(paths)
     store = Store(engine)
     sources: list[SourceSummary] = []
     for path in paths:
@@ -195,8 +203,7 @@ def load(engine: Engine, paths: list[Path], progress: Progress = SILENT) -> Read
                     )
                 )
                 tracker.advance(writer.rows + writer.quarantined)
-    if len(paths) > 1:
-        from ariane.read.fhir import link_bulk_export
+    from ariane.read.fhir import link_bulk_export
 
-        link_bulk_export(engine, sources)  # a bulk export's files point to each other
+    link_bulk_export(engine, sources)  # an export's files point to each other
     return ReadSummary(sources)

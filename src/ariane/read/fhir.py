@@ -50,6 +50,8 @@ NIR_SYSTEMS = frozenset(
 )  # INS-NIR, and its test and demonstration twins
 FINESS_SYSTEMS = frozenset(["urn:oid:1.2.250.1.71.4.2.2", "http://finess.sante.gouv.fr"])
 RPPS_SYSTEMS = frozenset(["urn:oid:1.2.250.1.71.4.2.1"])  # national id of professionals
+#: The formats of what this module reads.
+FORMATS = frozenset(["fhir-json", "fhir-ndjson"])
 #: Where a damaged entry, whose type cannot be read, is kept.
 UNTYPED = "Bundle.entry"
 #: A damaged file naming ever new types does not make a source of each (R4 has ~150).
@@ -202,14 +204,17 @@ def fill_references(
 
 
 def link_bulk_export(engine: Engine, sources: list[SourceSummary]) -> None:
-    """Fill the references of a bulk export's files from its Organization file.
+    """Fill the references of an export's files from its Organization files.
 
-    A bulk export is one NDJSON file per resource type: a Patient's
+    A bulk export is NDJSON files of one resource type each; other servers write one
+    Bundle per patient, the labs in a Bundle of their own: a Patient's
     ``managingOrganization`` or an Observation's ``performer`` points to an Organization
     of another file of the same run. Done once every file is read and before classify,
     so the names and FINESS written are labelled and attributed as a Bundle's are.
     """
-    exported = [s for s in sources if s.format == "fhir-ndjson" and s.rows]
+    exported = [s for s in sources if s.format in FORMATS and s.rows]
+    if len({(s.path, s.member) for s in exported}) < 2:
+        return  # one file: its own references were filled as it was read
     labs = [s for s in exported if s.table_name == "Organization"]
     for target in exported:
         if target.table_name == "Organization" or not any(

@@ -77,7 +77,14 @@ def sniff_format(sample: bytes) -> str:
         lines = [ln.strip() for ln in stripped.split("\n", 3)[:3] if ln.strip()]
         several = len(lines) > 1 and lines[1].startswith("{")
         fhir = "fhir-" if _names_resource(stripped, 1) else ""
-        return fhir + ("ndjson" if lines[0].endswith("}") and several else "json")
+        # A bulk export's file of one resource is one line: NDJSON, read with its siblings.
+        alone = (
+            fhir
+            and len(lines) == 1
+            and lines[0] == stripped.rstrip()
+            and not _BUNDLE.search(lines[0][:4096])
+        )
+        return fhir + ("ndjson" if lines[0].endswith("}") and (several or alone) else "json")
     if _looks_like_sql(stripped):
         return "sql"
     return "delimited"
@@ -85,6 +92,7 @@ def sniff_format(sample: bytes) -> str:
 
 #: A FHIR resource names its type (a Bundle, or each line of a bulk export).
 _FHIR = re.compile(r'"resourceType"\s*:\s*"[A-Z][A-Za-z]+"')
+_BUNDLE = re.compile(r'"resourceType"\s*:\s*"Bundle"')
 _JSON_TOKEN = re.compile(r'"(?:[^"\\]|\\.)*"|[\[\]{}]')
 
 
