@@ -25,7 +25,7 @@ from typing import TYPE_CHECKING, Any
 from sqlglot import exp
 
 from ariane.engine import sparksql
-from ariane.engine.sparksession import DEFAULT_MASTER, spark_session
+from ariane.engine.sparksession import DEFAULT_MASTER, STRIP_ACCENTS_CLASS, spark_session
 from ariane.errors import CaseError, CaseKeyError
 
 if TYPE_CHECKING:
@@ -57,7 +57,10 @@ class SparkEngine:
             raise CaseError(f"{store}: case store not found")
         self.database = store
         self.scratch = scratch
-        self.spark = session or spark_session(master)
+        # A session of its own over the process's SparkContext: its own views, functions
+        # and settings (the case's key among them), so that two cases open at once in one
+        # process see neither each other's tables nor each other's key.
+        self.spark = (session or spark_session(master)).newSession()
         self._secret = hashlib.sha256(b"ariane parquet " + bytes.fromhex(key)).hexdigest()
         self._paths: dict[str, Path] = {}
         self._temporary: set[str] = set()
@@ -74,8 +77,12 @@ class SparkEngine:
     # -- keys and settings -----------------------------------------------------------------
 
     def _configure_keys(self) -> None:
-        """Give this case's key to Parquet (in the JVM's memory only, never written)."""
-        conf = self.spark.sparkContext._jsc.hadoopConfiguration()
+        """Give this case's key to Parquet (in the JVM's memory only, never written).
+
+        Set in this engine's session: Spark gives a session's settings to the Hadoop
+        configuration of every file it reads or writes, Parquet's key client included.
+        """
+        conf = self.spark.conf
         # A token of this case's own keeps Parquet's client cache from serving another
         # case's keys in a process that opened two.
         token = hashlib.sha256(self._secret.encode()).hexdigest()[:32]
@@ -116,16 +123,21 @@ class SparkEngine:
 
     def _register_builtins(self) -> None:
         """DuckDB functions the stages use that Spark lacks, as vectorised functions."""
-        import pyarrow.compute as pc
+        from pyspark.sql.types import DoubleType
 
-        def accents(values: pa.Array) -> pa.Array:
-            decomposed = pc.utf8_normalize(values, "NFD")
-            return pc.replace_substring_regex(decomposed, r"\p{Mn}", "")
-
-        self.register_function("strip_accents", accents, ["VARCHAR"], "VARCHAR")
+        # Ariane's jar: strip_accents in the JVM (as a pandas UDF, every value went through
+        # a Python worker and back).
+        # (Registered as an instance of UDF1: Janino writes no generic signature, which
+        # registerJavaFunction needs to see a UDF1 in the class.)
+        jvm: Any = self.spark._jvm
+        java_class: Any = jvm
+        for part in STRIP_ACCENTS_CLASS.split("."):
+            java_class = getattr(java_class, part)
+        self.spark._jsparkSession.udf().register(
+            "strip_accents", java_class(), jvm.org.apache.spark.sql.types.DataTypes.StringType
+        )
         # Splink's jar: the similarity functions under DuckDB's names, and the name sqlglot
         # gives Jaro-Winkler in Spark (Splink transpiles custom levels with it).
-        from pyspark.sql.types import DoubleType
 
         for name, java_class in (
             ("jaro_winkler", "JaroWinklerSimilarity"),
@@ -141,8 +153,13 @@ class SparkEngine:
     def _folder(self, name: str, temporary: bool) -> Path:
         return (self.scratch / "spark" if temporary else self.database) / name
 
-    def _expose(self, name: str) -> None:
-        self.spark.read.parquet(str(self._paths[name])).createOrReplaceTempView(_view(name))
+    def _expose(self, name: str, schema: Any = None) -> None:
+        """Expose table ``name`` as a view over its Parquet folder. Given the ``schema`` it
+        was just written with, Spark need not infer it (a job reading a footer, each time)."""
+        reader = self.spark.read
+        if schema is not None:
+            reader = reader.schema(_nullable(schema))
+        reader.parquet(str(self._paths[name])).createOrReplaceTempView(_view(name))
 
     def _store(self, name: str, df: DataFrame, *, temporary: bool) -> None:
         """Write ``df`` as the next generation of table ``name`` and expose it."""
@@ -157,7 +174,7 @@ class SparkEngine:
             self._temporary.add(name)
         else:
             self._temporary.discard(name)
-        self._expose(name)
+        self._expose(name, df.schema)
         if old is not None and old.parent != folder:
             shutil.rmtree(old.parent, ignore_errors=True)
         elif old is not None:
@@ -183,7 +200,7 @@ class SparkEngine:
             aligned.write.options(**self._write_options(aligned)).mode("append").parquet(
                 str(self._paths[name])
             )
-        self._expose(name)
+        self._expose(name, table.schema)
 
     def _drop(self, name: str) -> None:
         path = self._paths.pop(name, None)
@@ -291,8 +308,15 @@ class SparkEngine:
 
         checkpoints = self.scratch / "spark" / "splink"
         checkpoints.mkdir(parents=True, exist_ok=True)
-        self.spark.sparkContext.setCheckpointDir(str(checkpoints))
-        return SparkAPI(spark_session=self.spark, break_lineage_method="parquet")
+
+        class CaseSparkAPI(SparkAPI):
+            """Splink's checkpoints in this case's folder, not in the SparkContext's
+            checkpoint folder (one a process, shared by every case open)."""
+
+            def _get_checkpoint_dir_path(self, spark_df: Any) -> str:
+                return str(checkpoints)
+
+        return CaseSparkAPI(spark_session=self.spark, break_lineage_method="parquet")
 
     def tables(self) -> list[str]:
         """Names of the stored tables."""
@@ -318,8 +342,7 @@ class SparkEngine:
             self.spark.catalog.dropTempView(_view(name))
         self._paths.clear()
         shutil.rmtree(self.scratch / "spark", ignore_errors=True)
-        conf = self.spark.sparkContext._jsc.hadoopConfiguration()
-        conf.unset("ariane.parquet.secret")
+        self.spark.conf.unset("ariane.parquet.secret")
 
     # -- statements ------------------------------------------------------------------------
 
@@ -482,6 +505,13 @@ class SparkEngine:
 
 
 _MATCHED = "__ariane_matched"
+
+
+def _nullable(schema: Any) -> Any:
+    """A schema as Parquet reads it back: every column may be NULL."""
+    from pyspark.sql.types import StructField, StructType
+
+    return StructType([StructField(f.name, f.dataType, True) for f in schema.fields])
 
 
 def _view(name: str) -> str:
