@@ -115,7 +115,12 @@ def summaries(tmp_path_factory):
         if (engine, leak) not in done:
             folder = tmp_path_factory.mktemp(f"{leak}-{engine}")
             built = LEAKS[leak](folder / "leak")
-            options = pipeline.RunOptions(**{**built.options.__dict__, "engine": engine})
+            # Spark on local[2], not the default master: the Spark cases opened later in
+            # this process (without a master) must open on it.
+            master = "local[2]" if engine == "spark" else None
+            options = pipeline.RunOptions(
+                **{**built.options.__dict__, "engine": engine, "spark_master": master}
+            )
             os.environ["ARIANE_KEY"] = "parity tests passphrase"
             try:
                 result = pipeline.run(folder / "case", options)

@@ -124,12 +124,17 @@ def test_summary_facts_report_and_audit_work_on_a_spark_case(made, key):
 
 
 def _failure(case: Path, command: list[str]) -> tuple[int, list[str]]:
-    result = runner.invoke(app, [command[0], str(case), *command[1:]])
+    result = runner.invoke(app, [str(case) if word == "CASE" else word for word in command])
     lines = [line for line in result.output.splitlines() if line.strip()]
     return result.exit_code, [line.replace(str(case), "CASE") for line in lines]
 
 
-COMMANDS = [["summary", "--json"], ["report", "-q"], ["audit"], ["facts", "show"]]
+COMMANDS = [
+    ["summary", "CASE", "--json"],
+    ["report", "CASE", "-q"],
+    ["audit", "CASE"],
+    ["facts", "show", "CASE"],  # a subcommand: the case comes after "show"
+]
 
 
 @pytest.mark.parametrize("command", COMMANDS, ids=lambda c: c[0])

@@ -2,9 +2,10 @@
 
 Tables are Parquet folders, encrypted with Parquet modular encryption: the footer and
 every column, each top-level column under a master key of its own derived from the case's
-key (:mod:`ariane.engine.sparksession` builds the key client). Stored tables live in the
-case's ``store/`` folder; temporary ones in its scratch folder, removed at close. Each
-table is exposed to SQL as a view over its current Parquet generation::
+key (:mod:`ariane.engine.sparksession` builds the key client); a column whose name Parquet
+cannot list (a dot, a comma...) and nested ones are encrypted under the footer's key.
+Stored tables live in the case's ``store/`` folder; temporary ones in its scratch folder,
+removed at close. Each table is exposed to SQL as a view over its current Parquet generation::
 
     store/<table>/g000003/part-*.parquet    (a rewrite makes g000004, then drops g000003)
 
@@ -25,16 +26,18 @@ from typing import TYPE_CHECKING, Any
 from sqlglot import exp
 
 from ariane.engine import sparksql
-from ariane.engine.sparksession import DEFAULT_MASTER, STRIP_ACCENTS_CLASS, spark_session
+from ariane.engine.sparksession import STRIP_ACCENTS_CLASS, spark_session
 from ariane.errors import CaseError, CaseKeyError
 
 if TYPE_CHECKING:
     import pyarrow as pa
     from pyspark.sql import DataFrame, SparkSession
 
-#: Names Spark reads a column key list with: a column whose name holds one of these is
-#: encrypted under the footer key instead of a key of its own.
-_KEY_LIST_SEPARATORS = re.compile(r"[,;:]")
+#: Names Parquet cannot list in ``parquet.encryption.column.keys``: it splits the list on
+#: ``;``, ``:`` and ``,``, trims each name (Java's trim: anything up to a space) and reads a
+#: dot as a nested path ("patient.ssn", a flattened JSON key, is no column of the file).
+#: Such a column is encrypted under the footer key instead of a key of its own.
+_UNLISTABLE = re.compile(r"[,;:.]|^[\x00-\x20]|[\x00-\x20]$|^$")
 _GENERATION = re.compile(r"g(\d{6})")
 FOOTER_KEY = "footer"
 
@@ -49,10 +52,11 @@ class SparkEngine:
         scratch: Path,
         *,
         create: bool = False,
-        master: str = DEFAULT_MASTER,
+        master: str | None = None,
         session: SparkSession | None = None,
     ) -> None:
-        """Open the Parquet store ``store`` (``create`` it if absent) with the case ``key``."""
+        """Open the Parquet store ``store`` (``create`` it if absent) with the case ``key``,
+        on ``master`` (by default, the process's running Spark, else ``local[*]``)."""
         if not create and not store.is_dir():
             raise CaseError(f"{store}: case store not found")
         self.database = store
@@ -98,7 +102,7 @@ class SparkEngine:
         keys = [
             f"c{hashlib.sha256(field.name.encode()).hexdigest()[:16]}:{field.name}"
             for field in df.schema.fields
-            if not _KEY_LIST_SEPARATORS.search(field.name)
+            if not _UNLISTABLE.search(field.name)
             and field.dataType.typeName() not in {"array", "map", "struct"}
         ]
         return {

@@ -1,7 +1,8 @@
 """Starting Spark for Ariane: what must be present, and the settings that matter.
 
-One SparkContext per process, on one master (Spark allows no more; another master is
-refused in one line); each case opens a session of its own over it. Before it starts,
+One SparkContext per process, on one master (Spark allows no more): the first case a
+process opens on Spark starts it, the next ones share it, each in a session of its own;
+another master asked for by name is refused in one line. Before it starts,
 three things are checked so that a missing piece is one clear line rather than a Java
 stack: PySpark (the ``spark`` extra), Java, and, for a ``spark://`` master, that it answers.
 The driver's JVM logs nothing (``java/log4j2.properties``) and its own output is discarded:
@@ -22,13 +23,13 @@ import hashlib
 import io
 import logging
 import os
+import re
 import shutil
 import socket
 import subprocess
 import sys
 import tempfile
 import zipfile
-from functools import cache
 from importlib import resources
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -81,9 +82,20 @@ def java_executable() -> str:
     return found
 
 
+#: Spark's forms of a local master: local, local[N], local[*], local[N, RETRIES] and its
+#: local-cluster[WORKERS, CORES, MEMORY].
+_LOCAL_MASTER = re.compile(
+    r"local(\[([1-9][0-9]*|\*)(\s*,\s*[0-9]+)?\])?|local-cluster\[[0-9]+(\s*,\s*[0-9]+){2}\]"
+)
+
+
 def check_master(master: str, timeout: float = 5.0) -> None:
     """Refuse an unusable master URL; for ``spark://host:port``, one that does not answer."""
     if master.startswith("local"):
+        if not _LOCAL_MASTER.fullmatch(master):
+            raise EngineUnavailableError(
+                f"--spark-master {master!r}: expected local, local[N], local[*] or local[N,RETRIES]"
+            )
         return
     parsed = urlparse(master)
     if parsed.scheme not in {"spark", "yarn", "k8s", "mesos"} and master != "yarn":
@@ -212,13 +224,37 @@ def session_settings(master: str, local_dir: Path) -> dict[str, str]:
     return settings
 
 
-def spark_session(master: str = DEFAULT_MASTER) -> SparkSession:
-    """The process's SparkSession on ``master`` (started on first use, then shared)."""
-    return _session(master)  # one cache key a master, whether it was given or defaulted
+def spark_session(master: str | None = None) -> SparkSession:
+    """The process's SparkSession: started on ``master`` (default ``local[*]``) on first
+    use, then shared. Without a ``master``, the one already running serves (a process
+    that opens several cases, as ``ariane serve``, opens each on its Spark); another
+    ``master`` than the running one is refused in one line."""
+    global _running
+    if _running is not None and not _is_active(_running):
+        _running = None  # stopped by its user: the next case starts Spark anew
+    if _running is None:
+        _running = _start(master or DEFAULT_MASTER)
+    elif master is not None and master != _running.sparkContext.master:
+        # Spark allows one SparkContext a process, on one master; stopping it would break
+        # the cases open on it.
+        raise EngineUnavailableError(
+            f"--spark-master {master}: this process already runs Spark on "
+            f"{_running.sparkContext.master}; one Spark master a process (run the other "
+            "case in a new one)"
+        )
+    return _running
 
 
-@cache
-def _session(master: str) -> SparkSession:
+_running: SparkSession | None = None
+
+
+def _is_active(session: SparkSession) -> bool:
+    from pyspark import SparkContext
+
+    return SparkContext._active_spark_context is session.sparkContext
+
+
+def _start(master: str) -> SparkSession:
     require_pyspark()
     java_executable()
     check_master(master)
@@ -229,10 +265,11 @@ def _session(master: str) -> SparkSession:
 
     running = SparkContext._active_spark_context
     if running is not None:
-        # Spark allows one SparkContext a process, on one master.
+        # Started by the program that calls Ariane: Ariane's settings (its key client,
+        # its quiet logs) are not in it.
         raise EngineUnavailableError(
-            f"--spark-master {master}: this process already runs Spark on "
-            f"{running.master}; one Spark master a process (run the other case in a new one)"
+            f"--spark-master {master}: this process already runs a Spark of its own on "
+            f"{running.master}; one Spark master a process (run the case in a new one)"
         )
     local_dir = Path(tempfile.mkdtemp(prefix="ariane-spark-"))
     os.chmod(local_dir, 0o700)
