@@ -253,3 +253,24 @@ def test_columns_parquet_cannot_name_are_encrypted_and_read_back(spark, tmp_path
     )
     reopened.close()
     assert _files_holding([tmp_path], [b"ZORGLUB", b"18507751234"]) == []
+
+
+def test_add_column_adds_it_and_if_not_exists_keeps_the_table_as_it_is(spark, tmp_path):
+    from ariane.engine.spark import SparkEngine
+
+    engine = SparkEngine(
+        tmp_path / "store", "ef" * 32, tmp_path / ".tmp", create=True, session=spark
+    )
+    engine.execute("CREATE TABLE sources (source_id INTEGER, path VARCHAR)")
+    engine.execute("INSERT INTO sources VALUES (?, ?)", [1, "a.csv"])
+    generations = sorted(p.name for p in (tmp_path / "store" / "sources").iterdir())
+    engine.execute("ALTER TABLE sources ADD COLUMN IF NOT EXISTS path VARCHAR")
+    # Nothing to add: the table is not rewritten (a Spark job and a Parquet write saved).
+    assert sorted(p.name for p in (tmp_path / "store" / "sources").iterdir()) == generations
+    engine.execute("ALTER TABLE sources ADD COLUMN IF NOT EXISTS note VARCHAR")
+    engine.execute("INSERT INTO sources VALUES (?, ?, ?)", [2, "b.csv", "late"])
+    assert engine.fetch("SELECT source_id, path, note FROM sources ORDER BY source_id") == [
+        (1, "a.csv", None),
+        (2, "b.csv", "late"),
+    ]
+    engine.close()

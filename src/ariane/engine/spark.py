@@ -67,6 +67,7 @@ class SparkEngine:
         self.spark = (session or spark_session(master)).newSession()
         self._secret = hashlib.sha256(b"ariane parquet " + bytes.fromhex(key)).hexdigest()
         self._paths: dict[str, Path] = {}
+        self._schemas: dict[str, Any] = {}
         self._temporary: set[str] = set()
         self._configure_keys()
         self._register_builtins()
@@ -161,9 +162,18 @@ class SparkEngine:
         """Expose table ``name`` as a view over its Parquet folder. Given the ``schema`` it
         was just written with, Spark need not infer it (a job reading a footer, each time)."""
         reader = self.spark.read
+        self._schemas.pop(name, None)
         if schema is not None:
-            reader = reader.schema(_nullable(schema))
+            self._schemas[name] = _nullable(schema)
+            reader = reader.schema(self._schemas[name])
         reader.parquet(str(self._paths[name])).createOrReplaceTempView(_view(name))
+
+    def _schema(self, name: str) -> Any:
+        """Table ``name``'s schema as its view reads it, remembered (asking the view's
+        schema makes Spark analyse it again: a round trip to the JVM each insert)."""
+        if name not in self._schemas:
+            self._schemas[name] = self.spark.table(_view(name)).schema
+        return self._schemas[name]
 
     def _store(self, name: str, df: DataFrame, *, temporary: bool) -> None:
         """Write ``df`` as the next generation of table ``name`` and expose it."""
@@ -190,24 +200,25 @@ class SparkEngine:
         if name not in self._paths:
             self._store(name, df, temporary=False)
             return
-        table = self.spark.table(_view(name))
+        schema = self._schema(name)
         given = {f.name for f in df.schema.fields}
         aligned = df.select(
             *[
                 (F.col(_col(f.name)) if f.name in given else F.lit(None))
                 .cast(f.dataType)
                 .alias(f.name)
-                for f in table.schema.fields
+                for f in schema.fields
             ]
         )
         with self._errors():
             aligned.write.options(**self._write_options(aligned)).mode("append").parquet(
                 str(self._paths[name])
             )
-        self._expose(name, table.schema)
+        self._expose(name, schema)
 
     def _drop(self, name: str) -> None:
         path = self._paths.pop(name, None)
+        self._schemas.pop(name, None)
         self._temporary.discard(name)
         self.spark.catalog.dropTempView(_view(name))
         if path is not None:
@@ -345,6 +356,7 @@ class SparkEngine:
         for name in list(self._paths):
             self.spark.catalog.dropTempView(_view(name))
         self._paths.clear()
+        self._schemas.clear()
         shutil.rmtree(self.scratch / "spark", ignore_errors=True)
         self.spark.conf.unset("ariane.parquet.secret")
 
@@ -370,11 +382,7 @@ class SparkEngine:
         ]
         if not uses:
             return query
-        rows = [
-            (name, field.name)
-            for name in self._paths
-            for field in self.spark.table(_view(name)).schema.fields
-        ]
+        rows = [(name, field.name) for name in self._paths for field in self._schema(name).fields]
         frame = self.spark.createDataFrame(
             rows or [("", "")], "table_name string, column_name string"
         )
@@ -437,7 +445,7 @@ class SparkEngine:
             source.set("alias", exp.TableAlias(this=exp.to_identifier("__values")))
             source = exp.select("*").from_(source)
         frame = self._frame(source)
-        schema = self.spark.table(_view(name)).schema
+        schema = self._schema(name)
         names = columns or [f.name for f in schema.fields][: len(frame.columns)]
         # DuckDB inserts by position unless told BY NAME: so here.
         renamed = frame.toDF(*names) if not statement.args.get("by_name") else frame
@@ -451,6 +459,7 @@ class SparkEngine:
 
         name = statement.this.name
         frame = self.spark.table(_view(name))
+        added = False
         for action in statement.args.get("actions") or []:
             if not isinstance(action, exp.ColumnDef):
                 raise CaseError(f"ALTER TABLE {name}: only ADD COLUMN is supported on Spark")
@@ -460,7 +469,9 @@ class SparkEngine:
                 raise CaseError(f"ALTER TABLE {name}: column {action.name} exists")
             kind = sparksql.spark_type(action.args["kind"])
             frame = frame.withColumn(action.name, F.lit(None).cast(kind))
-        self._store(name, frame, temporary=name in self._temporary)
+            added = True
+        if added:  # ADD COLUMN IF NOT EXISTS of columns all there: no rewrite of the table
+            self._store(name, frame, temporary=name in self._temporary)
 
     def _update(self, statement: exp.Update) -> None:
         """UPDATE t SET c = e WHERE w, as a rewrite of the table with CASE WHEN w.
@@ -491,7 +502,7 @@ class SparkEngine:
                     default=exp.column(assignment.this.name, table=alias),
                 )
             changes[assignment.this.name] = value
-        current = self.spark.table(_view(name)).columns
+        current = [f.name for f in self._schema(name).fields]
         select = exp.select(
             *[
                 exp.alias_(changes[c], c, quoted=True)
