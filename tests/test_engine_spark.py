@@ -11,6 +11,7 @@ from __future__ import annotations
 import importlib.util
 import os
 import shutil
+import subprocess
 import sys
 from pathlib import Path
 
@@ -119,6 +120,40 @@ def test_unreachable_master_one_line_and_no_case(tmp_path):
     assert not (tmp_path / "case").exists()
 
 
+def test_a_malformed_local_master_one_line_and_no_case(tmp_path):
+    if importlib.util.find_spec("pyspark") is None or shutil.which("java") is None:
+        pytest.skip("PySpark or Java is absent: the master check comes after them")
+    result = _run(tmp_path, "--engine", "spark", "--spark-master", "local[two]")
+    lines = [line for line in result.output.splitlines() if line.strip()]
+    assert result.exit_code == ConfigError.exit_code
+    assert len(lines) == 1 and "expected local, local[N]" in lines[0]
+    assert not (tmp_path / "case").exists()
+
+
+def test_a_java_that_does_not_start_one_line_and_no_case(tmp_path):
+    if importlib.util.find_spec("pyspark") is None:
+        pytest.skip("PySpark is not installed: the Java check comes after it")
+    # A JAVA_HOME whose java exits at once (a broken JRE): Spark cannot start. In a child
+    # process: this one may run Spark already, and its stderr is the JVM's too.
+    java = tmp_path / "jre" / "bin" / "java"
+    java.parent.mkdir(parents=True)
+    java.write_text("#!/bin/sh\necho 'Error: broken JRE' >&2\nexit 1\n")
+    java.chmod(0o755)
+    leak = tmp_path / "leak.csv"
+    leak.write_text("nom,prenom\nDUPONT,Jean\n")
+    code = "import sys; from ariane.cli import main; sys.argv[0] = 'ariane'; sys.exit(main())"
+    args = ["run", str(leak), "--case", str(tmp_path / "case"), "--engine", "spark"]
+    env = {**os.environ, "JAVA_HOME": str(java.parents[1]), "ARIANE_KEY": "a passphrase"}
+    env["PYTHONPATH"] = os.pathsep.join(sys.path)
+    result = subprocess.run(
+        [sys.executable, "-c", code, *args], capture_output=True, text=True, env=env, timeout=600
+    )
+    lines = [line for line in (result.stdout + result.stderr).splitlines() if line.strip()]
+    assert result.returncode == ConfigError.exit_code, lines
+    assert len(lines) == 1 and "Spark did not start" in lines[0]
+    assert not (tmp_path / "case").exists()
+
+
 def test_spark_master_without_spark_engine_is_refused(tmp_path):
     result = _run(tmp_path, "--spark-master", "local[2]")
     assert result.exit_code == ConfigError.exit_code
@@ -185,3 +220,57 @@ def test_store_is_encrypted_on_disk_and_reads_back(spark, tmp_path):
     assert reopened.tables() == ["notes", "people"]
     assert reopened.fetch("SELECT count(*) FROM people") == [(50,)]
     reopened.close()
+
+
+def test_a_case_opens_on_the_running_spark_and_another_master_is_refused(spark):
+    from ariane.engine.sparksession import EngineUnavailableError, spark_session
+
+    # Without a master (opening a case), and with the running one's: the same session.
+    assert spark_session() is spark
+    assert spark_session(spark.sparkContext.master) is spark
+    other = "local[3]" if spark.sparkContext.master != "local[3]" else "local[1]"
+    with pytest.raises(EngineUnavailableError, match="one Spark master a process"):
+        spark_session(other)
+    assert spark_session() is spark  # the refusal stopped nothing
+
+
+def test_columns_parquet_cannot_name_are_encrypted_and_read_back(spark, tmp_path):
+    from ariane.engine.spark import SparkEngine
+
+    # Flattened JSON keys hold dots; CSV headers may hold commas, colons or edge spaces:
+    # Parquet's list of column keys cannot name them.
+    names = ["patient.ssn", "nom, prenom", "a:b", " ville", "id"]
+    values = [[f"18507751234{i:02d}" for i in range(5)], *[[f"ZORGLUB{i}" for i in range(5)]] * 3]
+    people = pa.table([*[pa.array(v) for v in values], pa.array(range(5))], names=names)
+    engine = SparkEngine(
+        tmp_path / "store", "cd" * 32, tmp_path / ".tmp", create=True, session=spark
+    )
+    engine.append("people", people)
+    engine.close()
+    reopened = SparkEngine(tmp_path / "store", "cd" * 32, tmp_path / ".tmp", session=spark)
+    assert (
+        reopened.fetch_arrow("SELECT * FROM people ORDER BY id").to_pylist() == people.to_pylist()
+    )
+    reopened.close()
+    assert _files_holding([tmp_path], [b"ZORGLUB", b"18507751234"]) == []
+
+
+def test_add_column_adds_it_and_if_not_exists_keeps_the_table_as_it_is(spark, tmp_path):
+    from ariane.engine.spark import SparkEngine
+
+    engine = SparkEngine(
+        tmp_path / "store", "ef" * 32, tmp_path / ".tmp", create=True, session=spark
+    )
+    engine.execute("CREATE TABLE sources (source_id INTEGER, path VARCHAR)")
+    engine.execute("INSERT INTO sources VALUES (?, ?)", [1, "a.csv"])
+    generations = sorted(p.name for p in (tmp_path / "store" / "sources").iterdir())
+    engine.execute("ALTER TABLE sources ADD COLUMN IF NOT EXISTS path VARCHAR")
+    # Nothing to add: the table is not rewritten (a Spark job and a Parquet write saved).
+    assert sorted(p.name for p in (tmp_path / "store" / "sources").iterdir()) == generations
+    engine.execute("ALTER TABLE sources ADD COLUMN IF NOT EXISTS note VARCHAR")
+    engine.execute("INSERT INTO sources VALUES (?, ?, ?)", [2, "b.csv", "late"])
+    assert engine.fetch("SELECT source_id, path, note FROM sources ORDER BY source_id") == [
+        (1, "a.csv", None),
+        (2, "b.csv", "late"),
+    ]
+    engine.close()

@@ -34,7 +34,7 @@ class RunOptions:
     controller_patients: dict[str, Path] = field(default_factory=dict)
     memory_limit: str | None = None  # DuckDB's bound ('4GB', '60%'); None: the default
     engine: str = "duckdb"  # or "spark" (ariane.engine.spark)
-    spark_master: str | None = None  # for "spark": local[*] unless told
+    spark_master: str | None = None  # for "spark": the process's running Spark, else local[*]
 
     def inputs(self) -> list[Path]:
         """Every file whose digest goes to the audit log."""

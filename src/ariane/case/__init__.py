@@ -201,7 +201,7 @@ class Case:
                 self._key,
                 self.directory / SPILL,
                 create=self._new,
-                master=self._spark_master or "local[*]",
+                master=self._spark_master,
             )
             _make_private(self.directory)
         if self._engine is None:

@@ -2,9 +2,10 @@
 
 Tables are Parquet folders, encrypted with Parquet modular encryption: the footer and
 every column, each top-level column under a master key of its own derived from the case's
-key (:mod:`ariane.engine.sparksession` builds the key client). Stored tables live in the
-case's ``store/`` folder; temporary ones in its scratch folder, removed at close. Each
-table is exposed to SQL as a view over its current Parquet generation::
+key (:mod:`ariane.engine.sparksession` builds the key client); a column whose name Parquet
+cannot list (a dot, a comma...) and nested ones are encrypted under the footer's key.
+Stored tables live in the case's ``store/`` folder; temporary ones in its scratch folder,
+removed at close. Each table is exposed to SQL as a view over its current Parquet generation::
 
     store/<table>/g000003/part-*.parquet    (a rewrite makes g000004, then drops g000003)
 
@@ -25,16 +26,18 @@ from typing import TYPE_CHECKING, Any
 from sqlglot import exp
 
 from ariane.engine import sparksql
-from ariane.engine.sparksession import DEFAULT_MASTER, spark_session
+from ariane.engine.sparksession import STRIP_ACCENTS_CLASS, spark_session
 from ariane.errors import CaseError, CaseKeyError
 
 if TYPE_CHECKING:
     import pyarrow as pa
     from pyspark.sql import DataFrame, SparkSession
 
-#: Names Spark reads a column key list with: a column whose name holds one of these is
-#: encrypted under the footer key instead of a key of its own.
-_KEY_LIST_SEPARATORS = re.compile(r"[,;:]")
+#: Names Parquet cannot list in ``parquet.encryption.column.keys``: it splits the list on
+#: ``;``, ``:`` and ``,``, trims each name (Java's trim: anything up to a space) and reads a
+#: dot as a nested path ("patient.ssn", a flattened JSON key, is no column of the file).
+#: Such a column is encrypted under the footer key instead of a key of its own.
+_UNLISTABLE = re.compile(r"[,;:.]|^[\x00-\x20]|[\x00-\x20]$|^$")
 _GENERATION = re.compile(r"g(\d{6})")
 FOOTER_KEY = "footer"
 
@@ -49,17 +52,22 @@ class SparkEngine:
         scratch: Path,
         *,
         create: bool = False,
-        master: str = DEFAULT_MASTER,
+        master: str | None = None,
         session: SparkSession | None = None,
     ) -> None:
-        """Open the Parquet store ``store`` (``create`` it if absent) with the case ``key``."""
+        """Open the Parquet store ``store`` (``create`` it if absent) with the case ``key``,
+        on ``master`` (by default, the process's running Spark, else ``local[*]``)."""
         if not create and not store.is_dir():
             raise CaseError(f"{store}: case store not found")
         self.database = store
         self.scratch = scratch
-        self.spark = session or spark_session(master)
+        # A session of its own over the process's SparkContext: its own views, functions
+        # and settings (the case's key among them), so that two cases open at once in one
+        # process see neither each other's tables nor each other's key.
+        self.spark = (session or spark_session(master)).newSession()
         self._secret = hashlib.sha256(b"ariane parquet " + bytes.fromhex(key)).hexdigest()
         self._paths: dict[str, Path] = {}
+        self._schemas: dict[str, Any] = {}
         self._temporary: set[str] = set()
         self._configure_keys()
         self._register_builtins()
@@ -74,8 +82,12 @@ class SparkEngine:
     # -- keys and settings -----------------------------------------------------------------
 
     def _configure_keys(self) -> None:
-        """Give this case's key to Parquet (in the JVM's memory only, never written)."""
-        conf = self.spark.sparkContext._jsc.hadoopConfiguration()
+        """Give this case's key to Parquet (in the JVM's memory only, never written).
+
+        Set in this engine's session: Spark gives a session's settings to the Hadoop
+        configuration of every file it reads or writes, Parquet's key client included.
+        """
+        conf = self.spark.conf
         # A token of this case's own keeps Parquet's client cache from serving another
         # case's keys in a process that opened two.
         token = hashlib.sha256(self._secret.encode()).hexdigest()[:32]
@@ -91,7 +103,7 @@ class SparkEngine:
         keys = [
             f"c{hashlib.sha256(field.name.encode()).hexdigest()[:16]}:{field.name}"
             for field in df.schema.fields
-            if not _KEY_LIST_SEPARATORS.search(field.name)
+            if not _UNLISTABLE.search(field.name)
             and field.dataType.typeName() not in {"array", "map", "struct"}
         ]
         return {
@@ -116,16 +128,21 @@ class SparkEngine:
 
     def _register_builtins(self) -> None:
         """DuckDB functions the stages use that Spark lacks, as vectorised functions."""
-        import pyarrow.compute as pc
+        from pyspark.sql.types import DoubleType
 
-        def accents(values: pa.Array) -> pa.Array:
-            decomposed = pc.utf8_normalize(values, "NFD")
-            return pc.replace_substring_regex(decomposed, r"\p{Mn}", "")
-
-        self.register_function("strip_accents", accents, ["VARCHAR"], "VARCHAR")
+        # Ariane's jar: strip_accents in the JVM (as a pandas UDF, every value went through
+        # a Python worker and back).
+        # (Registered as an instance of UDF1: Janino writes no generic signature, which
+        # registerJavaFunction needs to see a UDF1 in the class.)
+        jvm: Any = self.spark._jvm
+        java_class: Any = jvm
+        for part in STRIP_ACCENTS_CLASS.split("."):
+            java_class = getattr(java_class, part)
+        self.spark._jsparkSession.udf().register(
+            "strip_accents", java_class(), jvm.org.apache.spark.sql.types.DataTypes.StringType
+        )
         # Splink's jar: the similarity functions under DuckDB's names, and the name sqlglot
         # gives Jaro-Winkler in Spark (Splink transpiles custom levels with it).
-        from pyspark.sql.types import DoubleType
 
         for name, java_class in (
             ("jaro_winkler", "JaroWinklerSimilarity"),
@@ -141,8 +158,22 @@ class SparkEngine:
     def _folder(self, name: str, temporary: bool) -> Path:
         return (self.scratch / "spark" if temporary else self.database) / name
 
-    def _expose(self, name: str) -> None:
-        self.spark.read.parquet(str(self._paths[name])).createOrReplaceTempView(_view(name))
+    def _expose(self, name: str, schema: Any = None) -> None:
+        """Expose table ``name`` as a view over its Parquet folder. Given the ``schema`` it
+        was just written with, Spark need not infer it (a job reading a footer, each time)."""
+        reader = self.spark.read
+        self._schemas.pop(name, None)
+        if schema is not None:
+            self._schemas[name] = _nullable(schema)
+            reader = reader.schema(self._schemas[name])
+        reader.parquet(str(self._paths[name])).createOrReplaceTempView(_view(name))
+
+    def _schema(self, name: str) -> Any:
+        """Table ``name``'s schema as its view reads it, remembered (asking the view's
+        schema makes Spark analyse it again: a round trip to the JVM each insert)."""
+        if name not in self._schemas:
+            self._schemas[name] = self.spark.table(_view(name)).schema
+        return self._schemas[name]
 
     def _store(self, name: str, df: DataFrame, *, temporary: bool) -> None:
         """Write ``df`` as the next generation of table ``name`` and expose it."""
@@ -157,7 +188,7 @@ class SparkEngine:
             self._temporary.add(name)
         else:
             self._temporary.discard(name)
-        self._expose(name)
+        self._expose(name, df.schema)
         if old is not None and old.parent != folder:
             shutil.rmtree(old.parent, ignore_errors=True)
         elif old is not None:
@@ -169,24 +200,25 @@ class SparkEngine:
         if name not in self._paths:
             self._store(name, df, temporary=False)
             return
-        table = self.spark.table(_view(name))
+        schema = self._schema(name)
         given = {f.name for f in df.schema.fields}
         aligned = df.select(
             *[
                 (F.col(_col(f.name)) if f.name in given else F.lit(None))
                 .cast(f.dataType)
                 .alias(f.name)
-                for f in table.schema.fields
+                for f in schema.fields
             ]
         )
         with self._errors():
             aligned.write.options(**self._write_options(aligned)).mode("append").parquet(
                 str(self._paths[name])
             )
-        self._expose(name)
+        self._expose(name, schema)
 
     def _drop(self, name: str) -> None:
         path = self._paths.pop(name, None)
+        self._schemas.pop(name, None)
         self._temporary.discard(name)
         self.spark.catalog.dropTempView(_view(name))
         if path is not None:
@@ -291,8 +323,15 @@ class SparkEngine:
 
         checkpoints = self.scratch / "spark" / "splink"
         checkpoints.mkdir(parents=True, exist_ok=True)
-        self.spark.sparkContext.setCheckpointDir(str(checkpoints))
-        return SparkAPI(spark_session=self.spark, break_lineage_method="parquet")
+
+        class CaseSparkAPI(SparkAPI):
+            """Splink's checkpoints in this case's folder, not in the SparkContext's
+            checkpoint folder (one a process, shared by every case open)."""
+
+            def _get_checkpoint_dir_path(self, spark_df: Any) -> str:
+                return str(checkpoints)
+
+        return CaseSparkAPI(spark_session=self.spark, break_lineage_method="parquet")
 
     def tables(self) -> list[str]:
         """Names of the stored tables."""
@@ -322,9 +361,9 @@ class SparkEngine:
         for name in list(self._paths):
             self.spark.catalog.dropTempView(_view(name))
         self._paths.clear()
+        self._schemas.clear()
         shutil.rmtree(self.scratch / "spark", ignore_errors=True)
-        conf = self.spark.sparkContext._jsc.hadoopConfiguration()
-        conf.unset("ariane.parquet.secret")
+        self.spark.conf.unset("ariane.parquet.secret")
 
     # -- statements ------------------------------------------------------------------------
 
@@ -348,11 +387,7 @@ class SparkEngine:
         ]
         if not uses:
             return query
-        rows = [
-            (name, field.name)
-            for name in self._paths
-            for field in self.spark.table(_view(name)).schema.fields
-        ]
+        rows = [(name, field.name) for name in self._paths for field in self._schema(name).fields]
         frame = self.spark.createDataFrame(
             rows or [("", "")], "table_name string, column_name string"
         )
@@ -415,7 +450,7 @@ class SparkEngine:
             source.set("alias", exp.TableAlias(this=exp.to_identifier("__values")))
             source = exp.select("*").from_(source)
         frame = self._frame(source)
-        schema = self.spark.table(_view(name)).schema
+        schema = self._schema(name)
         names = columns or [f.name for f in schema.fields][: len(frame.columns)]
         # DuckDB inserts by position unless told BY NAME: so here.
         renamed = frame.toDF(*names) if not statement.args.get("by_name") else frame
@@ -429,6 +464,7 @@ class SparkEngine:
 
         name = statement.this.name
         frame = self.spark.table(_view(name))
+        added = False
         for action in statement.args.get("actions") or []:
             if not isinstance(action, exp.ColumnDef):
                 raise CaseError(f"ALTER TABLE {name}: only ADD COLUMN is supported on Spark")
@@ -438,7 +474,9 @@ class SparkEngine:
                 raise CaseError(f"ALTER TABLE {name}: column {action.name} exists")
             kind = sparksql.spark_type(action.args["kind"])
             frame = frame.withColumn(action.name, F.lit(None).cast(kind))
-        self._store(name, frame, temporary=name in self._temporary)
+            added = True
+        if added:  # ADD COLUMN IF NOT EXISTS of columns all there: no rewrite of the table
+            self._store(name, frame, temporary=name in self._temporary)
 
     def _update(self, statement: exp.Update) -> None:
         """UPDATE t SET c = e WHERE w, as a rewrite of the table with CASE WHEN w.
@@ -469,7 +507,7 @@ class SparkEngine:
                     default=exp.column(assignment.this.name, table=alias),
                 )
             changes[assignment.this.name] = value
-        current = self.spark.table(_view(name)).columns
+        current = [f.name for f in self._schema(name).fields]
         select = exp.select(
             *[
                 exp.alias_(changes[c], c, quoted=True)
@@ -487,6 +525,13 @@ class SparkEngine:
 
 
 _MATCHED = "__ariane_matched"
+
+
+def _nullable(schema: Any) -> Any:
+    """A schema as Parquet reads it back: every column may be NULL."""
+    from pyspark.sql.types import StructField, StructType
+
+    return StructType([StructField(f.name, f.dataType, True) for f in schema.fields])
 
 
 def _view(name: str) -> str:

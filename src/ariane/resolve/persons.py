@@ -591,7 +591,12 @@ def _score_with_splink(
                 # No sure pair in the leak (or only sure pairs): keep a prior that lets
                 # the evidence speak rather than one that silences it.
                 model._probability_two_random_records_match = min(0.5, 1.0 / profiles)
-        linker.training.estimate_u_using_random_sampling(max_pairs=1e6, seed=SEED)
+        # Every sampled pair in one pass a comparison: Splink's default (a probe, then ten
+        # chunks until each level has 100 counts) cost eleven passes a comparison on a
+        # small leak, each a few Spark jobs; a million pairs is one pass for either engine.
+        linker.training.estimate_u_using_random_sampling(
+            max_pairs=1e6, seed=SEED, min_count_per_level=None, num_chunks=1
+        )
         for fields in training_rules(present):
             # A rule that pairs almost nothing (a small leak) would leave the model broken.
             if _pairs_under(engine, fields) < MIN_TRAINING_PAIRS:
