@@ -274,3 +274,62 @@ def test_add_column_adds_it_and_if_not_exists_keeps_the_table_as_it_is(spark, tm
         (2, "b.csv", "late"),
     ]
     engine.close()
+
+
+def test_local_spark_gets_a_heap_for_millions_of_rows_unless_told(monkeypatch, tmp_path):
+    if importlib.util.find_spec("pyspark") is None:
+        pytest.skip("PySpark is not installed")
+    from ariane.engine.sparksession import local_driver_memory, session_settings
+
+    total_gib = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES") / 2**30
+    given = local_driver_memory()
+    assert given.endswith("g") and 1 <= int(given[:-1]) <= max(1, min(16, total_gib / 3))
+    monkeypatch.delenv("SPARK_DRIVER_MEMORY", raising=False)
+    assert session_settings("local[2]", tmp_path)["spark.driver.memory"] == given
+    # A cluster's driver memory is the cluster's business; the user's own setting wins.
+    assert "spark.driver.memory" not in session_settings("spark://head:7077", tmp_path)
+    monkeypatch.setenv("SPARK_DRIVER_MEMORY", "3g")
+    assert "spark.driver.memory" not in session_settings("local[2]", tmp_path)
+
+
+JVM_DIES = """
+import sys
+from pathlib import Path
+import pyarrow as pa
+from ariane.engine.spark import JVM_GONE, SparkEngine
+from ariane.engine.sparksession import EngineUnavailableError, spark_session
+
+folder = Path(sys.argv[1])
+session = spark_session("local[1]")
+engine = SparkEngine(folder / "store", "ab" * 32, folder / "tmp", create=True, session=session)
+engine.append("people", pa.table({"last_name": ["DUPONT", "MARTIN"]}))
+engine.execute("CREATE TEMP TABLE t AS SELECT * FROM people")
+session.sparkContext._gateway.proc.kill()  # the JVM dies, as when its heap runs out
+session.sparkContext._gateway.proc.wait()
+try:
+    engine.append("people", pa.table({"last_name": ["DURAND"]}))
+except EngineUnavailableError as exc:
+    print("refused:", str(exc) == JVM_GONE)
+engine.close()  # no traceback from a case closing on a dead JVM
+print("closed:", not (folder / "tmp" / "spark").exists())
+"""
+
+
+def test_a_dead_jvm_is_one_clear_line_and_the_case_still_closes(tmp_path):
+    if importlib.util.find_spec("pyspark") is None or (
+        shutil.which("java") is None and not os.environ.get("JAVA_HOME")
+    ):
+        if REQUIRE:
+            pytest.fail("PySpark or Java is absent; ARIANE_REQUIRE_SERVICES=1 requires them")
+        pytest.skip("PySpark or Java is absent")
+    # In a child process: killing this process's JVM would end the other Spark tests.
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join(sys.path)}
+    result = subprocess.run(
+        [sys.executable, "-c", JVM_DIES, str(tmp_path)],
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=600,
+    )
+    assert result.returncode == 0, result.stderr[-2000:]
+    assert result.stdout.split("\n")[:2] == ["refused: True", "closed: True"]

@@ -26,7 +26,7 @@ from typing import TYPE_CHECKING, Any
 from sqlglot import exp
 
 from ariane.engine import sparksql
-from ariane.engine.sparksession import STRIP_ACCENTS_CLASS, spark_session
+from ariane.engine.sparksession import STRIP_ACCENTS_CLASS, EngineUnavailableError, spark_session
 from ariane.errors import CaseError, CaseKeyError
 
 if TYPE_CHECKING:
@@ -231,6 +231,8 @@ class SparkEngine:
         except Exception as exc:
             if _is_key_error(exc):
                 raise CaseKeyError(f"{self.database}: wrong key, or the store is damaged") from None
+            if _jvm_gone(exc):
+                raise EngineUnavailableError(JVM_GONE) from None
             raise
 
     # -- the Engine protocol ---------------------------------------------------------------
@@ -241,25 +243,29 @@ class SparkEngine:
 
         if isinstance(table, pa.RecordBatchReader):
             table = table.read_all()
-        self.spark.createDataFrame(table).createOrReplaceTempView(_view(name))
+        with self._errors():
+            self.spark.createDataFrame(table).createOrReplaceTempView(_view(name))
 
     def unregister(self, name: str) -> None:
         """Forget a registered table."""
-        self.spark.catalog.dropTempView(_view(name))
+        with self._errors():
+            self.spark.catalog.dropTempView(_view(name))
 
     def append(self, name: str, table: pa.Table) -> None:
         """Append Arrow rows to stored table ``name``, creating it on first use."""
         if table.num_rows == 0 and name in self._paths:
             return
-        frame = self.spark.createDataFrame(table)
-        if table.num_rows == 0:
-            frame = self.spark.createDataFrame([], frame.schema)
-        self._append_frame(name, frame)
+        with self._errors():
+            frame = self.spark.createDataFrame(table)
+            if table.num_rows == 0:
+                frame = self.spark.createDataFrame([], frame.schema)
+            self._append_frame(name, frame)
 
     def execute(self, sql: str, params: Sequence[Any] | None = None) -> None:
         """Run statements for their effect (DuckDB dialect)."""
-        for statement in sparksql.parse(sql, params):
-            self._statement(statement)
+        with self._errors():
+            for statement in sparksql.parse(sql, params):
+                self._statement(statement)
 
     def fetch(self, sql: str, params: Sequence[Any] | None = None) -> list[tuple[Any, ...]]:
         """Run a query and return all its rows."""
@@ -355,15 +361,20 @@ class SparkEngine:
         yield self
 
     def close(self) -> None:
-        """Drop the temporary tables and forget the case's key."""
-        for name in list(self._temporary):
-            self._drop(name)
-        for name in list(self._paths):
-            self.spark.catalog.dropTempView(_view(name))
+        """Drop the temporary tables and forget the case's key (a dead JVM forgot it)."""
+        try:
+            for name in list(self._temporary):
+                self._drop(name)
+            for name in list(self._paths):
+                self.spark.catalog.dropTempView(_view(name))
+            self.spark.conf.unset("ariane.parquet.secret")
+        except Exception as exc:
+            if not _jvm_gone(exc):
+                raise
         self._paths.clear()
         self._schemas.clear()
+        self._temporary.clear()
         shutil.rmtree(self.scratch / "spark", ignore_errors=True)
-        self.spark.conf.unset("ariane.parquet.secret")
 
     # -- statements ------------------------------------------------------------------------
 
@@ -550,6 +561,19 @@ def _current_generation(folder: Path) -> Path | None:
         g for g in folder.iterdir() if _GENERATION.fullmatch(g.name) and (g / "_SUCCESS").exists()
     ]
     return max(complete, key=lambda g: g.name) if complete else None
+
+
+JVM_GONE = (
+    "Spark stopped: its JVM is gone, most often out of memory "
+    "(give the driver more with SPARK_DRIVER_MEMORY, e.g. 16g)"
+)
+
+
+def _jvm_gone(exc: BaseException) -> bool:
+    """Py4J lost its JVM: Spark's driver died (most often out of heap), nothing to retry."""
+    from py4j.protocol import Py4JNetworkError
+
+    return isinstance(exc, (Py4JNetworkError, ConnectionError))
 
 
 def _is_key_error(exc: BaseException) -> bool:

@@ -215,6 +215,10 @@ def session_settings(master: str, local_dir: Path) -> dict[str, str]:
         "spark.hadoop.parquet.encryption.kms.client.class": KMS_CLASS,
     }
     if master.startswith("local"):
+        if not os.environ.get("SPARK_DRIVER_MEMORY"):
+            # In local mode the driver's heap holds every task: Spark's 1 GiB default dies
+            # at a few million rows (its JVM gone in the middle of the read).
+            settings["spark.driver.memory"] = local_driver_memory()
         # Python workers run this interpreter, with this process's modules (on a cluster,
         # the cluster's configuration says which Python the executors run).
         settings["spark.pyspark.python"] = sys.executable
@@ -222,6 +226,12 @@ def session_settings(master: str, local_dir: Path) -> dict[str, str]:
             os.path.abspath(p) for p in sys.path if p
         )
     return settings
+
+
+def local_driver_memory() -> str:
+    """A third of the machine's memory, from 1 to 16 GiB: the heap of a local Spark."""
+    total = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")
+    return f"{max(1, min(16, total // 3 // 2**30))}g"
 
 
 def spark_session(master: str | None = None) -> SparkSession:
