@@ -64,6 +64,12 @@ def test_a_full_match_inside_another_is_rewritten_too():
     assert sql.count("RLIKE") == 2
 
 
+def test_hugeint_becomes_a_whole_decimal_spark_has():
+    sql = _spark("SELECT min(TRY_CAST(k AS HUGEINT)), CAST(n AS UHUGEINT) FROM t")
+    assert "INT128" not in sql.upper() and "HUGEINT" not in sql.upper()
+    assert sql.upper().count("DECIMAL(38, 0)") == 2
+
+
 def test_list_index_counts_from_one_as_in_duckdb():
     sql = _spark("SELECT ['low', 'high'][rank + 1] FROM t")
     assert "TRY_ELEMENT_AT(ARRAY('LOW', 'HIGH'), RANK + 1)" in sql.upper()
@@ -273,6 +279,27 @@ def test_add_column_adds_it_and_if_not_exists_keeps_the_table_as_it_is(spark, tm
         (1, "a.csv", None),
         (2, "b.csv", "late"),
     ]
+    engine.close()
+
+
+def test_delete_keeps_the_rows_its_condition_does_not_hold_for(spark, tmp_path):
+    from ariane.engine.spark import SparkEngine
+
+    engine = SparkEngine(
+        tmp_path / "store", "cd" * 32, tmp_path / ".tmp", create=True, session=spark
+    )
+    engine.execute("CREATE TABLE mentions (source_id INTEGER, term VARCHAR)")
+    rows = [(1, "vih"), (2, "grossesse"), (None, "cancer"), (2, None), (3, "vih")]
+    for row in rows:
+        engine.execute("INSERT INTO mentions VALUES (?, ?)", list(row))
+    engine.execute("DELETE FROM mentions WHERE source_id = ?", [2])
+    # As in DuckDB: a NULL condition keeps its row.
+    kept = [r for r in rows if r[0] != 2]
+    assert sorted(engine.fetch("SELECT source_id, term FROM mentions"), key=str) == sorted(
+        kept, key=str
+    )
+    engine.execute("DELETE FROM mentions")
+    assert engine.fetch("SELECT count(*) FROM mentions") == [(0,)]
     engine.close()
 
 

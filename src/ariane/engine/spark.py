@@ -425,6 +425,8 @@ class SparkEngine:
             self._alter(statement)
         elif isinstance(statement, exp.Update):
             self._update(statement)
+        elif isinstance(statement, exp.Delete):
+            self._delete(statement)
         else:
             with self._errors():
                 self.spark.sql(sparksql.to_spark(statement)).collect()
@@ -532,6 +534,22 @@ class SparkEngine:
             select = select.join(
                 exp.alias_(marked.subquery(), other_alias), on=on, join_type="left"
             )
+        self._store(name, self._frame(select), temporary=name in self._temporary)
+
+    def _delete(self, statement: exp.Delete) -> None:
+        """DELETE FROM t WHERE w, as a rewrite of the table keeping the rows w does not
+        hold for (false or NULL, as DuckDB keeps them)."""
+        if statement.args.get("using"):
+            raise CaseError("DELETE ... USING is not supported on Spark")
+        target = statement.this
+        name = target.name
+        select = exp.select(exp.Star()).from_(target.copy())
+        condition = statement.args.get("where")
+        if condition is not None:
+            kept = exp.Coalesce(this=condition.this.copy(), expressions=[exp.false()])
+            select = select.where(exp.not_(kept))
+        else:
+            select = select.where(exp.false())
         self._store(name, self._frame(select), temporary=name in self._temporary)
 
 

@@ -60,6 +60,9 @@ def literal(value: Any) -> Any:
     return exp.convert(value)
 
 
+_WIDE_INTEGERS = {exp.DataType.Type.INT128, exp.DataType.Type.UINT128}
+
+
 def to_spark(node: exp.Expression) -> str:
     """A parsed DuckDB query or expression as Spark SQL."""
     node = node.copy().transform(_rewrite_within)
@@ -99,6 +102,10 @@ def _rewrite(node: exp.Expression) -> exp.Expression:
         return exp.Anonymous(this="try_element_at", expressions=[node.this, node.expressions[0]])
     if isinstance(node, exp.JarowinklerSimilarity):
         return exp.Anonymous(this="jaro_winkler", expressions=[node.this, node.expression])
+    if isinstance(node, exp.DataType) and node.this in _WIDE_INTEGERS:
+        # DuckDB's 128-bit integers: Spark has none; a whole decimal of 38 digits holds
+        # them, and casts text to it as DuckDB does (rounding '12.5' to 13).
+        return exp.DataType.build("DECIMAL(38, 0)")
     if isinstance(node, exp.Tuple) and isinstance(node.parent, exp.Func):
         return exp.Anonymous(this="struct", expressions=list(node.expressions))
     return node
