@@ -381,3 +381,13 @@ def test_month_first_columns_and_month_names_through_the_stage(engine):
     dates = dict(engine.fetch("SELECT source_id * 10 + _record, birth_date FROM resolve_records"))
     assert dates[11] == dates[21] == date(1980, 12, 25)
     assert dates[12] == date(1990, 1, 2)  # read month first, like the rest of its column
+
+
+def test_a_record_number_is_no_patient_link_beside_a_person_number():
+    from ariane.resolve.fields import patient_link_rank
+
+    # Both unique in a file where each person appears once: the header tells the row's
+    # own number (rec_id, recno) from the person's.
+    for own in ("rec_id", "RECNO", "record id", "id_analyse"):
+        assert patient_link_rank(own, 1.0) > patient_link_rank("soc_sec_id", 1.0), own
+    assert patient_link_rank("id_patient", 1.0) < patient_link_rank("soc_sec_id", 1.0)

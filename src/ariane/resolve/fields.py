@@ -52,7 +52,8 @@ PERSON_WORDS = frozenset(
 ROW_WORDS = frozenset(
     ["analyse", "analysis", "examen", "exam", "prelevement", "sample", "echantillon"]
     + ["specimen", "visit", "visite", "consultation", "sejour", "stay", "encounter", "venue"]
-    + ["ligne", "line", "row", "record", "enregistrement", "demande", "request", "order"]
+    + ["ligne", "line", "row", "record", "rec", "recno", "enregistrement", "demande"]
+    + ["request", "order"]
     + ["commande", "resultat", "result", "acte", "bilan", "facture", "invoice", "rdv"]
 )
 #: Headers made of these words alone name a table's own key ("id", "N°", "pk").
