@@ -198,27 +198,11 @@ def _fold(engine: Engine, found: Link) -> list[LinkSummary]:
         f"AS {quote(name)}"
         for c, name in zip(child_columns, folded, strict=True)
     )
-    added = ", ".join(f"a.{quote(name)}" for name in folded)
-    provenance = ", ".join(f"p.{c}" for c in _PROVENANCE)
     for target in parent.sources:
-        own_columns = _columns(engine, target.source_id)
-        if folded:
-            own = ", ".join(f"p.{quote(c)}" for c in own_columns)
-            engine.materialise(
-                target.data_table,
-                f"""
-                SELECT {own}, {added}, {provenance}
-                FROM {quote(target.data_table)} p
-                LEFT JOIN (SELECT {key(found.child_column)} AS __key, {aggregates}
-                           FROM {quote(child.data_table)} GROUP BY 1) a
-                       ON a.__key = {key(found.parent_column, "p.")}
-                ORDER BY p._record
-                """,
-            )
-        engine.execute(
-            "UPDATE read_sources SET columns = ? WHERE source_id = ?",
-            [[*own_columns, *folded], target.source_id],
-        )
+        _widen(
+            engine, target, folded, (child.data_table, key(found.child_column), aggregates),
+            key(found.parent_column, "p."),
+        )  # fmt: skip
     if parent.members:
         _gather(engine, parent)  # a deeper fold's columns, for the fold into its parent
     _label_folded(engine, found, dict(zip(child_columns, folded, strict=True)))
@@ -255,6 +239,38 @@ def _all_columns(engine: Engine, table: Table) -> list[str]:
     return list(dict.fromkeys(c for t in table.sources for c in _columns(engine, t.source_id)))
 
 
+def _widen(
+    engine: Engine,
+    target: Table,
+    added: list[str],
+    grouped: tuple[str, str, str],
+    target_key: str,
+) -> None:
+    """Add the ``added`` columns to ``target``'s rows, its order and provenance kept, and
+    record its columns. ``grouped`` is (table, its key's SQL, the added columns' SQL):
+    that table's rows grouped by key, joined to the target's rows on ``target_key``."""
+    own = _columns(engine, target.source_id)
+    if added:
+        table, table_key, columns = grouped
+        engine.materialise(
+            target.data_table,
+            f"""
+            SELECT {", ".join(f"p.{quote(c)}" for c in own)},
+                   {", ".join(f"a.{quote(name)}" for name in added)},
+                   {", ".join(f"p.{c}" for c in _PROVENANCE)}
+            FROM {quote(target.data_table)} p
+            LEFT JOIN (SELECT {table_key} AS __key, {columns}
+                       FROM {quote(table)} GROUP BY 1) a
+                   ON a.__key = {target_key}
+            ORDER BY p._record
+            """,
+        )
+    engine.execute(
+        "UPDATE read_sources SET columns = ? WHERE source_id = ?",
+        [[*own, *added], target.source_id],
+    )
+
+
 def _look_up(engine: Engine, lookup: Lookup) -> None:
     """Write into each record the FINESS and name of the lab it points to, as
     ``<dimension>.<column>`` with the dimension's labels; the lab's rows stay its own."""
@@ -269,24 +285,10 @@ def _look_up(engine: Engine, lookup: Lookup) -> None:
         for c, name in zip(lookup.provides, added, strict=True)
     )
     for table in lookup.table.sources:
-        own = _columns(engine, table.source_id)
-        engine.materialise(
-            table.data_table,
-            f"""
-            SELECT {", ".join(f"p.{quote(c)}" for c in own)},
-                   {", ".join(f"d.{quote(name)}" for name in added)},
-                   {", ".join(f"p.{c}" for c in _PROVENANCE)}
-            FROM {quote(table.data_table)} p
-            LEFT JOIN (SELECT {key(lookup.key)} AS __key, {looked_up}
-                       FROM {quote(dimension.data_table)} GROUP BY 1) d
-                   ON d.__key = {key(lookup.column, "p.")}
-            ORDER BY p._record
-            """,
-        )
-        engine.execute(
-            "UPDATE read_sources SET columns = ? WHERE source_id = ?",
-            [[*own, *added], table.source_id],
-        )
+        _widen(
+            engine, table, added, (dimension.data_table, key(lookup.key), looked_up),
+            key(lookup.column, "p."),
+        )  # fmt: skip
     if not engine.has_table("classify_columns"):
         return
     names = dict(zip(lookup.provides, added, strict=True))
