@@ -12,7 +12,7 @@ import org.apache.parquet.crypto.keytools.LocalWrapKmsClient;
  * identifier), so that one secret opens a case and every column has its own master key.
  * Parquet wraps each file's random data keys with these locally (LocalWrapKmsClient): no
  * key server is involved, and nothing but wrapped keys is written to the files.
- * Compiled at run time by Janino (which Spark ships), see ariane/engine/sparkkeys.py.
+ * Compiled at run time by Janino (which Spark ships), see ariane/engine/sparksession.py.
  */
 public class ArianeKmsClient extends LocalWrapKmsClient {
     public static final String SECRET_PROPERTY = "ariane.parquet.secret";
