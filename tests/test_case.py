@@ -402,3 +402,31 @@ def test_a_query_beside_sees_the_store_from_another_thread(tmp_path, in_memory):
             assert counted.result() == [(5_000, 4_999 * 5_000 // 2)]
         # Closing the second handle leaves the engine open.
         assert engine.fetch("SELECT max(n) FROM raw_1") == [(4_999,)]
+
+
+def test_small_appends_run_on_one_thread_and_land_as_on_all(monkeypatch):
+    """Appends of at most ``ALONE_ROWS`` rows run on one thread (DuckDB's idle workers only
+    spun), the threads setting is given back, and the rows land as they did on every
+    thread: same order, same ``REPEATABLE`` sample (classify labels from it)."""
+    from ariane.engine import duckdb as engine_module
+
+    rows = 300_000  # more than two row groups
+    table = pa.table({"n": list(range(rows)), "v": [f"value {i % 977}" for i in range(rows)]})
+    found = []
+    for alone, step in ((engine_module.ALONE_ROWS, 50_000), (0, 50_000)):  # 0: every thread
+        monkeypatch.setattr(engine_module, "ALONE_ROWS", alone)
+        engine = engine_module.DuckDBEngine(None, threads=4)
+        for start in range(0, rows, step):
+            engine.append("t", table.slice(start, step))
+        assert engine.fetch("SELECT current_setting('threads')")[0][0] == 4
+        found.append(
+            (
+                engine.fetch("SELECT sum(n * r) FROM (SELECT n, row_number() OVER () AS r FROM t)")[
+                    0
+                ][0],
+                engine.fetch("SELECT n FROM t USING SAMPLE reservoir(500 ROWS) REPEATABLE (7)"),
+            )
+        )
+        engine.close()
+    assert found[0] == found[1]
+    assert found[0][0] == sum(n * (n + 1) for n in range(rows))  # stored in the order given

@@ -342,3 +342,50 @@ def test_phrases_that_hold_a_treatment_or_pregnancy_word_but_no_mention(text: st
 def test_generic_rules_find_unlisted_phrasings(text: str, category: str) -> None:
     """INN stems, doses, 'sous X', negated treatment and word families beyond any list."""
     assert category in categories_in(text)
+
+
+def _holds_a_letter(items) -> bool:
+    """Whether every match of a parsed pattern holds a character of [a-z]."""
+    from re import _constants as c  # type: ignore[attr-defined]
+
+    def item(op, av) -> bool:
+        if op is c.LITERAL:
+            return "a" <= chr(av) <= "z"
+        if op is c.IN:
+            # A class holds only letters when made of letters and ranges of letters.
+            return all(
+                (kind is c.LITERAL and "a" <= chr(v) <= "z")
+                or (kind is c.RANGE and chr(v[0]) >= "a" and chr(v[1]) <= "z")
+                for kind, v in av
+            )
+        if op is c.SUBPATTERN:
+            _group, add_flags, del_flags, inner = av
+            assert not add_flags and not del_flags  # no (?i): case stays as written
+            return _holds_a_letter(inner)
+        if op is c.ATOMIC_GROUP:
+            return _holds_a_letter(av)
+        if op is c.BRANCH:
+            return all(_holds_a_letter(branch) for branch in av[1])
+        if op in (c.MAX_REPEAT, c.MIN_REPEAT, c.POSSESSIVE_REPEAT):
+            low, _high, inner = av
+            return low >= 1 and _holds_a_letter(inner)
+        return False  # \b, $, lookarounds, '.', negated classes: no letter for sure
+
+    return any(item(op, av) for op, av in items)
+
+
+def test_every_match_holds_a_letter() -> None:
+    """What lets ``categories_in`` skip text without a letter: proved on the patterns."""
+    from re import _parser  # type: ignore[attr-defined]
+
+    for category, pattern in category_patterns().items():
+        parsed = _parser.parse(pattern)
+        assert not parsed.state.flags & re.IGNORECASE, category
+        assert _holds_a_letter(parsed), category
+    # The proof itself can fail: a pattern that may match digits alone is caught.
+    assert not _holds_a_letter(_parser.parse(r"\b\d{2}\b|\bvih\b"))
+    assert not _holds_a_letter(_parser.parse(r"\b(?:vih)?\d\b"))
+    assert not _holds_a_letter(_parser.parse(r"[a-z0-9]+"))
+    assert _holds_a_letter(_parser.parse(r"\b\d+ ?(?:mg|[µμ]g)\b"))
+    for text in ("12/03/1985", "+33 6 12 34 56 78", "1 85 03 75 115 001 42", "—", ""):
+        assert categories_in(text) == frozenset()

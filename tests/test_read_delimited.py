@@ -382,3 +382,30 @@ def test_control_ratio_counts_as_a_loop_over_characters_would():
         slow = sum(1 for ch in text if ord(ch) < 32 and ch not in "\t\r\n" or ch == "\ufffd")
         assert _control_ratio(text) == slow / len(text)
     assert _control_ratio("") == 0.0
+
+
+@pytest.mark.parametrize("undefined", [b"", b"\x81", b"\x8d\x9d"])
+@pytest.mark.parametrize("legacy", ["cp1252", "cp850"])
+def test_prescan_tells_a_legacy_file_decodes_without_reading_it_again(
+    tmp_path: Path, monkeypatch, legacy: str, undefined: bytes
+):
+    """The fast path is chosen for a code-page file exactly when the whole file decodes in
+    the code page chosen, whichever block the bytes no code page reads sit in."""
+    from ariane.read import delimited
+
+    monkeypatch.setattr(delimited, "CHUNK", 256)  # many blocks, bytes met late
+    lines = [f"{i};Hervé;Noël;Fouré;Saint-Étienne\n".encode(legacy) for i in range(200)]
+    if undefined:
+        lines[150] = b"150;Dupont;" + undefined + b";x;y\n"
+    path = tmp_path / "leak.csv"
+    path.write_bytes(b"id;nom;prenom;rue;ville\n" + b"".join(lines))
+    blob = next(expand(path))
+    found = delimited.prescan(blob, "cp1252")
+    try:
+        path.read_bytes().decode(found.encoding)
+        decodes = True
+    except UnicodeDecodeError:
+        decodes = False
+    assert found.clean is decodes
+    if legacy == "cp1252":
+        assert found.clean is (not undefined)

@@ -49,6 +49,10 @@ MAX_RECORD_BYTES = 8 * 1024 * 1024
 
 _CONTROL = re.compile(rb"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
 _NOT_CONTROL = bytes(b for b in range(256) if not _CONTROL.match(bytes([b])))
+_ASCII = bytes(range(128))
+#: The code pages :func:`guess_legacy_encoding` may choose: one byte is one character,
+#: whatever its neighbours, so text decodes when each of its byte values does.
+_SINGLE_BYTE = frozenset({"cp1252", "latin_1", "cp850", "mac_roman"})
 WIDE_ENCODINGS = {"utf-16", "utf-16-le", "utf-16-be", "utf-32"}
 
 
@@ -93,6 +97,7 @@ def prescan(blob: Blob, encoding: str, *, pair_quotes: bool = True) -> Prescan:
     structure_clean = encoding not in WIDE_ENCODINGS
     good = bad = 0
     bad_sample = bytearray()
+    high: set[int] = set()  # byte values >= 0x80 of the text UTF-8 did not read whole
     carry = b""
     previous_last = b"\n"  # as if a line ended just before the file: a leading blank line
     eof_marks = 0  # 0x1A bytes seen, the only control byte allowed (at the very end)
@@ -133,7 +138,7 @@ def prescan(blob: Blob, encoding: str, *, pair_quotes: bool = True) -> Prescan:
             text = carry + block
             cut = text.rfind(b"\n") + 1
             carry, text = text[cut:], text[:cut]
-            g, b = _utf8_lines(text, bad_sample)
+            g, b = _utf8_lines(text, bad_sample, high)
             good, bad = good + g, bad + b
             if pair_quotes and b'"' in text:
                 balance, inner = _quote_pairs(text)
@@ -141,7 +146,7 @@ def prescan(blob: Blob, encoding: str, *, pair_quotes: bool = True) -> Prescan:
         if pair_quotes and b'"' in carry:
             balance, inner = _quote_pairs(carry)
             quote_balance, inner_quotes = quote_balance + balance, inner_quotes or inner
-        g, b = _utf8_lines(carry, bad_sample)
+        g, b = _utf8_lines(carry, bad_sample, high)
         good, bad = good + g, bad + b
         if hashed is not None:
             hashed.result()
@@ -166,7 +171,12 @@ def prescan(blob: Blob, encoding: str, *, pair_quotes: bool = True) -> Prescan:
         found.clean, found.encoding, found.fallback = False, "utf-8", legacy
         found.stray_lines, found.kept_lines = bad, good
         return found
-    found.clean = structure_clean and not good and _decodes(blob, legacy)
+    # With no UTF-8 line, every byte >= 0x80 of the file is in ``high``: for a single-byte
+    # code page, they tell without reading the file again whether it decodes whole.
+    decodes = (
+        _reads_as(bytes(sorted(high)), legacy) if legacy in _SINGLE_BYTE else _decodes(blob, legacy)
+    )
+    found.clean = structure_clean and not good and decodes
     found.encoding, found.stray_lines, found.kept_lines = legacy, good, bad
     return found
 
@@ -216,8 +226,11 @@ def _lone_cr(block: bytes, crs: int) -> bool:
     return crs != block.count(b"\r\n") + (1 if block.endswith(b"\r") else 0)
 
 
-def _utf8_lines(text: bytes, bad_sample: bytearray) -> tuple[int, int]:
-    """UTF-8 evidence in whole lines: (multi-byte characters if all valid, invalid lines)."""
+def _utf8_lines(text: bytes, bad_sample: bytearray, high: set[int]) -> tuple[int, int]:
+    """UTF-8 evidence in whole lines: (multi-byte characters if all valid, invalid lines).
+
+    The byte values >= 0x80 of a text that is not all UTF-8 are added to ``high``.
+    """
     if not text or text.isascii():
         return 0, 0
     try:
@@ -225,6 +238,8 @@ def _utf8_lines(text: bytes, bad_sample: bytearray) -> tuple[int, int]:
         return len(text) - len(text.decode("utf-8")), 0
     except UnicodeDecodeError:
         pass
+    # Values already seen are deleted first: after the first blocks, little is left.
+    high.update(text.translate(None, _ASCII + bytes(sorted(high))))
     good = bad = 0
     for line in text.split(b"\n"):
         if line.isascii():
