@@ -14,8 +14,9 @@ Guards against links the values only seem to make:
   small code list or a visit date never makes a parent;
 * the child column must cover :data:`MIN_COVERAGE` of the child's rows (empty cells count
   against it), with at least :data:`MIN_SUPPORT` distinct parent keys met (one, keys as
-  long as a UUID), and must not be a run of consecutive integers each met once (the
-  child's own row number: analyses 1..80 are all among patients 1..100 by chance);
+  long as a UUID), and must not be a run of consecutive integers from 0 or 1 each met
+  once (the child's own row number: analyses 1..80 are all among patients 1..100 by
+  chance);
 * a table that names persons itself (names, a NIR, a birth date: :data:`IDENTITY_WEIGHTS`,
   the linking column aside) is a child only when its rows name the persons of the parent
   rows their keys lead to (:func:`_agrees`): results repeating the patient's name fold,
@@ -237,7 +238,11 @@ def _coverage(
                ON p.k = c.k
         """
     )[0]
-    numbered = distinct == filled == whole and high is not None and high - low + 1 == distinct
+    # A table numbers its own rows from 0 or 1: a run from elsewhere (stays 300001..300120,
+    # one sample each) is the parent's numbering, met once per row of a one-to-one table.
+    numbered = (
+        distinct == filled == whole and high is not None and high - low + 1 == distinct and low <= 1
+    )
     return int(matched) / max(child.rows, 1), int(keys), bool(numbered)
 
 
