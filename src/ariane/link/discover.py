@@ -436,7 +436,8 @@ def dimensions(engine: Engine, tables: list[Table], folded: set[int]) -> list[Lo
 
     A table of persons that holds a FINESS of its own needs no lookup. The pointing
     column is filled on at least :data:`DIMENSION_FILLED` of the rows, :data:`MIN_COVERAGE`
-    of its values are ids of the dimension, and it is no name, contact, date or result.
+    of its values are ids of the dimension, and it is no name, contact, date or result (a
+    code read as a condition may be one).
     """
     references = [
         (t, provides)
@@ -463,7 +464,10 @@ def dimensions(engine: Engine, tables: list[Table], folded: set[int]) -> list[Lo
                 continue  # not an id: one row each
             for column in table.columns:
                 label = table.labels.get(column, "other")
-                if label.startswith(("person.", "contact.", "health.", "date")):
+                # Codes of labs ("L01", "L02") read as ICD-10 codes; all among a labs
+                # table's ids, they point to it.
+                pointer = label == "health.condition" or not label.startswith("health.")
+                if label.startswith(("person.", "contact.", "date")) or not pointer:
                     continue
                 values, met = engine.fetch(
                     f"""
