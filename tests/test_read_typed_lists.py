@@ -80,3 +80,18 @@ def test_typed_items_are_columns_by_kind_and_the_nir_is_labelled(engine, tmp_pat
     assert labels["identifiers.NIR.value"] == "id.nir"
     assert labels["identifiers.IPP.value"] != "id.nir"
     assert labels["given"] == "person.first_name"
+
+
+def test_kinds_that_are_data_make_no_column_each(engine, tmp_path, monkeypatch):
+    # A "type" unique to each row is no small set of kinds: past the bound, JSON text.
+    from ariane.read import parquet
+
+    monkeypatch.setattr(parquet, "MAX_KIND_COLUMNS", 20)
+    rows = [{"tags": [{"type": f"t{i}", "value": "x"}]} for i in range(60)]
+    path = tmp_path / "tags.parquet"
+    pq.write_table(pa.Table.from_pylist(rows), path, row_group_size=10)
+    [source] = load(engine, [path]).sources
+    assert source.rows == 60 and len(source.columns) <= 21
+    stored = engine.fetch_arrow(f'SELECT * FROM "{source.data_table}" ORDER BY _record')
+    last = stored.to_pylist()[-1]
+    assert json.loads(last["tags"]) == rows[-1]["tags"]  # kept whole, nothing lost

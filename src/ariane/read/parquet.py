@@ -30,6 +30,9 @@ from ariane.read.xlsx import cell_text
 
 #: Rows converted and written at a time.
 BATCH_ROWS = 50_000
+#: Columns one list of structs may make by kind; past it (kinds that are data, not a
+#: small set: one per row), the list's further values are kept as JSON text.
+MAX_KIND_COLUMNS = 128
 #: Quarantined records of an unreadable row group keep no bytes: its pages are the damage.
 _NO_BYTES = b""
 
@@ -101,7 +104,13 @@ def text_table(batch: pa.RecordBatch, writer: SourceWriter, stored: dict[str, st
     for (name, _), column in zip(flat_names(batch.schema), table.columns, strict=True):
         array = column.combine_chunks()
         if _is_item_list(array.type):
-            columns.update(_items_by_kind(name, array))
+            by_kind = _items_by_kind(name, array)
+            made = sum(1 for n in stored if n.startswith(f"{name}."))
+            fresh = sum(1 for n in by_kind if n not in stored)
+            if made + fresh <= MAX_KIND_COLUMNS:
+                columns.update(by_kind)
+            else:
+                columns[name] = _text(array)
         else:
             columns[name] = _text(array)
     new = [name for name in columns if name not in stored]
