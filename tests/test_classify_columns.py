@@ -479,3 +479,16 @@ def test_member_numbers_beside_the_insurer_and_prefixed_numbers() -> None:
     labels = {p.name: p.label for p in _classify(columns)}
     assert labels["col_1"] == "id.internal"
     assert labels["Ref"] == "insurance.member_id"
+
+
+def test_panels_a_lab_orders_are_tests_not_labs() -> None:
+    """``Bilan biologique`` names a panel of analyses (an HL7 OBR-4, a request), not the lab
+    that ran it, though ``biologique`` is also a word of lab names."""
+    panels = ["BILAN Bilan biologique L", "BS Bilan sanguin", "BH Bilan hépatique",
+              "BR Bilan rénal", "BT Bilan thyroïdien", "BM Bilan martial"]  # fmt: skip
+    columns: dict[str, list[str | None]] = {
+        "obr_tests": [panels[i % 6] for i in range(120)],
+        "requests": [panels[0]] * 120,  # every request the same panel
+    }
+    labels = {p.name: p.label for p in _classify(columns)}
+    assert labels == {"obr_tests": "health.test", "requests": "health.test"}

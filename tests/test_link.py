@@ -340,3 +340,30 @@ def test_two_tables_of_the_same_persons_fold_one_way_only(tmp_path):
     assert document["linked"] == 80
     assert sorted(f["linked_to"] is None for f in document["files"]) == [False, True]
     assert document["rows"] - document["linked"] == 80  # one record per person
+
+
+def test_a_one_to_one_table_keyed_by_its_parents_numbers_folds_down_a_chain(tmp_path):
+    # Results -> samples -> stays -> patients; one sample per stay, keyed by the stays'
+    # numbers 300001.. (a run, but not the samples' own numbering from 1).
+    import hostile_leaks
+
+    built = hostile_leaks.sqlite_chain(tmp_path)
+    with Case.ephemeral() as case:
+        engine = case.engine()
+        load(engine, built.files)
+        from ariane import classify, link
+
+        classify.classify(engine)
+        link.link(engine)
+        links = engine.fetch(
+            "SELECT c.table_name, l.child_column, p.table_name FROM link_tables l "
+            "JOIN read_sources c ON c.source_id = l.child_source_id "
+            "JOIN read_sources p ON p.source_id = l.parent_source_id ORDER BY 1"
+        )
+        records = engine.fetch("SELECT sum(rows - linked) FROM read_sources")[0][0]
+    assert sorted(links) == [
+        ("prelevement", "sejour", "sejour"),
+        ("resultat", "prlvt", "prelevement"),
+        ("sejour", "ref_dossier", "individu"),
+    ]
+    assert records == built.records

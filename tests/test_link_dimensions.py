@@ -124,3 +124,21 @@ def test_a_labs_table_numbered_like_patients_is_no_result_and_no_person(tmp_path
         for n, row in enumerate(labs)
     }
     assert {c["controller_id"]: c["records"] for c in summary["controllers"]} == expected
+
+
+def test_lab_codes_that_read_as_icd10_codes_still_point_to_their_lab(tmp_path):
+    """Patients point to their lab by codes ``L01``/``L02`` (ICD-10's shape: classify says
+    conditions); all are ids of the labs table, so the labs' FINESS attributes them."""
+    import hostile_leaks
+
+    (tmp_path / "leak").mkdir()
+    built = hostile_leaks.sqlite_chain(tmp_path / "leak")
+    (tmp_path / "registry.csv").write_text(built.registry, encoding="utf-8")
+    options = pipeline.RunOptions(built.files, registry=tmp_path / "registry.csv")
+    summary = pipeline.run(tmp_path / "case", options).summary
+    assert summary["persons"] == built.persons
+    assert summary["unattributed_records"] <= 0.005 * summary["rows"]
+    per_lab = {c["controller_id"]: c["records"] for c in summary["controllers"]}
+    # Patients go to the labs in turn (hostile_leaks.people); each lab's own row is one.
+    half = built.persons // 2
+    assert per_lab == {"LAB01": half + 1, "LAB02": built.persons - half + 1}

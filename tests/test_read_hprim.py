@@ -178,6 +178,19 @@ def test_sniffed_from_content():
     assert sniff_format(b"H|name|age\nx|y|1\n") == "delimited"
 
 
+def test_delimiters_a_lab_declares_are_its_own(tmp_path):
+    # The H record declares the delimiters: ASTM's ``\^&``, a lab's ``!^\&``.
+    import hostile_leaks
+
+    assert sniff_format(b"H|\\^&|M1||X\r\nP|1|A\r\n") == "hprim"
+    assert sniff_format(b"H|!^\\&|M1||X\nP|1|A\n") == "hprim"
+    built = hostile_leaks.hprim_two_labs(tmp_path)
+    source, rows, reasons = _read(built.files[0])
+    assert (source.format, source.rows, source.quarantined) == ("hprim", built.rows, 0)
+    assert reasons == []
+    assert all(row["p_family_name"] and row["p_birth_date"] for row in rows)
+
+
 def _files(folder, n):
     paths = []
     for size in linear_sizes(n):

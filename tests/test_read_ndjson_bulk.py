@@ -180,7 +180,7 @@ def test_clean_files_are_read_in_bulk(tmp_path, monkeypatch):
         assert source.columns == ["id", "nom", "adresse.ville", "tags"]
         stored = engine.fetch(f'SELECT "tags", _line FROM {source.data_table} ORDER BY _record')
     assert taken and all(taken)
-    assert stored[150] == ('["a", "b"]', 151) and stored[0] == (None, 1)
+    assert stored[150] == ("a b", 151) and stored[0] == (None, 1)  # texts one after the other
 
 
 def test_a_damaged_line_falls_back_and_keeps_its_place(tmp_path):

@@ -424,8 +424,15 @@ def _has_phrase(value: str, phrases: tuple[str, ...] | frozenset[str]) -> bool:
 
 
 def is_organisation(value: str) -> bool:
-    """The name of a lab or establishment (``Laboratoire X``, ``LBM``, ``CHU``...)."""
-    return _has_phrase(value, reference.ORGANISATION_WORDS)
+    """The name of a lab or establishment (``Laboratoire X``, ``LBM``, ``CHU``...).
+
+    Words of an analysis's name are not counted: ``Bilan biologique`` is a panel a lab is
+    asked for, though ``biologique`` is also a word of lab names.
+    """
+    text = fold(value)
+    if reference.phrase_pattern(reference.TESTS).search(text) is not None:
+        text = reference.phrase_pattern(reference.TESTS).sub(" ", text)
+    return reference.phrase_pattern(reference.ORGANISATION_WORDS).search(text) is not None
 
 
 def is_insurer(value: str) -> bool:

@@ -14,8 +14,9 @@ Guards against links the values only seem to make:
   small code list or a visit date never makes a parent;
 * the child column must cover :data:`MIN_COVERAGE` of the child's rows (empty cells count
   against it), with at least :data:`MIN_SUPPORT` distinct parent keys met (one, keys as
-  long as a UUID), and must not be a run of consecutive integers each met once (the
-  child's own row number: analyses 1..80 are all among patients 1..100 by chance);
+  long as a UUID), and must not be a run of consecutive integers from 0 or 1 each met
+  once (the child's own row number: analyses 1..80 are all among patients 1..100 by
+  chance);
 * a table that names persons itself (names, a NIR, a birth date: :data:`IDENTITY_WEIGHTS`,
   the linking column aside) is a child only when its rows name the persons of the parent
   rows their keys lead to (:func:`_agrees`): results repeating the patient's name fold,
@@ -237,7 +238,11 @@ def _coverage(
                ON p.k = c.k
         """
     )[0]
-    numbered = distinct == filled == whole and high is not None and high - low + 1 == distinct
+    # A table numbers its own rows from 0 or 1: a run from elsewhere (stays 300001..300120,
+    # one sample each) is the parent's numbering, met once per row of a one-to-one table.
+    numbered = (
+        distinct == filled == whole and high is not None and high - low + 1 == distinct and low <= 1
+    )
     return int(matched) / max(child.rows, 1), int(keys), bool(numbered)
 
 
@@ -431,7 +436,8 @@ def dimensions(engine: Engine, tables: list[Table], folded: set[int]) -> list[Lo
 
     A table of persons that holds a FINESS of its own needs no lookup. The pointing
     column is filled on at least :data:`DIMENSION_FILLED` of the rows, :data:`MIN_COVERAGE`
-    of its values are ids of the dimension, and it is no name, contact, date or result.
+    of its values are ids of the dimension, and it is no name, contact, date or result (a
+    code read as a condition may be one).
     """
     references = [
         (t, provides)
@@ -458,7 +464,10 @@ def dimensions(engine: Engine, tables: list[Table], folded: set[int]) -> list[Lo
                 continue  # not an id: one row each
             for column in table.columns:
                 label = table.labels.get(column, "other")
-                if label.startswith(("person.", "contact.", "health.", "date")):
+                # Codes of labs ("L01", "L02") read as ICD-10 codes; all among a labs
+                # table's ids, they point to it.
+                pointer = label == "health.condition" or not label.startswith("health.")
+                if label.startswith(("person.", "contact.", "date")) or not pointer:
                     continue
                 values, met = engine.fetch(
                     f"""

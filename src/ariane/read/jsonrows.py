@@ -1,5 +1,12 @@
 """Turn JSON records into rows: nested objects flattened to dotted names, in bounded batches.
 
+A list of objects each saying what it is under a key of :data:`KIND_KEYS` (``{"system":
+"NIR", "value": ...}``, FHIR's identifiers and telecoms, a lab's typed identifiers) is
+flattened by that kind: ``identifiers.NIR.value``, so that every person's NIR lands in one
+column whatever the order of the list. A list of texts is its texts one after the other
+(``["Marie", "Claire"]``: ``Marie Claire``, as a person writes given names or address
+lines); other lists stay JSON text.
+
 Each record's keys become columns as they appear, up to :data:`MAX_COLUMNS`; keys met after
 that are kept, as one JSON object, in the column ``_more_keys``, so a file whose every
 record brings new keys (ids used as keys) neither grows the table without end nor slows
@@ -27,6 +34,12 @@ BATCH_CELLS = 4_000_000
 BATCH_BYTES = 64 << 20
 #: Bytes of a Python string besides its characters (counted towards BATCH_BYTES).
 VALUE_OVERHEAD = 64
+#: Keys naming what an item of a list is. A key's name, not its values: a list's items
+#: hold values of many kinds (the NIR, the lab's number), only this key says which is which.
+KIND_KEYS = ("system", "type", "kind", "use", "typ", "scheme", "authority", "code_system")
+#: A kind longer than this, or a list longer than this, is no small set of typed items.
+_KIND_CHARS = 80
+_KIND_ITEMS = 16
 
 
 def flatten(value: Any, prefix: str = "", depth: int = 0) -> list[tuple[str, str | None]]:
@@ -35,7 +48,7 @@ def flatten(value: Any, prefix: str = "", depth: int = 0) -> list[tuple[str, str
         pairs: list[tuple[str, str | None]] = []
         _flatten_into(value, prefix, depth, pairs)
         return pairs
-    return [(prefix or "value", as_text(value))]
+    return [(prefix or "value", list_text(value) if isinstance(value, list) else as_text(value))]
 
 
 def _flatten_into(
@@ -49,8 +62,40 @@ def _flatten_into(
             pairs.append((name, inner))
         elif kind is dict and inner and depth + 1 < MAX_DEPTH:
             _flatten_into(inner, name, depth + 1, pairs)
+        elif kind is list and depth + 2 < MAX_DEPTH and (key_of := kind_key(inner)):
+            for item in inner:
+                rest = {k: v for k, v in item.items() if k != key_of}
+                _flatten_into(rest, f"{name}.{item[key_of]}", depth + 2, pairs)
+        elif kind is list:
+            pairs.append((name, list_text(inner)))
         else:
             pairs.append((name, as_text(inner)))
+
+
+def list_text(items: list[Any]) -> str | None:
+    """A list as the text stored: texts one after the other, anything else as JSON."""
+    if items and all(type(item) is str for item in items):
+        return " ".join(items)
+    return as_text(items)
+
+
+def kind_key(items: list[Any]) -> str | None:
+    """The key saying what each item of a list of objects is, if one does for every item.
+
+    Its values must be short texts, distinct from item to item (two home phones would share
+    a column), and every item must hold something besides it.
+    """
+    if not items or len(items) > _KIND_ITEMS or not all(type(i) is dict for i in items):
+        return None
+    for key in KIND_KEYS:
+        kinds = [item.get(key) for item in items]
+        if (
+            all(type(k) is str and 0 < len(k.strip()) <= _KIND_CHARS for k in kinds)
+            and len(set(kinds)) == len(kinds)
+            and all(len(item) > 1 for item in items)
+        ):
+            return key
+    return None
 
 
 def as_text(value: Any) -> str | None:

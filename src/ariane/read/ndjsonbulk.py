@@ -19,7 +19,6 @@ column at all), the rows concerned are decoded in Python, only those.
 from __future__ import annotations
 
 import io
-import json
 import re
 from collections.abc import Iterable
 from concurrent.futures import Executor, Future
@@ -30,7 +29,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.json as pj
 
-from ariane.read.jsonrows import MAX_COLUMNS, MAX_DEPTH, VALUE_OVERHEAD, flatten
+from ariane.read.jsonrows import MAX_COLUMNS, MAX_DEPTH, VALUE_OVERHEAD, flatten, list_text
 from ariane.read.jsonscan import DECODER
 
 #: Bytes of whole lines parsed at once (memory stays a few times this).
@@ -217,9 +216,7 @@ def _text(values: pa.ChunkedArray) -> pa.ChunkedArray | pa.Array | None:
     if pa.types.is_boolean(kind) or pa.types.is_int64(kind):
         return values.cast(pa.string())  # "true"/"false", digits: as json.dumps writes them
     if pa.types.is_list(kind) and _plain_items(kind.value_type):
-        dumped = [
-            None if v is None else json.dumps(v, ensure_ascii=False) for v in values.to_pylist()
-        ]
+        dumped = [None if v is None else list_text(v) for v in values.to_pylist()]
         return pa.array(dumped, pa.string())
     return None  # a number with a fraction: its text is lost; objects in lists: keys lost
 

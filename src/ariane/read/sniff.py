@@ -116,8 +116,9 @@ def _names_resource(text: str, depth: int) -> bool:
 
 #: HL7 v2: a message (or a batch) begins with its header segment and its delimiters.
 _HL7 = re.compile(r"(?:^|[\r\n\x0b])(?:MSH|FHS|BHS)([^A-Za-z0-9\s])[^A-Za-z0-9\s]{1,5}\1")
-#: HPRIM Sante begins with its H record and delimiters; HPRIM Net marks its parts.
-HPRIM_SANTE = re.compile(r"(?:^|[\r\n])H([|])[~^\\&]{3,4}\1")
+#: HPRIM Sante begins with its H record and delimiters (any a lab declares: ``~^\&`` as
+#: the norm writes them, ``\^&`` as ASTM does, ``!^\&``); HPRIM Net marks its parts.
+HPRIM_SANTE = re.compile(r"(?:^|[\r\n])H([|])[^A-Za-z0-9\s|]{3,4}\1")
 HPRIM_NET = re.compile(r"^\*{4}(?:LAB|FIN|FINFICHIER)\*{2,4}[ \t]*\r?$", re.MULTILINE)
 
 

@@ -1,0 +1,39 @@
+"""``ariane run`` on the leaks of :mod:`hostile_leaks` (shapes no other generator makes),
+held to issue 15's bars: every record read, results folded into their patient, persons
+within 1% with the interval holding, categories within 5%, unattributed <= 0.5% of rows,
+the columns the builder names labelled right."""
+
+from __future__ import annotations
+
+import pytest
+
+import hostile_leaks
+
+pytest.importorskip("hl7")
+
+#: A folder of one Parquet file per table: its files are separate inputs to linking, so
+#: results stay records of their own (issue 15; not fixed yet).
+_KNOWN = {"parquet_tables"}
+
+
+@pytest.mark.parametrize(
+    "name",
+    [
+        pytest.param(n, marks=pytest.mark.xfail(strict=True, reason="files of one folder"))
+        if n in _KNOWN
+        else n
+        for n in sorted(hostile_leaks.BUILDERS)
+    ],
+)
+def test_run_on_a_hostile_leak(tmp_path, name):
+    (tmp_path / "leak").mkdir()
+    built = hostile_leaks.BUILDERS[name](tmp_path / "leak")
+    got = hostile_leaks.figures(built, hostile_leaks.run(built, tmp_path))
+    assert (got["rows"], got["quarantined"]) == (built.rows, 0)
+    assert got["records"] == built.records
+    assert abs(got["persons"] - built.persons) <= 0.01 * built.persons
+    assert got["interval_holds"], got["interval"]
+    for category, count in built.categories.items():
+        assert abs(got["categories"][category] - count) <= 0.05 * count, category
+    assert got["unattributed"] <= 0.005 * got["rows"]
+    assert not got["labels_wrong"], got["labels_wrong"]
