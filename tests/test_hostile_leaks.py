@@ -11,20 +11,8 @@ import hostile_leaks
 
 pytest.importorskip("hl7")
 
-#: A folder of one Parquet file per table: its files are separate inputs to linking, so
-#: results stay records of their own (issue 15; not fixed yet).
-_KNOWN = {"parquet_tables"}
 
-
-@pytest.mark.parametrize(
-    "name",
-    [
-        pytest.param(n, marks=pytest.mark.xfail(strict=True, reason="files of one folder"))
-        if n in _KNOWN
-        else n
-        for n in sorted(hostile_leaks.BUILDERS)
-    ],
-)
+@pytest.mark.parametrize("name", sorted(hostile_leaks.BUILDERS))
 def test_run_on_a_hostile_leak(tmp_path, name):
     (tmp_path / "leak").mkdir()
     built = hostile_leaks.BUILDERS[name](tmp_path / "leak")

@@ -11,6 +11,7 @@ import random
 import sqlite3
 import zipfile
 from dataclasses import dataclass, field
+from pathlib import Path
 
 import pytest
 import xlsxwriter
@@ -259,11 +260,28 @@ def test_two_exports_with_the_same_columns_stay_apart(tmp_path):
     assert document["linked"] == 0 and document["rows"] == 160
 
 
-def test_tables_of_different_inputs_are_never_linked(tmp_path):
+def _two_files(patients: Path, results: Path, leak: Leak) -> None:
+    for path, rows in ((patients, [PATIENT_HEADER, *leak.patients]),
+                       (results, [RESULT_HEADER, *leak.results])):  # fmt: skip
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text("\n".join(";".join(r) for r in rows) + "\n")
+
+
+def test_files_of_one_folder_link_given_one_by_one_or_as_the_folder(tmp_path):
+    """A leak's tables as one file each (``ariane run export/*.csv`` or ``export/``)."""
     leak = _leak(50, seed=29)
-    patients, results = tmp_path / "patients.csv", tmp_path / "results.csv"
-    patients.write_text("\n".join(";".join(r) for r in [PATIENT_HEADER, *leak.patients]) + "\n")
-    results.write_text("\n".join(";".join(r) for r in [RESULT_HEADER, *leak.results]) + "\n")
+    export = tmp_path / "export"
+    _two_files(export / "patients.csv", export / "results.csv", leak)
+    for given in ([export / "patients.csv", export / "results.csv"], [export]):
+        document = pipeline.scan(given).as_contract()
+        assert document["linked"] == len(leak.results), given
+        assert document["rows"] - document["linked"] == len(leak.patients)
+
+
+def test_tables_of_files_in_different_folders_are_never_linked(tmp_path):
+    leak = _leak(50, seed=29)
+    patients, results = tmp_path / "a" / "patients.csv", tmp_path / "b" / "results.csv"
+    _two_files(patients, results, leak)
     document = pipeline.scan([patients, results]).as_contract()
     assert document["linked"] == 0
 

@@ -1,9 +1,10 @@
 """Fold linked tables into one record per person: results, visits, observations.
 
 Public entry point: :func:`link`, run after ``classify`` and before ``resolve``. Among the
-sources of one input file (the sheets of a workbook, the tables of a SQL dump or an SQLite
-database, the resource types of a FHIR bundle, the files of one archive), :mod:`.discover`
-finds from the values alone which table's column holds the identifiers of another's rows.
+sources of one input (the sheets of a workbook, the tables of a SQL dump or an SQLite
+database, the resource types of a FHIR bundle, the files of one archive or of one folder),
+:mod:`.discover` finds from the values alone which table's column holds the identifiers
+of another's rows.
 The FHIR files of a run (a bulk export's NDJSON, a Bundle per patient) are one input, and a
 resource type split over several files (``Patient.000.ndjson``, ``Patient.001.ndjson``...)
 one table for linking, each file's rows staying its own source's: keys are found over all
@@ -36,7 +37,7 @@ column holding the parent's identifiers exactly as the parent's identifier colum
 them (bare ids, no ``Patient/`` prefix), filled on >= 95% of the child's rows; the parent
 must be a table classify sees as naming persons (:data:`~.discover.IDENTITY_WEIGHTS`: two
 of last name, first name, birth date, or a full name or a NIR) or a child of one. Nothing
-else is needed. Sources of different input files are never linked.
+else is needed. Sources of files in different folders are never linked.
 """
 
 from __future__ import annotations
@@ -44,6 +45,7 @@ from __future__ import annotations
 import json
 from collections import defaultdict
 from dataclasses import dataclass
+from pathlib import PurePath
 from typing import TYPE_CHECKING, Any
 
 from ariane.link.discover import Link, Lookup, Table, dimensions, discover, key, quote, value
@@ -137,13 +139,23 @@ def _tables_by_input(engine: Engine) -> list[list[Table]]:
                 # resource type (a large type split over files) one table.
                 types[str(kind)].append(table)
             else:
-                groups[str(path)].append(table)
+                groups[_input_of(str(path))].append(table)
     if types:
         groups[BULK_EXPORT] = [
             _family(engine, members) if len(members) > 1 else members[0]
             for members in types.values()
         ]
     return list(groups.values())
+
+
+def _input_of(path: str) -> str:
+    """The input a file belongs to for linking: the folder it lies in.
+
+    A leak's tables often come as one file each (``patients.csv``, ``analyses.csv``, a
+    folder of Parquet files, ``ariane run export/*.csv``): files side by side are one
+    export, as the members of one archive are (an archive's sources share its path).
+    """
+    return str(PurePath(path).parent)
 
 
 def _family(engine: Engine, members: list[Table]) -> Table:
