@@ -131,6 +131,8 @@ LEAKS: dict[str, Callable[[Path], Leak]] = {
     "FEBRL3 no date_of_birth": _febrl("febrl3", ("date_of_birth",)),
     "FEBRL2 no soc_sec_id": _febrl("febrl2", ("soc_sec_id",)),
     "FEBRL4": _febrl("febrl4"),
+    "FEBRL1 no soc_sec_id": _febrl("febrl1", ("soc_sec_id",)),
+    "FEBRL4 no soc_sec_id": _febrl("febrl4", ("soc_sec_id",)),
 }  # fmt: skip
 
 

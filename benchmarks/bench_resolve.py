@@ -103,6 +103,11 @@ def febrl_dedupe(name: str):
     }
 
 
+def febrl1():
+    """Persons found in FEBRL1 (1,000 records) against the 500 true ones."""
+    return febrl_dedupe("febrl1")
+
+
 def febrl3():
     """Persons found in FEBRL3 (5,000 records) against the 2,000 true ones."""
     return febrl_dedupe("febrl3")
@@ -305,7 +310,7 @@ def main(argv):
     args = argv or ["febrl"]
     results = []
     if "febrl" in args:
-        results += [febrl3(), febrl2(), febrl4()]
+        results += [febrl1(), febrl3(), febrl2(), febrl4()]
     if "pipeline" in args:
         at = args.index("pipeline") + 1
         results.append(pipeline(int(args[at]) if len(args) > at else 20_000))

@@ -62,3 +62,28 @@ def test_first_name_doubts_are_weighed_against_pairs_of_their_own_shape() -> Non
         + [(0.95, False, False, True, False)] * 6
     )
     assert _weights(rows)[0] == 0.5
+
+
+def test_two_letters_swapped_are_a_slip_however_short_the_name() -> None:
+    """``BEN``/``BNE`` (Jaro-Winkler 0.56: no matching window in three letters) is one
+    person's name typed with two letters swapped, not two first names to doubt; names
+    one letter apart (``LEA``/``LEO``, sisters and brothers) and unrelated ones still
+    differ."""
+    import duckdb
+
+    from ariane.resolve.persons import _names_differ
+
+    def differ(left: str, right: str) -> bool:
+        sql = _names_differ("first_name", "last_name")
+        return duckdb.sql(
+            f"SELECT {sql} FROM (SELECT ? AS first_name, 'MARTIN' AS last_name) l, "
+            "(SELECT ? AS first_name, 'MARTIN' AS last_name) r",
+            params=[left, right],
+        ).fetchone()[0]
+
+    assert not differ("BEN", "BNE")
+    assert not differ("AMY", "AYM")
+    assert differ("LEA", "LEO")
+    assert differ("ZOE", "ZOH")
+    assert differ("BEN", "NEB")
+    assert differ("EMMA", "HUGO")

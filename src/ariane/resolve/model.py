@@ -174,6 +174,7 @@ def blocking_rules(present: set[str]) -> list[Any]:
     for identifier in ("nir", *TYPED_IDENTIFIERS):
         if identifier in present:
             rules.append(block_on(identifier))
+    rules += _key_slip_rules(present)
     if "birth_date" in present:
         for name in ("last_name_sdx", "first_name_sdx"):
             if name in present:
@@ -226,12 +227,50 @@ def blocking_rules(present: set[str]) -> list[Any]:
     return rules
 
 
+def _key_slip_rules(present: set[str]) -> list[Any]:
+    """Rules for a person key typed with one slip (a digit changed, two swapped): the
+    slip leaves one half of the number whole, so the key's head or its tail is the same.
+    Half a number is shared by many (a thousandth of a numbering of six digits), so the
+    surname's first letter must agree too, with the first name's or the birth year: the
+    blocks stay a few profiles wide. A NIR needs none: its check key refuses a slip. The
+    key's scope (``file:``, :mod:`ariane.resolve.keys`) is part of its head."""
+    from splink.blocking_rule_library import CustomRule
+
+    if "last_name" not in present:
+        return []
+    also = []
+    if "first_name" in present:
+        also.append("substr(l.first_name, 1, 1) = substr(r.first_name, 1, 1)")
+    if "birth_date" in present:
+        also.append("year(l.birth_date) = year(r.birth_date)")
+    rules: list[Any] = []
+    for identifier in TYPED_IDENTIFIERS:
+        if identifier not in present:
+            continue
+        # Half the number's length, the number being what follows the scope.
+        key = "{0}." + identifier
+        half = f"length(regexp_extract({key}, '[^:]*$', 0)) // 2"
+        head = f"left({key}, length({key}) - {half})"
+        tail = f"right({key}, {half})"
+        for part in (head, tail):
+            for other in also:
+                rules.append(
+                    CustomRule(
+                        f"{part.format('l')} = {part.format('r')} "
+                        f"AND substr(l.last_name, 1, 1) = substr(r.last_name, 1, 1) AND {other}",
+                        SQL_DIALECT,
+                    )
+                )
+    return rules
+
+
 def _typo_rules(present: set[str]) -> list[Any]:
     """Rules for a person typed twice with slips in two of the fields the rules above
     pair on (a surname and a birth date, both names): a place and one whole name with
-    the other's first letter; a place and a street number with both first letters;
-    names swapped; a birth date and a town. Each keeps a place or a whole name, so
-    blocks stay the size of a town's namesakes (measured in benchmarks/RESULTS.md)."""
+    the other's first letter; a place and a street number with both first letters, or
+    with one whole name; names swapped; a birth date and a town. Each keeps a place or a
+    whole name, so blocks stay the size of a town's namesakes (measured in
+    benchmarks/RESULTS.md)."""
     from splink import block_on
     from splink.blocking_rule_library import CustomRule
 
@@ -264,12 +303,23 @@ def _typo_rules(present: set[str]) -> list[Any]:
                         SQL_DIALECT,
                     )
                 )
-        if {"street", "first_name", "last_name"} <= present:
+        # At the same street number: one whole name (the other missing or typed over,
+        # the street with a slip), or both initials. Both names whole, so that pairs
+        # whose first names differ are found as often as those whose surnames do
+        # (doubt_weights). One rule: each rule costs a pass, and the pairs of one
+        # number in one place are few.
+        names = [f"l.{whole} = r.{whole}" for whole in ("last_name", "first_name")
+                 if whole in present]  # fmt: skip
+        if {"first_name", "last_name"} <= present:
+            names.append(
+                f"({initial('l', 'first_name')} = {initial('r', 'first_name')} "
+                f"AND {initial('l', 'last_name')} = {initial('r', 'last_name')})"
+            )
+        if "street" in present and names:
             rules.append(
                 CustomRule(
                     f"{same} AND {number.format('l')} = {number.format('r')} "
-                    f"AND {initial('l', 'first_name')} = {initial('r', 'first_name')} "
-                    f"AND {initial('l', 'last_name')} = {initial('r', 'last_name')}",
+                    f"AND ({' OR '.join(names)})",
                     SQL_DIALECT,
                 )
             )
@@ -279,17 +329,29 @@ def _typo_rules(present: set[str]) -> list[Any]:
     return rules
 
 
+#: Pairs all but surely one person: every field of a rule the same. Their number, over the
+#: share of matches they catch, gives the prior chance two profiles are one person.
+_DETERMINISTIC = (
+    ("nir", "birth_date"),
+    ("first_name", "last_name", "birth_date"),
+    ("email", "birth_date"),
+)
+#: The comparison (its output column) that tells whether a field is the same.
+COMPARISON_OF = {
+    "nir": "nir", "first_name": "names", "last_name": "names", "birth_date": "birth_date",
+    "email": "email",
+}  # fmt: skip
+
+
+def deterministic_fields(present: set[str]) -> list[tuple[str, ...]]:
+    """The fields of each deterministic rule the leak has."""
+    return [fields for fields in _DETERMINISTIC if set(fields) <= present]
+
+
 def deterministic_rules(present: set[str]) -> list[Any]:
     from splink import block_on
 
-    rules: list[Any] = []
-    if {"nir", "birth_date"} <= present:
-        rules.append(block_on("nir", "birth_date"))
-    if {"first_name", "last_name", "birth_date"} <= present:
-        rules.append(block_on("first_name", "last_name", "birth_date"))
-    if {"email", "birth_date"} <= present:
-        rules.append(block_on("email", "birth_date"))
-    return rules
+    return [block_on(*fields) for fields in deterministic_fields(present)]
 
 
 #: The fields each comparison reads (an EM session cannot train one its rule blocks on).

@@ -27,9 +27,11 @@ from typing import TYPE_CHECKING, Any
 from ariane.resolve.distinct import scratch
 from ariane.resolve.fields import sources_about_persons
 from ariane.resolve.model import (
+    COMPARISON_OF,
     TYPED_IDENTIFIERS,
     blocking_rules,
     comparisons_for,
+    deterministic_fields,
     deterministic_rules,
     training_rules,
 )
@@ -79,6 +81,8 @@ class Model:
 
     profiles: int
     edges: int
+    #: The chance two profiles taken at random are one person, as the model took it.
+    prior: float | None = None
 
 
 @contextmanager
@@ -312,6 +316,60 @@ def _weigh_nir_birth(linker: Any) -> None:
             year_month.u_probability = min(1.0, exact.u_probability * DAYS_IN_MONTH)
 
 
+#: Share of the matches the deterministic rules are first assumed to catch (before EM
+#: has learned how often a match agrees on their fields: :func:`_correct_prior`).
+ASSUMED_RECALL = 0.8
+
+
+def _correct_prior(engine: Engine, linker: Any, present: set[str]) -> None:
+    """Scale the prior by the recall the trained model gives its deterministic rules.
+
+    The prior was the pairs the rules hold for over :data:`ASSUMED_RECALL` of the
+    matches. After EM, the model knows how often one person's two records agree exactly
+    on each rule's fields (the m probability of each comparison's exact level) and how
+    often they have them at all (the fields' fill): as the model itself does, fields are
+    taken as independent, and rules joined by inclusion-exclusion. A leak typed over
+    (names with slips in half its duplicates) catches far fewer than 0.8, and a prior
+    left at 0.8 halves every pair's odds; a clean leak catches more and gets a lower prior.
+    """
+    from itertools import combinations
+
+    model = linker._settings_obj
+    prior = model._probability_two_random_records_match
+    rules = deterministic_fields(present)
+    # Each comparison's first level past the null one is its exact agreement.
+    exact: dict[str, float] = {}
+    for comparison in model.comparisons:
+        levels = [level for level in comparison.comparison_levels if not level.is_null_level]
+        if levels and levels[0].m_probability is not None:
+            exact[comparison.output_column_name] = float(levels[0].m_probability)
+    needed = {COMPARISON_OF[f] for fields in rules for f in fields}
+    if not 0.0 < prior < 1.0 or not needed <= set(exact):
+        return
+    columns = sorted({f for fields in rules for f in fields})
+    counts = engine.fetch(
+        "SELECT count(*), " + ", ".join(f"count({f})" for f in columns) + " FROM resolve_profiles"
+    )[0]
+    fill = {f: int(c) / max(int(counts[0]), 1) for f, c in zip(columns, counts[1:], strict=True)}
+
+    def caught(chosen: tuple[tuple[str, ...], ...]) -> float:
+        fields = {f for fields in chosen for f in fields}
+        chance = 1.0
+        for comparison in {COMPARISON_OF[f] for f in fields}:
+            chance *= exact[comparison]
+        for field in fields:
+            chance *= fill[field] ** 2
+        return chance
+
+    recall = sum(
+        (-1) ** (size + 1) * caught(chosen)
+        for size in range(1, len(rules) + 1)
+        for chosen in combinations(rules, size)
+    )
+    if recall > 0.0:
+        model._probability_two_random_records_match = min(0.5, prior * ASSUMED_RECALL / recall)
+
+
 def score(engine: Engine, threshold: float) -> Model:
     """Train the model on ``resolve_profiles``; store pairs above ``threshold`` as
     ``resolve_edges (unique_id_l, unique_id_r, match_probability)``."""
@@ -325,13 +383,14 @@ def score(engine: Engine, threshold: float) -> Model:
     if profiles < 2 or not comparisons:
         return Model(profiles, 0)
     with quiet_splink():
-        _score_with_splink(engine, present, comparisons, threshold, profiles)
+        prior = _score_with_splink(engine, present, comparisons, threshold, profiles)
     if "internal_id" in present:
         _link_patient_numbers(engine)
     _link_names_only(engine)
     _veto_contradictions(engine)
     _unlink_ambiguous_bare(engine)
-    return Model(profiles, int(engine.fetch("SELECT count(*) FROM resolve_edges")[0][0]))
+    edges = int(engine.fetch("SELECT count(*) FROM resolve_edges")[0][0])
+    return Model(profiles, edges, prior)
 
 
 def _veto_contradictions(engine: Engine) -> None:
@@ -429,10 +488,15 @@ def _veto_contradictions(engine: Engine) -> None:
 
 
 def _names_differ(name: str, other: str) -> str:
-    """SQL: two values of ``name`` that no slip, short form or swap explains."""
+    """SQL: two values of ``name`` that no slip, short form or swap explains.
+
+    Two letters swapped are a slip however short the name: Jaro-Winkler does not see
+    it in three letters (``BEN``/``BNE``: 0.56, its matching window is empty there)."""
     return f"""
         l.{name} IS NOT NULL AND r.{name} IS NOT NULL
         AND jaro_winkler_similarity(l.{name}, r.{name}) < 0.85
+        AND NOT (damerau_levenshtein(l.{name}, r.{name}) = 1
+                 AND levenshtein(l.{name}, r.{name}) = 2)
         AND NOT contains(l.{name}, r.{name}) AND NOT contains(r.{name}, l.{name})
         AND coalesce(jaro_winkler_similarity(l.{name}, r.{other}) < 0.85, true)
         AND coalesce(jaro_winkler_similarity(r.{name}, l.{other}) < 0.85, true)
@@ -566,7 +630,8 @@ def _link_patient_numbers(engine: Engine) -> None:
 
 def _score_with_splink(
     engine: Engine, present: set[str], comparisons: list[Any], threshold: float, profiles: int
-) -> None:
+) -> float:
+    """Train, score the blocked pairs into ``resolve_edges``; return the prior used."""
     from splink import Linker, SettingsCreator, block_on
 
     db_api = engine.splink_api()
@@ -584,7 +649,9 @@ def _score_with_splink(
         linker = Linker(frame, settings, log_level=None)
         deterministic = deterministic_rules(present)
         if deterministic:
-            linker.training.estimate_probability_two_random_records_match(deterministic, recall=0.8)
+            linker.training.estimate_probability_two_random_records_match(
+                deterministic, recall=ASSUMED_RECALL
+            )
             model = linker._settings_obj
             prior = model._probability_two_random_records_match
             if not 0.0 < prior < 1.0:
@@ -604,10 +671,13 @@ def _score_with_splink(
             _train_session(linker, block_on(*fields), fields)
         _floor_m_probabilities(linker)
         _weigh_nir_birth(linker)
+        if deterministic:
+            _correct_prior(engine, linker, present)
         predictions = linker.inference.predict(threshold_match_probability=threshold)
         engine.execute(
             "INSERT INTO resolve_edges SELECT unique_id_l, unique_id_r, match_probability "
             f"FROM {predictions.physical_name}"
         )
+        return float(linker._settings_obj._probability_two_random_records_match)
     finally:
         db_api.delete_tables_created_by_splink_from_db()
