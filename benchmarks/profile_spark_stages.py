@@ -29,10 +29,12 @@ def _timed_calls(calls: dict[str, list[float]]) -> None:
     for name in CALLS:
         original = getattr(spark_engine.SparkEngine, name)
 
-        def timed(self: Any, *args: Any, _original: Any = original, _name: str = name) -> Any:
+        def timed(
+            self: Any, *args: Any, _original: Any = original, _name: str = name, **kwargs: Any
+        ) -> Any:
             start = time.perf_counter()
             try:
-                return _original(self, *args)
+                return _original(self, *args, **kwargs)
             finally:
                 calls[_name][0] += 1
                 calls[_name][1] += time.perf_counter() - start
