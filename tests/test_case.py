@@ -336,6 +336,53 @@ def test_default_memory_limit_leaves_room_under_4_gib():
     assert memory_limit_bytes("6GB") == 6 * 10**9  # a user's word still counts
 
 
+#: One aggregate of 30 M numbers into one text: it cannot spill, and needs ~250 MB.
+_UNSPILLABLE = (
+    "SELECT max(length(s)) FROM (SELECT string_agg(i::VARCHAR, ',') AS s FROM range(30000000) t(i))"
+)
+
+
+def test_a_statement_beyond_a_given_bound_is_one_clear_error():
+    from ariane.engine.duckdb import DuckDBEngine, OutOfMemory
+
+    engine = DuckDBEngine(None, memory_limit="150MB")
+    with pytest.raises(OutOfMemory, match="out of memory within the limit of 0.1 GiB"):
+        engine.fetch(_UNSPILLABLE)
+    assert engine.memory_limit == 150 * 10**6  # a bound the user gave stays
+
+
+def test_a_statement_beyond_the_default_bound_runs_again_with_more(monkeypatch, caplog):
+    # The default bound keeps a 5 M-row run under 4 GiB; a step that cannot spill (a
+    # 20 M-row leak's pairs in Splink) gets the default share of the machine instead of
+    # failing.
+    from ariane.engine import duckdb as duck
+
+    monkeypatch.setattr(duck, "DEFAULT_MEMORY_CAP", 150 * 10**6)
+    engine = duck.DuckDBEngine(None)
+    assert engine.memory_limit == 150 * 10**6
+    with caplog.at_level("WARNING", logger="ariane.engine.duckdb"):
+        assert engine.fetch(_UNSPILLABLE) == [(len(",".join(map(str, range(30_000_000)))),)]
+    assert engine.memory_limit == int(duck.machine_memory() * duck.DEFAULT_MEMORY_SHARE)
+    assert "bound raised" in caplog.text
+    setting = engine.fetch("SELECT current_setting('memory_limit')")[0][0]
+    assert setting != "143.0 MiB"
+
+
+def test_splink_out_of_memory_is_the_engine_error_not_an_internal_one():
+    # Splink wraps every failed statement in a SplinkException: the engine's own error
+    # must stay reachable (the CLI reports it; EM must not skip a session over it).
+    pytest.importorskip("splink")
+    from splink.internals.exceptions import SplinkException
+
+    from ariane.engine.duckdb import DuckDBEngine, OutOfMemory
+    from ariane.errors import wrapped
+
+    api = DuckDBEngine(None, memory_limit="150MB").splink_api()
+    with pytest.raises(SplinkException) as raised:
+        api._log_and_run_sql_execution(f"CREATE TABLE t AS {_UNSPILLABLE}", "t", "t")
+    assert isinstance(wrapped(raised.value), OutOfMemory)
+
+
 @pytest.mark.parametrize(("in_memory", "kind"), [(False, "TEMP TABLE"), (True, "TABLE")])
 def test_what_spills_beyond_the_limit_is_encrypted(in_memory, kind):
     # A table three times the limit (a stage's working table; any table of the in-memory

@@ -375,6 +375,27 @@ def test_out_of_memory_and_a_rust_panic_are_one_line(tmp_path, monkeypatch):
         assert "DUPONT" not in result.output and "Traceback" not in result.output
 
 
+def test_a_library_error_raised_from_ours_is_reported_as_ours(tmp_path, monkeypatch):
+    # Splink wraps the engine's out-of-memory error (and quotes the statement and values).
+    from ariane import pipeline
+    from ariane.engine.duckdb import OutOfMemory
+
+    class SplinkException(Exception):
+        pass
+
+    def broken(*args, **kwargs):
+        try:
+            raise OutOfMemory("out of memory within the limit of 2.0 GiB: raise --memory-limit")
+        except OutOfMemory as own:
+            raise SplinkException("Error executing ... WHERE nom = 'DUPONT'") from own
+
+    monkeypatch.setattr(pipeline, "scan", broken)
+    result = runner.invoke(app, ["scan", str(tmp_path / "any.csv")])
+    assert result.exit_code == 2, result.output
+    assert _one_error_line(result, "error: out of memory within the limit of 2.0 GiB")
+    assert "DUPONT" not in result.output and "Traceback" not in result.output
+
+
 def test_no_hidden_character_escapes_the_quick_check():
     """The regex that picks characters for a closer look lets no hidden one through."""
     import unicodedata

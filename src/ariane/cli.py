@@ -38,7 +38,7 @@ from rich.text import Text
 
 from ariane import __version__
 from ariane.display import InertFormatter, json_text, markup, printable, text
-from ariane.errors import ArianeError, ConfigError
+from ariane.errors import ArianeError, ConfigError, wrapped
 
 app = typer.Typer(
     name="ariane",
@@ -154,6 +154,8 @@ def _guarded(command: Callable[P, None]) -> Callable[P, None]:
             # (BaseException: a Rust library's panic reaches Python as a BaseException.)
             if _received:  # a signal, turned by a library into an error of its own
                 _fail(128 + _received[0], "interrupted", "")
+            if (own := wrapped(exc)) is not None:  # a library's error raised from ours
+                _fail(own.exit_code, "error:", _message(own))
             if os.environ.get("ARIANE_DEBUG"):
                 raise
             _fail(

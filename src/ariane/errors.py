@@ -64,3 +64,14 @@ class ConfigError(ArianeError):
     """A bad option, registry or facts file."""
 
     exit_code = 2
+
+
+def wrapped(error: BaseException) -> ArianeError | None:
+    """Ariane's own error that a library raised its own error from, if any (Splink turns
+    every failed statement into a ``SplinkException`` raised from the engine's error)."""
+    cause: BaseException | None = error
+    for _ in range(16):  # a chain, not a loop: bounded all the same
+        if cause is None or isinstance(cause, ArianeError):
+            return cause
+        cause = cause.__cause__
+    return None

@@ -2,13 +2,16 @@
 
 Its memory is bounded (``memory_limit``: 60% of the machine's or container's memory, at
 most 2 GiB, unless told otherwise); what does not fit spills to ``temp_directory``,
-encrypted like the store.
+encrypted like the store. A statement that cannot fit under that default (a join's hash
+table, Splink's pairs of a large leak: not everything spills) is run once more with the
+60% share; a bound the user gave is kept, and running out of it is one clear error.
 """
 
 from __future__ import annotations
 
 import copy
 import glob
+import logging
 import os
 import re
 import resource
@@ -16,7 +19,7 @@ from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from functools import cache
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import duckdb
 from duckdb.func import PythonUDFType
@@ -40,6 +43,14 @@ DEFAULT_MEMORY_CAP = 2 * 2**30
 #: Below this DuckDB cannot even open an encrypted store and load its extension.
 MIN_MEMORY = 128 * 2**20
 MEMORY_VARIABLE = "ARIANE_MEMORY_LIMIT"
+
+_log = logging.getLogger(__name__)
+_T = TypeVar("_T")
+
+
+class OutOfMemory(ConfigError):
+    """A statement did not fit in DuckDB's memory bound (nor in what it may spill)."""
+
 
 _UNITS = {
     "": 1,
@@ -75,7 +86,7 @@ def memory_limit_bytes(value: str | None) -> int:
     """DuckDB's memory bound from ``value`` ('4GB', '2GiB', '60%'), or the default: 60% of
     the memory, at most :data:`DEFAULT_MEMORY_CAP`."""
     if value is None or not value.strip():
-        return min(int(machine_memory() * DEFAULT_MEMORY_SHARE), DEFAULT_MEMORY_CAP)
+        return min(_default_share(), DEFAULT_MEMORY_CAP)
     match = re.fullmatch(r"\s*(\d+(?:\.\d+)?)\s*(%|[a-zA-Z]*)\s*", value)
     unit = match[2].lower() if match else ""
     if match is None or (unit != "%" and unit not in _UNITS):
@@ -92,6 +103,10 @@ def memory_limit_bytes(value: str | None) -> int:
     if limit < MIN_MEMORY:
         raise ConfigError(f"--memory-limit {value.strip()}: at least {MIN_MEMORY >> 20}MiB")
     return limit
+
+
+def _default_share() -> int:
+    return int(machine_memory() * DEFAULT_MEMORY_SHARE)
 
 
 @cache
@@ -141,6 +156,8 @@ class DuckDBEngine:
         """
         self.database = database
         self.memory_limit = memory_limit_bytes(memory_limit)
+        #: The default bound may grow once, to the default share; a bound given may not.
+        self._may_grow = not (memory_limit and memory_limit.strip())
         config: dict[str, Any] = {
             "autoinstall_known_extensions": False,
             "autoload_known_extensions": False,
@@ -196,7 +213,7 @@ class DuckDBEngine:
                 raise KeyboardInterrupt from None
             raise
         except duckdb.OutOfMemoryException:
-            raise ConfigError(
+            raise OutOfMemory(
                 f"out of memory within the limit of {self.memory_limit / 2**30:.1f} GiB: "
                 "raise --memory-limit (or ARIANE_MEMORY_LIMIT)"
             ) from None
@@ -209,6 +226,28 @@ class DuckDBEngine:
             if isinstance(exc, duckdb.IOException):
                 raise CaseError(f"{self.database}: input/output error ({_brief(exc)})") from None
             raise
+
+    def _roomy(self, action: Callable[[], _T]) -> _T:
+        """``action()`` (one statement) with storage errors said plainly; if it did not fit
+        under the default bound, once more under the default share of the machine."""
+        try:
+            with self._store_errors():
+                return action()
+        except OutOfMemory:
+            share = _default_share()
+            if not self._may_grow or share <= self.memory_limit:
+                raise
+        # A failed statement changed nothing (DuckDB rolls it back): run it again, roomier.
+        _log.warning(
+            "a step needed more than %.1f GiB of memory: bound raised to %.1f GiB",
+            self.memory_limit / 2**30,
+            share / 2**30,
+        )
+        self._may_grow = False
+        self.memory_limit = share
+        self.con.execute(f"SET memory_limit = '{share}B'")
+        with self._store_errors():
+            return action()
 
     # -- the Engine protocol -------------------------------------------------------------
 
@@ -242,18 +281,15 @@ class DuckDBEngine:
 
     def execute(self, sql: str, params: Sequence[Any] | None = None) -> None:
         """Run a statement for its effect."""
-        with self._store_errors():
-            self.con.execute(sql, params)
+        self._roomy(lambda: self.con.execute(sql, params))
 
     def fetch(self, sql: str, params: Sequence[Any] | None = None) -> list[tuple[Any, ...]]:
         """Run a query and return all its rows."""
-        with self._store_errors():
-            return self.con.execute(sql, params).fetchall()
+        return self._roomy(lambda: self.con.execute(sql, params).fetchall())
 
     def fetch_arrow(self, sql: str, params: Sequence[Any] | None = None) -> pa.Table:
         """Run a query and return an Arrow table."""
-        with self._store_errors():
-            return self.con.execute(sql, params).to_arrow_table()
+        return self._roomy(lambda: self.con.execute(sql, params).to_arrow_table())
 
     def batches(self, sql: str, batch_rows: int = 100_000) -> Any:
         """Stream a query's result as Arrow record batches."""
@@ -262,8 +298,7 @@ class DuckDBEngine:
 
     def materialise(self, name: str, sql: str) -> None:
         """Store the result of ``sql`` as table ``name``."""
-        with self._store_errors():
-            self.con.execute(f'CREATE OR REPLACE TABLE "{name}" AS {sql}')
+        self._roomy(lambda: self.con.execute(f'CREATE OR REPLACE TABLE "{name}" AS {sql}'))
 
     def verify(self) -> int:
         """Read every stored table in full, so that a damaged block fails; rows read."""
@@ -290,7 +325,15 @@ class DuckDBEngine:
             from splink import DuckDBAPI
         except ImportError:
             raise ArianeError("record linkage needs Splink: pip install 'splink>=5,<6'") from None
-        return DuckDBAPI(self.con)
+        engine = self
+
+        class EngineDuckDBAPI(DuckDBAPI):
+            """Splink's statements under the engine's memory bound and error messages."""
+
+            def _execute_sql_against_backend(self, final_sql: str) -> Any:
+                return engine._roomy(lambda: self._con.sql(final_sql))
+
+        return EngineDuckDBAPI(self.con)
 
     def tables(self) -> list[str]:
         """Names of the stored tables of the case (or of memory)."""

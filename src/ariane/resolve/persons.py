@@ -24,6 +24,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
+from ariane.errors import wrapped
 from ariane.resolve.distinct import scratch
 from ariane.resolve.fields import sources_about_persons
 from ariane.resolve.model import (
@@ -274,6 +275,8 @@ def _train_session(linker: Any, rule: Any, fields: tuple[str, ...]) -> None:
     try:
         linker.training.estimate_parameters_using_expectation_maximisation(rule, max_pairs=2e6)
     except (SplinkException, ValueError, ZeroDivisionError) as error:
+        if (own := wrapped(error)) is not None:  # out of memory, a damaged store: no EM issue
+            raise own from None
         # Field names only: Splink's message may quote values.
         _log.info("EM on %s skipped (%s)", "+".join(fields), type(error).__name__)
 
