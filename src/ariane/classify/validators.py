@@ -429,9 +429,7 @@ def is_organisation(value: str) -> bool:
     Words of an analysis's name are not counted: ``Bilan biologique`` is a panel a lab is
     asked for, though ``biologique`` is also a word of lab names.
     """
-    text = fold(value)
-    if reference.phrase_pattern(reference.TESTS).search(text) is not None:
-        text = reference.phrase_pattern(reference.TESTS).sub(" ", text)
+    text = reference.phrase_pattern(reference.TESTS).sub(" ", fold(value))
     return reference.phrase_pattern(reference.ORGANISATION_WORDS).search(text) is not None
 
 
