@@ -12,9 +12,7 @@ absent, unless ARIANE_REQUIRE_SERVICES=1.
 from __future__ import annotations
 
 import csv
-import importlib.util
 import os
-import shutil
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -25,23 +23,12 @@ import layout_leaks
 import witness_leaks
 from ariane import pipeline
 from ariane.synth import AWARE_AT, generate
-
-REQUIRE = os.environ.get("ARIANE_REQUIRE_SERVICES") == "1"
-
-
-def _spark_missing() -> str | None:
-    if importlib.util.find_spec("pyspark") is None:
-        return "PySpark is not installed (pip install 'ariane[spark]')"
-    if shutil.which("java") is None and not os.environ.get("JAVA_HOME"):
-        return "Java is not installed"
-    return None
+from spark_support import require_spark
 
 
 def _engine(name: str) -> str:
-    if name == "spark" and (missing := _spark_missing()):
-        if REQUIRE:
-            pytest.fail(f"{missing}; ARIANE_REQUIRE_SERVICES=1 requires it")
-        pytest.skip(missing)
+    if name == "spark":
+        require_spark()
     return name
 
 

@@ -22,8 +22,8 @@ from typer.testing import CliRunner
 from ariane.cli import app
 from ariane.engine import sparksql
 from ariane.errors import ConfigError
+from spark_support import require_spark
 
-REQUIRE = os.environ.get("ARIANE_REQUIRE_SERVICES") == "1"
 runner = CliRunner()
 
 
@@ -172,15 +172,7 @@ def test_spark_master_without_spark_engine_is_refused(tmp_path):
 @pytest.fixture(scope="module")
 def spark():
     """The process's SparkSession (started once), or a skip with the reason."""
-    missing = None
-    if importlib.util.find_spec("pyspark") is None:
-        missing = "PySpark is not installed (pip install 'ariane[spark]')"
-    elif shutil.which("java") is None and not os.environ.get("JAVA_HOME"):
-        missing = "Java is not installed"
-    if missing:
-        if REQUIRE:
-            pytest.fail(f"{missing}; ARIANE_REQUIRE_SERVICES=1 requires it")
-        pytest.skip(missing)
+    require_spark()
     from ariane.engine.sparksession import spark_session
 
     return spark_session()  # the one the engine tests share: one SparkContext a process
@@ -343,12 +335,7 @@ print("closed:", not (folder / "tmp" / "spark").exists())
 
 
 def test_a_dead_jvm_is_one_clear_line_and_the_case_still_closes(tmp_path):
-    if importlib.util.find_spec("pyspark") is None or (
-        shutil.which("java") is None and not os.environ.get("JAVA_HOME")
-    ):
-        if REQUIRE:
-            pytest.fail("PySpark or Java is absent; ARIANE_REQUIRE_SERVICES=1 requires them")
-        pytest.skip("PySpark or Java is absent")
+    require_spark()
     # In a child process: killing this process's JVM would end the other Spark tests.
     env = {**os.environ, "PYTHONPATH": os.pathsep.join(sys.path)}
     result = subprocess.run(

@@ -11,10 +11,8 @@ in one line. Skips when PySpark or Java is absent, unless ARIANE_REQUIRE_SERVICE
 from __future__ import annotations
 
 import csv
-import importlib.util
 import json
 import os
-import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -24,22 +22,10 @@ from typer.testing import CliRunner
 
 from ariane.cli import app
 from ariane.errors import CaseKeyError, ConfigError
+from spark_support import require_spark
 
-REQUIRE = os.environ.get("ARIANE_REQUIRE_SERVICES") == "1"
 PASSPHRASE = "spark case tests passphrase"
 runner = CliRunner()
-
-
-def _require_spark() -> None:
-    missing = None
-    if importlib.util.find_spec("pyspark") is None:
-        missing = "PySpark is not installed (pip install 'ariane[spark]')"
-    elif shutil.which("java") is None and not os.environ.get("JAVA_HOME"):
-        missing = "Java is not installed"
-    if missing:
-        if REQUIRE:
-            pytest.fail(f"{missing}; ARIANE_REQUIRE_SERVICES=1 requires it")
-        pytest.skip(missing)
 
 
 def _ariane(*args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess:
@@ -78,7 +64,7 @@ class Made:
 
 @pytest.fixture(scope="module")
 def made(tmp_path_factory) -> Made:
-    _require_spark()
+    require_spark()
     return Made(tmp_path_factory.mktemp("spark-case"))
 
 
