@@ -52,8 +52,13 @@ def leak_folder(rows: int) -> Path:
 
 def profiles(folder: Path) -> Path:
     """The profiles Splink blocks on (``resolve_profiles``), as Parquet beside the leak."""
+    import pyarrow.parquet as pq
+
+    from ariane.resolve.persons import MODEL_FIELDS
+
     out = folder / "profiles.parquet"
-    if out.exists():
+    # Kept while it has every field this checkout's model reads.
+    if out.exists() and set(MODEL_FIELDS) <= set(pq.read_schema(out).names):
         return out
     from ariane import classify, read
     from ariane.case import Case
@@ -67,9 +72,8 @@ def profiles(folder: Path) -> Path:
         records.build(engine, TODAY)
         persons.build_profiles(engine)
         table = engine.fetch_arrow("SELECT * FROM resolve_profiles")
-    import pyarrow.parquet as pq
-
-    pq.write_table(table, out)
+    pq.write_table(table, out.with_suffix(".tmp"))
+    out.with_suffix(".tmp").replace(out)
     print(
         f"  profiles of {folder.name}: {table.num_rows:,} in {time.perf_counter() - started:.0f} s"
     )

@@ -24,7 +24,7 @@ TARGET = 20_000_000
 PER_ROW = 20
 FIELDS = {
     "nir", "last_name", "first_name", "last_name_sdx", "first_name_sdx", "birth_date",
-    "nir_birth", "sex", "phone", "email", "street", "postal_code", "town",
+    "nir_birth", "sex", "phone", "email", "street", "street_number", "postal_code", "town",
 }  # fmt: skip
 
 
@@ -60,8 +60,9 @@ SELECT p AS unique_id,
        CASE WHEN {_u(4)} < 0.5 THEN '1' ELSE '2' END AS sex,
        'P' || floor(6000 * {_u(5)})::INT AS postal_code,
        'T' || (floor(6000 * {_u(5)})::INT // 2) AS town,
-       (1 + floor(300 * pow({_u(6)}, 3))::INT) || ' RUE S' || floor(50 * {_u(7)})::INT
-           AS street
+       (1 + floor(300 * pow({_u(6)}, 3))::INT) || 'RUES' || floor(50 * {_u(7)})::INT
+           AS street,
+       (1 + floor(300 * pow({_u(6)}, 3))::INT)::VARCHAR AS street_number
 FROM range({PEOPLE}) t(p)
 """
 

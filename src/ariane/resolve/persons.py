@@ -44,11 +44,11 @@ if TYPE_CHECKING:
 MODEL_FIELDS = (
     "nir", "foreign_id", "person_key", "last_name", "last_name_alt", "first_name",
     "last_name_sdx", "first_name_sdx",
-    "birth_date", "nir_birth", "sex", "phone", "email", "street", "postal_code", "town",
-    "internal_id",
+    "birth_date", "nir_birth", "sex", "phone", "email", "street", "street_number",
+    "postal_code", "town", "internal_id",
 )  # fmt: skip
 #: Model fields computed in the profiles, not read from ``resolve_fields``.
-_DERIVED = ("town", "internal_id", "nir_birth")
+_DERIVED = ("town", "internal_id", "nir_birth", "street_number")
 #: A value shared by more profiles than this is a placeholder (a lab's own phone, a
 #: dummy NIR), not an identifier: it is left out of the model.
 MAX_SHARED = 50
@@ -156,7 +156,12 @@ def build_profiles(engine: Engine) -> int:
                f.sex,
                CASE WHEN f.phone IN {shared["phone"]} THEN NULL ELSE f.phone END AS phone,
                CASE WHEN f.email IN {shared["email"]} THEN NULL ELSE f.email END AS email,
-               replace(f.street, ' ', '') AS street, f.postal_code,
+               replace(f.street, ' ', '') AS street,
+               -- Computed once: blocking rules join on it (a regexp in a rule ran on
+               -- every candidate pair of every later rule).
+               nullif(regexp_extract(replace(f.street, ' ', ''), '^[0-9]+', 0), '')
+                   AS street_number,
+               f.postal_code,
                coalesce(f.commune_code, {_folded_city("f.")}) AS town,
                i.internal_id
         FROM resolve_fields f
