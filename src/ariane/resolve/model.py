@@ -180,13 +180,16 @@ def blocking_rules(present: set[str]) -> list[Any]:
             if name in present:
                 rules.append(block_on("birth_date", name))
         if {"first_name_sdx", "last_name_sdx"} <= present:
-            rules.append(
-                CustomRule(
-                    "l.birth_date = r.birth_date AND (l.first_name_sdx = r.last_name_sdx "
-                    "OR l.last_name_sdx = r.first_name_sdx)",
-                    SQL_DIALECT,
+            # Names swapped: one rule a direction, each a join on the date *and* a name.
+            # Written as one rule with an OR, the join was on the date alone and every
+            # pair born the same day was filtered: pairs that grow like the rows squared.
+            rules += [
+                CustomRule(f"l.birth_date = r.birth_date AND l.{a} = r.{b}", SQL_DIALECT)
+                for a, b in (
+                    ("first_name_sdx", "last_name_sdx"),
+                    ("last_name_sdx", "first_name_sdx"),
                 )
-            )
+            ]
         for place in ("postal_code", "town"):
             if place in present:
                 rules.append(block_on("birth_date", place))
@@ -200,17 +203,24 @@ def blocking_rules(present: set[str]) -> list[Any]:
                 ("strftime(l.birth_date, '%y%m')", "r.nir_birth"),
                 ("l.nir_birth", "r.nir_birth"),
             )
-            for name in ("last_name_sdx", "first_name_sdx"):
+            # A month and one phonetic name are ~1,200 x a few hundred keys: at 20 M
+            # rows, billions of pairs. The other name's initial bounds them.
+            for name, other in (("last_name_sdx", "first_name"), ("first_name_sdx", "last_name")):
                 if name in present:
+                    also = (
+                        f" AND substr(l.{other}, 1, 1) = substr(r.{other}, 1, 1)"
+                        if other in present
+                        else ""
+                    )
                     rules += [
-                        CustomRule(f"{a} = {b} AND l.{name} = r.{name}", SQL_DIALECT)
+                        CustomRule(f"{a} = {b} AND l.{name} = r.{name}{also}", SQL_DIALECT)
                         for a, b in sides
                     ]
     for contact in ("email", "phone"):
         if contact in present:
             rules.append(block_on(contact))
     if {"first_name", "last_name"} <= present:
-        rules.append(block_on("first_name", "last_name"))
+        rules += _names_rules(present, "l.first_name = r.first_name AND l.last_name = r.last_name")
     if {"postal_code", "first_name_sdx", "last_name_sdx"} <= present:
         rules.append(block_on("postal_code", "first_name_sdx", "last_name_sdx"))
     if {"street", "postal_code"} <= present:
@@ -264,25 +274,43 @@ def _key_slip_rules(present: set[str]) -> list[Any]:
     return rules
 
 
+def _names_rules(present: set[str], names: str) -> list[Any]:
+    """Both whole names (or both swapped) and a second key: the birth year, the day and
+    month (a slip in the date leaves one of them whole), or the street number. Names
+    alone pair every namesake of a large leak (3.6 pairs a row at 1 M rows, growing like
+    the rows squared); the same names with none of these keys are left to the rules on
+    a place. Without a birth date or a street in the leak, the names alone."""
+    from splink.blocking_rule_library import CustomRule
+
+    keys = []
+    if "birth_date" in present:
+        keys += [
+            "year(l.birth_date) = year(r.birth_date)",
+            "strftime(l.birth_date, '%m%d') = strftime(r.birth_date, '%m%d')",
+        ]
+    if "street_number" in present:
+        keys.append("l.street_number = r.street_number")
+    if not keys:
+        return [CustomRule(names, SQL_DIALECT)]
+    return [CustomRule(f"{names} AND {key}", SQL_DIALECT) for key in keys]
+
+
 def _typo_rules(present: set[str]) -> list[Any]:
     """Rules for a person typed twice with slips in two of the fields the rules above
     pair on (a surname and a birth date, both names): a place and one whole name with
     the other's first letter; a place and a street number with both first letters, or
-    with one whole name; names swapped; a birth date and a town. Each keeps a place or a
-    whole name, so blocks stay the size of a town's namesakes (measured in
-    benchmarks/RESULTS.md)."""
+    with one whole name; names swapped (with a second key, :func:`_names_rules`); a birth
+    date and a town. Each keeps a place, or a whole name and a second key, so blocks stay
+    the size of a town's namesakes (measured in benchmarks/RESULTS.md)."""
     from splink import block_on
     from splink.blocking_rule_library import CustomRule
 
     def initial(side: str, name: str) -> str:
         return f"substr({side}.{name}, 1, 1)"
 
-    number = "nullif(regexp_extract({}.street, '^[0-9]+', 0), '')"
     rules: list[Any] = []
     if {"first_name", "last_name"} <= present:
-        rules.append(
-            CustomRule("l.first_name = r.last_name AND l.last_name = r.first_name", SQL_DIALECT)
-        )
+        rules += _names_rules(present, "l.first_name = r.last_name AND l.last_name = r.first_name")
     places = [place for place in ("postal_code", "town") if place in present]
     for place in places:
         same = f"l.{place} = r.{place}"
@@ -306,8 +334,7 @@ def _typo_rules(present: set[str]) -> list[Any]:
         # At the same street number: one whole name (the other missing or typed over,
         # the street with a slip), or both initials. Both names whole, so that pairs
         # whose first names differ are found as often as those whose surnames do
-        # (doubt_weights). One rule: each rule costs a pass, and the pairs of one
-        # number in one place are few.
+        # (doubt_weights).
         names = [f"l.{whole} = r.{whole}" for whole in ("last_name", "first_name")
                  if whole in present]  # fmt: skip
         if {"first_name", "last_name"} <= present:
@@ -315,14 +342,16 @@ def _typo_rules(present: set[str]) -> list[Any]:
                 f"({initial('l', 'first_name')} = {initial('r', 'first_name')} "
                 f"AND {initial('l', 'last_name')} = {initial('r', 'last_name')})"
             )
-        if "street" in present and names:
-            rules.append(
+        if "street_number" in present and names:
+            # One rule a name condition: with an OR, the join was on the place and the
+            # number alone (~14 pairs a row at 1 M rows, growing like the rows squared).
+            rules += [
                 CustomRule(
-                    f"{same} AND {number.format('l')} = {number.format('r')} "
-                    f"AND ({' OR '.join(names)})",
+                    f"{same} AND l.street_number = r.street_number AND {name}",
                     SQL_DIALECT,
                 )
-            )
+                for name in names
+            ]
     if {"birth_date", "town"} <= present and "postal_code" in present:
         # The rules above pair a birth date with the postal code only.
         rules.append(block_on("birth_date", "town"))

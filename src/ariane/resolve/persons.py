@@ -44,11 +44,11 @@ if TYPE_CHECKING:
 MODEL_FIELDS = (
     "nir", "foreign_id", "person_key", "last_name", "last_name_alt", "first_name",
     "last_name_sdx", "first_name_sdx",
-    "birth_date", "nir_birth", "sex", "phone", "email", "street", "postal_code", "town",
-    "internal_id",
+    "birth_date", "nir_birth", "sex", "phone", "email", "street", "street_number",
+    "postal_code", "town", "internal_id",
 )  # fmt: skip
 #: Model fields computed in the profiles, not read from ``resolve_fields``.
-_DERIVED = ("town", "internal_id", "nir_birth")
+_DERIVED = ("town", "internal_id", "nir_birth", "street_number")
 #: A value shared by more profiles than this is a placeholder (a lab's own phone, a
 #: dummy NIR), not an identifier: it is left out of the model.
 MAX_SHARED = 50
@@ -156,7 +156,12 @@ def build_profiles(engine: Engine) -> int:
                f.sex,
                CASE WHEN f.phone IN {shared["phone"]} THEN NULL ELSE f.phone END AS phone,
                CASE WHEN f.email IN {shared["email"]} THEN NULL ELSE f.email END AS email,
-               replace(f.street, ' ', '') AS street, f.postal_code,
+               replace(f.street, ' ', '') AS street,
+               -- Computed once: blocking rules join on it (a regexp in a rule ran on
+               -- every candidate pair of every later rule).
+               nullif(regexp_extract(replace(f.street, ' ', ''), '^[0-9]+', 0), '')
+                   AS street_number,
+               f.postal_code,
                coalesce(f.commune_code, {_folded_city("f.")}) AS town,
                i.internal_id
         FROM resolve_fields f
@@ -631,6 +636,46 @@ def _link_patient_numbers(engine: Engine) -> None:
     )
 
 
+def _blocked_pairs(linker: Any) -> Any:
+    """The pairs Splink's ``predict`` scores, one statement a blocking rule.
+
+    Splink joins every rule in one statement (a union of joins, each leaving out the pairs
+    of the rules before it). Each join keeps a table of the profiles until the statement
+    ends, so under a memory bound the statement of thirty rules spilled most of them: at a
+    million rows ``predict`` took 2.6x as long under the 2 GiB default as with no bound
+    (benchmarks/RESULTS.md). One statement a rule keeps one such table at a time; each is
+    Splink's own statement for that rule, so the pairs are the same."""
+    from splink.internals.blocking import block_using_rules_sqls
+    from splink.internals.pipeline import CTEPipeline
+    from splink.internals.vertically_concatenate import enqueue_df_concat
+
+    settings = linker._settings_obj
+    columns = settings.column_info_settings
+    parts = []
+    for rule in settings._blocking_rules_to_generate_predictions:
+        pipeline = enqueue_df_concat(linker, CTEPipeline())
+        sqls = block_using_rules_sqls(
+            input_tablename_l="__splink__df_concat",
+            input_tablename_r="__splink__df_concat",
+            blocking_rules=[rule],
+            link_type=settings._link_type,
+            source_dataset_input_column=columns.source_dataset_input_column,
+            unique_id_input_column=columns.unique_id_input_column,
+        )
+        sqls[-1]["output_table_name"] = f"__splink__blocked_id_pairs_{rule.match_key}"
+        pipeline.enqueue_list_of_sqls(sqls)
+        parts.append(linker._db_api.sql_pipeline_to_splink_dataframe(pipeline))
+    pipeline = CTEPipeline(parts)
+    pipeline.enqueue_sql(
+        " UNION ALL ".join(f"SELECT * FROM {part.physical_name}" for part in parts),
+        "__splink__blocked_id_pairs_by_rule",
+    )
+    pairs = linker._db_api.sql_pipeline_to_splink_dataframe(pipeline)
+    for part in parts:
+        part.drop_table_from_database_and_remove_from_cache()
+    return pairs
+
+
 def _score_with_splink(
     engine: Engine, present: set[str], comparisons: list[Any], threshold: float, profiles: int
 ) -> float:
@@ -676,6 +721,8 @@ def _score_with_splink(
         _weigh_nir_birth(linker)
         if deterministic:
             _correct_prior(engine, linker, present)
+        if linker._settings_obj._blocking_rules_to_generate_predictions:
+            linker.table_management.register_blocked_pairs_for_predict(_blocked_pairs(linker))
         predictions = linker.inference.predict(threshold_match_probability=threshold)
         engine.execute(
             "INSERT INTO resolve_edges SELECT unique_id_l, unique_id_r, match_probability "
