@@ -409,3 +409,59 @@ def test_prescan_tells_a_legacy_file_decodes_without_reading_it_again(
     assert found.clean is decodes
     if legacy == "cp1252":
         assert found.clean is (not undefined)
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    st.binary(max_size=64) | st.text(max_size=32).map(lambda t: t.encode("utf-8", "surrogatepass"))
+)
+def test_utf8_validation_agrees_with_pythons_decoder(data: bytes):
+    """Arrow's validator (no string made) tells valid UTF-8 exactly as Python's strict
+    decoder does: surrogates, overlong forms, code points past U+10FFFF, cut characters."""
+    from ariane.read.delimited import is_utf8
+
+    try:
+        data.decode("utf-8")
+        valid = True
+    except UnicodeDecodeError:
+        valid = False
+    assert is_utf8(data) is valid
+    assert is_utf8(b"x" * 100 + data + "é".encode()) is valid
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        "Hervé;Noël\n".encode() * 300,  # UTF-8 throughout
+        "Hervé;Noël\n".encode("cp1252") * 300,  # a code page throughout
+        "Hervé;Noël\n".encode() * 290 + "Noël\n".encode("cp1252") + b"x\n" * 9,  # one stray
+        "Hervé;Noël\n".encode() * 200 + b"\xed\xa0\x80;x\n",  # a surrogate, late
+        "Hervé;Noël\n".encode("utf-8-sig") * 1,  # a byte order mark
+        "Hervé;Noël\n".encode("utf-16"),  # a wide encoding
+        "é" * 3000,  # one long line, no break, characters cut by the blocks
+        b"a" * 2000,  # ASCII, no line break
+    ],
+)
+def test_text_encoding_gives_the_prescans_verdict(tmp_path: Path, monkeypatch, body):
+    """The readers of lines take the encoding, digest and fallback :func:`prescan` would
+    choose, whether the cheap pass over all-UTF-8 text decides or prescan does."""
+    from ariane.read import delimited
+    from ariane.read.sniff import sniff_encoding
+
+    monkeypatch.setattr(delimited, "CHUNK", 256)  # characters cut at many block edges
+    if isinstance(body, str):
+        body = body.encode()
+    path = tmp_path / "leak.txt"
+    path.write_bytes(body)
+    blob = next(expand(path))
+    sniffed = sniff_encoding(blob.sample)
+    scan = delimited.prescan(blob, sniffed)
+    text = delimited.text_encoding(blob, sniffed)
+    assert (text.encoding, text.sha256, text.fallback) == (
+        scan.encoding,
+        scan.sha256,
+        scan.fallback,
+    )
+    import hashlib
+
+    assert text.sha256 == hashlib.sha256(body).hexdigest()
