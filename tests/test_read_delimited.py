@@ -465,3 +465,73 @@ def test_text_encoding_gives_the_prescans_verdict(tmp_path: Path, monkeypatch, b
     import hashlib
 
     assert text.sha256 == hashlib.sha256(body).hexdigest()
+
+
+EARLY_CASES = {
+    "clean UTF-8": write_csv(PEOPLE),
+    "clean Latin-1": write_csv(PEOPLE, ";", "latin-1"),
+    "a Latin-1 line in UTF-8": write_csv(PEOPLE) + "x,Noël,1,2,3\r\n".encode("cp1252"),
+    "a UTF-8 line in Latin-1": write_csv(PEOPLE * 3, ";", "latin-1") + "x;Noël;1;2;3\r\n".encode(),
+    "a blank line": write_csv(PEOPLE[:2]) + b"\r\n" + write_csv(PEOPLE[2:]),
+    "binary bytes": write_csv(PEOPLE) + b"x,\x00\x01,1,2,3\r\n",
+    "an end-of-file mark": write_csv(PEOPLE) + b"\x1a",
+    "a quote left open": write_csv(PEOPLE) + b'x,"open,1,2,3\r\n',
+    "ragged rows": write_csv(PEOPLE) + b"x,1\r\n",
+    "Excel's separator hint": b"sep=;\r\n" + write_csv(PEOPLE, ";"),
+    "a byte order mark": b"\xef\xbb\xbf" + write_csv(PEOPLE),
+    "the header repeated": write_csv(PEOPLE) + write_csv(PEOPLE),
+    "a header over two lines": write_csv([["a\nb", "c"], ["1", "2"], ["3", "4"]]),
+    "a title above the header": b"Extraction du 3 mars\r\n" + write_csv(PEOPLE),
+    "a carriage return alone": write_csv(PEOPLE) + b"x,y\rz,1,2,3\r\n",
+}
+
+
+def _read_whole(engine, tmp_path, data: bytes, monkeypatch, early_bytes: int):
+    from ariane.read import delimited
+
+    monkeypatch.setattr(delimited, "EARLY_BYTES", early_bytes)
+    writer, rows, quarantine = read_bytes(engine, tmp_path, data)
+    kept = [
+        writer.format,
+        writer.encoding,
+        writer.columns,
+        writer.has_header,
+        writer.rows,
+        writer.quarantined,
+        writer.origin.note,
+        writer.origin.member_sha256,
+    ]
+    stored = engine.fetch(
+        "SELECT source_id, format, encoding, sha256, columns, rows, quarantined, data_table "
+        "FROM read_sources WHERE source_id = ?",
+        [writer.source_id],
+    )
+    return writer.source_id, kept, rows, quarantine, stored
+
+
+@pytest.mark.parametrize("case", list(EARLY_CASES))
+def test_reading_during_the_prescan_keeps_only_what_it_would_read(
+    engine, tmp_path, monkeypatch, case
+):
+    """A file read by the fast path while the prescan runs gives the rows, quarantine,
+    encoding and source the reading after the prescan gives, clean or damaged."""
+    from ariane.read import delimited
+
+    tried = []
+    real = delimited._read_early
+    monkeypatch.setattr(delimited, "_read_early", lambda *args: tried.append(1) or real(*args))
+    data = EARLY_CASES[case]
+    before_id, *before = _read_whole(engine, tmp_path, data, monkeypatch, 1 << 62)
+    assert not tried
+    fast_reads = []
+    fast = delimited._fast
+    monkeypatch.setattr(delimited, "_fast", lambda *args: fast_reads.append(1) or fast(*args))
+    early_id, *early = _read_whole(engine, tmp_path, data, monkeypatch, 0)
+    assert tried
+    if case.startswith("clean"):
+        assert len(fast_reads) == 1  # read once, during the prescan, and kept
+    assert early_id == before_id + 1  # one source id each, whatever was read and dropped
+    stored_before, stored_early = before.pop(), early.pop()
+    assert early == before
+    assert [r[1:-1] for r in stored_early] == [r[1:-1] for r in stored_before]
+    assert len(engine.fetch(f"SELECT * FROM raw_{early_id}")) == before[0][4]
