@@ -409,3 +409,129 @@ def test_prescan_tells_a_legacy_file_decodes_without_reading_it_again(
     assert found.clean is decodes
     if legacy == "cp1252":
         assert found.clean is (not undefined)
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    st.binary(max_size=64) | st.text(max_size=32).map(lambda t: t.encode("utf-8", "surrogatepass"))
+)
+def test_utf8_validation_agrees_with_pythons_decoder(data: bytes):
+    """Arrow's validator (no string made) tells valid UTF-8 exactly as Python's strict
+    decoder does: surrogates, overlong forms, code points past U+10FFFF, cut characters."""
+    from ariane.read.delimited import is_utf8
+
+    try:
+        data.decode("utf-8")
+        valid = True
+    except UnicodeDecodeError:
+        valid = False
+    assert is_utf8(data) is valid
+    assert is_utf8(b"x" * 100 + data + "é".encode()) is valid
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        "Hervé;Noël\n".encode() * 300,  # UTF-8 throughout
+        "Hervé;Noël\n".encode("cp1252") * 300,  # a code page throughout
+        "Hervé;Noël\n".encode() * 290 + "Noël\n".encode("cp1252") + b"x\n" * 9,  # one stray
+        "Hervé;Noël\n".encode() * 200 + b"\xed\xa0\x80;x\n",  # a surrogate, late
+        "Hervé;Noël\n".encode("utf-8-sig") * 1,  # a byte order mark
+        "Hervé;Noël\n".encode("utf-16"),  # a wide encoding
+        "é" * 3000,  # one long line, no break, characters cut by the blocks
+        b"a" * 2000,  # ASCII, no line break
+    ],
+)
+def test_text_encoding_gives_the_prescans_verdict(tmp_path: Path, monkeypatch, body):
+    """The readers of lines take the encoding, digest and fallback :func:`prescan` would
+    choose, whether the cheap pass over all-UTF-8 text decides or prescan does."""
+    from ariane.read import delimited
+    from ariane.read.sniff import sniff_encoding
+
+    monkeypatch.setattr(delimited, "CHUNK", 256)  # characters cut at many block edges
+    if isinstance(body, str):
+        body = body.encode()
+    path = tmp_path / "leak.txt"
+    path.write_bytes(body)
+    blob = next(expand(path))
+    sniffed = sniff_encoding(blob.sample)
+    scan = delimited.prescan(blob, sniffed)
+    text = delimited.text_encoding(blob, sniffed)
+    assert (text.encoding, text.sha256, text.fallback) == (
+        scan.encoding,
+        scan.sha256,
+        scan.fallback,
+    )
+    import hashlib
+
+    assert text.sha256 == hashlib.sha256(body).hexdigest()
+
+
+EARLY_CASES = {
+    "clean UTF-8": write_csv(PEOPLE),
+    "clean Latin-1": write_csv(PEOPLE, ";", "latin-1"),
+    "a Latin-1 line in UTF-8": write_csv(PEOPLE) + "x,Noël,1,2,3\r\n".encode("cp1252"),
+    "a UTF-8 line in Latin-1": write_csv(PEOPLE * 3, ";", "latin-1") + "x;Noël;1;2;3\r\n".encode(),
+    "a blank line": write_csv(PEOPLE[:2]) + b"\r\n" + write_csv(PEOPLE[2:]),
+    "binary bytes": write_csv(PEOPLE) + b"x,\x00\x01,1,2,3\r\n",
+    "an end-of-file mark": write_csv(PEOPLE) + b"\x1a",
+    "a quote left open": write_csv(PEOPLE) + b'x,"open,1,2,3\r\n',
+    "ragged rows": write_csv(PEOPLE) + b"x,1\r\n",
+    "Excel's separator hint": b"sep=;\r\n" + write_csv(PEOPLE, ";"),
+    "a byte order mark": b"\xef\xbb\xbf" + write_csv(PEOPLE),
+    "the header repeated": write_csv(PEOPLE) + write_csv(PEOPLE),
+    "a header over two lines": write_csv([["a\nb", "c"], ["1", "2"], ["3", "4"]]),
+    "a title above the header": b"Extraction du 3 mars\r\n" + write_csv(PEOPLE),
+    "a carriage return alone": write_csv(PEOPLE) + b"x,y\rz,1,2,3\r\n",
+}
+
+
+def _read_whole(engine, tmp_path, data: bytes, monkeypatch, early_bytes: int):
+    from ariane.read import delimited
+
+    monkeypatch.setattr(delimited, "EARLY_BYTES", early_bytes)
+    writer, rows, quarantine = read_bytes(engine, tmp_path, data)
+    kept = [
+        writer.format,
+        writer.encoding,
+        writer.columns,
+        writer.has_header,
+        writer.rows,
+        writer.quarantined,
+        writer.origin.note,
+        writer.origin.member_sha256,
+    ]
+    stored = engine.fetch(
+        "SELECT source_id, format, encoding, sha256, columns, rows, quarantined, data_table "
+        "FROM read_sources WHERE source_id = ?",
+        [writer.source_id],
+    )
+    return writer.source_id, kept, rows, quarantine, stored
+
+
+@pytest.mark.parametrize("case", list(EARLY_CASES))
+def test_reading_during_the_prescan_keeps_only_what_it_would_read(
+    engine, tmp_path, monkeypatch, case
+):
+    """A file read by the fast path while the prescan runs gives the rows, quarantine,
+    encoding and source the reading after the prescan gives, clean or damaged."""
+    from ariane.read import delimited
+
+    tried = []
+    real = delimited._read_early
+    monkeypatch.setattr(delimited, "_read_early", lambda *args: tried.append(1) or real(*args))
+    data = EARLY_CASES[case]
+    before_id, *before = _read_whole(engine, tmp_path, data, monkeypatch, 1 << 62)
+    assert not tried
+    fast_reads = []
+    fast = delimited._fast
+    monkeypatch.setattr(delimited, "_fast", lambda *args: fast_reads.append(1) or fast(*args))
+    early_id, *early = _read_whole(engine, tmp_path, data, monkeypatch, 0)
+    assert tried
+    if case.startswith("clean"):
+        assert len(fast_reads) == 1  # read once, during the prescan, and kept
+    assert early_id == before_id + 1  # one source id each, whatever was read and dropped
+    stored_before, stored_early = before.pop(), early.pop()
+    assert early == before
+    assert [r[1:-1] for r in stored_early] == [r[1:-1] for r in stored_before]
+    assert len(engine.fetch(f"SELECT * FROM raw_{early_id}")) == before[0][4]

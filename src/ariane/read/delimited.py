@@ -18,6 +18,7 @@ import codecs
 import csv
 import hashlib
 import io
+import os
 import re
 from collections import deque
 from collections.abc import Iterator
@@ -254,31 +255,170 @@ def _utf8_lines(text: bytes, bad_sample: bytearray, high: set[int]) -> tuple[int
     return good, bad
 
 
+@dataclass
+class TextEncoding:
+    """What readers of lines that are not delimited records need of :func:`prescan`."""
+
+    encoding: str
+    sha256: str
+    fallback: str | None  # single-byte encoding of the lines that are not UTF-8
+
+
+def text_encoding(blob: Blob, encoding: str) -> TextEncoding:
+    """:func:`prescan`'s encoding, digest and fallback; one cheap pass when all is UTF-8.
+
+    ``encoding`` is the sniffed one. Text that is valid UTF-8 throughout is UTF-8 with no
+    fallback, whatever the sample suggested (:func:`prescan` finds no line that is not):
+    that is told by hashing and validating whole-line blocks in C, without decoding them
+    into Python strings (a third of the work). Any other text, a byte order mark, a wide
+    encoding, goes through :func:`prescan`, whose verdict is then the same as before.
+    """
+    if encoding not in WIDE_ENCODINGS and encoding != "utf-8-sig":
+        digest = _utf8_digest(blob)
+        if digest is not None:
+            return TextEncoding("utf-8", digest, None)
+    scan = prescan(blob, encoding, pair_quotes=False)
+    return TextEncoding(scan.encoding, scan.sha256, scan.fallback)
+
+
+def _utf8_digest(blob: Blob) -> str | None:
+    """The SHA-256 of bytes that are valid UTF-8 throughout; None if they are not."""
+    digest = hashlib.sha256()
+    carry = b""
+    hashed: Future[None] | None = None
+    with blob.open() as stream, ThreadPoolExecutor(max_workers=1) as hasher:
+        while block := stream.read(CHUNK):
+            if hashed is not None:
+                hashed.result()
+            hashed = hasher.submit(digest.update, block)
+            # Whole lines only: a character cut by the block's edge is no error.
+            text = carry + block
+            cut = text.rfind(b"\n") + 1
+            carry, text = text[cut:], text[:cut]
+            if not is_utf8(text) or len(carry) > MAX_RECORD_BYTES:
+                return None  # (a line this long: prescan, whose memory is its own)
+        if hashed is not None:
+            hashed.result()
+    return digest.hexdigest() if is_utf8(carry) else None
+
+
+def is_utf8(data: bytes) -> bool:
+    """Whether ``data`` is valid UTF-8, as Python's strict decoder tells, told by Arrow's
+    validator (several times faster than decoding: no string is made)."""
+    if data.isascii():
+        return True
+    if len(data) >= 2**31:
+        return _reads_as(data, "utf-8")
+    text = pa.Array.from_buffers(
+        pa.string(),
+        1,
+        [None, pa.py_buffer(np.array([0, len(data)], dtype=np.int32)), pa.py_buffer(data)],
+    )
+    try:
+        text.validate(full=True)
+    except pa.ArrowInvalid:
+        return False
+    return True
+
+
 def read_delimited(blob: Blob, store: Store, origin: Origin, *, fast: bool = True) -> SourceWriter:
     """Read one delimited text file into a new source; returns its (closed) writer.
 
     ``fast=False`` skips the pyarrow path (tests compare both paths on the same bytes).
     """
-    scan = prescan(blob, sniff_encoding(blob.sample))
+    sniffed = sniff_encoding(blob.sample)
+    early: tuple[SourceWriter, Dialect, bool] | None = None
+    with ThreadPoolExecutor(max_workers=1) as beside:
+        # The prescan runs in Python, pyarrow and DuckDB mostly outside the interpreter's
+        # lock: a large file is read by the fast path meanwhile, kept only if the prescan
+        # then chooses that very reading.
+        scanning = beside.submit(prescan, blob, sniffed)
+        if fast and _worth_reading_early(blob, store, sniffed):
+            early = _read_early(blob, store, origin, sniffed)
+        try:
+            scan = scanning.result()
+        except BaseException:
+            if early is not None:
+                early[0].discard()
+            raise
     encoding = scan.encoding
     origin.member_sha256 = scan.sha256
     records = _Records(blob, scan.end)
     sample, truncated = dialect_sample(records)
     dialect = sniff_dialect(decode_sample(sample, encoding, scan.fallback), truncated)
-    writer = store.writer(
-        origin, _format_name(dialect), encoding, dialect.columns, has_header=dialect.has_header
-    )
     # pyarrow skips the header as one physical line: a header spanning lines needs care.
     simple_header = dialect.header_lines <= 1
     # Quotes matter only where they quote: there, each one left open needs care.
     clean = scan.clean and ((scan.balanced_quotes and scan.paired_quotes) or not dialect.quoting)
-    if fast and clean and simple_header and _fast(records, dialect, encoding, writer):
+    chosen = fast and clean and simple_header
+    if early is not None:
+        writer, early_dialect, read = early
+        # The same bytes, dialect and encoding the fast path would be given now.
+        same = early_dialect == dialect and encoding == sniffed and scan.end == scan.size
+        if same and chosen and read:
+            writer.close()
+            return writer
+        writer.discard()
+        if same:
+            chosen = False  # the fast path would refuse these bytes again
+        else:
+            writer = _writer(store, origin, dialect, encoding, writer.source_id)
+    else:
+        writer = _writer(store, origin, dialect, encoding)
+    if chosen and _fast(records, dialect, encoding, writer):
         writer.close()
         return writer
     writer.discard()
     _careful(records, dialect, encoding, scan.fallback, writer)
     writer.close()
     return writer
+
+
+def _writer(
+    store: Store, origin: Origin, dialect: Dialect, encoding: str, source_id: int | None = None
+) -> SourceWriter:
+    return store.writer(
+        origin,
+        _format_name(dialect),
+        encoding,
+        dialect.columns,
+        has_header=dialect.has_header,
+        source_id=source_id,
+    )
+
+
+#: Files given from this size are read by the fast path while the prescan runs (below it
+#: the prescan is quick, and a reading it may waste is not worth starting).
+EARLY_BYTES = 8 * CHUNK
+
+
+def _worth_reading_early(blob: Blob, store: Store, encoding: str) -> bool:
+    """A large file given as such (not an archive's member, never opened twice at once),
+    of a byte encoding, not sharing a transaction with other small sources."""
+    if blob.inner_path is not None or store.shared_transaction or encoding in WIDE_ENCODINGS:
+        return False
+    try:
+        return os.path.getsize(blob.path) >= EARLY_BYTES
+    except OSError:
+        return False
+
+
+def _read_early(
+    blob: Blob, store: Store, origin: Origin, encoding: str
+) -> tuple[SourceWriter, Dialect, bool] | None:
+    """The fast path on the sniffed encoding and the whole file (no end-of-file mark), as
+    if the prescan had found them: the writer, its dialect and whether it read the file.
+    None when it could not start (:func:`read_delimited` then reads as before)."""
+    records = _Records(blob, -1)
+    try:
+        sample, truncated = dialect_sample(records)
+        dialect = sniff_dialect(decode_sample(sample, encoding, None), truncated)
+    except Exception:  # noqa: BLE001 - sniffed again, on the prescan's encoding, after it
+        return None
+    if dialect.header_lines > 1:
+        return None
+    writer = _writer(store, origin, dialect, encoding)
+    return writer, dialect, _fast(records, dialect, encoding, writer)
 
 
 class _Records:

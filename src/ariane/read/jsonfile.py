@@ -35,8 +35,8 @@ from ariane.read.delimited import (
     WideText,
     decode_line,
     note_second_encoding,
-    prescan,
     raw_lines,
+    text_encoding,
 )
 from ariane.read.encodings import mixed_errors
 from ariane.read.jsonrows import Records
@@ -68,8 +68,8 @@ def read_json(blob: Blob, store: Store, origin: Origin) -> list[SourceWriter]:
     # JSON should be UTF-8; exports in a legacy code page exist and are read in it.
     if blob.format == "ndjson":
         # Chooses the encoding by the lines, and hashes.
-        scan = prescan(blob, sniff_encoding(blob.sample), pair_quotes=False)
-        encoding, origin.member_sha256, fallback = scan.encoding, scan.sha256, scan.fallback
+        lines = text_encoding(blob, sniff_encoding(blob.sample))
+        encoding, origin.member_sha256, fallback = lines.encoding, lines.sha256, lines.fallback
     else:
         encoding, origin.member_sha256, fallback = _encoding_and_digest(blob)
     tables = _Tables(store, origin, blob.format, encoding)

@@ -18,7 +18,13 @@ from dataclasses import dataclass
 from typing import IO, Any, cast
 
 from ariane.read.archive import Blob
-from ariane.read.delimited import CHUNK, MAX_RECORD_BYTES, WIDE_ENCODINGS, WideText, prescan
+from ariane.read.delimited import (
+    CHUNK,
+    MAX_RECORD_BYTES,
+    WIDE_ENCODINGS,
+    WideText,
+    text_encoding,
+)
 from ariane.read.jsonrows import Records
 from ariane.read.sniff import sniff_encoding
 from ariane.read.store import Origin, SourceWriter, Store
@@ -85,7 +91,7 @@ def segments(stream: IO[bytes], *, blank: bool = False) -> Iterator[Segment]:
 def open_as_text(blob: Blob, origin: Origin) -> Iterator[tuple[IO[bytes], str, str]]:
     """The file's bytes (UTF-16/32 given as UTF-8), its encoding and the codec to decode
     them; the encoding is chosen on the whole file, whose digest goes to ``origin``."""
-    scan = prescan(blob, sniff_encoding(blob.sample))
+    scan = text_encoding(blob, sniff_encoding(blob.sample))
     origin.member_sha256 = scan.sha256
     wide = scan.encoding in WIDE_ENCODINGS
     codec = "utf-8" if wide else scan.encoding.replace("-sig", "")

@@ -83,10 +83,13 @@ class Store:
         *,
         table_name: str | None = None,
         has_header: bool = False,
+        source_id: int | None = None,
     ) -> SourceWriter:
-        """A writer for one new logical table."""
-        source_id = self._next_id
-        self._next_id += 1
+        """A writer for one new logical table (``source_id``: that of a writer discarded
+        because the same table is to be read again otherwise)."""
+        if source_id is None:
+            source_id = self._next_id
+            self._next_id += 1
         writer = SourceWriter(
             self.engine, source_id, origin, fmt, encoding, columns, table_name, has_header
         )
