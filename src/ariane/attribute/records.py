@@ -24,7 +24,9 @@ from ariane.resolve.fields import quote
 if TYPE_CHECKING:
     from ariane.engine import Engine
 
-ROW, FILE = 1, 2  # evidence levels: row evidence outranks file evidence
+ROW, FILE, PERSON = 1, 2, 3  # evidence levels: row, then file, then the person's other rows
+#: Confidence of a record placed by its person's other records in the same source.
+SAME_PERSON = 0.8
 _COMPACT_FINESS = "upper(regexp_replace({}, '[\\s.\\-]', '', 'g'))"
 _FINESS_SHAPE = "([0-9]{2}|2A|2B)[0-9]{7}"
 
@@ -199,6 +201,43 @@ def gather_evidence(
                 f"{FILE} FROM {quote(table)}",
                 [source_id, controller_id, confidence, evidence],
             )
+
+
+def person_evidence(engine: Engine, min_confidence: float) -> None:
+    """Evidence for the records that carry none of their own, from their person: a record
+    of a person whose other records in the same source are one controller's, by their
+    own rows, is that controller's (``same person in the same source``).
+
+    An interface log holds a lab's results (its FINESS in each message) and the updates
+    of the same patients' addresses (ADT^A08 from the admissions system, naming no lab):
+    the log is one system's, and so are the updates. Weakest of all evidence (file
+    evidence outranks it), and none when the person's rows in the source name several
+    controllers.
+    """
+    if not engine.has_table("resolve_records"):
+        return
+    engine.execute(
+        f"""
+        INSERT INTO attribute_evidence
+        WITH own AS (
+            SELECT source_id, _record, arg_max(controller_id, confidence) AS controller_id
+            FROM attribute_evidence WHERE level = {ROW}
+            GROUP BY ALL HAVING max(confidence) >= {min_confidence}
+        ), of_person AS (
+            SELECT p.source_id, p.person_id, min(o.controller_id) AS controller_id
+            FROM resolve_records p JOIN own o USING (source_id, _record)
+            WHERE p.person_id IS NOT NULL
+            GROUP BY ALL HAVING count(DISTINCT o.controller_id) = 1
+        )
+        SELECT p.source_id, p._record, o.controller_id, {SAME_PERSON},
+               'same person in the same source', {PERSON}
+        FROM resolve_records p
+        JOIN of_person o ON o.source_id = p.source_id AND o.person_id = p.person_id
+        ANTI JOIN (SELECT DISTINCT source_id, _record FROM attribute_evidence
+                   WHERE level = {ROW}) e
+             ON e.source_id = p.source_id AND e._record = p._record
+        """
+    )
 
 
 def decide(engine: Engine, min_confidence: float) -> None:
