@@ -82,6 +82,8 @@ class Built:
     records: int
     labels: dict[str, str] = field(default_factory=dict)  # column name -> true label
     registry: str = REGISTRY  # the controllers' registry (registry.csv's text)
+    #: Records rightly quarantined (a title above a sheet's header, kept aside).
+    quarantined: int = 0
 
 
 def people(count: int, seed: int) -> list[Person]:
@@ -1017,7 +1019,8 @@ def xlsx_title_block(out: Path, count: int = 100) -> Built:
         "Raison sociale": "provider.organisation", "N° FINESS": "provider.finess",
     }  # fmt: skip
     rows = count + count_results + len(LABS)
-    return Built([path], count, _categories(ppl), rows, count + len(LABS), labels)
+    # The title, the date line and the headings of groups: above the header, no records.
+    return Built([path], count, _categories(ppl), rows, count + len(LABS), labels, quarantined=3)
 
 
 def _lab_schema(ppl: list[Person]) -> tuple[list[tuple[Any, ...]], ...]:
@@ -1224,6 +1227,7 @@ def figures(built: Built, found: dict[str, Any]) -> dict[str, Any]:
         "rows": summary["rows"],
         "rows_true": built.rows,
         "quarantined": summary["quarantined"],
+        "quarantined_true": built.quarantined,
         "records": summary["rows"] - summary["linked"],
         "records_true": built.records,
         "persons": summary["persons"],

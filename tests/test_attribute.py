@@ -211,7 +211,8 @@ def test_a_record_naming_no_lab_is_its_persons_lab_in_the_same_source(engine, re
     names = {"nom": ["Dupont", "Dupont", "Martin", "Martin", "Martin", "Durand", "Leroy"],
              "prenom": ["Jean", "Jean", "Anne", "Anne", "Anne", "Paul", "Eva"],
              "ddn": ["02/01/1980"] * 2 + ["04/03/1971"] * 3 + ["06/05/1990", "07/07/1977"],
-             "finess": ["350000017", "", "350000017", "350000025", "", "", "350000025"]}  # fmt: skip
+             "finess": ["350000017", "", "350000017", "350000025", "", "",
+                        "350000025"]}  # fmt: skip
     labels = {"nom": "person.last_name", "prenom": "person.first_name",
               "ddn": "person.birth_date", "finess": "provider.finess"}  # fmt: skip
     add_source(engine, 1, "interface.log", names, labels)
