@@ -649,6 +649,8 @@ def hl7_adt_mllp(out: Path, count: int = 70) -> Built:
         "pid_birth_date": "person.birth_date", "pid_nir": "id.nir", "pid_phone": "contact.phone",
         "pid_street": "contact.street", "pid_postal_code": "contact.postal_code",
         "pid_city": "contact.city", "pid_email": "contact.email",
+        # A relative's name, address and phone: said of a third party, never the patient's.
+        "nk1_next_of_kin": "health.note",
     }  # fmt: skip
     return Built([path], count, _categories(ppl), len(messages), len(messages), labels)
 
