@@ -241,3 +241,29 @@ def test_a_record_naming_no_lab_is_its_persons_lab_in_the_same_source(engine, re
     assert decided[(1, 6)][0] is None  # Durand's lab is named in another source only
     assert decided[(2, 2)][0] is None  # Leroy's too
     assert decided[(3, 2)] == ("LAB02", "file name")
+
+
+def test_a_registry_finess_in_a_records_free_text_attributes_it(engine, registry):
+    """A report's letterhead names its lab (issue 15, second round: HPRIM Net 1 reports name
+    it nowhere else). One registry FINESS in the text attributes a record that names no lab
+    otherwise; two say neither; a FINESS column outranks the text; digits inside a longer
+    number are no FINESS."""
+    notes = [
+        "Labo Analyses Saint-Malo - FINESS 350000025\\nGlycémie : 5.2 mmol/L",
+        "Transmis de 350000017 à 350000025",
+        "Adressé par le laboratoire 350000025",
+        "Dossier 13500000250, RAS",
+    ]
+    add_source(
+        engine, 1, "comptes_rendus.txt",
+        {"nom": ["Dupont", "Martin", "Durand", "Leroy"], "prenom": ["Jean", "Anne", "Paul", "Eva"],
+         "cr": notes, "finess": ["", "", "350000017", ""]},
+        {"nom": "person.last_name", "prenom": "person.first_name", "cr": "health.note",
+         "finess": "provider.finess"},
+    )  # fmt: skip
+    attribute(engine, registry)
+    decided = dict(engine.fetch("SELECT _record, (controller_id, evidence) FROM attribute_records"))
+    assert decided[1] == ("LAB02", "finess in text")
+    assert decided[2][0] is None
+    assert decided[3] == ("LAB01", "finess column")
+    assert decided[4][0] is None

@@ -189,6 +189,7 @@ def gather_evidence(
             """
         )
         engine.execute("DROP TABLE attribute_map_organisations")
+    _finess_in_notes(engine)
     for source_id, path, inner_path, table in engine.fetch(
         f"SELECT source_id, path, inner_path, data_table FROM ({record_sources_sql(engine)})"
     ):
@@ -201,6 +202,38 @@ def gather_evidence(
                 f"{FILE} FROM {quote(table)}",
                 [source_id, controller_id, confidence, evidence],
             )
+
+
+#: Confidence of a controller's FINESS written in a record's free text, the only one there.
+FINESS_IN_TEXT = 0.75
+#: A FINESS standing alone in a text (not inside a longer number or code).
+_FINESS_IN_TEXT = "(?:^|[^0-9A-Z])((?:[0-9]{2}|2A|2B)[0-9]{7})(?:[^0-9A-Z]|$)"
+
+
+def _finess_in_notes(engine: Engine) -> None:
+    """Evidence from a registry FINESS written in a record's free text (a report's
+    letterhead: ``Labo Analyses Saint-Malo - FINESS 350000022``, as HPRIM Net 1 reports
+    name their lab nowhere else), for records with no FINESS or lab name of their own; a
+    text naming two controllers' numbers says neither."""
+    notes_sql = _values_sql(engine, "health.note")
+    if notes_sql is None:
+        return
+    engine.execute(
+        f"""
+        INSERT INTO attribute_evidence
+        SELECT f.source_id, f._record, min(c.controller_id), {FINESS_IN_TEXT},
+               'finess in text', {ROW}
+        FROM (SELECT source_id, _record,
+                     unnest(regexp_extract_all(upper(value), '{_FINESS_IN_TEXT}', 1)) AS finess
+              FROM ({notes_sql}) WHERE regexp_matches(value, '[0-9]{{7}}')) f
+        JOIN attribute_controllers c ON c.finess = f.finess
+        ANTI JOIN (SELECT DISTINCT source_id, _record FROM attribute_evidence
+                   WHERE level = {ROW}) e
+             ON e.source_id = f.source_id AND e._record = f._record
+        GROUP BY f.source_id, f._record
+        HAVING count(DISTINCT c.controller_id) = 1
+        """
+    )
 
 
 def person_evidence(engine: Engine, min_confidence: float) -> None:
