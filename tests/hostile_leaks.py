@@ -681,7 +681,8 @@ def fhir_transaction(out: Path, count: int = 60) -> Built:
     """A FHIR R4 transaction Bundle (checked by ``fhir.resources``' R4B models): ``urn:uuid:``
     fullUrls and references, the lab as a resource ``contained`` in each Patient
     (``#lab``), every tenth patient also present as the old record merged into the new one
-    (``active: false``, ``link`` ``replaced-by``; another IPP, the same NIR), results as
+    (``active: false``, ``link`` ``replaced-by``; another IPP, no NIR, an old address and
+    no phone), results as
     ``valueCodeableConcept`` (HIV, pregnancy test) or panels of ``component``, dates with
     time zones."""
     import uuid
@@ -764,7 +765,12 @@ def fhir_transaction(out: Path, count: int = 60) -> Built:
         if p.i % 10 == 3:
             old = url()
             link = [{"other": {"reference": current}, "type": "replaced-by"}]
-            entry(patient(p, f"{900_000 + p.i}", {"active": False, "link": link}), old)
+            merged = patient(p, f"{900_000 + p.i}", {"active": False, "link": link})
+            # The record merged away was made before the NIR was known, at an old address.
+            merged["identifier"] = merged["identifier"][1:]
+            merged["address"][0].update(line=["12 rue Ancienne"], postalCode="35000", city="Rennes")
+            merged["telecom"] = []
+            entry(merged, old)
             patients += 1
         when = f"2024-03-{1 + p.i % 27:02d}T0{7 + p.i % 3}:15:00+01:00"
         panel = {
@@ -953,7 +959,7 @@ def sqlite_without_rowid(out: Path, count: int = 90) -> Built:
 def parquet_pandas(out: Path, count: int = 80) -> Built:
     """One row per result, the patient repeated on each (a denormalised extract written by
     pandas): categorical columns (dictionary-encoded in Parquet), nullable integers and
-    strings with gaps, a birth date as a timestamp at midnight, the sampling time as a
+    strings with gaps, a birth date as a timestamp at midnight in Paris, the sampling time as a
     time-zone-aware timestamp."""
     import pandas as pd
 
@@ -967,7 +973,7 @@ def parquet_pandas(out: Path, count: int = 80) -> Built:
             numeric = value.replace(".", "").isdigit()
             row = {
                 "PatientKey": 70_000 + p.i * 3, "FamilyName": p.family,
-                "Forenames": " ".join(p.given), "DOB": pd.Timestamp(p.birth),
+                "Forenames": " ".join(p.given), "DOB": pd.Timestamp(p.birth, tz="Europe/Paris"),
                 "SocialSecurityNo": p.nir, "Sex": "FM"[p.sex % 2],
                 "Phone": p.phone if p.i % 6 else None, "Postcode": p.postal_code,
                 "Town": p.city,

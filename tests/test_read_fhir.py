@@ -134,6 +134,29 @@ def test_a_lab_contained_in_its_patient_gives_its_name_and_finess(tmp_path):
     assert "Kerouac" in rows[0]["general_practitioner"]
 
 
+def test_a_patient_merged_into_another_names_the_survivor(tmp_path):
+    """``link: [{"other": ..., "type": "replaced-by"}]`` (issue 15, second round: the
+    records merged away, with no NIR and an old address, were counted as persons of their
+    own): both rows hold the surviving record's id in ``same_patient_as``."""
+    persons = people(3)
+    entries = [{"fullUrl": f"urn:uuid:u{p.number}", "resource": _patient(p, f"p{p.number}")}
+               for p in persons]  # fmt: skip
+    old = _patient(persons[0], "old0")
+    old["link"] = [{"other": {"reference": f"urn:uuid:u{persons[0].number}"},
+                    "type": "replaced-by"}]  # fmt: skip
+    older = _patient(persons[1], "old1")
+    older["link"] = [{"other": {"reference": f"Patient/p{persons[1].number}"},
+                      "type": "replaced-by"}, {"other": {"reference": "Patient/x"},
+                                               "type": "seealso"}]  # fmt: skip
+    entries += [{"fullUrl": "urn:uuid:o0", "resource": old}, {"resource": older}]
+    path = tmp_path / "bundle.json"
+    path.write_text(json.dumps({"resourceType": "Bundle", "type": "collection", "entry": entries}))
+    _, tables, _ = _sources(path)
+    assert [(r["id"], r["same_patient_as"]) for r in tables["Patient"]] == [
+        ("p0", "p0"), ("p1", "p1"), ("p2", "p2"), ("old0", "p0"), ("old1", "p1"),
+    ]  # fmt: skip
+
+
 def test_damaged_resources_are_quarantined_and_the_others_kept(tmp_path):
     persons = people(4)
     entries = [json.dumps({"resource": _patient(p, f"p{p.number}")}) for p in persons]

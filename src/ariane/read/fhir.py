@@ -564,6 +564,26 @@ def _patient(resource: dict[str, Any], out: _Row) -> None:
     for doctor in _list(resource.get("generalPractitioner")):
         out.reference("general_practitioner", doctor)
     out.reference("managing_organization", resource.get("managingOrganization"))
+    # A record merged into another (``link`` ``replaced-by``) is the same person: both
+    # rows hold the surviving record's id in ``same_patient_as``, a person key.
+    survivor = ""
+    for link in _list(resource.get("link")):
+        if isinstance(link, dict) and link.get("type") == "replaced-by":
+            other = link.get("other")
+            reference = _str(other.get("reference")) if isinstance(other, dict) else ""
+            survivor = survivor or _reference_id(reference, out.full_urls)
+    out.add("same_patient_as", survivor or out.row().get("id", ""))
+
+
+def _reference_id(reference: str, full_urls: dict[str, str]) -> str:
+    """The bare id a reference points to: ``Patient/123`` -> ``123``, a ``urn:uuid:``
+    the id of the resource whose ``fullUrl`` it is (its uuid when not met yet)."""
+    if reference.startswith("urn:uuid:"):
+        return full_urls.get(reference, reference.removeprefix("urn:uuid:"))
+    parts = reference.rstrip("/").split("/")
+    if len(parts) >= 4 and parts[-2] == "_history":
+        return parts[-3]
+    return parts[-1] if len(parts) >= 2 else reference
 
 
 def _value_text(resource: dict[str, Any]) -> str:
