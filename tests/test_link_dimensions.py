@@ -187,3 +187,31 @@ def test_samples_pointing_to_their_lab_attribute_their_patient(tmp_path):
     assert summary["unattributed_records"] == 0
     expected = {f"LAB{lab[0]}": 1 + sum(v == lab[0] for v in lab_of.values()) for lab in labs}
     assert {c["controller_id"]: c["records"] for c in summary["controllers"]} == expected
+
+
+def test_a_copy_of_the_patients_key_does_not_make_their_results_a_dimension(tmp_path):
+    """One result per patient (a 1:1 child), and the patients' key written twice (``id``
+    and ``dossier``, as a FHIR Patient's ``id`` and ``same_patient_as``): the copy points
+    to no other table, so the results are no table of labs the patients point to; they
+    fold (issue 15, second round: a Bundle's Observations stayed records)."""
+    rng = random.Random(12)
+    fake = Faker("fr_FR")
+    fake.seed_instance(12)
+    patients, results = [], []
+    for i in range(60):
+        number = str(70_000 + 7 * i)
+        birth = f"{rng.randint(1935, 2004)}-{rng.randint(1, 12):02d}-{rng.randint(1, 28):02d}"
+        patients.append([number, fake.last_name().upper(), fake.first_name(), birth, number])
+        results.append([number, rng.choice(TESTS), "positif"])
+    dump = "\n".join([
+        "CREATE TABLE `patients` (`id` int, `nom` varchar(50), `prenom` varchar(50), "
+        "`naissance` varchar(10), `dossier` int);",
+        f"INSERT INTO `patients` VALUES {_sql(patients)};",
+        "CREATE TABLE `examens` (`patient` int, `examen` varchar(50), `resultat` varchar(20));",
+        f"INSERT INTO `examens` VALUES {_sql(results)};",
+    ]) + "\n"  # fmt: skip
+    path = tmp_path / "lims.sql"
+    path.write_text(dump, encoding="utf-8")
+    summary = pipeline.run(tmp_path / "case", pipeline.RunOptions([path])).summary
+    assert summary["rows"] == len(patients) + len(results)
+    assert summary["linked"] == len(results)

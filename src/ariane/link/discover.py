@@ -308,6 +308,8 @@ def _dimension(
             continue
         if pointer_stats.filled < DIMENSION_FILLED * parent.rows:
             continue
+        if _copies(engine, parent, pointer, parent_key):
+            continue  # the parent's key written twice (id, same_patient_as) points nowhere
         found, values = engine.fetch(
             f"""
             SELECT count(c.k), count(p.k)
@@ -320,6 +322,16 @@ def _dimension(
         if values and found >= MIN_COVERAGE * values:
             return True
     return False
+
+
+def _copies(engine: Engine, table: Table, column: str, of: str) -> bool:
+    """Whether ``column`` holds the same value as ``of`` on (almost) every row where it is
+    filled: a copy of the table's own key, not a pointer to another table."""
+    filled, same = engine.fetch(
+        f"SELECT count({key(column)}), count(*) FILTER (WHERE {key(column)} = {key(of)}) "
+        f"FROM {quote(table.data_table)}"
+    )[0]
+    return bool(filled) and same >= MIN_COVERAGE * filled
 
 
 def _folded(column: str) -> str:
