@@ -200,3 +200,70 @@ def test_patient_list_errors_name_the_file(engine, registry, tmp_path):
     useless.write_text("code,montant\n1,2\n", encoding="utf-8")
     with pytest.raises(ConfigError, match="y.csv line 1: a patient list needs"):
         attribute(engine, registry, {"LAB01": useless})
+
+
+def test_a_record_naming_no_lab_is_its_persons_lab_in_the_same_source(engine, registry):
+    """An interface log (issue 15, second round): results name their lab's FINESS, the
+    same patients' address updates name none. A record with no evidence of its own goes
+    to the one controller its person's other records in the same source have; a person
+    whose records name two labs, and a person seen in another source only, stay
+    unattributed; a file's name outranks a person's other records."""
+    names = {"nom": ["Dupont", "Dupont", "Martin", "Martin", "Martin", "Durand", "Leroy"],
+             "prenom": ["Jean", "Jean", "Anne", "Anne", "Anne", "Paul", "Eva"],
+             "ddn": ["02/01/1980"] * 2 + ["04/03/1971"] * 3 + ["06/05/1990", "07/07/1977"],
+             "finess": ["350000017", "", "350000017", "350000025", "", "",
+                        "350000025"]}  # fmt: skip
+    labels = {"nom": "person.last_name", "prenom": "person.first_name",
+              "ddn": "person.birth_date", "finess": "provider.finess"}  # fmt: skip
+    add_source(engine, 1, "interface.log", names, labels)
+    add_source(
+        engine, 2, "other.csv",
+        {"nom": ["Durand", "Leroy"], "prenom": ["Paul", "Eva"], "ddn": ["06/05/1990", "07/07/1977"],
+         "finess": ["350000025", ""]},
+        labels,
+    )  # fmt: skip
+    add_source(
+        engine, 3, "Labo Analyses Saint-Malo.csv",
+        {"nom": ["Dupont", "Dupont"], "prenom": ["Jean", "Jean"], "ddn": ["02/01/1980"] * 2,
+         "finess": ["350000017", ""]},
+        labels,
+    )  # fmt: skip
+    resolve(engine, today=date(2026, 1, 1))
+    attribute(engine, registry)
+    decided = {
+        (s, r): (c, e)
+        for s, r, c, e in engine.fetch(
+            "SELECT source_id, _record, controller_id, evidence FROM attribute_records"
+        )
+    }
+    assert decided[(1, 2)] == ("LAB01", "same person in the same source")
+    assert decided[(1, 5)][0] is None  # Martin's records name two labs
+    assert decided[(1, 6)][0] is None  # Durand's lab is named in another source only
+    assert decided[(2, 2)][0] is None  # Leroy's too
+    assert decided[(3, 2)] == ("LAB02", "file name")
+
+
+def test_a_registry_finess_in_a_records_free_text_attributes_it(engine, registry):
+    """A report's letterhead names its lab (issue 15, second round: HPRIM Net 1 reports name
+    it nowhere else). One registry FINESS in the text attributes a record that names no lab
+    otherwise; two say neither; a FINESS column outranks the text; digits inside a longer
+    number are no FINESS."""
+    notes = [
+        "Labo Analyses Saint-Malo - FINESS 350000025\\nGlycémie : 5.2 mmol/L",
+        "Transmis de 350000017 à 350000025",
+        "Adressé par le laboratoire 350000025",
+        "Dossier 13500000250, RAS",
+    ]
+    add_source(
+        engine, 1, "comptes_rendus.txt",
+        {"nom": ["Dupont", "Martin", "Durand", "Leroy"], "prenom": ["Jean", "Anne", "Paul", "Eva"],
+         "cr": notes, "finess": ["", "", "350000017", ""]},
+        {"nom": "person.last_name", "prenom": "person.first_name", "cr": "health.note",
+         "finess": "provider.finess"},
+    )  # fmt: skip
+    attribute(engine, registry)
+    decided = dict(engine.fetch("SELECT _record, (controller_id, evidence) FROM attribute_records"))
+    assert decided[1] == ("LAB02", "finess in text")
+    assert decided[2][0] is None
+    assert decided[3] == ("LAB01", "finess column")
+    assert decided[4][0] is None

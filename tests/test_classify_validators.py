@@ -324,3 +324,25 @@ def test_membership_numbers_with_a_check_digit():
     assert not is_health_card(card[:-1] + str((int(card[-1]) + 1) % 10))  # a wrong key
     other = "4970" + card[4:-1]  # a payment card's issuer, Luhn-valid: not a health card
     assert not is_health_card(other + luhn.calc_check_digit(other))
+
+
+def _decided(name: str, values: list[str]) -> str:
+    from ariane.classify.columns import ColumnSample, decide, measure
+
+    sample = ColumnSample(name, values, 0.0, len(set(values)) / len(values))
+    measure(sample)
+    return decide(sample).label
+
+
+@pytest.mark.parametrize("header", ["labor_id", "lab_id", "site_id", "id_etablissement"])
+def test_digits_one_and_two_under_another_header_are_no_sex(header: str) -> None:
+    # A table of two labs numbered 1 and 2: the patients' pointer to it holds only 1s and
+    # 2s, which are also sex codes; its header names an id (issue 15, second round).
+    values = ["1", "2", "2", "1", "1"] * 40
+    assert _decided(header, values) != "person.sex"
+
+
+@pytest.mark.parametrize("header", ["sexe", "Geschlecht", "col_4", ""])
+def test_digit_sex_codes_stay_sex_where_the_header_says_so_or_nothing(header: str) -> None:
+    assert _decided(header, ["1", "2", "2", "1", "1"] * 40) == "person.sex"
+    assert _decided(header or "labor_id", ["M", "F", "F", "M"] * 50) == ("person.sex")

@@ -142,3 +142,76 @@ def test_lab_codes_that_read_as_icd10_codes_still_point_to_their_lab(tmp_path):
     # Patients go to the labs in turn (hostile_leaks.people); each lab's own row is one.
     half = built.persons // 2
     assert per_lab == {"LAB01": half + 1, "LAB02": built.persons - half + 1}
+
+
+def test_samples_pointing_to_their_lab_attribute_their_patient(tmp_path):
+    """A normalised lab schema (issue 15, second round): the patients name no lab, their
+    samples do (``labo``: ids 1..6 of a six-row labs table), the analyses hang off the
+    samples. Before it, each sample's rank for its patient (1 to 5: also all among the
+    labs' ids) must not be taken for the pointer. Each patient is the lab's of its samples."""
+    rng = random.Random(11)
+    fake = Faker("fr_FR")
+    fake.seed_instance(11)
+    labs = [[str(n + 1), f"Laboratoire {city}", _finess(code[:2], 2000 + n), "1 rue X", code,
+             city] for n, (code, city) in enumerate(CITIES + CITIES[:2])]  # fmt: skip
+    patients, samples, analyses, lab_of = [], [], [], {}
+    for i in range(1, 121):
+        birth = f"{rng.randint(1935, 2004)}-{rng.randint(1, 12):02d}-{rng.randint(1, 28):02d}"
+        patients.append([str(i), fake.last_name().upper(), fake.first_name(), birth, "MF"[i % 2]])
+        lab_of[i] = labs[i % 6][0]
+        for rank in range(1, 2 + i % 5):
+            samples.append([str(5000 + len(samples)), str(i), str(rank), lab_of[i]])
+            analyses.append([str(len(analyses) + 1), samples[-1][0], rng.choice(TESTS), "positif"])
+    dump = "\n".join([
+        "CREATE TABLE `labos` (`id` int, `nom` varchar(80), `finess` varchar(9), "
+        "`adresse` varchar(80), `code_postal` varchar(5), `ville` varchar(40));",
+        f"INSERT INTO `labos` VALUES {_sql(labs)};",
+        "CREATE TABLE `patients` (`id` int, `nom` varchar(50), `prenom` varchar(50), "
+        "`naissance` varchar(10), `sexe` char(1));",
+        f"INSERT INTO `patients` VALUES {_sql(patients)};",
+        "CREATE TABLE `prelevements` (`id` int, `patient` int, `rang` int, `labo` int);",
+        f"INSERT INTO `prelevements` VALUES {_sql(samples)};",
+        "CREATE TABLE `analyses` (`id` int, `prelevement` int, `examen` varchar(50), "
+        "`resultat` varchar(20));",
+        f"INSERT INTO `analyses` VALUES {_sql(analyses)};",
+    ]) + "\n"  # fmt: skip
+    path = tmp_path / "lims.sql"
+    path.write_text(dump, encoding="utf-8")
+    registry = "controller_id,name,finess,siren,address,postal_code,city,dpo_email\n" + "".join(
+        f"LAB{row[0]},{row[1]},{row[2]},,{row[3]},{row[4]},{row[5]},\n" for row in labs
+    )
+    (tmp_path / "registry.csv").write_text(registry, encoding="utf-8")
+    options = pipeline.RunOptions([path], registry=tmp_path / "registry.csv")
+    summary = pipeline.run(tmp_path / "case", options).summary
+    assert summary["linked"] == len(samples) + len(analyses)
+    assert summary["unattributed_records"] == 0
+    expected = {f"LAB{lab[0]}": 1 + sum(v == lab[0] for v in lab_of.values()) for lab in labs}
+    assert {c["controller_id"]: c["records"] for c in summary["controllers"]} == expected
+
+
+def test_a_copy_of_the_patients_key_does_not_make_their_results_a_dimension(tmp_path):
+    """One result per patient (a 1:1 child), and the patients' key written twice (``id``
+    and ``dossier``, as a FHIR Patient's ``id`` and ``same_patient_as``): the copy points
+    to no other table, so the results are no table of labs the patients point to; they
+    fold (issue 15, second round: a Bundle's Observations stayed records)."""
+    rng = random.Random(12)
+    fake = Faker("fr_FR")
+    fake.seed_instance(12)
+    patients, results = [], []
+    for i in range(60):
+        number = str(70_000 + 7 * i)
+        birth = f"{rng.randint(1935, 2004)}-{rng.randint(1, 12):02d}-{rng.randint(1, 28):02d}"
+        patients.append([number, fake.last_name().upper(), fake.first_name(), birth, number])
+        results.append([number, rng.choice(TESTS), "positif"])
+    dump = "\n".join([
+        "CREATE TABLE `patients` (`id` int, `nom` varchar(50), `prenom` varchar(50), "
+        "`naissance` varchar(10), `dossier` int);",
+        f"INSERT INTO `patients` VALUES {_sql(patients)};",
+        "CREATE TABLE `examens` (`patient` int, `examen` varchar(50), `resultat` varchar(20));",
+        f"INSERT INTO `examens` VALUES {_sql(results)};",
+    ]) + "\n"  # fmt: skip
+    path = tmp_path / "lims.sql"
+    path.write_text(dump, encoding="utf-8")
+    summary = pipeline.run(tmp_path / "case", pipeline.RunOptions([path])).summary
+    assert summary["rows"] == len(patients) + len(results)
+    assert summary["linked"] == len(results)

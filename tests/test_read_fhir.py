@@ -105,6 +105,58 @@ def test_a_bundle_gives_one_source_per_type_and_patient_refs(tmp_path):
     assert tables["Organization"][0]["finess"] == "350000014"
 
 
+def test_a_lab_contained_in_its_patient_gives_its_name_and_finess(tmp_path):
+    """``managingOrganization: {"reference": "#lab"}`` points inside the Patient, to a
+    ``contained`` Organization (issue 15, second round: every record was unattributed); a
+    contained Practitioner gives its name and RPPS."""
+    persons = people(2)
+    entries = []
+    for p, (finess, name) in zip(persons, LABS, strict=True):
+        patient = _patient(p, f"p{p.number}")
+        patient["contained"] = [
+            {"resourceType": "Organization", "id": "lab", "name": name,
+             "identifier": [{"system": FINESS, "value": finess}]},
+            {"resourceType": "Practitioner", "id": "gp",
+             "identifier": [{"system": "urn:oid:1.2.250.1.71.4.2.1", "value": "10001234567"}],
+             "name": [{"family": "Kerouac", "given": ["Anne"]}]},
+        ]  # fmt: skip
+        patient["managingOrganization"] = {"reference": "#lab"}
+        patient["generalPractitioner"] = [{"reference": "#gp"}]
+        entries.append({"fullUrl": f"urn:uuid:u{p.number}", "resource": patient})
+    path = tmp_path / "bundle.json"
+    path.write_text(json.dumps({"resourceType": "Bundle", "type": "transaction", "entry": entries}))
+    sources, tables, quarantine = _sources(path)
+    assert set(sources) == {"Patient"} and quarantine == []
+    rows = tables["Patient"]
+    assert [r["managing_organization"] for r in rows] == [name for _, name in LABS]
+    assert [r["managing_organization_finess"] for r in rows] == [finess for finess, _ in LABS]
+    assert rows[0]["general_practitioner_rpps"] == "10001234567"
+    assert "Kerouac" in rows[0]["general_practitioner"]
+
+
+def test_a_patient_merged_into_another_names_the_survivor(tmp_path):
+    """``link: [{"other": ..., "type": "replaced-by"}]`` (issue 15, second round: the
+    records merged away, with no NIR and an old address, were counted as persons of their
+    own): both rows hold the surviving record's id in ``same_patient_as``."""
+    persons = people(3)
+    entries = [{"fullUrl": f"urn:uuid:u{p.number}", "resource": _patient(p, f"p{p.number}")}
+               for p in persons]  # fmt: skip
+    old = _patient(persons[0], "old0")
+    old["link"] = [{"other": {"reference": f"urn:uuid:u{persons[0].number}"},
+                    "type": "replaced-by"}]  # fmt: skip
+    older = _patient(persons[1], "old1")
+    older["link"] = [{"other": {"reference": f"Patient/p{persons[1].number}"},
+                      "type": "replaced-by"}, {"other": {"reference": "Patient/x"},
+                                               "type": "seealso"}]  # fmt: skip
+    entries += [{"fullUrl": "urn:uuid:o0", "resource": old}, {"resource": older}]
+    path = tmp_path / "bundle.json"
+    path.write_text(json.dumps({"resourceType": "Bundle", "type": "collection", "entry": entries}))
+    _, tables, _ = _sources(path)
+    assert [(r["id"], r["same_patient_as"]) for r in tables["Patient"]] == [
+        ("p0", "p0"), ("p1", "p1"), ("p2", "p2"), ("old0", "p0"), ("old1", "p1"),
+    ]  # fmt: skip
+
+
 def test_damaged_resources_are_quarantined_and_the_others_kept(tmp_path):
     persons = people(4)
     entries = [json.dumps({"resource": _patient(p, f"p{p.number}")}) for p in persons]

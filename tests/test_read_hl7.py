@@ -286,3 +286,24 @@ def test_an_overlong_message_is_quarantined(tmp_path):
     assert (source.rows, source.quarantined) == (1, 1)
     assert rows[0]["pid_nir"] == two.nir
     assert quarantine[0][2].startswith("HL7 message 1: longer than the limit")
+
+
+def test_next_of_kin_is_read_apart_from_the_patient():
+    """NK1 names a relative (issue 15, second round: it was kept as raw text among the
+    unread segments). Its name, address and phones are one text per relative, said to be
+    a relative's, in ``nk1_next_of_kin``; the patient's columns hold the patient's only."""
+    texts = [
+        "MSH|^~\\&|GAM|HOP|LIS|LAB|20240301||ADT^A08|U1|P|2.5",
+        "PID|1||123^^^HOP^PI||LE GALL^Anne||19800101|F|||3 rue Haute^^Brest^^29200||0611111111",
+        "NK1|1|LE GALL^Yann|SPO^Conjoint|8 quai Est^^Brest^^29200|0622222222~0298000000",
+        "NK1|2|MORVAN^Rose||||0633333333",
+    ]
+    (row,) = message_rows(texts)
+    assert row["nk1_next_of_kin"] == (
+        "Conjoint: LE GALL Yann, 8 quai Est Brest 29200, 0622222222, 0298000000 | "
+        "next of kin: MORVAN Rose, 0633333333"
+    )
+    assert (row["pid_family_name"], row["pid_given_name"]) == ("LE GALL", "Anne")
+    assert (row["pid_street"], row["pid_phone"]) == ("3 rue Haute", "0611111111")
+    assert "other_segments" not in row
+    assert message_rows(texts, library=True) == [row]  # python-hl7 splits it alike

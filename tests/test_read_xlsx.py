@@ -165,6 +165,44 @@ def test_title_rows_above_the_header_are_quarantined(engine, tmp_path):
     assert reasons == [(1, "above the header row (a title)")]
 
 
+def test_headings_of_column_groups_above_the_header_are_a_title_too(engine, tmp_path):
+    """Over the header, a title, a date line and a row of headings over merged cells
+    ("Identité" over three columns, "Contact" over two): issue 15's second round found the
+    header missed and all four rows read as records, every column ``col_N``."""
+    path = tmp_path / "suivi.xlsx"
+    path.write_bytes(
+        workbook(
+            {
+                "Patients": [
+                    ["Laboratoire - suivi des patients", "", "", "", "", ""],
+                    ["Extraction du 14/03/2024", "", "", "", "", ""],
+                    ["Identité", "", "", "Contact", "", ""],
+                    ["Nom", "Prénom", "Né le", "Code postal", "Ville", "Médecin"],
+                    ["Dupont", "Zoé", "12/03/1961", 35000, "Rennes", "Dr Le Goff"],
+                    ["Martin", "Jean", "01/10/1980", 56100, "Lorient", "Dr Caradec"],
+                    ["Le Bris", "Anne", "23/07/1955", 29200, "Brest", "Dr Le Goff"],
+                ]
+            }
+        )
+    )
+    (source,) = load(engine, [path]).sources
+    assert source.columns == ["Nom", "Prénom", "Né le", "Code postal", "Ville", "Médecin"]
+    assert (source.rows, source.quarantined) == (3, 3)
+
+
+def test_a_sparse_record_above_a_record_is_no_title(engine, tmp_path):
+    """Headerless rows stay rows: one filling four of six cells is a record, not a title."""
+    path = tmp_path / "sans_entete.xlsx"
+    rows: list[list[object]] = [
+        ["Dupont", "Zoé", "12/03/1961", 35000, "", ""],
+        ["Martin", "Jean", "01/10/1980", 56100, "Lorient", "Dr Caradec"],
+        ["Le Bris", "Anne", "23/07/1955", 29200, "Brest", "Dr Le Goff"],
+    ]
+    path.write_bytes(workbook({"Feuil1": rows}))
+    (source,) = load(engine, [path]).sources
+    assert (source.rows, source.quarantined) == (3, 0)
+
+
 STYLES = (
     '<?xml version="1.0"?><styleSheet xmlns="http://schemas.openxmlformats.org/spreadsheetml/'
     '2006/main"><numFmts count="1"><numFmt numFmtId="164" formatCode="dd/mm/yyyy\\ hh:mm"/>'

@@ -28,7 +28,9 @@ column matched fuzzily, or a FINESS number written in it (:mod:`~.evidence`); a 
 a controller's own patient list (``--controller-patients``, :mod:`~.patients`; with visit
 dates, a person in several lists is placed by the record's visit); the file's name (a
 FINESS number or a lab's name in it: an archive member's name, then its folders, then the
-file given). Row evidence outranks file evidence; a rival
+file given); last, for a record with no evidence of its own, the controller of its
+person's other records in the same source (an ADT update in a lab's interface log). Row
+evidence outranks file evidence, which outranks a person's; a rival
 controller lowers the confidence; below :data:`MIN_CONFIDENCE` the record is unattributed.
 
 Without a registry, Ariane reads the controllers off the leak: one per FINESS value
@@ -83,6 +85,7 @@ def attribute(
         if controller_patients:
             known = {c.controller_id for c in controllers}
             patients.gather_evidence(engine, controller_patients, known)
+        records.person_evidence(engine, MIN_CONFIDENCE)
         task.advance()
         records.decide(engine, MIN_CONFIDENCE)
         task.advance()

@@ -24,7 +24,9 @@ from ariane.resolve.fields import quote
 if TYPE_CHECKING:
     from ariane.engine import Engine
 
-ROW, FILE = 1, 2  # evidence levels: row evidence outranks file evidence
+ROW, FILE, PERSON = 1, 2, 3  # evidence levels: row, then file, then the person's other rows
+#: Confidence of a record placed by its person's other records in the same source.
+SAME_PERSON = 0.8
 _COMPACT_FINESS = "upper(regexp_replace({}, '[\\s.\\-]', '', 'g'))"
 _FINESS_SHAPE = "([0-9]{2}|2A|2B)[0-9]{7}"
 
@@ -187,6 +189,7 @@ def gather_evidence(
             """
         )
         engine.execute("DROP TABLE attribute_map_organisations")
+    _finess_in_notes(engine)
     for source_id, path, inner_path, table in engine.fetch(
         f"SELECT source_id, path, inner_path, data_table FROM ({record_sources_sql(engine)})"
     ):
@@ -199,6 +202,75 @@ def gather_evidence(
                 f"{FILE} FROM {quote(table)}",
                 [source_id, controller_id, confidence, evidence],
             )
+
+
+#: Confidence of a controller's FINESS written in a record's free text, the only one there.
+FINESS_IN_TEXT = 0.75
+#: A FINESS standing alone in a text (not inside a longer number or code).
+_FINESS_IN_TEXT = "(?:^|[^0-9A-Z])((?:[0-9]{2}|2A|2B)[0-9]{7})(?:[^0-9A-Z]|$)"
+
+
+def _finess_in_notes(engine: Engine) -> None:
+    """Evidence from a registry FINESS written in a record's free text (a report's
+    letterhead: ``Labo Analyses Saint-Malo - FINESS 350000022``, as HPRIM Net 1 reports
+    name their lab nowhere else), for records with no FINESS or lab name of their own; a
+    text naming two controllers' numbers says neither."""
+    notes_sql = _values_sql(engine, "health.note")
+    if notes_sql is None:
+        return
+    engine.execute(
+        f"""
+        INSERT INTO attribute_evidence
+        SELECT f.source_id, f._record, min(c.controller_id), {FINESS_IN_TEXT},
+               'finess in text', {ROW}
+        FROM (SELECT source_id, _record,
+                     unnest(regexp_extract_all(upper(value), '{_FINESS_IN_TEXT}', 1)) AS finess
+              FROM ({notes_sql}) WHERE regexp_matches(value, '[0-9]{{7}}')) f
+        JOIN attribute_controllers c ON c.finess = f.finess
+        ANTI JOIN (SELECT DISTINCT source_id, _record FROM attribute_evidence
+                   WHERE level = {ROW}) e
+             ON e.source_id = f.source_id AND e._record = f._record
+        GROUP BY f.source_id, f._record
+        HAVING count(DISTINCT c.controller_id) = 1
+        """
+    )
+
+
+def person_evidence(engine: Engine, min_confidence: float) -> None:
+    """Evidence for the records that carry none of their own, from their person: a record
+    of a person whose other records in the same source are one controller's, by their
+    own rows, is that controller's (``same person in the same source``).
+
+    An interface log holds a lab's results (its FINESS in each message) and the updates
+    of the same patients' addresses (ADT^A08 from the admissions system, naming no lab):
+    the log is one system's, and so are the updates. Weakest of all evidence (file
+    evidence outranks it), and none when the person's rows in the source name several
+    controllers.
+    """
+    if not engine.has_table("resolve_records"):
+        return
+    engine.execute(
+        f"""
+        INSERT INTO attribute_evidence
+        WITH own AS (
+            SELECT source_id, _record, arg_max(controller_id, confidence) AS controller_id
+            FROM attribute_evidence WHERE level = {ROW}
+            GROUP BY ALL HAVING max(confidence) >= {min_confidence}
+        ), of_person AS (
+            SELECT p.source_id, p.person_id, min(o.controller_id) AS controller_id
+            FROM resolve_records p JOIN own o USING (source_id, _record)
+            WHERE p.person_id IS NOT NULL
+            GROUP BY ALL HAVING count(DISTINCT o.controller_id) = 1
+        )
+        SELECT p.source_id, p._record, o.controller_id, {SAME_PERSON},
+               'same person in the same source', {PERSON}
+        FROM resolve_records p
+        JOIN of_person o ON o.source_id = p.source_id AND o.person_id = p.person_id
+        ANTI JOIN (SELECT DISTINCT source_id, _record FROM attribute_evidence
+                   WHERE level = {ROW}) e
+             ON e.source_id = p.source_id AND e._record = p._record
+        """
+    )
 
 
 def decide(engine: Engine, min_confidence: float) -> None:

@@ -353,7 +353,27 @@ def decide(sample: ColumnSample) -> ColumnDecision:
             # than naming the number itself.
             for number in NUMBERS_OF_OWNER.get(label, ()):
                 scores[number] = scores.get(number, 0.0) + HEADER_WEIGHT * dominance * score / 2
+        if _digit_codes_named_otherwise(sample, header):
+            scores["person.sex"] *= _DIGIT_SEX_NAMED_OTHERWISE
     return _decision(sample, scores, header)
+
+
+#: What sex codes written as digits keep of their score under a header naming another
+#: thing: ``1`` and ``2`` are as often a lab's, a site's or a visit's number.
+_DIGIT_SEX_NAMED_OTHERWISE = 0.3
+#: Header score from which a header names a thing (``labor_id``: an id, an organisation).
+_NAMES_A_THING = 0.3
+
+
+def _digit_codes_named_otherwise(sample: ColumnSample, header: dict[str, float]) -> bool:
+    """Sex codes written as digits (``1``/``2``) under a header that names something else
+    and not sex (``labor_id``, ``site_id``): the digits prove nothing, the header decides.
+    Letters (``M``/``F``, ``homme``) are sex codes whatever the header says."""
+    if "person.sex" in header or sample.rates.get("sex", 0.0) < 0.8:
+        return False
+    if not any(score >= _NAMES_A_THING for score in header.values()):
+        return False
+    return all(v.strip().isdigit() for v in sample.values)
 
 
 def _checksum_dominance(sample: ColumnSample) -> float:

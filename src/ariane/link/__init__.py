@@ -48,7 +48,17 @@ from dataclasses import dataclass
 from pathlib import PurePath
 from typing import TYPE_CHECKING, Any
 
-from ariane.link.discover import Link, Lookup, Table, dimensions, discover, key, quote, value
+from ariane.link.discover import (
+    Link,
+    Lookup,
+    Table,
+    child_dimensions,
+    dimensions,
+    discover,
+    key,
+    quote,
+    value,
+)
 from ariane.progress import SILENT, Progress
 
 if TYPE_CHECKING:
@@ -88,6 +98,9 @@ def link(engine: Engine, progress: Progress = SILENT) -> list[LinkSummary]:
     with progress.task("Linking tables", total=len(groups)) as task:
         for tables in groups:
             links = discover(engine, tables) if len(tables) > 1 else []
+            # Samples pointing to the lab that took them: its FINESS folds with them.
+            for lookup in child_dimensions(engine, tables, links) if links else []:
+                _look_up(engine, lookup)
             for found in sorted(links, key=lambda x: -x.depth):  # deepest first
                 done += _fold(engine, found)
             if len(tables) > 1:

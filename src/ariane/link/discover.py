@@ -308,6 +308,8 @@ def _dimension(
             continue
         if pointer_stats.filled < DIMENSION_FILLED * parent.rows:
             continue
+        if _copies(engine, parent, pointer, parent_key):
+            continue  # the parent's key written twice (id, same_patient_as) points nowhere
         found, values = engine.fetch(
             f"""
             SELECT count(c.k), count(p.k)
@@ -320,6 +322,16 @@ def _dimension(
         if values and found >= MIN_COVERAGE * values:
             return True
     return False
+
+
+def _copies(engine: Engine, table: Table, column: str, of: str) -> bool:
+    """Whether ``column`` holds the same value as ``of`` on (almost) every row where it is
+    filled: a copy of the table's own key, not a pointer to another table."""
+    filled, same = engine.fetch(
+        f"SELECT count({key(column)}), count(*) FILTER (WHERE {key(column)} = {key(of)}) "
+        f"FROM {quote(table.data_table)}"
+    )[0]
+    return bool(filled) and same >= MIN_COVERAGE * filled
 
 
 def _folded(column: str) -> str:
@@ -439,6 +451,36 @@ def dimensions(engine: Engine, tables: list[Table], folded: set[int]) -> list[Lo
     of its values are ids of the dimension, and it is no name, contact, date or result (a
     code read as a condition may be one).
     """
+    pointing = [t for t in tables if t.source_id not in folded and t.names_persons()]
+    return _lookups(engine, tables, folded, pointing, {})
+
+
+def child_dimensions(engine: Engine, tables: list[Table], links: list[Link]) -> list[Lookup]:
+    """Where the rows about to be folded into persons point to a table of labs (samples ->
+    the lab that took them, in a schema whose patients name no lab): looked up before the
+    fold, the lab's FINESS and name come to the patient's record with the rest.
+
+    As :func:`dimensions`, and one more guard, since such rows name nobody: the pointing
+    column must not number the rows of each parent (visits 1, 2 of each patient, among labs
+    1, 2): among the parents with several rows, it takes one value for each row of at
+    most half of them (:func:`_numbers_each_parent`).
+    """
+    folded = {link.child.source_id for link in links}
+    pointing = [link.child for link in links if not link.child.names_persons()]
+    guards = {link.child.source_id: link.child_column for link in links}
+    return _lookups(engine, tables, folded, pointing, guards)
+
+
+def _lookups(
+    engine: Engine,
+    tables: list[Table],
+    folded: set[int],
+    pointing: list[Table],
+    per_parent: dict[int, str],
+) -> list[Lookup]:
+    """The lookups of the ``pointing`` tables into the tables of labs among ``tables``
+    (never folded ones); ``per_parent``: a pointing table's link to its parent, whose
+    rows of one parent a pointer must not number."""
     references = [
         (t, provides)
         for t in tables
@@ -447,9 +489,7 @@ def dimensions(engine: Engine, tables: list[Table], folded: set[int]) -> list[Lo
     if not references:
         return []
     found: list[Lookup] = []
-    for table in tables:
-        if table.source_id in folded or not table.names_persons():
-            continue
+    for table in pointing:
         if "provider.finess" in table.labels.values():
             continue
         for dimension, provides in references:
@@ -469,6 +509,8 @@ def dimensions(engine: Engine, tables: list[Table], folded: set[int]) -> list[Lo
                 pointer = label == "health.condition" or not label.startswith("health.")
                 if label.startswith(("person.", "contact.", "date")) or not pointer:
                     continue
+                if column == per_parent.get(table.source_id):
+                    continue
                 values, met = engine.fetch(
                     f"""
                     SELECT count(p.k), count(d.k)
@@ -478,9 +520,32 @@ def dimensions(engine: Engine, tables: list[Table], folded: set[int]) -> list[Lo
                     WHERE p.k IS NOT NULL
                     """
                 )[0]
-                if values >= DIMENSION_FILLED * table.rows and met >= MIN_COVERAGE * values:
-                    found.append(Lookup(table, column, dimension, key_column, provides))
-                    break
+                if values < DIMENSION_FILLED * table.rows or met < MIN_COVERAGE * values:
+                    continue
+                parent_key = per_parent.get(table.source_id)
+                if parent_key and _numbers_each_parent(engine, table, column, parent_key):
+                    continue
+                found.append(Lookup(table, column, dimension, key_column, provides))
+                break
             if found and found[-1].table is table:
                 break  # one lab per record
     return found
+
+
+#: Share of parents (of several child rows) whose rows a column tells apart, from which
+#: the column numbers each parent's rows rather than points to a lab.
+NUMBERING_SHARE = 0.5
+
+
+def _numbers_each_parent(engine: Engine, child: Table, column: str, parent_key: str) -> bool:
+    """Whether ``column`` tells apart the rows of each parent (a visit's rank 1, 2, 3 per
+    patient), as a pointer to labs does not (a patient's samples go to one or two labs)."""
+    several, told_apart = engine.fetch(
+        f"""
+        SELECT count(*), count(*) FILTER (WHERE d = n)
+        FROM (SELECT count({key(column)}) AS n, count(DISTINCT {key(column)}) AS d
+              FROM {quote(child.data_table)} GROUP BY {key(parent_key)}
+              HAVING count({key(column)}) >= 2)
+        """
+    )[0]
+    return bool(several) and told_apart > NUMBERING_SHARE * several

@@ -351,7 +351,7 @@ def resource_row(
 ) -> dict[str, str]:
     """One resource as flat columns named for what they hold."""
     kind = resource.get("resourceType")
-    out = _Row(full_urls)
+    out = _Row(full_urls, _contained(resource))
     out.add("id", _str(resource.get("id")) or _uuid(full_url))
     patient = _patient_ref(resource, full_urls)
     if patient:
@@ -418,12 +418,25 @@ def _code(value: Any) -> str:
     return ""
 
 
-class _Row(Fields):
-    """The columns of one resource, with the ``fullUrl`` map to resolve its references."""
+def _contained(resource: dict[str, Any]) -> dict[str, dict[str, Any]]:
+    """The resources ``contained`` in a resource, by the ``#id`` that points to them."""
+    return {
+        f"#{inner['id']}": inner
+        for inner in _list(resource.get("contained"))
+        if isinstance(inner, dict) and isinstance(inner.get("id"), str)
+    }
 
-    def __init__(self, full_urls: dict[str, str]) -> None:
+
+class _Row(Fields):
+    """The columns of one resource, with the ``fullUrl`` map to resolve its references
+    and the resources it contains (``#lab``: a lab written inside the Patient)."""
+
+    def __init__(
+        self, full_urls: dict[str, str], contained: dict[str, dict[str, Any]] | None = None
+    ) -> None:
         super().__init__()
         self.full_urls = full_urls
+        self.contained = contained or {}
 
     def reference(self, column: str, value: Any) -> None:
         """A Reference to a lab or a doctor: its display in ``column``, the id it points
@@ -433,8 +446,12 @@ class _Row(Fields):
         if not isinstance(value, dict):
             self.add(column, _str(value))
             return
-        self.add(column, _str(value.get("display")))
         reference = _str(value.get("reference"))
+        inner = self.contained.get(reference)
+        if inner is not None:
+            self._contained_reference(column, value, inner)
+            return
+        self.add(column, _str(value.get("display")))
         parts = reference.rstrip("/").split("/")
         if reference in self.full_urls:
             self.add(f"{column}_ref", self.full_urls[reference])
@@ -444,6 +461,27 @@ class _Row(Fields):
             self.add(f"{column}_ref", parts[-1])
         identifier = value.get("identifier")
         if isinstance(identifier, dict):
+            system = _str(identifier.get("system"))
+            kind = (
+                "finess" if system in FINESS_SYSTEMS else "rpps" if system in RPPS_SYSTEMS else ""
+            )
+            self.add(f"{column}_{kind or 'identifier'}", _str(identifier.get("value")))
+
+    def _contained_reference(
+        self, column: str, value: dict[str, Any], inner: dict[str, Any]
+    ) -> None:
+        """A reference to a contained lab or doctor (``#lab``): what it says of itself,
+        its name and FINESS or RPPS, in the columns a reference to a resource of the
+        file gets once filled in (``<column>``, ``<column>_finess``, ``<column>_rpps``)."""
+        name = _str(inner.get("name"))
+        if not name and inner.get("resourceType") == "Practitioner":
+            names = Fields()
+            _names(inner, names)
+            name = " ".join(v for v in names.row().values() if v)
+        self.add(column, _str(value.get("display")) or name)
+        for identifier in _list(inner.get("identifier")):
+            if not isinstance(identifier, dict):
+                continue
             system = _str(identifier.get("system"))
             kind = (
                 "finess" if system in FINESS_SYSTEMS else "rpps" if system in RPPS_SYSTEMS else ""
@@ -526,6 +564,26 @@ def _patient(resource: dict[str, Any], out: _Row) -> None:
     for doctor in _list(resource.get("generalPractitioner")):
         out.reference("general_practitioner", doctor)
     out.reference("managing_organization", resource.get("managingOrganization"))
+    # A record merged into another (``link`` ``replaced-by``) is the same person: both
+    # rows hold the surviving record's id in ``same_patient_as``, a person key.
+    survivor = ""
+    for link in _list(resource.get("link")):
+        if isinstance(link, dict) and link.get("type") == "replaced-by":
+            other = link.get("other")
+            reference = _str(other.get("reference")) if isinstance(other, dict) else ""
+            survivor = survivor or _reference_id(reference, out.full_urls)
+    out.add("same_patient_as", survivor or out.row().get("id", ""))
+
+
+def _reference_id(reference: str, full_urls: dict[str, str]) -> str:
+    """The bare id a reference points to: ``Patient/123`` -> ``123``, a ``urn:uuid:``
+    the id of the resource whose ``fullUrl`` it is (its uuid when not met yet)."""
+    if reference.startswith("urn:uuid:"):
+        return full_urls.get(reference, reference.removeprefix("urn:uuid:"))
+    parts = reference.rstrip("/").split("/")
+    if len(parts) >= 4 and parts[-2] == "_history":
+        return parts[-3]
+    return parts[-1] if len(parts) >= 2 else reference
 
 
 def _value_text(resource: dict[str, Any]) -> str:

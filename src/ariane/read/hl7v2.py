@@ -344,6 +344,23 @@ def _al1(segment: Parsed, out: Fields) -> None:
     out.add("al1_allergies", " ".join(p for p in (segment.reps(3) or [[]])[0][:2] if p))
 
 
+def _nk1(segment: Parsed, out: Fields) -> None:
+    """A next of kin (NK1): a relative or a contact person, not the patient. Read as one
+    text per relative, ``relationship: name, address, phone``, in ``nk1_next_of_kin``:
+    what leaked about a third party, kept apart from the patient's own columns so that it
+    is never taken for the patient's name, address or phone, nor compared to link persons.
+    """
+    name = " ".join(p for p in (at((segment.reps(2) or [[]])[0], 1),
+                                at((segment.reps(2) or [[]])[0], 2)) if p)  # fmt: skip
+    relation = (segment.reps(3) or [[]])[0]
+    address = " ".join(p for p in (segment.reps(4) or [[]])[0][:6] if p)
+    phones = [at(phone, 1) for phone in segment.reps(5) + segment.reps(6) if at(phone, 1)]
+    facts = ", ".join(p for p in (name, address, *phones) if p)
+    kind = at(relation, 2) or at(relation, 1)
+    if facts:  # never a bare name, which would read as the patient's own
+        out.add("nk1_next_of_kin", f"{kind or 'next of kin'}: {facts}")
+
+
 def _evn(segment: Parsed, out: Fields) -> None:
     out.add("evn_recorded_datetime", hl7_date(segment.text(2)))
 
@@ -353,6 +370,7 @@ _SEGMENTS: dict[str, Callable[[Parsed, Fields], None]] = {
     "EVN": _evn,
     "PID": _pid,
     "PD1": _pd1,
+    "NK1": _nk1,
     "PV1": _pv1,
     "ORC": _orc,
     "OBR": _obr,

@@ -311,12 +311,14 @@ MAX_PREAMBLE = 5
 def find_preamble(records: list[list[str]], width: int) -> int:
     """How many title records sit above the header row (0 when there is no such header).
 
-    A title line has another width than the table, or at most one filled cell; the header
-    below it is full width and names the columns of the records after it.
+    A title line has another width than the table, or fills at most half of its cells (a
+    title, a date line, headings of groups of columns over merged cells: "Identité",
+    "Coordonnées"); the header below it is full width and names the columns of the
+    records after it.
     """
     for k in range(1, min(MAX_PREAMBLE, len(records) - 2) + 1):
         above = records[k - 1]
-        if len(above) == width and sum(1 for c in above if c.strip()) > 1:
+        if len(above) == width and 2 * sum(1 for c in above if c.strip()) > width:
             return 0  # a full record above: this is not a preamble
         candidate = records[k]
         if (
