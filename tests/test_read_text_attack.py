@@ -451,11 +451,17 @@ class _MemoryWriter(SourceWriter):
 
 
 class _MemoryStore:
+    shared_transaction = False  # as Store's: no other source shares the transaction
+
     def __init__(self, keep: bool = False) -> None:
         self.kept: list[list[str]] | None = [] if keep else None
 
-    def writer(self, origin, fmt, encoding, columns, *, table_name=None, has_header=False):
-        writer = _MemoryWriter(None, 1, origin, fmt, encoding, columns, table_name, has_header)  # type: ignore[arg-type]
+    def writer(
+        self, origin, fmt, encoding, columns, *, table_name=None, has_header=False, source_id=None
+    ):
+        writer = _MemoryWriter(
+            None, source_id or 1, origin, fmt, encoding, columns, table_name, has_header
+        )  # type: ignore[arg-type]
         writer.kept = self.kept
         return writer
 

@@ -182,7 +182,7 @@ class DuckDBEngine:
             self.con.execute(f"SET temp_directory = '{_quote(str(temp_directory))}'")
         if database is None:
             # A throw-away database (``scan``) is read once: compressing its row groups at
-            # each automatic checkpoint cost a fifth of reading NDJSON, for queries that
+            # each automatic checkpoint cost an eighth of reading NDJSON, for queries that
             # scan it a few times. Compression changes no row group, nor any row's place.
             self.con.execute(f"SET disabled_compression_methods = '{IN_MEMORY_UNCOMPRESSED}'")
             return

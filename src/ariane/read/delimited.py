@@ -4,7 +4,8 @@ Two paths give the same rows:
 
 * a fast path, pyarrow's streaming CSV reader, taken only when a first pass over the bytes
   (:func:`prescan`, which also hashes them) proves the file clean: one encoding throughout,
-  no control bytes, no blank lines, no lone carriage returns, balanced quotes;
+  no control bytes, no blank lines, no lone carriage returns, balanced quotes (a large
+  file is read by it while the prescan runs, and the reading kept only if so);
 * a careful path, line by line with Python's csv module, that quarantines each damaged
   record (bad encoding, binary bytes, wrong field count, broken quoting, gigantic lines)
   with its line and byte offset, and keeps reading after it.
