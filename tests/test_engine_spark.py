@@ -347,3 +347,16 @@ def test_a_dead_jvm_is_one_clear_line_and_the_case_still_closes(tmp_path):
     )
     assert result.returncode == 0, result.stderr[-2000:]
     assert result.stdout.split("\n")[:2] == ["refused: True", "closed: True"]
+
+
+def test_a_cluster_keeps_its_own_shuffle_partitions(tmp_path):
+    if importlib.util.find_spec("pyspark") is None:
+        pytest.skip("PySpark is not installed")
+    from ariane.engine.sparksession import SHUFFLE_PARTITIONS, session_settings
+
+    local = session_settings("local[2]", tmp_path)
+    assert local["spark.sql.shuffle.partitions"] == str(SHUFFLE_PARTITIONS)
+    for master in ("spark://head:7077", "yarn", "k8s://https://api:6443"):
+        cluster = session_settings(master, tmp_path)
+        assert "spark.sql.shuffle.partitions" not in cluster
+        assert "spark.default.parallelism" not in cluster

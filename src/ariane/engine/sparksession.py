@@ -50,7 +50,8 @@ LOG_CONFIG = "log4j2.properties"
 #: The JVM's own output (its warnings, Spark's start-up lines) goes nowhere: Ariane's
 #: stderr holds Ariane's lines only, and nothing Spark logs can quote a value.
 _QUIET = {"stdout": subprocess.DEVNULL, "stderr": subprocess.DEVNULL}
-#: Few shuffle partitions: Spark's 200 make thousands of tiny tasks on one machine.
+#: Few shuffle partitions on one machine, where Spark's 200 make thousands of tiny tasks.
+#: A cluster keeps its own number: eight would be eight tasks however many executors.
 SHUFFLE_PARTITIONS = 8
 
 
@@ -196,8 +197,6 @@ def session_settings(master: str, local_dir: Path) -> dict[str, str]:
         "spark.ui.enabled": "false",
         "spark.ui.showConsoleProgress": "false",
         "spark.eventLog.enabled": "false",
-        "spark.sql.shuffle.partitions": str(SHUFFLE_PARTITIONS),
-        "spark.default.parallelism": str(SHUFFLE_PARTITIONS),
         "spark.sql.adaptive.enabled": "true",
         # Shuffle, spill and cached blocks written to local disks are encrypted.
         "spark.io.encryption.enabled": "true",
@@ -215,6 +214,8 @@ def session_settings(master: str, local_dir: Path) -> dict[str, str]:
         "spark.hadoop.parquet.encryption.kms.client.class": KMS_CLASS,
     }
     if master.startswith("local"):
+        settings["spark.sql.shuffle.partitions"] = str(SHUFFLE_PARTITIONS)
+        settings["spark.default.parallelism"] = str(SHUFFLE_PARTITIONS)
         if not os.environ.get("SPARK_DRIVER_MEMORY"):
             # In local mode the driver's heap holds every task: Spark's 1 GiB default dies
             # at a few million rows (its JVM gone in the middle of the read).
