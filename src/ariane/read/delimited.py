@@ -105,53 +105,42 @@ def prescan(blob: Blob, encoding: str, *, pair_quotes: bool = True) -> Prescan:
     eof_marks = 0  # 0x1A bytes seen, the only control byte allowed (at the very end)
     tail = b""
     quote_balance, inner_quotes = 0, False
-    # hashlib releases the GIL: each block is hashed in a thread while it is being checked
-    # here, the next one only once the previous is done (the digest is of the bytes in order).
-    hashed: Future[None] | None = None
-    with blob.open() as stream, ThreadPoolExecutor(max_workers=1) as hasher:
-        while block := stream.read(CHUNK):
-            if hashed is not None:
-                hashed.result()
-            hashed = hasher.submit(digest.update, block)
-            size += len(block)
-            tail = tail[-4096:] + block
-            if encoding in WIDE_ENCODINGS:
-                continue
-            lines += block.count(b"\n")
-            quotes += block.count(b'"')
-            first = (
-                block[3:4]
-                if size == len(block) and block.startswith(b"\xef\xbb\xbf")
-                else block[:1]
-            )
-            edge = previous_last + first
-            previous_last = block[-1:]
-            crs = block.count(b"\r")
-            controls = block.translate(None, _NOT_CONTROL)  # what is left are control bytes
-            eof_marks += controls.count(b"\x1a")
-            if structure_clean and (
-                b"\n\n" in block
-                or (crs and (b"\n\r\n" in block or _lone_cr(block, crs)))
-                or edge in (b"\n\n", b"\n\r")
-                or controls.strip(b"\x1a")
-            ):
-                structure_clean = False
-            # Decode whole lines only, so a character cut by the chunk edge is not an error.
-            text = carry + block
-            cut = text.rfind(b"\n") + 1
-            carry, text = text[cut:], text[:cut]
-            g, b = _utf8_lines(text, bad_sample, high)
-            good, bad = good + g, bad + b
-            if pair_quotes and b'"' in text:
-                balance, inner = _quote_pairs(text)
-                quote_balance, inner_quotes = quote_balance + balance, inner_quotes or inner
-        if pair_quotes and b'"' in carry:
-            balance, inner = _quote_pairs(carry)
-            quote_balance, inner_quotes = quote_balance + balance, inner_quotes or inner
-        g, b = _utf8_lines(carry, bad_sample, high)
+    for block in _hashed_blocks(blob, digest):
+        size += len(block)
+        tail = tail[-4096:] + block
+        if encoding in WIDE_ENCODINGS:
+            continue
+        lines += block.count(b"\n")
+        quotes += block.count(b'"')
+        first = (
+            block[3:4] if size == len(block) and block.startswith(b"\xef\xbb\xbf") else block[:1]
+        )
+        edge = previous_last + first
+        previous_last = block[-1:]
+        crs = block.count(b"\r")
+        controls = block.translate(None, _NOT_CONTROL)  # what is left are control bytes
+        eof_marks += controls.count(b"\x1a")
+        if structure_clean and (
+            b"\n\n" in block
+            or (crs and (b"\n\r\n" in block or _lone_cr(block, crs)))
+            or edge in (b"\n\n", b"\n\r")
+            or controls.strip(b"\x1a")
+        ):
+            structure_clean = False
+        # Decode whole lines only, so a character cut by the chunk edge is not an error.
+        text = carry + block
+        cut = text.rfind(b"\n") + 1
+        carry, text = text[cut:], text[:cut]
+        g, b = _utf8_lines(text, bad_sample, high)
         good, bad = good + g, bad + b
-        if hashed is not None:
-            hashed.result()
+        if pair_quotes and b'"' in text:
+            balance, inner = _quote_pairs(text)
+            quote_balance, inner_quotes = quote_balance + balance, inner_quotes or inner
+    if pair_quotes and b'"' in carry:
+        balance, inner = _quote_pairs(carry)
+        quote_balance, inner_quotes = quote_balance + balance, inner_quotes or inner
+    g, b = _utf8_lines(carry, bad_sample, high)
+    good, bad = good + g, bad + b
     mark = _EOF_MARK.search(tail) if eof_marks else None
     end = size - (len(mark.group()) if mark else 0)
     if eof_marks and (mark is None or mark.group().count(b"\x1a") != eof_marks):
@@ -286,21 +275,29 @@ def _utf8_digest(blob: Blob) -> str | None:
     """The SHA-256 of bytes that are valid UTF-8 throughout; None if they are not."""
     digest = hashlib.sha256()
     carry = b""
+    for block in _hashed_blocks(blob, digest):
+        # Whole lines only: a character cut by the block's edge is no error.
+        text = carry + block
+        cut = text.rfind(b"\n") + 1
+        carry, text = text[cut:], text[:cut]
+        if not is_utf8(text) or len(carry) > MAX_RECORD_BYTES:
+            return None  # (a line this long: prescan, whose memory is its own)
+    return digest.hexdigest() if is_utf8(carry) else None
+
+
+def _hashed_blocks(blob: Blob, digest: Any) -> Iterator[bytes]:
+    """The blob's blocks in order, each hashed into ``digest`` in a thread while the caller
+    checks it (hashlib releases the GIL); a block is hashed only once the one before it is
+    (the digest is of the bytes in order), and the last before the blocks run out."""
     hashed: Future[None] | None = None
     with blob.open() as stream, ThreadPoolExecutor(max_workers=1) as hasher:
         while block := stream.read(CHUNK):
             if hashed is not None:
                 hashed.result()
             hashed = hasher.submit(digest.update, block)
-            # Whole lines only: a character cut by the block's edge is no error.
-            text = carry + block
-            cut = text.rfind(b"\n") + 1
-            carry, text = text[cut:], text[:cut]
-            if not is_utf8(text) or len(carry) > MAX_RECORD_BYTES:
-                return None  # (a line this long: prescan, whose memory is its own)
+            yield block
         if hashed is not None:
             hashed.result()
-    return digest.hexdigest() if is_utf8(carry) else None
 
 
 def is_utf8(data: bytes) -> bool:
