@@ -158,3 +158,26 @@ def test_a_table_of_labs_names_nobody():
     assert [person[(3, r)] for r in (1, 2)] == [None, None]
     assert [person[(4, r)] for r in (1, 2)] == [None, None]
     assert [person[(2, r)] for r in (1, 2, 3)] == [person[(1, 3)], person[(1, 1)], person[(1, 3)]]
+
+
+def test_pairs_scored_in_slices_give_the_same_persons(tmp_path, monkeypatch):
+    """A leak whose candidate pairs outnumber a slice is scored a slice at a time (a 20 M-row
+    leak's single join filled the disk): the persons found are those of one slice."""
+    from ariane.resolve import persons
+
+    leak = tmp_path / "leak"
+    made = runner.invoke(app, ["synth", "--out", str(leak), "--rows", "3000", "--quiet"])
+    assert made.exit_code == 0, made.output
+    whole = _run(leak / "leak.csv", tmp_path / "whole")
+    scored: list[int] = []
+    predict = persons._predict
+    monkeypatch.setattr(persons, "PAIRS_PER_SLICE", 40)
+    monkeypatch.setattr(persons, "_predict", lambda *a: scored.append(1) or predict(*a))
+    sliced = _run(leak / "leak.csv", tmp_path / "sliced")
+    truth = json.loads((leak / "truth.json").read_text())
+    assert len(scored) > 3  # the pairs were many slices, not one
+    assert sliced["persons"] == whole["persons"]
+    assert abs(sliced["persons"] - truth["persons"]) <= 0.01 * truth["persons"]
+    assert sorted((c["controller_id"], c["persons"]) for c in sliced["controllers"]) == sorted(
+        (c["controller_id"], c["persons"]) for c in whole["controllers"]
+    )

@@ -676,6 +676,46 @@ def _blocked_pairs(linker: Any) -> Any:
     return pairs
 
 
+#: Candidate pairs scored in one statement at most. ``predict`` joins the pairs with the
+#: profiles; when the profiles do not fit under the memory bound the join goes out of
+#: core and spills every pair with its compared values: at 20 M rows that filled the
+#: disk (benchmarks/RESULTS.md). Beyond, the pairs are scored in slices.
+PAIRS_PER_SLICE = 50_000_000
+
+
+def _predict(engine: Engine, linker: Any, threshold: float) -> None:
+    """Score the pairs registered (or Splink's own) into ``resolve_edges``."""
+    predictions = linker.inference.predict(threshold_match_probability=threshold)
+    engine.execute(
+        "INSERT INTO resolve_edges SELECT unique_id_l, unique_id_r, match_probability "
+        f"FROM {predictions.physical_name}"
+    )
+    predictions.drop_table_from_database_and_remove_from_cache()
+
+
+def _predict_in_slices(engine: Engine, linker: Any, pairs: Any, threshold: float) -> None:
+    """Score ``pairs`` a slice at a time (by the left profile's id), so that no join
+    spills more than :data:`PAIRS_PER_SLICE` pairs; one slice for most leaks."""
+    from splink.internals.pipeline import CTEPipeline
+
+    count = engine.fetch(f"SELECT count(*) FROM {pairs.physical_name}")[0][0]
+    slices = max(1, -(-int(count) // PAIRS_PER_SLICE))
+    if slices == 1:
+        linker.table_management.register_blocked_pairs_for_predict(pairs)
+        _predict(engine, linker, threshold)
+        return
+    for number in range(slices):
+        pipeline = CTEPipeline([pairs])
+        pipeline.enqueue_sql(
+            f"SELECT * FROM {pairs.physical_name} WHERE join_key_l % {slices} = {number}",
+            f"__splink__blocked_id_pairs_slice_{number}",
+        )
+        part = linker._db_api.sql_pipeline_to_splink_dataframe(pipeline)
+        linker.table_management.register_blocked_pairs_for_predict(part)
+        _predict(engine, linker, threshold)
+        part.drop_table_from_database_and_remove_from_cache()
+
+
 def _score_with_splink(
     engine: Engine, present: set[str], comparisons: list[Any], threshold: float, profiles: int
 ) -> float:
@@ -722,12 +762,9 @@ def _score_with_splink(
         if deterministic:
             _correct_prior(engine, linker, present)
         if linker._settings_obj._blocking_rules_to_generate_predictions:
-            linker.table_management.register_blocked_pairs_for_predict(_blocked_pairs(linker))
-        predictions = linker.inference.predict(threshold_match_probability=threshold)
-        engine.execute(
-            "INSERT INTO resolve_edges SELECT unique_id_l, unique_id_r, match_probability "
-            f"FROM {predictions.physical_name}"
-        )
+            _predict_in_slices(engine, linker, _blocked_pairs(linker), threshold)
+        else:
+            _predict(engine, linker, threshold)
         return float(linker._settings_obj._probability_two_random_records_match)
     finally:
         db_api.delete_tables_created_by_splink_from_db()
