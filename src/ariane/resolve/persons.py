@@ -643,8 +643,9 @@ def _blocked_pairs(linker: Any) -> Any:
     of the rules before it). Each join keeps a table of the profiles until the statement
     ends, so under a memory bound the statement of thirty rules spilled most of them: at a
     million rows ``predict`` took 5x as long under the 2 GiB default as with no bound
-    (300.8 s against 59.4 s, benchmarks/RESULTS.md). One statement a rule keeps one such table at a time; each is
-    Splink's own statement for that rule, so the pairs are the same."""
+    (300.8 s against 59.4 s, benchmarks/RESULTS.md). One statement a rule keeps one such
+    table at a time; each is Splink's own statement for that rule, so the pairs are the
+    same."""
     from splink.internals.blocking import block_using_rules_sqls
     from splink.internals.pipeline import CTEPipeline
     from splink.internals.vertically_concatenate import enqueue_df_concat
