@@ -645,7 +645,12 @@ def _blocked_pairs(linker: Any) -> Any:
     million rows ``predict`` took 5x as long under the 2 GiB default as with no bound
     (300.8 s against 59.4 s, benchmarks/RESULTS.md). One statement a rule keeps one such
     table at a time; each is Splink's own statement for that rule, so the pairs are the
-    same."""
+    same.
+
+    The union bears the name of Splink's own table of pairs, which Splink's Spark API
+    computes once and keeps (a DuckDB statement is always kept): under another name it
+    stayed a view, and Spark computed every rule's join again for the count and again
+    for each slice scored."""
     from splink.internals.blocking import block_using_rules_sqls
     from splink.internals.pipeline import CTEPipeline
     from splink.internals.vertically_concatenate import enqueue_df_concat
@@ -669,7 +674,7 @@ def _blocked_pairs(linker: Any) -> Any:
     pipeline = CTEPipeline(parts)
     pipeline.enqueue_sql(
         " UNION ALL ".join(f"SELECT * FROM {part.physical_name}" for part in parts),
-        "__splink__blocked_id_pairs_by_rule",
+        "__splink__blocked_id_pairs",
     )
     pairs = linker._db_api.sql_pipeline_to_splink_dataframe(pipeline)
     for part in parts:
