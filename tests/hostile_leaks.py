@@ -885,6 +885,8 @@ def hprim_net(out: Path, count: int = 60) -> Built:
         "hprim_city": "contact.city", "hprim_prescriber": "provider.physician",
         "hprim_results": "health.test", "hprim_report_text": "health.note",
         "h_sending_lab": "provider.organisation", "h_sending_code": "provider.finess",
+        # The lab's own address and phone (the H record) are no patient's contact.
+        "h_sending_lab_address": "other", "h_sending_lab_phone": "other",
     }  # fmt: skip
     return Built(files, count, _categories(ppl), reports, reports, labels)
 

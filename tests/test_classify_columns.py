@@ -492,3 +492,31 @@ def test_panels_a_lab_orders_are_tests_not_labs() -> None:
     }
     labels = {p.name: p.label for p in _classify(columns)}
     assert labels == {"obr_tests": "health.test", "requests": "health.test"}
+
+
+def test_a_providers_phone_and_address_are_not_a_patients_contact() -> None:
+    """Issue 15, third round: HPRIM Net's ``H`` record gave every report the lab's phone
+    and address, labelled ``contact.*`` as a patient's. Under a header naming a lab or a
+    doctor they are the provider's: a lab's no person's (``other``), a doctor's the
+    doctor's; the patient's own phone and address keep their labels."""
+    rng = random.Random(7)
+    n = 200
+    phones = [f"06{rng.randrange(10**8):08d}" for _ in range(n)]
+    streets = [f"{rng.randrange(1, 99)} rue {rng.choice(['Nationale', 'Victor Hugo'])}"
+               for _ in range(n)]  # fmt: skip
+    columns: dict[str, list[str | None]] = {
+        "telephone": phones,
+        "adresse": streets,
+        "h_sending_lab_phone": [f"02{rng.randrange(10**8):08d}" for _ in range(n)],
+        "h_sending_lab_address": [f"{s} 35000 Rennes" for s in streets],
+        "Téléphone du laboratoire": [f"02{rng.randrange(10**8):08d}" for _ in range(n)],
+        "orc_facility_phone": [f"02{rng.randrange(10**8):08d}" for _ in range(n)],
+        "tel medecin": [f"02{rng.randrange(10**8):08d}" for _ in range(n)],
+    }
+    labels = {p.name: p.label for p in _classify(columns)}
+    assert labels == {
+        "telephone": "contact.phone", "adresse": "contact.street",
+        "h_sending_lab_phone": "other", "h_sending_lab_address": "other",
+        "Téléphone du laboratoire": "other", "orc_facility_phone": "other",
+        "tel medecin": "provider.physician",
+    }  # fmt: skip

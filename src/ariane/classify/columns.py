@@ -355,7 +355,24 @@ def decide(sample: ColumnSample) -> ColumnDecision:
                 scores[number] = scores.get(number, 0.0) + HEADER_WEIGHT * dominance * score / 2
         if _digit_codes_named_otherwise(sample, header):
             scores["person.sex"] *= _DIGIT_SEX_NAMED_OTHERWISE
-    return _decision(sample, scores, header)
+    decision = _decision(sample, scores, header)
+    _owned_by_a_provider(decision, sample)
+    return decision
+
+
+def _owned_by_a_provider(decision: ColumnDecision, sample: ColumnSample) -> None:
+    """A phone, an address or an email under a header naming a provider (``tel labo``,
+    HPRIM's ``h_sending_lab_address``) is the provider's, not a patient's: a doctor's
+    names the doctor (``provider.physician``); a lab's or an establishment's is no
+    person's data (``other``) and never makes a patient's contact exposed or linked."""
+    if not decision.label.startswith("contact."):
+        return
+    owner = headers.provider_owner(sample.name)
+    if owner is None:
+        return
+    decision.evidence["owner"] = owner
+    label = owner if owner == "provider.physician" else "other"
+    relabel(decision, label, sample, f"a {decision.label} of a provider")
 
 
 #: What sex codes written as digits keep of their score under a header naming another

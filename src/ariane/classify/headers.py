@@ -52,6 +52,29 @@ def names_registry(header: str) -> bool:
     return any(_contains(words, tuple(phrase.split())) for phrase in REGISTRY_NUMBERS)
 
 
+#: Words naming a provider as the owner of a contact value (``tel labo``, ``adresse du
+#: médecin``, ``orc_facility_address``): the owner words of :data:`OWNERS` and the plain
+#: names of a lab, an establishment or a doctor.
+_PROVIDER_OWNERS: dict[str, str] = {
+    **{word: label for word, label in OWNERS.items() if label.startswith("provider.")},
+    **dict.fromkeys(
+        ["lab", "laboratory", "facility", "clinic", "clinique", "hopital", "hospital", "lbm"]
+        + ["organisation", "organization", "etablissement", "cabinet"],
+        "provider.organisation",
+    ),
+    **dict.fromkeys(["practitioner", "prescriber", "dr"], "provider.physician"),
+}
+
+
+def provider_owner(header: str) -> str | None:
+    """The provider label a header names as the owner of its values (``telephone du
+    laboratoire``: ``provider.organisation``), or None."""
+    for word in _singular(tuple(fold(header).split())):
+        if word in _PROVIDER_OWNERS:
+            return _PROVIDER_OWNERS[word]
+    return None
+
+
 @cache
 def _synonym_index() -> dict[str, list[tuple[tuple[str, ...], float]]]:
     """label -> [(words, highest score)]; ``~`` marks a vague synonym ('date', 'code')."""

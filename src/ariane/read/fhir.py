@@ -52,6 +52,8 @@ FINESS_SYSTEMS = frozenset(["urn:oid:1.2.250.1.71.4.2.2", "http://finess.sante.g
 RPPS_SYSTEMS = frozenset(["urn:oid:1.2.250.1.71.4.2.1"])  # national id of professionals
 #: The formats of what this module reads.
 FORMATS = frozenset(["fhir-json", "fhir-ndjson"])
+#: The column of a Patient naming the record that stands for its person (``link``).
+SAME_PATIENT = "same_patient_as"
 #: Where a damaged entry, whose type cannot be read, is kept.
 UNTYPED = "Bundle.entry"
 #: A damaged file naming ever new types does not make a source of each (R4 has ~150).
@@ -80,6 +82,9 @@ class _Resources:
         self.by_type: dict[str, Records] = {}
         #: fullUrl -> id of the Patients, Organizations and Practitioners met.
         self.full_urls: dict[str, str] = {}
+        #: Patients that name another record of the same person (``link``): their id,
+        #: and the references of the records they name with whether each replaced it.
+        self.links: list[tuple[str, list[tuple[str, bool]]]] = []
 
     def records(self, kind: str) -> Records:
         """The records of one resource type."""
@@ -110,6 +115,8 @@ class _Resources:
         if kind in _REFERENCED and full_url and isinstance(value.get("id"), str):
             self.full_urls[full_url] = value["id"]
         row = resource_row(value, self.full_urls, full_url)
+        if kind == "Patient" and row.get("id") and (links := patient_links(value)):
+            self.links.append((row["id"], links))
         if kind in _REFERENCED and full_url.startswith("urn:uuid:"):
             row["full_url"] = full_url  # what references met before it hold
         self.records(kind).add(row, line, offset, raw)
@@ -133,6 +140,8 @@ class _Resources:
             records.close()
         if "Organization" in self.by_type:
             _fill_organizations(self.by_type["Organization"].writer, self.by_type.values())
+        if self.links and "Patient" in self.by_type:
+            _write_same_patients(self.by_type["Patient"].writer, self.links, self.full_urls)
         for records in self.by_type.values():
             records.writer.close()
         return [records.writer for records in self.by_type.values()]
@@ -157,6 +166,66 @@ def _fill_organizations(organizations: SourceWriter, tables: Iterable[Records]) 
             (writer.data_table, writer.columns),
             writer.add_columns,
         )
+
+
+def same_patients(
+    links: list[tuple[str, list[tuple[str, bool]]]], full_urls: dict[str, str]
+) -> dict[str, str]:
+    """Patient id -> the id of the record that stands for its person, for every record a
+    ``link`` joins to another (a merge: ``replaced-by``, ``replaces``, ``refer``,
+    ``seealso``).
+
+    The records linked, directly or through others, are one person whatever their order
+    in the file: the references are resolved once every ``fullUrl`` is known. The record
+    standing for them is one no link says was replaced, then one of the file, then the
+    smallest id (so a record merged away points to its survivor).
+    """
+    parent: dict[str, str] = {}
+
+    def root(node: str) -> str:
+        parent.setdefault(node, node)
+        while parent[node] != node:
+            parent[node] = parent[parent[node]]
+            node = parent[node]
+        return node
+
+    replaced: set[str] = set()
+    in_file = {own for own, _ in links}
+    for own, others in links:
+        for reference, own_replaced in others:
+            other = _reference_id(reference, full_urls)
+            if not other or other == own:
+                continue
+            replaced.add(own if own_replaced else other)
+            parent[root(own)] = root(other)
+    groups: dict[str, list[str]] = {}
+    for node in list(parent):
+        groups.setdefault(root(node), []).append(node)
+    survivor: dict[str, str] = {}
+    for members in groups.values():
+        head = min(members, key=lambda m: (m in replaced, m not in in_file, m))
+        survivor.update((member, head) for member in members)
+    return survivor
+
+
+def _write_same_patients(
+    patients: SourceWriter,
+    links: list[tuple[str, list[tuple[str, bool]]]],
+    full_urls: dict[str, str],
+) -> None:
+    """Write in ``same_patient_as`` the record standing for each linked Patient's person
+    (:func:`same_patients`): resolve joins the records sharing it outright. A record
+    linked to none has none: two Patients that merely share an id are not joined so."""
+    survivor = same_patients(links, full_urls)
+    if not survivor or "id" not in patients.columns:
+        return
+    if SAME_PATIENT not in patients.columns:
+        patients.add_columns([SAME_PATIENT])
+    patients.engine.execute(
+        f'UPDATE "{patients.data_table}" AS t SET "{SAME_PATIENT}" = m.head '
+        "FROM (SELECT unnest(?) AS id, unnest(?) AS head) AS m WHERE t.id = m.id",
+        [list(survivor), list(survivor.values())],
+    )
 
 
 def fill_references(
@@ -531,27 +600,30 @@ def _names(resource: dict[str, Any], out: Fields, prefix: str = "") -> None:
             out.add(f"{prefix}full_name", _str(name.get("text")))
 
 
-def _contact(resource: dict[str, Any], out: Fields) -> None:
+def _contact(resource: dict[str, Any], out: Fields, prefix: str = "") -> None:
+    """Phones, emails and addresses; ``prefix`` names whose they are when not a patient's
+    (``organization_phone``: the lab's, which classify keeps from patients' contacts)."""
     for telecom in _list(resource.get("telecom")):
         if not isinstance(telecom, dict):
             continue
         system = telecom.get("system")
         column = "email" if system == "email" else "fax" if system == "fax" else "phone"
-        if column in out.values:
+        if f"{prefix}{column}" in out.values:
             column = f"other_{column}s"
-        out.add(column, _str(telecom.get("value")))
+        out.add(f"{prefix}{column}", _str(telecom.get("value")))
     for number, address in enumerate(
         a for a in _list(resource.get("address")) if isinstance(a, dict)
     ):
         lines = " ".join(_str(x) for x in _list(address.get("line")))
         if number:
             parts = (lines, _str(address.get("postalCode")), _str(address.get("city")))
-            out.add("other_addresses", " ".join(p for p in parts if p) or _str(address.get("text")))
+            text = " ".join(p for p in parts if p) or _str(address.get("text"))
+            out.add(f"{prefix}other_addresses", text)
             continue
-        out.add("address_line", lines or _str(address.get("text")))
-        out.add("postal_code", _str(address.get("postalCode")))
-        out.add("city", _str(address.get("city")))
-        out.add("country", _str(address.get("country")))
+        out.add(f"{prefix}address_line", lines or _str(address.get("text")))
+        out.add(f"{prefix}postal_code", _str(address.get("postalCode")))
+        out.add(f"{prefix}city", _str(address.get("city")))
+        out.add(f"{prefix}country", _str(address.get("country")))
 
 
 def _patient(resource: dict[str, Any], out: _Row) -> None:
@@ -564,15 +636,29 @@ def _patient(resource: dict[str, Any], out: _Row) -> None:
     for doctor in _list(resource.get("generalPractitioner")):
         out.reference("general_practitioner", doctor)
     out.reference("managing_organization", resource.get("managingOrganization"))
-    # A record merged into another (``link`` ``replaced-by``) is the same person: both
-    # rows hold the surviving record's id in ``same_patient_as``, a person key.
-    survivor = ""
+    # Records of one person (``link``: merged, or known to be the same) hold one id in
+    # ``same_patient_as``, written once the whole file is read (:func:`same_patients`).
+
+
+#: ``Patient.link`` types, all of a record of the same person; the first two say the
+#: linking record was merged away (the other stands for the person).
+_LINK_TYPES = {"replaced-by": True, "refer": True, "replaces": False, "seealso": False}
+
+
+def patient_links(resource: dict[str, Any]) -> list[tuple[str, bool]]:
+    """The references a Patient's ``link`` makes to other Patients, each with whether
+    it says this record was replaced by the other."""
+    out = []
     for link in _list(resource.get("link")):
-        if isinstance(link, dict) and link.get("type") == "replaced-by":
-            other = link.get("other")
-            reference = _str(other.get("reference")) if isinstance(other, dict) else ""
-            survivor = survivor or _reference_id(reference, out.full_urls)
-    out.add("same_patient_as", survivor or out.row().get("id", ""))
+        if not isinstance(link, dict) or link.get("type") not in _LINK_TYPES:
+            continue
+        other = link.get("other")
+        reference = _str(other.get("reference")) if isinstance(other, dict) else ""
+        parts = reference.rstrip("/").split("/")
+        # A RelatedPerson (a relative's record) is no record of the patient.
+        if reference and "RelatedPerson" not in parts[-4:-1]:
+            out.append((reference, _LINK_TYPES[str(link["type"])]))
+    return out
 
 
 def _reference_id(reference: str, full_urls: dict[str, str]) -> str:
@@ -662,13 +748,13 @@ def _organization(resource: dict[str, Any], out: _Row) -> None:
     out.add("organization_name", _str(resource.get("name")))
     for kind in _list(resource.get("type")):
         out.add("organization_type", _concept(kind))
-    _contact(resource, out)
+    _contact(resource, out, "organization_")
 
 
 def _practitioner(resource: dict[str, Any], out: _Row) -> None:
     _identifiers(resource, out)
     _names(resource, out, "practitioner_")
-    _contact(resource, out)
+    _contact(resource, out, "practitioner_")
 
 
 def _encounter(resource: dict[str, Any], out: _Row) -> None:

@@ -177,7 +177,7 @@ def header_record(segment: Segment, codec: str, escape: Escapes) -> tuple[Fields
     header.add("h_sending_lab", at(sender, 2) or at(sender, 1))
     header.add("h_sending_lab_address", " ".join(p for p in (record.reps(6) or [[]])[0] if p))
     header.add("h_message_type", record.text(7))
-    header.add("h_sender_phone", record.text(8))
+    header.add("h_sending_lab_phone", record.text(8))
     receiver = (record.reps(10) or [[]])[0]
     header.add("h_receiving_doctor_id", at(receiver, 1))
     header.add("h_receiving_doctor", at(receiver, 2))

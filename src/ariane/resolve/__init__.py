@@ -106,6 +106,7 @@ def _write_outputs(engine: Engine, result: Any) -> None:
     for table in (
         "resolve_clusters", "resolve_profile_of", "resolve_edges", "resolve_fields",
         "resolve_profiles", "resolve_profile_numbers", "resolve_patient_numbers",
+        "resolve_profile_same",
     ):  # fmt: skip
         engine.execute(f'DROP TABLE IF EXISTS "{table}"')
 

@@ -11,6 +11,7 @@ from collections import defaultdict
 from typing import TYPE_CHECKING
 
 from ariane.classify.headers import fold
+from ariane.read import fhir
 
 if TYPE_CHECKING:
     from ariane.engine import Engine
@@ -35,10 +36,16 @@ FIELDS_OF_LABEL: dict[str, tuple[str, ...]] = {
 #: The raw field of a person key: a column of any label that classify found behaving like a
 #: person's number (:mod:`ariane.classify.keys`), compared with typos allowed.
 PERSON_KEY = "person_key_raw"
+#: The raw field of an explicit link: records a file itself says are one person (a FHIR
+#: Patient's ``link``) share its value, and are joined outright.
+SAME_PERSON = "same_person_raw"
 RAW_FIELDS: tuple[str, ...] = (
     *(f for fields in FIELDS_OF_LABEL.values() for f in fields),
     PERSON_KEY,
+    SAME_PERSON,
 )
+#: The column that holds the explicit link, by the formats whose readers write it.
+SAME_PERSON_COLUMNS = {fmt: fhir.SAME_PATIENT for fmt in fhir.FORMATS}
 #: Labels whose columns are parts of one value (a street number beside the street name):
 #: joined in the file's order rather than ranked.
 JOINED_LABELS = frozenset({"contact.street", "contact.address"})
@@ -123,6 +130,12 @@ def field_columns(engine: Engine) -> dict[int, dict[str, list[str]]]:
         out[source_id] = fields
     for source_id, found in keys.items():
         out.setdefault(source_id, {})[PERSON_KEY] = [min(found)[-1]]
+    # Written by Ariane's own reader, whatever classify made of it.
+    for source_id, fmt, names in engine.fetch(
+        "SELECT source_id, format, columns FROM read_sources"
+    ):
+        if SAME_PERSON_COLUMNS.get(fmt) in (names or []):
+            out.setdefault(source_id, {})[SAME_PERSON] = [SAME_PERSON_COLUMNS[fmt]]
     return out
 
 

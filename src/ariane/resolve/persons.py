@@ -191,6 +191,18 @@ def build_profiles(engine: Engine) -> int:
         WHERE r.internal_id IS NOT NULL
         """,
     )
+    # The records a file says are one person (:data:`~.fields.SAME_PERSON`), by profile.
+    scratch(
+        engine,
+        "resolve_profile_same",
+        """
+        SELECT DISTINCT p.profile_id,
+               hash(coalesce(s.inner_path, s.path)) || ':' || r.same_person AS same_person
+        FROM resolve_fields r JOIN resolve_profile_of p ON p.unique_id = r.unique_id
+        JOIN read_sources s ON s.source_id = r.source_id
+        WHERE r.same_person IS NOT NULL
+        """,
+    )
     return int(engine.fetch("SELECT count(*) FROM resolve_profiles")[0][0])
 
 
@@ -388,15 +400,16 @@ def score(engine: Engine, threshold: float) -> Model:
     )
     present = present_fields(engine)
     comparisons = comparisons_for(present)
-    if profiles < 2 or not comparisons:
-        return Model(profiles, 0)
-    with quiet_splink():
-        prior = _score_with_splink(engine, present, comparisons, threshold, profiles)
-    if "internal_id" in present:
-        _link_patient_numbers(engine)
-    _link_names_only(engine)
-    _veto_contradictions(engine)
-    _unlink_ambiguous_bare(engine)
+    prior = None
+    if profiles >= 2 and comparisons:
+        with quiet_splink():
+            prior = _score_with_splink(engine, present, comparisons, threshold, profiles)
+        if "internal_id" in present:
+            _link_patient_numbers(engine)
+        _link_names_only(engine)
+        _veto_contradictions(engine)
+        _unlink_ambiguous_bare(engine)
+    _link_same_persons(engine)
     edges = int(engine.fetch("SELECT count(*) FROM resolve_edges")[0][0])
     return Model(profiles, edges, prior)
 
@@ -595,6 +608,36 @@ def _link_names_only(engine: Engine) -> None:
             JOIN named b ON b.first_name = a.first_name AND b.last_name = a.last_name
             WHERE a.names_only AND b.unique_id <> a.unique_id
               AND (NOT b.names_only OR a.unique_id < b.unique_id)
+        )
+        GROUP BY ALL
+        """
+    )
+
+
+def _link_same_persons(engine: Engine) -> None:
+    """Profiles a file itself says are one person (a FHIR Patient merged into another)
+    are one person, whatever they share or not: the record merged away often has no NIR,
+    another patient number, an old address. Each is paired with the first of its group
+    (the pairs stay as few as the profiles), sure, after every veto.
+
+    However few the merges: a person key needs a few pairs before its test speaks
+    (:mod:`ariane.classify.keys`), this link needs none.
+    """
+    engine.execute(
+        f"""
+        CREATE OR REPLACE TEMP TABLE resolve_edges AS
+        -- A value many profiles share is damage, not a merge: left out.
+        WITH groups AS (
+            SELECT profile_id, min(profile_id) OVER (PARTITION BY same_person) AS head
+            FROM resolve_profile_same
+            QUALIFY count(*) OVER (PARTITION BY same_person) <= {MAX_SHARED}
+        )
+        SELECT unique_id_l, unique_id_r, max(match_probability) AS match_probability
+        FROM (
+            SELECT * FROM resolve_edges
+            UNION ALL
+            SELECT DISTINCT least(head, profile_id), greatest(head, profile_id), 1.0
+            FROM groups WHERE profile_id <> head
         )
         GROUP BY ALL
         """

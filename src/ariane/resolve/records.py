@@ -30,7 +30,7 @@ PERSON_FIELDS = (
     "foreign_id",
     "phone", "email", "street", "postal_code", "city", "commune_code", "departement",
     "internal_id", "person_key", "last_name_key", "first_name_key", "last_name_sdx",
-    "first_name_sdx",
+    "first_name_sdx", "same_person",
 )  # fmt: skip
 
 
@@ -102,7 +102,8 @@ def build(engine: Engine, today: date) -> int:
                         {n.postal_code_in_address("r.address_raw")}) AS postal_code,
                coalesce({n.text("r.city_raw")}, {n.city_in_address("r.address_raw")}) AS city,
                {_code("r.internal_id_raw")} AS internal_id,
-               {_code("r.person_key_raw")} AS person_key
+               {_code("r.person_key_raw")} AS person_key,
+               {n.text("r.same_person_raw")} AS same_person
         FROM resolve_raw r
         LEFT JOIN resolve_map_names s ON s.full_name_raw = r.full_name_raw
         LEFT JOIN resolve_map_sex x ON x.sex_raw = r.sex_raw
@@ -132,7 +133,7 @@ def build(engine: Engine, today: date) -> int:
                s.sex_word,
                coalesce({phones.fast_e164("s.phone_digits")}, p.phone) AS phone,
                s.email, s.street, s.postal_code, s.city, g.commune_code, g.departement,
-               s.internal_id, s.person_key
+               s.internal_id, s.person_key, s.same_person
         FROM resolve_stage s
         LEFT JOIN resolve_map_phones p ON p.phone_digits = s.phone_digits
         LEFT JOIN resolve_map_places g
