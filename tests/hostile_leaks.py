@@ -823,6 +823,8 @@ def fhir_transaction(out: Path, count: int = 60) -> Built:
         "family_name": "person.last_name", "given_name": "person.first_name",
         "birth_date": "person.birth_date", "gender": "person.sex", "nir": "id.nir",
         "phone": "contact.phone", "postal_code": "contact.postal_code", "city": "contact.city",
+        # The merged record's survivor: another record of the file, no member number.
+        "same_patient_as": "id.internal",
     }  # fmt: skip
     return Built([path], count, _categories(ppl), len(entries), patients, labels)
 

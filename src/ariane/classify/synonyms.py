@@ -590,7 +590,7 @@ ABROAD: dict[str, str] = {  # label -> synonyms separated by "|"
     "id.internal": (
         "numero historia|historia clinica|n historia|numero cartella|cartella|n processo|"
         "processo|numero processo|patientennummer|fallnummer|patientnummer|dossiernummer|"
-        "case number|chart number|episode id"
+        "case number|chart number|episode id|same patient as|merged into|replaced by"
     ),
     "finance.iban": ("cuenta bancaria|conto corrente|bankverbindung|rekeningnummer"),
     "health.blood_group": ("grupo sanguineo|gruppo sanguigno|blutgruppe|bloedgroep|abo rh"),
