@@ -535,3 +535,50 @@ def test_reading_during_the_prescan_keeps_only_what_it_would_read(
     assert early == before
     assert [r[1:-1] for r in stored_early] == [r[1:-1] for r in stored_before]
     assert len(engine.fetch(f"SELECT * FROM raw_{early_id}")) == before[0][4]
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.text(max_size=40))
+def test_utf8_evidence_counts_bytes_beyond_characters(text: str):
+    """The prescan's UTF-8 evidence of a valid text is its bytes beyond its characters,
+    counted without decoding it (each character has one lead byte)."""
+    from ariane.read.delimited import _utf8_lines
+
+    data = (text + "\n").encode("utf-8", "surrogatepass")
+    try:
+        beyond = len(data) - len(data.decode("utf-8"))
+    except UnicodeDecodeError:
+        return  # a lone surrogate: not UTF-8, counted line by line as before
+    assert _utf8_lines(data, bytearray(), set()) == (beyond, 0)
+
+
+@settings(max_examples=500, deadline=None)
+@given(st.lists(st.sampled_from([b'"', b"a", b",", b";", b"\t", b"|", b"\r", b"\n"]), max_size=12))
+def test_quotes_are_paired_as_if_a_line_break_came_first(parts: list[bytes]):
+    """The text given to the quote pairing starts a line: its quotes count as they would
+    after a line break, which is no longer put before a copy of the text."""
+    from ariane.read import delimited
+
+    text = b"".join(parts)
+    after_a_break = b"\n" + text
+    opened = len(delimited._OPENING_QUOTE.findall(after_a_break))
+    closed = len(delimited._CLOSING_QUOTE.findall(after_a_break))
+    inner = delimited._INNER_QUOTE.search(after_a_break) is not None
+    assert delimited._quote_pairs(text) == (opened - closed, inner)
+
+
+@pytest.mark.parametrize("marks", [1, 255, 256, 700, 4000])
+def test_end_of_file_mark_is_found_across_blocks(tmp_path: Path, monkeypatch, marks: int):
+    """A DOS end-of-file mark over many blocks ends the records where it starts."""
+    from ariane.read import delimited
+    from ariane.read.archive import Blob
+
+    monkeypatch.setattr(delimited, "CHUNK", 256)
+    records = write_csv(PEOPLE)
+    path = tmp_path / "leak.csv"
+    path.write_bytes(records + b"\x1a" * marks)
+    blob = Blob(str(path), None, lambda: path.open("rb"), "csv")
+    found = delimited.prescan(blob, "utf-8")
+    assert found.size == len(records) + marks
+    assert found.end == len(records)
+    assert found.clean

@@ -52,6 +52,8 @@ MAX_RECORD_BYTES = 8 * 1024 * 1024
 _CONTROL = re.compile(rb"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
 _NOT_CONTROL = bytes(b for b in range(256) if not _CONTROL.match(bytes([b])))
 _ASCII = bytes(range(128))
+#: Every byte but UTF-8's continuation bytes (0x80-0xBF), which ``translate`` keeps.
+_NOT_CONTINUATION = bytes(range(0x80)) + bytes(range(0xC0, 0x100))
 #: The code pages :func:`guess_legacy_encoding` may choose: one byte is one character,
 #: whatever its neighbours, so text decodes when each of its byte values does.
 _SINGLE_BYTE = frozenset({"cp1252", "latin_1", "cp850", "mac_roman"})
@@ -103,11 +105,13 @@ def prescan(blob: Blob, encoding: str, *, pair_quotes: bool = True) -> Prescan:
     carry = b""
     previous_last = b"\n"  # as if a line ended just before the file: a leading blank line
     eof_marks = 0  # 0x1A bytes seen, the only control byte allowed (at the very end)
-    tail = b""
+    # The file's last block and the 4 KiB before it (the DOS end-of-file mark is looked
+    # for there), kept without copying every block.
+    before = last = b""
     quote_balance, inner_quotes = 0, False
     for block in _hashed_blocks(blob, digest):
         size += len(block)
-        tail = tail[-4096:] + block
+        before, last = (before + last[-4096:])[-4096:], block
         if encoding in WIDE_ENCODINGS:
             continue
         lines += block.count(b"\n")
@@ -141,6 +145,7 @@ def prescan(blob: Blob, encoding: str, *, pair_quotes: bool = True) -> Prescan:
         quote_balance, inner_quotes = quote_balance + balance, inner_quotes or inner
     g, b = _utf8_lines(carry, bad_sample, high)
     good, bad = good + g, bad + b
+    tail = before + last
     mark = _EOF_MARK.search(tail) if eof_marks else None
     end = size - (len(mark.group()) if mark else 0)
     if eof_marks and (mark is None or mark.group().count(b"\x1a") != eof_marks):
@@ -194,10 +199,17 @@ def _quote_pairs(text: bytes) -> tuple[int, bool]:
     stands alone inside text; otherwise a quote left open could join lines in pyarrow,
     and only the careful path tells a note over several lines from a broken quote.
     """
-    text = b"\n" + text  # a line starts the text: its first quote may open a field
-    opened = len(_OPENING_QUOTE.findall(text))
+    # A line starts the text: its first quote may open a field. (Counted apart rather
+    # than by putting a line break before the text, a copy of the whole block; the other
+    # two patterns need a character before the quote other than a line break.)
+    opened = len(_OPENING_QUOTE.findall(text)) + _opens_at_start(text)
     closed = len(_CLOSING_QUOTE.findall(text))
     return opened - closed, _INNER_QUOTE.search(text) is not None
+
+
+def _opens_at_start(text: bytes) -> int:
+    """1 when the text's first byte is a quote opening a field, as after a line break."""
+    return int(text[:1] == b'"' and len(text) > 1 and text[1] not in b',;\t|\r\n"')
 
 
 def _decodes(blob: Blob, encoding: str) -> bool:
@@ -224,11 +236,13 @@ def _utf8_lines(text: bytes, bad_sample: bytearray, high: set[int]) -> tuple[int
     """
     if not text or text.isascii():
         return 0, 0
-    try:
-        # Bytes beyond characters: a cheap measure of how much UTF-8 the text holds.
-        return len(text) - len(text.decode("utf-8")), 0
-    except UnicodeDecodeError:
-        pass
+    head = text[: text.find(b"\n", 1 << 16) + 1]  # whole lines: a cut character is no error
+    if (not head or _reads_as(head, "utf-8")) and is_utf8(text):
+        # (The head first: a legacy block fails there at once, Arrow would check it all.)
+        # Bytes beyond characters (each character has one lead byte, the rest are
+        # continuation bytes): a cheap measure of how much UTF-8 the text holds, counted
+        # without decoding it into a string (Arrow validates, ``translate`` counts).
+        return len(text.translate(None, _NOT_CONTINUATION)), 0
     # Values already seen are deleted first: after the first blocks, little is left.
     high.update(text.translate(None, _ASCII + bytes(sorted(high))))
     good = bad = 0
