@@ -31,6 +31,7 @@ def add_source(engine, source_id, path, columns, labels, confidence=None):
                 "source_id": pa.array([source_id], pa.int32()),
                 "path": [path],
                 "inner_path": pa.array([None], pa.string()),
+                "format": ["csv"],  # as the read stage writes it
                 "data_table": [f"raw_{source_id}"],
                 "columns": pa.array([list(columns)], pa.list_(pa.string())),
                 "rows": pa.array([rows], pa.int64()),
