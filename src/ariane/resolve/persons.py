@@ -180,30 +180,26 @@ def build_profiles(engine: Engine) -> int:
     )
     # Every patient number of every record, by profile: one profile may fold records of
     # two files (a person registered in two labs' dumps), each with its own number.
-    scratch(
-        engine,
-        "resolve_profile_numbers",
-        """
-        SELECT DISTINCT p.profile_id,
-               hash(coalesce(s.inner_path, s.path)) || ':' || r.internal_id AS number
-        FROM resolve_fields r JOIN resolve_profile_of p ON p.unique_id = r.unique_id
-        JOIN read_sources s ON s.source_id = r.source_id
-        WHERE r.internal_id IS NOT NULL
-        """,
-    )
+    _by_profile(engine, "resolve_profile_numbers", "internal_id", "number")
     # The records a file says are one person (:data:`~.fields.SAME_PERSON`), by profile.
+    _by_profile(engine, "resolve_profile_same", "same_person", "same_person")
+    return int(engine.fetch("SELECT count(*) FROM resolve_profiles")[0][0])
+
+
+def _by_profile(engine: Engine, table: str, field: str, name: str) -> None:
+    """Store as ``table`` each profile's values of ``field`` as ``name``, each qualified by
+    its file: a record's number means something within its own file only."""
     scratch(
         engine,
-        "resolve_profile_same",
-        """
+        table,
+        f"""
         SELECT DISTINCT p.profile_id,
-               hash(coalesce(s.inner_path, s.path)) || ':' || r.same_person AS same_person
+               hash(coalesce(s.inner_path, s.path)) || ':' || r.{field} AS {name}
         FROM resolve_fields r JOIN resolve_profile_of p ON p.unique_id = r.unique_id
         JOIN read_sources s ON s.source_id = r.source_id
-        WHERE r.same_person IS NOT NULL
+        WHERE r.{field} IS NOT NULL
         """,
     )
-    return int(engine.fetch("SELECT count(*) FROM resolve_profiles")[0][0])
 
 
 def _patient_number_sql(engine: Engine) -> str:
