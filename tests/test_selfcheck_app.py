@@ -393,8 +393,13 @@ def test_the_work_comparison_sees_an_enumerating_index(built, key, monkeypatch):
 
     monkeypatch.setattr(DigestIndex, "entries", enumerate_until_found)
     warm_up, pairs = _hit_and_miss_pairs(built)
-    traced = _traced_checks(_app(built, key, lambda job: None), warm_up + list(pairs[0]))
-    assert len(traced[0]) < len(traced[1])  # the miss walked the whole index
+    checks = warm_up + [body for pair in pairs for body in pair]
+    traced = _traced_checks(_app(built, key, lambda job: None), checks)
+    # Summed over every pair: each build draws its own key, so one hit's digest may sort
+    # last and its scan walk the whole index too (seen once in a full run: 3,299 events
+    # against 3,297, the hit's two more being its append); every hit sorting last is not.
+    hits, misses = traced[0::2], traced[1::2]
+    assert sum(map(len, hits)) < sum(map(len, misses))  # the misses walked the whole index
 
 
 def test_nothing_typed_is_logged(built, key, caplog):
