@@ -577,14 +577,29 @@ def _unlink_ambiguous_bare(engine: Engine) -> None:
     )
 
 
+def _add_edges(engine: Engine, with_sql: str, pairs_sql: str) -> None:
+    """Add to ``resolve_edges`` the pairs ``pairs_sql`` selects (``unique_id_l,
+    unique_id_r, match_probability``, after the common tables ``with_sql``): a pair
+    already there keeps the higher of its two probabilities."""
+    engine.execute(
+        f"""
+        CREATE OR REPLACE TEMP TABLE resolve_edges AS
+        {with_sql}
+        SELECT unique_id_l, unique_id_r, max(match_probability) AS match_probability
+        FROM (SELECT * FROM resolve_edges UNION ALL {pairs_sql})
+        GROUP BY ALL
+        """
+    )
+
+
 def _link_names_only(engine: Engine) -> None:
     """A record naming someone by first and last name only (no date, number, contact or
     address) is the person of that name when the leak knows only one: no two births or
     NIRs go with the name. (Splink cannot tell: names alone never outweigh its prior.)
     """
-    engine.execute(
+    _add_edges(
+        engine,
         f"""
-        CREATE OR REPLACE TEMP TABLE resolve_edges AS
         WITH named AS (
             SELECT unique_id, first_name, last_name, nir, {_born()} AS born,
                    {_bare()} AS names_only
@@ -594,19 +609,15 @@ def _link_names_only(engine: Engine) -> None:
             HAVING bool_or(names_only) AND count(DISTINCT born) <= 1
                AND count(DISTINCT nir) <= 1 AND count(*) <= {MAX_SHARED}
         )
-        SELECT unique_id_l, unique_id_r, max(match_probability) AS match_probability
-        FROM (
-            SELECT * FROM resolve_edges
-            UNION ALL
-            SELECT least(a.unique_id, b.unique_id), greatest(a.unique_id, b.unique_id),
-                   {NAMES_ONLY_PROBABILITY}
-            FROM named a JOIN single s USING (first_name, last_name)
-            JOIN named b ON b.first_name = a.first_name AND b.last_name = a.last_name
-            WHERE a.names_only AND b.unique_id <> a.unique_id
-              AND (NOT b.names_only OR a.unique_id < b.unique_id)
-        )
-        GROUP BY ALL
-        """
+        """,
+        f"""
+        SELECT least(a.unique_id, b.unique_id), greatest(a.unique_id, b.unique_id),
+               {NAMES_ONLY_PROBABILITY}
+        FROM named a JOIN single s USING (first_name, last_name)
+        JOIN named b ON b.first_name = a.first_name AND b.last_name = a.last_name
+        WHERE a.names_only AND b.unique_id <> a.unique_id
+          AND (NOT b.names_only OR a.unique_id < b.unique_id)
+        """,
     )
 
 
@@ -619,24 +630,20 @@ def _link_same_persons(engine: Engine) -> None:
     However few the merges: a person key needs a few pairs before its test speaks
     (:mod:`ariane.classify.keys`), this link needs none.
     """
-    engine.execute(
+    _add_edges(
+        engine,
         f"""
-        CREATE OR REPLACE TEMP TABLE resolve_edges AS
         -- A value many profiles share is damage, not a merge: left out.
         WITH groups AS (
             SELECT profile_id, min(profile_id) OVER (PARTITION BY same_person) AS head
             FROM resolve_profile_same
             QUALIFY count(*) OVER (PARTITION BY same_person) <= {MAX_SHARED}
         )
-        SELECT unique_id_l, unique_id_r, max(match_probability) AS match_probability
-        FROM (
-            SELECT * FROM resolve_edges
-            UNION ALL
-            SELECT DISTINCT least(head, profile_id), greatest(head, profile_id), 1.0
-            FROM groups WHERE profile_id <> head
-        )
-        GROUP BY ALL
+        """,
         """
+        SELECT DISTINCT least(head, profile_id), greatest(head, profile_id), 1.0
+        FROM groups WHERE profile_id <> head
+        """,
     )
 
 
@@ -647,31 +654,27 @@ def _link_patient_numbers(engine: Engine) -> None:
     This links the tables of a dump where only the patients table holds names (visits
     keyed by patient number), which no probabilistic comparison could score.
     """
-    engine.execute(
+    _add_edges(
+        engine,
         f"""
-        CREATE OR REPLACE TEMP TABLE resolve_edges AS
         -- A number many profiles share is a placeholder: left out before pairing.
         WITH numbers AS (
             SELECT * FROM resolve_profile_numbers
             QUALIFY count(*) OVER (PARTITION BY number) <= {MAX_SHARED}
         )
-        SELECT unique_id_l, unique_id_r, max(match_probability) AS match_probability
-        FROM (
-            SELECT * FROM resolve_edges
-            UNION ALL
-            SELECT l.unique_id, r.unique_id, {KEY_PROBABILITY}
-            FROM numbers nl JOIN numbers nr
-              ON nl.number = nr.number AND nl.profile_id < nr.profile_id
-            JOIN resolve_profiles l ON l.unique_id = nl.profile_id
-            JOIN resolve_profiles r ON r.unique_id = nr.profile_id
-            WHERE (l.last_name IS NULL OR r.last_name IS NULL
-                   OR jaro_winkler_similarity(l.last_name, r.last_name) >= 0.8
-                   OR l.last_name = r.last_name_alt OR l.last_name_alt = r.last_name)
-              AND (l.birth_date IS NULL OR r.birth_date IS NULL
-                   OR abs(year(l.birth_date) - year(r.birth_date)) <= 1)
-        )
-        GROUP BY ALL
-        """
+        """,
+        f"""
+        SELECT l.unique_id, r.unique_id, {KEY_PROBABILITY}
+        FROM numbers nl JOIN numbers nr
+          ON nl.number = nr.number AND nl.profile_id < nr.profile_id
+        JOIN resolve_profiles l ON l.unique_id = nl.profile_id
+        JOIN resolve_profiles r ON r.unique_id = nr.profile_id
+        WHERE (l.last_name IS NULL OR r.last_name IS NULL
+               OR jaro_winkler_similarity(l.last_name, r.last_name) >= 0.8
+               OR l.last_name = r.last_name_alt OR l.last_name_alt = r.last_name)
+          AND (l.birth_date IS NULL OR r.birth_date IS NULL
+               OR abs(year(l.birth_date) - year(r.birth_date)) <= 1)
+        """,
     )
 
 
