@@ -122,15 +122,20 @@ def _leak(engine):
     resolve(engine, today=date(2026, 1, 1))
 
 
-def test_records_are_attributed_with_evidence_or_left_for_review(engine, registry):
-    _leak(engine)
-    attribute(engine, registry)
-    decided = {
+def _decided(engine) -> dict[tuple[int, int], tuple[str | None, str | None]]:
+    """Each record's (source, record) -> (controller, evidence), as attribute decided."""
+    return {
         (s, r): (c, e)
         for s, r, c, e in engine.fetch(
             "SELECT source_id, _record, controller_id, evidence FROM attribute_records"
         )
     }
+
+
+def test_records_are_attributed_with_evidence_or_left_for_review(engine, registry):
+    _leak(engine)
+    attribute(engine, registry)
+    decided = _decided(engine)
     assert decided[(1, 1)] == ("LAB01", "finess column")
     assert decided[(1, 2)] == ("LAB02", "finess column")
     assert decided[(1, 3)][0] == "LAB01"
@@ -230,12 +235,7 @@ def test_a_record_naming_no_lab_is_its_persons_lab_in_the_same_source(engine, re
     )  # fmt: skip
     resolve(engine, today=date(2026, 1, 1))
     attribute(engine, registry)
-    decided = {
-        (s, r): (c, e)
-        for s, r, c, e in engine.fetch(
-            "SELECT source_id, _record, controller_id, evidence FROM attribute_records"
-        )
-    }
+    decided = _decided(engine)
     assert decided[(1, 2)] == ("LAB01", "same person in the same source")
     assert decided[(1, 5)][0] is None  # Martin's records name two labs
     assert decided[(1, 6)][0] is None  # Durand's lab is named in another source only
