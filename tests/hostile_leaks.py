@@ -278,6 +278,27 @@ def parquet_fhirish(out: Path, count: int = 90) -> Built:
 
 
 # --- XLSX: three linked sheets in English --------------------------------------------------
+def _results_sheet(
+    sheet: Any, header: list[str], ppl: list[Person], number: Callable[[Person], str]
+) -> int:
+    """Write each person's analyses under ``header``, keyed by ``number(person)``; return
+    how many rows of results were written."""
+    sheet.write_row(0, 0, header)
+    count = 0
+    for p in ppl:
+        for analysis in _analyses(p):
+            count += 1
+            sheet.write_row(count, 0, [number(p), *analysis])
+    return count
+
+
+def _labs_sheet(sheet: Any, header: list[str], code: str) -> None:
+    """Write the labs (each coded ``code`` and its rank) with their names and FINESS."""
+    sheet.write_row(0, 0, header)
+    for n, (finess, name) in enumerate(LABS):
+        sheet.write_row(n + 1, 0, [f"{code}{n + 1}", name, finess])
+
+
 def xlsx_english(out: Path, count: int = 120) -> Built:
     """Subjects, results keyed by "Subject" (the subject's number), sites by "Site"."""
     import xlsxwriter
@@ -297,16 +318,9 @@ def xlsx_english(out: Path, count: int = 120) -> Built:
              "MF"[p.sex - 1], p.phone, f"SITE-{p.lab + 1}"],
         )  # fmt: skip
     results = book.add_worksheet("Results")
-    results.write_row(0, 0, ["Subject", "Test", "Description", "Result", "Units", "Comment"])
-    count_results = 0
-    for p in ppl:
-        for analysis in _analyses(p):
-            count_results += 1
-            results.write_row(count_results, 0, [f"S{4000 + p.i * 7}", *analysis])
-    sites = book.add_worksheet("Sites")
-    sites.write_row(0, 0, ["Site", "Laboratory", "FINESS"])
-    for n, (finess, name) in enumerate(LABS):
-        sites.write_row(n + 1, 0, [f"SITE-{n + 1}", name, finess])
+    header = ["Subject", "Test", "Description", "Result", "Units", "Comment"]
+    count_results = _results_sheet(results, header, ppl, lambda p: f"S{4000 + p.i * 7}")
+    _labs_sheet(book.add_worksheet("Sites"), ["Site", "Laboratory", "FINESS"], "SITE-")
     book.close()
     labels = {
         "Surname": "person.last_name", "Given names": "person.first_name",
@@ -1041,17 +1055,10 @@ def xlsx_title_block(out: Path, count: int = 100) -> Built:
         sheet.write_row(r, 4, [p.nir, p.street, p.postal_code, p.city, f"LB{p.lab + 1}",
                                f"Dr {['Lemoine', 'Caradec', 'Le Goff'][p.i % 3]}"])  # fmt: skip
     results = book.add_worksheet("Résultats")
-    results.write_row(0, 0, ["Dossier", "Code", "Analyse", "Résultat", "Unité", "Observation"])
-    count_results = 0
-    for p in ppl:
-        for analysis in _analyses(p):
-            count_results += 1
-            results.write_row(count_results, 0, [f"DOS-{24_000 + p.i * 9}", *analysis])
+    header = ["Dossier", "Code", "Analyse", "Résultat", "Unité", "Observation"]
+    count_results = _results_sheet(results, header, ppl, lambda p: f"DOS-{24_000 + p.i * 9}")
     results.hide()
-    labs = book.add_worksheet("Labos")
-    labs.write_row(0, 0, ["Code labo", "Raison sociale", "N° FINESS"])
-    for n, (finess, name) in enumerate(LABS):
-        labs.write_row(n + 1, 0, [f"LB{n + 1}", name, finess])
+    _labs_sheet(book.add_worksheet("Labos"), ["Code labo", "Raison sociale", "N° FINESS"], "LB")
     book.close()
     labels = {
         "Nom de famille": "person.last_name", "Prénoms": "person.first_name",
