@@ -50,9 +50,12 @@ def profile_source(
     # The sample's queries name the columns plainly and work on them unpivoted: DuckDB
     # plans a list of thousands of per-column expressions slowly.
     plain = ", ".join(quote(n) for n in names)
+    # The rows whose record numbers hash lowest: the same rows however the table was
+    # stored (a reservoir sample depends on the row groups, and so on how it was written).
+    order = f'hash("_record", {_SEED}), "_record"'
     sampled = (
-        f"(SELECT row_number() OVER () AS {_ROW}, * FROM (SELECT {plain} FROM {table} "
-        f"USING SAMPLE reservoir({SAMPLE_ROWS} ROWS) REPEATABLE ({_SEED})))"
+        f"(SELECT row_number() OVER (ORDER BY {order}) AS {_ROW}, {plain} FROM "
+        f"(SELECT * FROM {table} ORDER BY {order} LIMIT {SAMPLE_ROWS}))"
     )
     rows = int(engine.fetch(f"SELECT count(*) FROM {table}")[0][0])
     size = min(rows, SAMPLE_ROWS)  # a reservoir holds all rows, or exactly its size

@@ -28,6 +28,10 @@ class Engine(Protocol):
     def append(self, name: str, table: pa.Table) -> None:
         """Append Arrow rows to the stored table ``name``, creating it from their schema."""
 
+    def hold(self, name: str, table: pa.Table) -> bool:
+        """Keep Arrow rows as more rows of ``name`` as they are, without storing them, if
+        this engine can (a throw-away database with room); False: :meth:`append` them."""
+
     def execute(self, sql: str, params: Sequence[Any] | None = None) -> None:
         """Run a statement for its effect."""
 

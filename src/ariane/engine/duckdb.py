@@ -19,16 +19,14 @@ from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from functools import cache
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, TypeVar
+from typing import Any, TypeVar
 
 import duckdb
+import pyarrow as pa
 from duckdb.func import PythonUDFType
 
 from ariane.display import printable
 from ariane.errors import ArianeError, CaseError, CaseKeyError, ConfigError
-
-if TYPE_CHECKING:
-    import pyarrow as pa
 
 #: Alias under which the case database is attached; every stage's SQL uses bare names.
 CATALOG = "case_db"
@@ -40,6 +38,18 @@ DEFAULT_MEMORY_SHARE = 0.6
 #: spill (a 5 M-row run peaked at 8.3 GiB under 60% of 24 GiB), while spilling them costs
 #: little; the whole process (Python, Arrow batches, DuckDB's own) then stays under 4 GiB.
 DEFAULT_MEMORY_CAP = 2 * 2**30
+#: Share of a throw-away database's memory bound that Arrow rows may take as they came
+#: (:meth:`DuckDBEngine.hold`), DuckDB's own bound shrinking by as much: ``scan`` queries
+#: its tables a few times and drops them, DuckDB reads an Arrow table as fast as its own,
+#: and inserting the rows of a CSV file cost as much as parsing it.
+HELD_SHARE = 0.5
+#: Statements that change a table, and the table they change (held rows are stored first).
+_CHANGES = re.compile(
+    r"\b(?:UPDATE|ALTER\s+TABLE|DELETE\s+FROM|INSERT\s+INTO|TRUNCATE(?:\s+TABLE)?"
+    r"|DROP\s+TABLE(?:\s+IF\s+EXISTS)?|CREATE\s+(?:OR\s+REPLACE\s+)?TABLE)"
+    r'\s+(?:"((?:[^"]|"")+)"|(\w+))',
+    re.IGNORECASE,
+)
 #: Below this DuckDB cannot even open an encrypted store and load its extension.
 MIN_MEMORY = 128 * 2**20
 MEMORY_VARIABLE = "ARIANE_MEMORY_LIMIT"
@@ -161,6 +171,9 @@ class DuckDBEngine:
         """
         self.database = database
         self.memory_limit = memory_limit_bytes(memory_limit)
+        #: Rows kept as Arrow tables (:meth:`hold`), by table name, and their bytes.
+        self._held: dict[str, list[pa.Table]] = {}
+        self._held_bytes = 0
         #: The default bound may grow once, to the default share; a bound given may not.
         self._may_grow = not (memory_limit and memory_limit.strip())
         config: dict[str, Any] = {
@@ -254,7 +267,7 @@ class DuckDBEngine:
         )
         self._may_grow = False
         self.memory_limit = share
-        self.con.execute(f"SET memory_limit = '{share}B'")
+        self._bound()
         with self._store_errors():
             return action()
 
@@ -268,8 +281,61 @@ class DuckDBEngine:
         """Forget a registered table."""
         self.con.unregister(name)
 
+    def hold(self, name: str, table: pa.Table) -> bool:
+        """Keep ``table`` as more rows of ``name`` as it is, if this is a throw-away database
+        (``scan``), ``name`` is not stored yet and the rows fit within :data:`HELD_SHARE`
+        of the memory bound. Queries see them as a table. False: the caller appends them;
+        the rows held so far are then stored first, in their order.
+        """
+        parts = self._held.get(name)
+        if (
+            self.database is None
+            and (parts is not None or not self.has_table(name))
+            and (parts is None or table.schema.equals(parts[0].schema))
+            and self._held_bytes + table.nbytes <= HELD_SHARE * self.memory_limit
+        ):
+            self._held.setdefault(name, []).append(table)
+            self._held_bytes += table.nbytes
+            self._bound()
+            self.con.register(name, self._held_table(name))
+            return True
+        self._store_held(name)
+        return False
+
+    def _held_table(self, name: str) -> pa.Table:
+        parts = self._held[name]
+        return parts[0] if len(parts) == 1 else pa.concat_tables(parts)
+
+    def _store_held(self, name: str) -> None:
+        """Store the rows held for ``name`` as a table of the database, in their order."""
+        if name not in self._held:
+            return
+        view = f"__held_{name}"
+        self.con.register(view, self._held_table(name))
+        self.con.unregister(name)
+        parts = self._held.pop(name)
+        try:
+            self._roomy(lambda: self.con.execute(f'CREATE TABLE "{name}" AS SELECT * FROM "{view}"'))
+        finally:
+            self.con.unregister(view)
+        self._held_bytes -= sum(p.nbytes for p in parts)
+        self._bound()
+
+    def _settle(self, sql: str) -> None:
+        """Store every held table that ``sql`` changes, before it runs."""
+        if self._held:
+            for match in _CHANGES.finditer(sql):
+                name = match[1].replace('""', '"') if match[1] is not None else match[2]
+                self._store_held(name)
+
+    def _bound(self) -> None:
+        """DuckDB's own bound: the memory bound less what the held rows take."""
+        bound = max(MIN_MEMORY, self.memory_limit - self._held_bytes)
+        self.con.execute(f"SET memory_limit = '{bound}B'")
+
     def append(self, name: str, table: pa.Table) -> None:
         """Append Arrow rows to stored table ``name``, creating it on first use."""
+        self._store_held(name)
         view = f"__append_{name}"
         self.con.register(view, table)
         threads = None
@@ -290,6 +356,7 @@ class DuckDBEngine:
 
     def execute(self, sql: str, params: Sequence[Any] | None = None) -> None:
         """Run a statement for its effect."""
+        self._settle(sql)
         self._roomy(lambda: self.con.execute(sql, params))
 
     def fetch(self, sql: str, params: Sequence[Any] | None = None) -> list[tuple[Any, ...]]:
@@ -307,6 +374,7 @@ class DuckDBEngine:
 
     def materialise(self, name: str, sql: str) -> None:
         """Store the result of ``sql`` as table ``name``."""
+        self._store_held(name)
         self._roomy(lambda: self.con.execute(f'CREATE OR REPLACE TABLE "{name}" AS {sql}'))
 
     def verify(self) -> int:
@@ -345,12 +413,11 @@ class DuckDBEngine:
         return EngineDuckDBAPI(self.con)
 
     def tables(self) -> list[str]:
-        """Names of the stored tables of the case (or of memory)."""
+        """Names of the stored tables of the case (or of memory), held ones included."""
         rows = self.con.execute(
-            "SELECT table_name FROM duckdb_tables() WHERE database_name = current_database() "
-            "ORDER BY table_name"
+            "SELECT table_name FROM duckdb_tables() WHERE database_name = current_database()"
         ).fetchall()
-        return [r[0] for r in rows]
+        return sorted({*(r[0] for r in rows), *self._held})
 
     def has_table(self, name: str) -> bool:
         """Whether stored table ``name`` exists."""
@@ -370,6 +437,8 @@ class DuckDBEngine:
             twin.con.execute("SET enable_progress_bar = false")
             if CATALOG in {r[0] for r in twin.con.execute("SHOW DATABASES").fetchall()}:
                 twin.con.execute(f"USE {CATALOG}")
+            for name in self._held:  # an Arrow table is seen by the connection given it
+                twin.con.register(name, self._held_table(name))
             yield twin
         finally:
             twin.con.close()
@@ -384,6 +453,7 @@ class DuckDBEngine:
                     self.con.execute(f"DETACH {CATALOG}")
         finally:
             self.con.close()
+            self._held.clear()
 
 
 def _quote(text: str) -> str:

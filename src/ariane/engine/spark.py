@@ -251,6 +251,10 @@ class SparkEngine:
         with self._errors():
             self.spark.catalog.dropTempView(_view(name))
 
+    def hold(self, name: str, table: pa.Table) -> bool:
+        """Never: Spark's tables are stored (see :meth:`append`)."""
+        return False
+
     def append(self, name: str, table: pa.Table) -> None:
         """Append Arrow rows to stored table ``name``, creating it on first use."""
         if table.num_rows == 0 and name in self._paths:

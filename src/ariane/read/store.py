@@ -8,6 +8,7 @@ Nothing touches disk outside the engine, whose store and spill files are encrypt
 
 from __future__ import annotations
 
+import itertools
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
@@ -172,6 +173,14 @@ class SourceWriter:
         """
         if self._records:  # an empty flush would create the table only to replace it
             self.flush()
+        for batch in batches:
+            # Kept as they are while the engine holds them; the rest is inserted.
+            if not self.engine.hold(self.data_table, pa.Table.from_batches([batch], schema)):
+                batches = itertools.chain([batch], batches)
+                break
+            self._created = True
+        else:
+            return
         view = f"__stream_{self.source_id}"
         done = False
 
@@ -234,7 +243,8 @@ class SourceWriter:
         self._lines = []
 
     def _append(self, table: pa.Table) -> None:
-        self.engine.append(self.data_table, table)
+        if not self.engine.hold(self.data_table, table):
+            self.engine.append(self.data_table, table)
         self._created = True
 
     def _flush_quarantine(self) -> None:
