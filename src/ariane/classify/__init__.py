@@ -110,16 +110,18 @@ def classify(engine: Engine, progress: Progress = SILENT) -> list[ColumnProfile]
 
     # A member's own name may name a person: profiles carry its neutral reference.
     references = source_references(engine)
+    read = engine.fetch(
+        "SELECT source_id, columns, data_table, unpadded FROM read_sources ORDER BY source_id"
+    )
     sources = [
         (source_id, references[source_id], columns, data_table)
-        for source_id, columns, data_table in engine.fetch(
-            "SELECT source_id, columns, data_table FROM read_sources ORDER BY source_id"
-        )
+        for source_id, columns, data_table, _ in read
     ]
+    unpadded = {row[0]: row[3] or () for row in read}
     profiles: list[ColumnProfile] = []
     with progress.task("Classifying columns", total=len(sources)) as task:
         for source_id, file, columns, data_table in sources:
-            measured = list(profile_source(engine, data_table, list(columns)))
+            measured = list(profile_source(engine, data_table, list(columns), unpadded[source_id]))
             results_beside_units(measured)
             member_numbers_beside_insurers(measured)
             for sample, decision in measured:

@@ -315,7 +315,9 @@ class DuckDBEngine:
         self.con.unregister(name)
         parts = self._held.pop(name)
         try:
-            self._roomy(lambda: self.con.execute(f'CREATE TABLE "{name}" AS SELECT * FROM "{view}"'))
+            self._roomy(
+                lambda: self.con.execute(f'CREATE TABLE "{name}" AS SELECT * FROM "{view}"')
+            )
         finally:
             self.con.unregister(view)
         self._held_bytes -= sum(p.nbytes for p in parts)

@@ -160,6 +160,7 @@ def _fill_organizations(organizations: SourceWriter, tables: Iterable[Records]) 
         writer = records.writer
         if writer is organizations or not writer.rows:
             continue
+        writer.padded = None  # names written in by SQL: which are padded is not known
         fill_references(
             writer.engine,
             (organizations.data_table, organizations.columns),
@@ -226,6 +227,8 @@ def _write_same_patients(
         "FROM (SELECT unnest(?) AS id, unnest(?) AS head) AS m WHERE t.id = m.id",
         [list(survivor), list(survivor.values())],
     )
+    if patients.padded is not None:
+        patients.padded.add(SAME_PATIENT)  # ids written in by SQL, perhaps padded
 
 
 def fill_references(
@@ -290,6 +293,10 @@ def link_bulk_export(engine: Engine, sources: list[SourceSummary]) -> None:
             c.endswith("_ref") for c in target.columns
         ):
             continue
+        # Names written in by SQL: which columns are padded is no longer known.
+        engine.execute(
+            "UPDATE read_sources SET unpadded = NULL WHERE source_id = ?", [target.source_id]
+        )
         for lab in labs:
 
             def add(names: list[str], table: str = target.data_table) -> list[str]:

@@ -13,6 +13,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
+import numpy as np
 import pyarrow as pa
 
 from ariane.read.sniff import column_names
@@ -42,8 +43,14 @@ SOURCES_DDL = (
     "inner_path VARCHAR, table_name VARCHAR, format VARCHAR, encoding VARCHAR, "
     "sha256 VARCHAR, has_header BOOLEAN, columns VARCHAR[], rows BIGINT, "
     "quarantined BIGINT, data_table VARCHAR, member_sha256 VARCHAR, member INTEGER, "
-    "note VARCHAR, linked_to INTEGER, linked BIGINT DEFAULT 0)"
+    "note VARCHAR, linked_to INTEGER, linked BIGINT DEFAULT 0, unpadded VARCHAR[])"
 )
+#: The characters DuckDB's ``trim`` removes (Unicode's space separators), UTF-8 encoded.
+TRIMMED = tuple(
+    chr(c).encode() for c in (0x20, 0xA0, 0x1680, *range(0x2000, 0x200B), 0x202F, 0x205F, 0x3000)
+)
+_FIRST_BYTES = np.isin(np.arange(256), [t[0] for t in TRIMMED])
+_LAST_BYTES = np.isin(np.arange(256), [t[-1] for t in TRIMMED])
 
 
 @dataclass
@@ -65,7 +72,13 @@ class Store:
         self.engine = engine
         engine.execute(SOURCES_DDL)
         # Stores made before these columns existed.
-        for column in ("member INTEGER", "note VARCHAR", "linked_to INTEGER", "linked BIGINT"):
+        for column in (
+            "member INTEGER",
+            "note VARCHAR",
+            "linked_to INTEGER",
+            "linked BIGINT",
+            "unpadded VARCHAR[]",
+        ):
             engine.execute(f"ALTER TABLE read_sources ADD COLUMN IF NOT EXISTS {column}")
         if not engine.has_table("read_quarantine"):
             engine.append("read_quarantine", QUARANTINE_SCHEMA.empty_table())
@@ -118,6 +131,9 @@ class SourceWriter:
     _quarantine: list[tuple[int, int | None, int | None, str, bytes]] = field(default_factory=list)
     _created: bool = False
     shared_transaction: bool = False  # written with other small sources in one transaction
+    #: Columns some value of which starts or ends with a character ``trim`` removes; None
+    #: once values were written by other means (SQL over the table): then it is unknown.
+    padded: set[str] | None = field(default_factory=set)
 
     def __post_init__(self) -> None:
         self.columns = column_names(self.columns, len(self.columns))
@@ -173,6 +189,7 @@ class SourceWriter:
         """
         if self._records:  # an empty flush would create the table only to replace it
             self.flush()
+        batches = self._noting_padding(batches)
         for batch in batches:
             # Kept as they are while the engine holds them; the rest is inserted.
             if not self.engine.hold(self.data_table, pa.Table.from_batches([batch], schema)):
@@ -210,6 +227,20 @@ class SourceWriter:
             finally:
                 self.engine.unregister(view)
 
+    def _noting_padding(self, batches: Iterator[pa.RecordBatch]) -> Iterator[pa.RecordBatch]:
+        for batch in batches:
+            self._note_padding(batch.columns)
+            yield batch
+
+    def _note_padding(self, arrays: list[pa.Array] | list[pa.ChunkedArray]) -> None:
+        """Add to :attr:`padded` the columns of these arrays (in :attr:`columns` order) that
+        hold a value ``trim`` would change: classify trims only those."""
+        if self.padded is None:
+            return
+        for name, array in zip(self.columns, arrays, strict=False):
+            if name not in self.padded and padded(array):
+                self.padded.add(name)
+
     def quarantine(
         self,
         record: int,
@@ -243,6 +274,7 @@ class SourceWriter:
         self._lines = []
 
     def _append(self, table: pa.Table) -> None:
+        self._note_padding(table.columns)
         if not self.engine.hold(self.data_table, table):
             self.engine.append(self.data_table, table)
         self._created = True
@@ -273,6 +305,7 @@ class SourceWriter:
         self._buffer = [[] for _ in self.columns]
         self._records, self._lines, self._quarantine = [], [], []
         self.rows = self.quarantined = 0
+        self.padded = set()
 
     def close(self) -> None:
         """Write what remains and describe the source in ``read_sources``."""
@@ -280,7 +313,7 @@ class SourceWriter:
         self._flush_quarantine()
         self.engine.execute(
             "INSERT INTO read_sources VALUES "
-            "(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, NULL, 0)",
+            "(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, NULL, 0, ?)",
             [
                 self.source_id,
                 self.origin.path,
@@ -297,8 +330,57 @@ class SourceWriter:
                 self.origin.member_sha256 or self.origin.sha256,
                 self.origin.member,
                 self.origin.note,
+                None if self.padded is None else [c for c in self.columns if c not in self.padded],
             ],
         )
+
+
+def padded(array: pa.Array | pa.ChunkedArray) -> bool:
+    """Whether some string starts or ends with a character of :data:`TRIMMED`.
+
+    Read from the bytes: each value's first and last byte first (a whole column in a few
+    array operations), the characters themselves only where those bytes could begin or end
+    one. Any other type, and a value an array's slicing would hide, count as padded.
+    """
+    chunks = array.chunks if isinstance(array, pa.ChunkedArray) else [array]
+    for chunk in chunks:
+        if len(chunk) == 0 or chunk.null_count == len(chunk):
+            continue
+        if chunk.type not in (pa.string(), pa.large_string()):
+            return True
+        _, offsets_buffer, data_buffer = chunk.buffers()
+        if data_buffer is None or data_buffer.size == 0:
+            continue
+        width = np.int32 if chunk.type == pa.string() else np.int64
+        offsets = np.frombuffer(offsets_buffer, width)[chunk.offset : chunk.offset + len(chunk) + 1]
+        data = np.frombuffer(data_buffer, np.uint8)
+        # (An empty or null value reads a neighbour's byte here: at worst a needless look.)
+        starts, stops, top = offsets[:-1], offsets[1:], len(data) - 1
+        first = np.flatnonzero(_FIRST_BYTES[data[np.minimum(starts, top)]])
+        last = np.flatnonzero(_LAST_BYTES[data[np.clip(stops - 1, 0, top)]])
+        if _begin_with(data, starts[first], stops[first]) or _begin_with(
+            data, stops[last], starts[last], backwards=True
+        ):
+            return True
+    return False
+
+
+def _begin_with(
+    data: np.ndarray, at: np.ndarray, bound: np.ndarray, *, backwards: bool = False
+) -> bool:
+    """Whether some value holds a character of :data:`TRIMMED` right from ``at`` (or right
+    before it, ``backwards``) without crossing its other end ``bound``."""
+    for character in TRIMMED:
+        size = len(character)
+        where = at - size if backwards else at
+        fits = (at - bound if backwards else bound - at) >= size
+        where = where[fits]
+        same = np.ones(len(where), dtype=bool)
+        for i, byte in enumerate(character):
+            same &= data[where + i] == byte
+        if same.any():
+            return True
+    return False
 
 
 _PROVENANCE = ["_source_id", "_record", "_line"]
