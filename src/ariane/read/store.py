@@ -358,8 +358,8 @@ def padded(array: pa.Array | pa.ChunkedArray) -> bool:
         starts, stops, top = offsets[:-1], offsets[1:], len(data) - 1
         first = np.flatnonzero(_FIRST_BYTES[data[np.minimum(starts, top)]])
         last = np.flatnonzero(_LAST_BYTES[data[np.clip(stops - 1, 0, top)]])
-        if _begin_with(data, starts[first], stops[first]) or _begin_with(
-            data, stops[last], starts[last], backwards=True
+        if (len(first) and _begin_with(data, starts[first], stops[first])) or (
+            len(last) and _begin_with(data, stops[last], starts[last], backwards=True)
         ):
             return True
     return False
@@ -372,13 +372,10 @@ def _begin_with(
     before it, ``backwards``) without crossing its other end ``bound``."""
     for character in TRIMMED:
         size = len(character)
-        where = at - size if backwards else at
-        fits = (at - bound if backwards else bound - at) >= size
-        where = where[fits]
-        same = np.ones(len(where), dtype=bool)
+        where = (at - size if backwards else at)[(at - bound if backwards else bound - at) >= size]
         for i, byte in enumerate(character):
-            same &= data[where + i] == byte
-        if same.any():
+            where = where[data[where + i] == byte]
+        if len(where):
             return True
     return False
 
