@@ -107,6 +107,9 @@ class ColumnSample:
     rates: dict[str, float] = field(default_factory=dict)
     years: list[int] = field(default_factory=list)
     distinct: int = 0
+    #: The values in which the engine found a special-category mention (its regular
+    #: expressions read the lexicon as Python does); None: :func:`measure` looks itself.
+    mentioning: frozenset[str] | None = None
 
 
 @dataclass
@@ -137,11 +140,13 @@ def measure(sample: ColumnSample) -> None:
             continue
         sample.rates[name] = sum(n for v, n in counts.items() if check(v)) / total
     # Mentions are rare even in a note column: always checked on the whole sample.
-    note_hits = sum(n for v, n in counts.items() if lexicon.categories_in(v))
+    mentioning = sample.mentioning
+    if mentioning is None:
+        mentioning = frozenset(v for v in counts if lexicon.categories_in(v))
+    note_hits = sum(n for v, n in counts.items() if v in mentioning)
     sample.rates["lexicon"] = note_hits / total
     sample.rates["note"] = (
-        sum(n for v, n in counts.items() if validators.is_free_text(v) or lexicon.categories_in(v))
-        / total
+        sum(n for v, n in counts.items() if v in mentioning or validators.is_free_text(v)) / total
     )
     sample.years = [d.year for v in values if (d := validators.parse_date(v)) is not None]
     if sample.rates["serial_date"] > sample.rates["date"]:

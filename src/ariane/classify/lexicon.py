@@ -513,6 +513,27 @@ def exclusion_pattern() -> str:
     return "|".join(f"(?:{p})" for p, _why in EXCLUSIONS)
 
 
+def sql_literal(text: str) -> str:
+    """``text`` as an SQL string literal."""
+    return "'" + text.replace("'", "''") + "'"
+
+
+def folded_sql(value: str) -> str:
+    """SQL: the text of ``value`` as the patterns read it (normalised, exclusions removed)."""
+    return (
+        f"regexp_replace(strip_accents(lower({value})), {sql_literal(exclusion_pattern())}, "
+        "' ', 'g')"
+    )
+
+
+def mentions_sql(folded: str) -> str:
+    """SQL: whether ``folded`` text (:func:`folded_sql`) mentions a special category, as
+    :func:`categories_in` tells in Python (``tests/test_classify_notes.py`` checks both
+    read alike)."""
+    flags = [f"regexp_matches({folded}, {sql_literal(p)})" for p in category_patterns().values()]
+    return "(" + " OR ".join(flags) + ")"
+
+
 #: Every entry's matches hold a letter (``tests/test_classify_notes.py`` proves it from
 #: the patterns): text without one, as dates, phone numbers and NIRs, mentions nothing.
 _LETTER = re.compile("[a-z]")

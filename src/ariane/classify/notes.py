@@ -13,7 +13,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
-from ariane.classify.lexicon import ICD10_PATTERNS, category_patterns, exclusion_pattern
+from ariane.classify.lexicon import ICD10_PATTERNS, category_patterns, folded_sql, sql_literal
 
 if TYPE_CHECKING:
     from ariane.engine import Engine
@@ -30,34 +30,32 @@ def _quote_identifier(name: str) -> str:
     return '"' + name.replace('"', '""') + '"'
 
 
-def _literal(text: str) -> str:
-    return "'" + text.replace("'", "''") + "'"
-
-
 def mention_sql(source_id: int, data_table: str, column: str, label: str) -> str | None:
     """The query listing (source_id, _record, column_name, category) for one column."""
     value = f"nullif(trim({_quote_identifier(column)}), '')"
     table = _quote_identifier(data_table)
     head = (
-        f"SELECT {int(source_id)}::INTEGER AS source_id, _record, {_literal(column)} AS column_name"
+        f"SELECT {int(source_id)}::INTEGER AS source_id, _record, "
+        f"{sql_literal(column)} AS column_name"
     )
     if label in _WHOLE_COLUMN:
-        category = _literal(_WHOLE_COLUMN[label])
+        category = sql_literal(_WHOLE_COLUMN[label])
         return f"{head}, {category} AS category FROM {table} WHERE {value} IS NOT NULL"
     if label not in _TEXT_LABELS:
         return None
     patterns = dict(category_patterns())
-    flags = [f"regexp_matches(t, {_literal(p)}) AS {category}" for category, p in patterns.items()]
+    flags = [
+        f"regexp_matches(t, {sql_literal(p)}) AS {category}" for category, p in patterns.items()
+    ]
     if label == "health.condition":
         # ICD-10 codes, read upper-case without dots (C50.9 -> C509).
         for category, p in ICD10_PATTERNS.items():
-            flags.append(f"regexp_matches(codes, {_literal(p)}) AS icd_{category}")
+            flags.append(f"regexp_matches(codes, {sql_literal(p)}) AS icd_{category}")
     names = [f.rsplit(" AS ", 1)[1] for f in flags]
     return (
         f"{head}, CASE WHEN category LIKE 'icd_%' THEN substr(category, 5) ELSE category END "
         f"AS category FROM (SELECT _record, {', '.join(flags)} FROM ("
-        f"SELECT _record, regexp_replace(strip_accents(lower({value})), "
-        f"{_literal(exclusion_pattern())}, ' ', 'g') AS t, "
+        f"SELECT _record, {folded_sql(value)} AS t, "
         f"replace(upper({value}), '.', '') AS codes FROM {table} WHERE {value} IS NOT NULL)) "
         f"UNPIVOT (hit FOR category IN ({', '.join(names)})) WHERE hit"
     )

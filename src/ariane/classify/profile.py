@@ -14,7 +14,7 @@ from collections.abc import Collection
 from concurrent.futures import ThreadPoolExecutor
 from typing import TYPE_CHECKING
 
-from ariane.classify import columns, keys
+from ariane.classify import columns, keys, lexicon
 from ariane.classify.columns import ColumnDecision, ColumnSample
 
 if TYPE_CHECKING:
@@ -61,12 +61,13 @@ def profile_source(
         f"(SELECT * FROM {table} ORDER BY {order} LIMIT {SAMPLE_ROWS}))"
     )
     rows = int(engine.fetch(f"SELECT count(*) FROM {table}")[0][0])
-    size = min(rows, SAMPLE_ROWS)  # a reservoir holds all rows, or exactly its size
+    size = min(rows, SAMPLE_ROWS)  # the sample holds all rows, or exactly its size
     aligned: dict[str, list[str | None]] = {n: [None] * size for n in names}
-    for row, name, value in engine.fetch(
-        f"SELECT {_ROW}, name, v FROM {_unpivoted(plain, sampled, _ROW)}"
-    ):
+    mentioning: dict[str, set[str]] = {n: set() for n in names}
+    for row, name, value, mentions in engine.fetch(_mentions(_unpivoted(plain, sampled, _ROW))):
         aligned[str(name)][int(row) - 1] = value
+        if mentions:
+            mentioning[str(name)].add(value)
     samples: dict[str, ColumnSample] = {}
     with engine.beside() as twin, ThreadPoolExecutor(max_workers=1) as beside:
         # The statistics run in the engine, outside the interpreter's lock, while the
@@ -77,7 +78,11 @@ def profile_source(
             values = [v for v in aligned[name] if v is not None]
             if len(values) >= MIN_VALUES:
                 samples[name] = ColumnSample(
-                    name=name, values=values, null_rate=1.0, uniqueness=0.0
+                    name=name,
+                    values=values,
+                    null_rate=1.0,
+                    uniqueness=0.0,
+                    mentioning=frozenset(mentioning[name]),
                 )
                 columns.measure(samples[name])
         total, stats = counted.result()
@@ -87,11 +92,17 @@ def profile_source(
         if n not in samples
         and sum(v is not None for v in aligned[n]) < min(MIN_VALUES, stats.get(n, (0, 0))[0])
     ]
-    more = _values_of_sparse_columns(engine, table, sparse)
+    more = _values_of_sparse_columns(engine, table, sparse, mentioning)
     for name in names:
         if name not in samples:
             values = more[name] if name in more else [v for v in aligned[name] if v is not None]
-            samples[name] = ColumnSample(name=name, values=values, null_rate=1.0, uniqueness=0.0)
+            samples[name] = ColumnSample(
+                name=name,
+                values=values,
+                null_rate=1.0,
+                uniqueness=0.0,
+                mentioning=frozenset(mentioning[name]),
+            )
             columns.measure(samples[name])
         present, distinct = stats.get(name, (0, 0))
         samples[name].null_rate = 1.0 - present / total if total else 1.0
@@ -149,19 +160,35 @@ def _unpivoted(columns_sql: str, source: str, keep: str = "") -> str:
     )
 
 
-def _values_of_sparse_columns(engine: Engine, table: str, names: list[str]) -> dict[str, list]:
+def _values_of_sparse_columns(
+    engine: Engine, table: str, names: list[str], mentioning: dict[str, set[str]]
+) -> dict[str, list]:
     """Up to SAMPLE_ROWS present values of each column the sample nearly missed, in one scan
-    of the table for all of them (a query per column made wide, sparse tables quadratic)."""
+    of the table for all of them (a query per column made wide, sparse tables quadratic);
+    those that mention a special category are added to ``mentioning``."""
     if not names:
         return {}
     plain = ", ".join(quote(n) for n in names)
     found: dict[str, list] = {n: [] for n in names}
-    for name, value in engine.fetch(
-        f"SELECT name, v FROM {_unpivoted(plain, table)} "
-        f"QUALIFY row_number() OVER (PARTITION BY name) <= {SAMPLE_ROWS}"
+    for name, value, mentions in engine.fetch(
+        _mentions(
+            f"(SELECT name, v FROM {_unpivoted(plain, table)} "
+            f"QUALIFY row_number() OVER (PARTITION BY name) <= {SAMPLE_ROWS})"
+        )
     ):
         found[str(name)].append(value)
+        if mentions:
+            mentioning[str(name)].add(value)
     return found
+
+
+def _mentions(values: str) -> str:
+    """SQL: the rows of ``values`` (a subquery with a column ``v``), and whether ``v``
+    mentions a special category (the engine's regular expressions, outside Python)."""
+    return (
+        f"SELECT * EXCLUDE (t), {lexicon.mentions_sql('t')} AS mentions FROM "
+        f"(SELECT *, {lexicon.folded_sql('v')} AS t FROM {values})"
+    )
 
 
 def _first(decisions: list[ColumnDecision], samples: list[ColumnSample], label: str) -> str | None:
