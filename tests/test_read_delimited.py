@@ -552,6 +552,37 @@ def test_utf8_evidence_counts_bytes_beyond_characters(text: str):
     assert _utf8_lines(data, bytearray(), set()) == (beyond, 0)
 
 
+#: Bytes that make and break UTF-8: ASCII, continuation bytes, lead bytes of every length
+#: (with the overlong, surrogate and beyond-Unicode leads), bytes UTF-8 never holds.
+_UTF8_PIECES = [b"a", b"\n", b"\x80", b"\xa9", b"\xbf", b"\xc0", b"\xc3", b"\xe0", b"\xe9",
+                b"\xed", b"\xf0", b"\xf4", b"\xf5", b"\xff", "é".encode(), "€".encode(),
+                "𝄞".encode(), "\ud800".encode("utf-8", "surrogatepass")]  # fmt: skip
+
+
+@settings(max_examples=1000, deadline=None)
+@given(st.lists(st.sampled_from(_UTF8_PIECES), max_size=30), st.integers(0, 3))
+def test_legacy_lines_are_told_as_python_decodes_each(pieces: list[bytes], extra: int):
+    """The lines UTF-8 does not read, found by array operations, are those Python's strict
+    decoder refuses one line at a time: the counts and the sample of such lines."""
+    from ariane.read.delimited import _lines_read_as_utf8
+
+    text = b"".join(pieces)
+    good = bad = 0
+    expected = bytearray()
+    for line in text.split(b"\n"):
+        if line.isascii():
+            continue
+        try:
+            line.decode("utf-8")
+            good += 1
+        except UnicodeDecodeError:
+            bad += 1
+            expected.extend(line + b"\n")
+    sample = bytearray(b"x" * extra)
+    assert _lines_read_as_utf8(text, sample) == (good, bad)
+    assert bytes(sample) == b"x" * extra + bytes(expected)
+
+
 @settings(max_examples=500, deadline=None)
 @given(st.lists(st.sampled_from([b'"', b"a", b",", b";", b"\t", b"|", b"\r", b"\n"]), max_size=12))
 def test_quotes_are_paired_as_if_a_line_break_came_first(parts: list[bytes]):

@@ -52,6 +52,7 @@ MAX_RECORD_BYTES = 8 * 1024 * 1024
 _CONTROL = re.compile(rb"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
 _NOT_CONTROL = bytes(b for b in range(256) if not _CONTROL.match(bytes([b])))
 _ASCII = bytes(range(128))
+_NEWLINE_BYTE = 10
 #: Every byte but UTF-8's continuation bytes (0x80-0xBF), which ``translate`` keeps.
 _NOT_CONTINUATION = bytes(range(0x80)) + bytes(range(0xC0, 0x100))
 #: The code pages :func:`guess_legacy_encoding` may choose: one byte is one character,
@@ -245,18 +246,51 @@ def _utf8_lines(text: bytes, bad_sample: bytearray, high: set[int]) -> tuple[int
         return len(text.translate(None, _NOT_CONTINUATION)), 0
     # Values already seen are deleted first: after the first blocks, little is left.
     high.update(text.translate(None, _ASCII + bytes(sorted(high))))
-    good = bad = 0
-    for line in text.split(b"\n"):
-        if line.isascii():
-            continue
+    return _lines_read_as_utf8(text, bad_sample)
+
+
+def _lines_read_as_utf8(text: bytes, bad_sample: bytearray) -> tuple[int, int]:
+    """(non-ASCII lines UTF-8 reads, lines it does not), the latter added to ``bad_sample``
+    (up to 64 KiB, each with its line break).
+
+    Array operations (outside the interpreter's lock, beside the reading) find the lines
+    UTF-8 cannot read whatever follows: a continuation byte after an ASCII one, a lead
+    byte not followed by a continuation byte, a byte no UTF-8 holds. In a legacy text that
+    is nearly every line holding a byte >= 0x80; only the others are decoded one by one.
+    """
+    data = np.frombuffer(text, dtype=np.uint8)
+    breaks = np.flatnonzero(data == _NEWLINE_BYTE)
+    high = np.flatnonzero(data >= 0x80)
+    before = data[np.maximum(high - 1, 0)]
+    before[high == 0] = 0  # (the text's first byte follows a line break)
+    after = np.append(data, np.uint8(0))[high + 1]  # (the last is followed by nothing)
+    byte = data[high]
+    broken = (
+        ((byte < 0xC0) & (before < 0x80))
+        | ((byte >= 0xC0) & ((after < 0x80) | (after >= 0xC0)))
+        | (byte == 0xC0)
+        | (byte == 0xC1)
+        | (byte >= 0xF5)
+    )
+    line_of = np.searchsorted(breaks, high)  # a byte's line: the breaks before it
+    holds_high = np.zeros(len(breaks) + 1, dtype=bool)
+    holds_high[line_of] = True
+    bad = np.zeros(len(breaks) + 1, dtype=bool)
+    bad[line_of[broken]] = True
+    starts = np.concatenate(([0], breaks + 1))
+    ends = np.append(breaks, len(data))
+    good = 0
+    for line in np.flatnonzero(holds_high & ~bad).tolist():
         try:
-            line.decode("utf-8")
+            text[starts[line] : ends[line]].decode("utf-8")
             good += 1
         except UnicodeDecodeError:
-            bad += 1
-            if len(bad_sample) < 65536:
-                bad_sample.extend(line + b"\n")
-    return good, bad
+            bad[line] = True
+    for line in np.flatnonzero(bad).tolist():
+        if len(bad_sample) >= 65536:
+            break
+        bad_sample.extend(text[starts[line] : ends[line]] + b"\n")
+    return good, int(bad.sum())
 
 
 @dataclass
