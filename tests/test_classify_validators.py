@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
+import subprocess
+import sys
 from datetime import date
 
 import pytest
 from stdnum import luhn
 
 from ariane import nir
-from ariane.classify import headers, validators
+from ariane.classify import headers, reference, validators
+from ariane.names import faker_names
 
 
 def _luhn(body: str) -> str:
@@ -346,3 +349,20 @@ def test_digits_one_and_two_under_another_header_are_no_sex(header: str) -> None
 def test_digit_sex_codes_stay_sex_where_the_header_says_so_or_nothing(header: str) -> None:
     assert _decided(header, ["1", "2", "2", "1", "1"] * 40) == "person.sex"
     assert _decided(header or "labor_id", ["M", "F", "F", "M"] * 50) == ("person.sex")
+
+
+def test_shipped_first_names_are_fakers_folded() -> None:
+    """The first names shipped folded (scripts/derive_lookups.py) are exactly Faker's, folded:
+    re-run the script when Faker's lists change."""
+    assert reference.first_names() == {reference.fold(name) for name in faker_names()[0]}
+    assert {"jean", "marie", "aaron"} <= reference.first_names()
+
+
+def test_prepare_neither_imports_faker_nor_builds_the_referential() -> None:
+    """Labelling's reference data comes from the shipped lookups (what each scan pays for)."""
+    code = (
+        "import sys; from ariane import classify, geo; classify.prepare(); "
+        "print('faker' in sys.modules, geo.referential.cache_info().currsize)"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.split() == ["False", "0"]

@@ -8,6 +8,7 @@ import unicodedata
 
 import pytest
 
+from ariane import geo
 from ariane.geo import _without_accents, normalise_commune_name, referential
 
 
@@ -125,3 +126,25 @@ def test_ascii_names_skip_decomposition_with_the_same_result() -> None:
         assert _without_accents(name.upper()) == decomposed
         if name.isascii():
             assert decomposed == name.upper()
+
+
+def test_shipped_lookups_are_what_the_tables_give() -> None:
+    """Labelling's postal codes and normalised names (scripts/derive_lookups.py) are exactly
+    those of the tables, normalised by the code: they cannot drift apart."""
+    places = referential()
+    postal_codes = {pc for c in places.communes_by_code.values() for pc in c.postal_codes}
+    names = [c.name for c in places.communes_by_code.values()] + list(places.former_names)
+    assert geo._shipped_lines(geo.POSTAL_CODES_FILE) == postal_codes
+    assert geo._shipped_lines(geo.COMMUNE_NAMES_FILE) == {normalise_commune_name(n) for n in names}
+
+
+def test_lookups_answer_without_building_the_referential() -> None:
+    """A postal code and a commune name are told apart from the shipped lookups alone."""
+    code = (
+        "from ariane import geo; "
+        "print(geo.is_postal_code('35000'), geo.is_postal_code('35042'), "
+        "geo.is_commune_name('st malo cedex'), geo.is_commune_name('Dr Martin'), "
+        "geo.referential.cache_info().currsize)"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.split() == ["True", "False", "True", "False", "0"]

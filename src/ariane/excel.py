@@ -86,7 +86,7 @@ def postal_code_restored(value: str) -> str | None:
     if len(text) != 4 or not text.isdigit() or text[0] == "0":
         return None
     restored = "0" + text
-    return restored if geo.referential().is_postal_code(restored) else None
+    return restored if geo.is_postal_code(restored) else None
 
 
 def phone_restored(value: str) -> str | None:

@@ -3,6 +3,11 @@
 Built from the Etalab open data shipped in ``ariane/data/geo`` (see its LICENCE.md and
 ``scripts/derive_geo.py``). Loaded once, lazily, by :func:`referential`.
 
+Labelling asks only two questions of it, once per sampled value: :func:`is_postal_code` and
+:func:`is_commune_name` answer them from the postal codes and normalised names shipped
+beside the tables (``scripts/derive_lookups.py``; ``tests/test_geo.py`` proves them equal
+to what this module computes from the tables), without building the referential.
+
 Postal codes mostly start with the département, with known exceptions this module knows
 from the data rather than from rules: Corsica (``20xxx`` -> ``2A``/``2B``), overseas
 (``97x``), and post offices serving a commune of a neighbouring département.
@@ -62,7 +67,6 @@ class Referential:
     former_names: tuple[str, ...] = ()
     _by_postal_code: dict[str, list[Commune]] = field(default_factory=dict, repr=False)
     _by_departement: dict[str, list[Commune]] = field(default_factory=dict, repr=False)
-    _names: frozenset[str] | None = field(default=None, repr=False)
 
     def __post_init__(self) -> None:
         for commune in self.communes_by_code.values():
@@ -88,13 +92,7 @@ class Referential:
 
     def is_commune_name(self, name: str) -> bool:
         """True when the name, once normalised, is a current or former commune name."""
-        if self._names is None:
-            # Built on first use: normalising ~40,000 names costs more than loading them.
-            names = {normalise_commune_name(c.name) for c in self.communes_by_code.values()}
-            names.update(normalise_commune_name(n) for n in self.former_names)
-            self._names = frozenset(names)
-        normalised = normalise_commune_name(name)
-        return bool(normalised) and normalised in self._names
+        return is_commune_name(name)
 
     def departement_of_postal_code(self, postal_code: str) -> str | None:
         """The département of most communes a postal code serves, else one guessed from it.
@@ -142,13 +140,38 @@ class Referential:
         return list(self._by_departement.get(departement.strip().upper(), ()))
 
 
-def _read_csv(name: str) -> list[list[str]]:
+def _read_text(name: str) -> str:
     # Resolved from the regular package `ariane`, so a wheel needs no data/__init__.py.
     raw = resources.files("ariane").joinpath("data", "geo", name).read_bytes()
     if name.endswith(".gz"):
         raw = gzip.decompress(raw)
-    rows = list(csv.reader(io.StringIO(raw.decode("utf-8"))))
+    return raw.decode("utf-8")
+
+
+def _read_csv(name: str) -> list[list[str]]:
+    rows = list(csv.reader(io.StringIO(_read_text(name))))
     return rows[1:]  # the header is fixed by scripts/derive_geo.py
+
+
+#: Lookups derived from the tables by ``scripts/derive_lookups.py``: one value a line.
+POSTAL_CODES_FILE = "postal_codes.txt.gz"
+COMMUNE_NAMES_FILE = "commune_names.txt.gz"
+
+
+@cache
+def _shipped_lines(name: str) -> frozenset[str]:
+    return frozenset(_read_text(name).splitlines())
+
+
+def is_postal_code(postal_code: str) -> bool:
+    """True when the string is a postal code serving at least one commune."""
+    return postal_code.strip() in _shipped_lines(POSTAL_CODES_FILE)
+
+
+def is_commune_name(name: str) -> bool:
+    """True when the name, once normalised, is a current or former commune name."""
+    normalised = normalise_commune_name(name)
+    return bool(normalised) and normalised in _shipped_lines(COMMUNE_NAMES_FILE)
 
 
 @cache

@@ -1,8 +1,9 @@
 """Pools of person names from Faker's person providers, over several locales.
 
-Classify uses them to recognise a column of names; resolve uses them to tell the first
-name from the last in a whole-name field. They are raw strings: each stage folds them
-the way its own comparisons need.
+Classify uses them to recognise a column of names (read from the package data, folded
+by ``scripts/derive_lookups.py``, so that a scan does not import Faker); resolve uses them
+to tell the first name from the last in a whole-name field. They are raw strings: each
+stage folds them the way its own comparisons need.
 """
 
 from __future__ import annotations

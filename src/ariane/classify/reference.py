@@ -7,13 +7,19 @@ cases, not every value: a column is labelled from the share of values that match
 
 from __future__ import annotations
 
+import gzip
 import re
 import unicodedata
 from functools import cache, lru_cache
+from importlib import resources
 
 from ariane.names import faker_names
 
 _NOT_ALNUM = re.compile(r"[^a-z0-9]+")
+
+#: :func:`first_names`, shipped folded (``scripts/derive_lookups.py``): importing Faker and
+#: folding its lists on every scan cost more than reading them.
+FIRST_NAMES_FILE = "first_names.txt.gz"
 
 
 @lru_cache(maxsize=1 << 16)
@@ -26,12 +32,6 @@ def fold(text: str) -> str:
     return _NOT_ALNUM.sub(" ", ascii_only.lower()).strip()
 
 
-@cache
-def _faker_names() -> tuple[frozenset[str], frozenset[str]]:
-    firsts, lasts = faker_names()
-    return frozenset(map(fold, firsts)), frozenset(map(fold, lasts))
-
-
 @lru_cache(maxsize=8)
 def phrase_pattern(phrases: tuple[str, ...] | frozenset[str]) -> re.Pattern[str]:
     """One regex finding any of the folded ``phrases`` as whole words in folded text."""
@@ -39,14 +39,19 @@ def phrase_pattern(phrases: tuple[str, ...] | frozenset[str]) -> re.Pattern[str]
     return re.compile(rf"(?:^| )(?:{alternatives})(?= |$)")
 
 
+@cache
 def first_names() -> frozenset[str]:
     """Known first names (folded), pooled from Faker's person lists of several locales."""
-    return _faker_names()[0]
+    # Shipped folded (FIRST_NAMES_FILE), resolved from the regular package `ariane`, so a
+    # wheel needs no data/__init__.py.
+    raw = resources.files("ariane").joinpath("data", "names", FIRST_NAMES_FILE).read_bytes()
+    return frozenset(gzip.decompress(raw).decode("utf-8").splitlines())
 
 
+@cache
 def last_names() -> frozenset[str]:
-    """Known last names (folded), pooled likewise."""
-    return _faker_names()[1]
+    """Known last names (folded), pooled likewise (from Faker itself: no label uses them)."""
+    return frozenset(map(fold, faker_names()[1]))
 
 
 #: Words naming a lab or health establishment (folded).

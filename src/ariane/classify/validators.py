@@ -312,7 +312,7 @@ def is_french_postal_code(value: str) -> bool:
     text = value.replace(" ", "")
     if len(text) == 4:
         return excel.postal_code_restored(text) is not None  # 01000 saved as 1000
-    return len(text) == 5 and text.isdigit() and geo.referential().is_postal_code(text)
+    return len(text) == 5 and text.isdigit() and geo.is_postal_code(text)
 
 
 def is_postal_code_shaped(value: str) -> bool:
@@ -322,11 +322,10 @@ def is_postal_code_shaped(value: str) -> bool:
 
 def is_commune(value: str) -> bool:
     """The name of a current or former French commune (an arrondissement number allowed)."""
-    places = geo.referential()
-    if places.is_commune_name(value):
+    if geo.is_commune_name(value):
         return True
     city = _ARRONDISSEMENT.sub("", value)
-    return city != value and places.is_commune_name(city)
+    return city != value and geo.is_commune_name(city)
 
 
 def is_blood_group(value: str) -> bool:
