@@ -110,8 +110,12 @@ def classify(engine: Engine, progress: Progress = SILENT) -> list[ColumnProfile]
 
     # A member's own name may name a person: profiles carry its neutral reference.
     references = source_references(engine)
+    # (A store written before the reader noted padding says nothing of it: trim all.)
+    described = engine.fetch_arrow("SELECT * FROM read_sources LIMIT 0").schema.names
+    unpadded_sql = "unpadded" if "unpadded" in described else "NULL"
     read = engine.fetch(
-        "SELECT source_id, columns, data_table, unpadded FROM read_sources ORDER BY source_id"
+        f"SELECT source_id, columns, data_table, {unpadded_sql} FROM read_sources "
+        "ORDER BY source_id"
     )
     sources = [
         (source_id, references[source_id], columns, data_table)
