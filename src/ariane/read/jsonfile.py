@@ -195,15 +195,16 @@ def _whole_lines(stream: IO[bytes]) -> Iterator[bytes | _Joined]:
     the stream from that line on (the last item)."""
     pending = b""
     while block := stream.read(BLOCK_BYTES):
-        pending += block
-        cut = pending.rfind(b"\n") + 1
+        cut = block.rfind(b"\n") + 1
         if not cut:
+            pending += block
             if len(pending) > MAX_RECORD_BYTES:
                 yield _Joined(pending, stream)
                 return
             continue
-        yield pending[:cut]
-        pending = pending[cut:]
+        # (The block is copied once, with the start of its first line, not twice.)
+        yield pending + block[:cut] if pending else block[:cut]
+        pending = block[cut:]
     if pending:
         yield pending
 

@@ -290,6 +290,8 @@ def _new_columns(
     first line holding the key. Otherwise the earlier lines where it may stand as null
     are decoded too.
     """
+    if all(leaf.name in index for leaf in leaves) and all(node.name in index for node in nodes):
+        return []  # (the usual case after the first block: no need to search for nulls)
     nulls = b"null" in block
     candidates: set[str] = set()
     rows: set[int] = set()
