@@ -218,9 +218,9 @@ def _block(block: bytes, bulk: Bulk, lines: _Lines, following: bytes | None) -> 
     if found is None:
         lines.read(io.BytesIO(block))
         return
-    new, values, numbers, chars = found
+    new, values, numbers, chars, count = found
     records.add_rows(new, values, pc.add(numbers, lines.number + 1), chars)
-    lines.number += block.count(b"\n") + (0 if block.endswith(b"\n") else 1)
+    lines.number += count
     lines.offset += len(block)
 
 

@@ -72,9 +72,10 @@ class Bulk:
         if self._ahead is not None:
             self._parsed = (block, self.schema, self._ahead.submit(_parse, block, self.schema))
 
-    def parse(self, block: bytes) -> tuple[pa.Table, pa.Array] | None:
-        """The block as an Arrow table of its text and the line of each row within the
-        block (0 for the first), or None if it is not clean NDJSON."""
+    def parse(self, block: bytes) -> tuple[pa.Table, pa.Array, int] | None:
+        """The block as an Arrow table of its text, the line of each row within the block
+        (0 for the first) and the block's count of lines, or None if it is not clean
+        NDJSON."""
         ahead, self._parsed = self._parsed, None
         if ahead is not None and ahead[0] is block and ahead[1] is self.schema:
             parsed = ahead[2].result()
@@ -93,16 +94,18 @@ class Bulk:
         self.schema = pa.schema(list(known.values())) if known else None
 
 
-#: A block's table and the line of each row (or None: not clean NDJSON), and the types to
-#: read the next blocks with (learnt even when the block is refused, as before).
-_Parsed = tuple[tuple[pa.Table, pa.Array] | None, pa.Schema | None]
+#: A block's table, the line of each row and the block's count of lines (or None: not
+#: clean NDJSON), and the types to read the next blocks with (learnt even when the block
+#: is refused, as before).
+_Parsed = tuple[tuple[pa.Table, pa.Array, int] | None, pa.Schema | None]
 
 
 def _parse(block: bytes, schema: pa.Schema | None) -> _Parsed:
     """:meth:`Bulk.parse` without its state: the same block and types, the same result."""
-    lines = object_lines(block)
-    if lines is None:
+    found = object_lines(block)
+    if found is None:
         return None, schema
+    lines, count = found
     try:
         table = _read(block, schema)
         if _has_timestamp(table.schema):
@@ -113,7 +116,7 @@ def _parse(block: bytes, schema: pa.Schema | None) -> _Parsed:
         return None, schema
     if _has_timestamp(table.schema) or table.num_rows != len(lines):
         return None, schema  # as many rows as lines: one object on each (see object_lines)
-    return (table, lines), schema
+    return (table, lines, count), schema
 
 
 def _read(block: bytes, schema: pa.Schema | None) -> pa.Table:
@@ -125,12 +128,14 @@ def _read(block: bytes, schema: pa.Schema | None) -> pa.Table:
 def bulk_rows(
     bulk: Bulk, block: bytes, index: dict[str, int], more: bool
 ) -> (
-    tuple[list[tuple[int, str]], dict[str, pa.ChunkedArray | pa.Array], pa.Array, np.ndarray] | None
+    tuple[list[tuple[int, str]], dict[str, pa.ChunkedArray | pa.Array], pa.Array, np.ndarray, int]
+    | None
 ):
     """The rows of a block of whole lines, read by Arrow, or None when the block must be
     read line by line: the columns they add, each with the row (from 0) where the careful
     reader adds it, in its order; values by column name; the line of each row within the
-    block (from 0); the text each row counts towards a batch (:class:`.jsonrows.Records`).
+    block (from 0); the text each row counts towards a batch (:class:`.jsonrows.Records`);
+    the block's count of lines.
 
     ``index`` holds the columns known so far; ``more``: whether keys already overflow.
     """
@@ -139,7 +144,7 @@ def bulk_rows(
     parsed = bulk.parse(block)
     if parsed is None:
         return None
-    table, lines = parsed
+    table, lines, count = parsed
     try:
         leaves, nodes = _flattened(table)
         new = _new_columns(block, leaves, nodes, index, lines)
@@ -152,7 +157,7 @@ def bulk_rows(
     if len(texts) != len(values):
         return None
     bulk.learn(table)
-    return new, texts, lines, _row_chars(texts.values(), table.num_rows)
+    return new, texts, lines, _row_chars(texts.values(), table.num_rows), count
 
 
 def _row_chars(columns: Iterable[pa.ChunkedArray | pa.Array], rows: int) -> np.ndarray:
@@ -236,9 +241,9 @@ def _plain_items(kind: pa.DataType) -> bool:
 # -- lines and new columns -----------------------------------------------------------------
 
 
-def object_lines(block: bytes) -> pa.Array | None:
-    """The lines holding an object (numbered from 0), if the block is strictly one object
-    a line, else None.
+def object_lines(block: bytes) -> tuple[pa.Array, int] | None:
+    """The lines holding an object (numbered from 0) and the count of lines (a last one
+    without its line break counted), if the block is strictly one object a line, else None.
 
     Every line must start with ``{`` and end with ``}`` (then a carriage return, if any),
     or be empty. No object can then span two lines: a line break inside one falls after
@@ -257,6 +262,7 @@ def object_lines(block: bytes) -> pa.Array | None:
     if not size:
         return None
     breaks = np.flatnonzero(data == _NEWLINE)
+    count = len(breaks) + (0 if block.endswith(b"\n") else 1)
     starts = np.concatenate(([0], breaks + 1))
     ends = np.concatenate((breaks, [size]))
     if block.endswith(b"\n"):
@@ -272,7 +278,7 @@ def object_lines(block: bytes) -> pa.Array | None:
         return None  # {}: the careful reader keeps it as text, Arrow as nothing
     if ((after == _SPACE) | (after == _TAB)).any() and _EMPTY_OBJECT.search(block):
         return None
-    return pa.array(np.flatnonzero(held), pa.int64())
+    return pa.array(np.flatnonzero(held), pa.int64()), count
 
 
 def _new_columns(

@@ -355,9 +355,9 @@ def padded(array: pa.Array | pa.ChunkedArray) -> bool:
         offsets = np.frombuffer(offsets_buffer, width)[chunk.offset : chunk.offset + len(chunk) + 1]
         data = np.frombuffer(data_buffer, np.uint8)
         # (An empty or null value reads a neighbour's byte here: at worst a needless look.)
-        starts, stops, top = offsets[:-1], offsets[1:], len(data) - 1
-        first = np.flatnonzero(_FIRST_BYTES[data[np.minimum(starts, top)]])
-        last = np.flatnonzero(_LAST_BYTES[data[np.clip(stops - 1, 0, top)]])
+        starts, stops = offsets[:-1], offsets[1:]
+        first = np.flatnonzero(_FIRST_BYTES[data.take(starts, mode="clip")])
+        last = np.flatnonzero(_LAST_BYTES[data.take(stops - 1, mode="clip")])
         if (len(first) and _begin_with(data, starts[first], stops[first])) or (
             len(last) and _begin_with(data, stops[last], starts[last], backwards=True)
         ):
