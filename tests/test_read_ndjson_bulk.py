@@ -207,3 +207,78 @@ def test_each_damage_alone_between_clean_lines(damage, tmp_path, monkeypatch):
     path = tmp_path / "one.ndjson"
     path.write_bytes(b"\n".join(lines) + b"\n")
     assert _stored(path, True, monkeypatch) == _stored(path, False, monkeypatch)
+
+
+def _clean_lines(count: int) -> list[bytes]:
+    return [
+        json.dumps(
+            {"nom": f"Dupont {i}", "ville": "Évreux", "n": str(i)}, ensure_ascii=False
+        ).encode("utf-8")
+        for i in range(count)
+    ]
+
+
+#: NDJSON read early (as UTF-8, while the encoding is chosen on every line) or after: the
+#: clean cases keep the early reading; a second encoding past the sniffed start (256 KiB)
+#: throws it away, with the lines it had quarantined, and reads again.
+_LATIN1_LINE = '{"nom": "Hélène", "ville": "Évreux"}'.encode("latin-1")
+_BROKEN = [b"{broken", b"[1, 2]"] * 10
+EARLY_NDJSON = {
+    "clean UTF-8": b"\n".join(_clean_lines(40)) + b"\n",
+    "clean UTF-8, lines quarantined": b"\n".join(_clean_lines(5) + _BROKEN) + b"\n",
+    "a Latin-1 line far down, lines quarantined": b"\n".join(
+        [*_clean_lines(5), *_BROKEN, *_clean_lines(8000), _LATIN1_LINE, *_clean_lines(5)]
+    )
+    + b"\n",
+    "Latin-1 after a long ASCII start": b"\n".join(
+        [b'{"nom": "Martin", "ville": "Paris"}'] * 8000 + [_LATIN1_LINE] * 3000
+    )
+    + b"\n",
+}
+_KEPT = ("clean UTF-8", "clean UTF-8, lines quarantined")
+
+
+def _read_ndjson_file(tmp_path, data: bytes, monkeypatch, early_bytes: int):
+    from ariane.read import delimited, store
+
+    monkeypatch.setattr(delimited, "EARLY_BYTES", early_bytes)
+    monkeypatch.setattr(store, "BATCH_ROWS", 4)  # quarantined lines written as they come
+    path = tmp_path / f"leak-{early_bytes}.ndjson"
+    path.write_bytes(data)
+    with Case.ephemeral() as case:
+        engine = case.engine()
+        load(engine, [path])
+        (source,) = engine.fetch(
+            "SELECT source_id, encoding, sha256, columns, rows, quarantined, data_table "
+            "FROM read_sources"
+        )
+        rows = engine.fetch(f"SELECT * EXCLUDE (_source_id) FROM {source[-1]} ORDER BY _record")
+        quarantine = engine.fetch(
+            "SELECT source_id, record, line, reason FROM read_quarantine ORDER BY record"
+        )
+    return source, rows, quarantine
+
+
+@pytest.mark.parametrize("case", list(EARLY_NDJSON))
+def test_ndjson_read_while_its_encoding_is_chosen_keeps_only_what_it_would_read(
+    tmp_path, monkeypatch, case
+):
+    """Read during the choice of encoding or after it: the same source, rows, quarantine
+    (none left behind by a reading thrown away) and one source id."""
+    from ariane.read import jsonfile
+
+    early_reads = []
+    real = jsonfile._ndjson
+    monkeypatch.setattr(
+        jsonfile, "_ndjson", lambda *args: early_reads.append(args[1:3]) or real(*args)
+    )
+    data = EARLY_NDJSON[case]
+    after = _read_ndjson_file(tmp_path, data, monkeypatch, 1 << 62)
+    assert len(early_reads) == 1
+    early_reads.clear()
+    early = _read_ndjson_file(tmp_path, data, monkeypatch, 0)
+    assert early_reads[0] == ("utf-8", None)
+    assert len(early_reads) == (1 if case in _KEPT else 2)
+    assert early == after
+    expected_quarantined = data.count(b"{broken") + data.count(b"[1, 2]")
+    assert after[0][5] == len(after[2]) == expected_quarantined

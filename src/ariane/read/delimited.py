@@ -379,7 +379,7 @@ def read_delimited(blob: Blob, store: Store, origin: Origin, *, fast: bool = Tru
         # lock: a large file is read by the fast path meanwhile, kept only if the prescan
         # then chooses that very reading.
         scanning = beside.submit(prescan, blob, sniffed)
-        if fast and _worth_reading_early(blob, store, sniffed):
+        if fast and is_worth_reading_early(blob, store, sniffed):
             early = _read_early(blob, store, origin, sniffed)
         try:
             scan = scanning.result()
@@ -438,7 +438,7 @@ def _writer(
 EARLY_BYTES = 8 * CHUNK
 
 
-def _worth_reading_early(blob: Blob, store: Store, encoding: str) -> bool:
+def is_worth_reading_early(blob: Blob, store: Store, encoding: str) -> bool:
     """A large file given as such (not an archive's member, never opened twice at once),
     of a byte encoding, not sharing a transaction with other small sources."""
     if blob.inner_path is not None or store.shared_transaction or encoding in WIDE_ENCODINGS:

@@ -34,6 +34,7 @@ from ariane.read.delimited import (
     WIDE_ENCODINGS,
     WideText,
     decode_line,
+    is_worth_reading_early,
     note_second_encoding,
     raw_lines,
     text_encoding,
@@ -67,16 +68,11 @@ def read_json(blob: Blob, store: Store, origin: Origin) -> list[SourceWriter]:
     """Read a JSON document or NDJSON file: one source, or one per table of records in it."""
     # JSON should be UTF-8; exports in a legacy code page exist and are read in it.
     if blob.format == "ndjson":
-        # Chooses the encoding by the lines, and hashes.
-        lines = text_encoding(blob, sniff_encoding(blob.sample))
-        encoding, origin.member_sha256, fallback = lines.encoding, lines.sha256, lines.fallback
+        tables = _read_ndjson(blob, store, origin)
     else:
         encoding, origin.member_sha256, fallback = _encoding_and_digest(blob)
-    tables = _Tables(store, origin, blob.format, encoding)
-    with blob.open() as stream:
-        if blob.format == "ndjson":
-            _ndjson(stream, encoding, fallback, tables.first)
-        else:
+        tables = _Tables(store, origin, blob.format, encoding)
+        with blob.open() as stream:
             # Bytes UTF-8 rejects in a UTF-8 document are read in its second encoding.
             errors = mixed_errors(fallback) if fallback else "strict"
             text = Text(stream, encoding, byte=_bom_bytes(blob.sample, encoding), errors=errors)
@@ -94,15 +90,62 @@ def read_json(blob: Blob, store: Store, origin: Origin) -> list[SourceWriter]:
     return [records.writer for records in tables.all]
 
 
+def _read_ndjson(blob: Blob, store: Store, origin: Origin) -> _Tables:
+    """Read NDJSON lines in the encoding chosen on all of them (:func:`text_encoding`).
+
+    A large UTF-8 file is read as such while that choice is made beside (it hashes and
+    validates, mostly outside the interpreter's lock), the reading kept if the choice is
+    the same, UTF-8 without a second encoding, as for delimited files.
+    """
+    sniffed = sniff_encoding(blob.sample)
+    early: _Tables | None = None
+    source_id = None  # that of a reading thrown away, given to the next
+    with ThreadPoolExecutor(max_workers=1) as beside:
+        choosing = beside.submit(text_encoding, blob, sniffed)
+        if sniffed == "utf-8" and is_worth_reading_early(blob, store, sniffed):
+            early = _Tables(store, origin, blob.format, "utf-8")
+            try:
+                with blob.open() as stream:
+                    _ndjson(stream, "utf-8", None, early.first)
+            except Exception:  # noqa: BLE001 - read again below, where errors are told
+                source_id = early.discard()
+                early = None
+        try:
+            lines = choosing.result()
+        except BaseException:
+            if early is not None:
+                early.discard()
+            raise
+    origin.member_sha256 = lines.sha256
+    if early is not None:
+        if (lines.encoding, lines.fallback) == ("utf-8", None):
+            return early
+        source_id = early.discard()
+    tables = _Tables(store, origin, blob.format, lines.encoding, source_id)
+    with blob.open() as stream:
+        _ndjson(stream, lines.encoding, lines.fallback, tables.first)
+    return tables
+
+
 class _Tables:
     """The sources of one file: the first made at once, one more per further table."""
 
-    def __init__(self, store: Store, origin: Origin, fmt: str, encoding: str) -> None:
+    def __init__(
+        self, store: Store, origin: Origin, fmt: str, encoding: str, source_id: int | None = None
+    ) -> None:
         self.store, self.origin, self.format, self.encoding = store, origin, fmt, encoding
         self.codec = "utf-8" if encoding in WIDE_ENCODINGS or encoding == "utf-8-sig" else encoding
-        self.first = Records(store.writer(origin, fmt, encoding, []), self.codec)
+        self.first = Records(
+            store.writer(origin, fmt, encoding, [], source_id=source_id), self.codec
+        )
         self.all = [self.first]
         self.named = 0
+
+    def discard(self) -> int:
+        """Forget what was read (to read the file again otherwise); the first source's id."""
+        for records in self.all:
+            records.writer.discard()
+        return self.first.writer.source_id
 
     def table(self, path: tuple[str, ...]) -> Records:
         """The records of the table found at ``path`` (keys from the top of the document)."""

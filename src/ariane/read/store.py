@@ -130,6 +130,7 @@ class SourceWriter:
     _lines: list[int | None] = field(default_factory=list)
     _quarantine: list[tuple[int, int | None, int | None, str, bytes]] = field(default_factory=list)
     _created: bool = False
+    _quarantine_written: bool = False
     shared_transaction: bool = False  # written with other small sources in one transaction
     #: Columns some value of which starts or ends with a character ``trim`` removes; None
     #: once values were written by other means (SQL over the table): then it is unknown.
@@ -296,12 +297,15 @@ class SourceWriter:
         )
         self.engine.append("read_quarantine", table)
         self._quarantine = []
+        self._quarantine_written = True
 
     def discard(self) -> None:
         """Forget everything written so far (a faster reader gave up; a careful one restarts)."""
         if self._created:
             self.engine.execute(f'DROP TABLE IF EXISTS "{self.data_table}"')
-        self._created = False
+        if self._quarantine_written:
+            self.engine.execute("DELETE FROM read_quarantine WHERE source_id = ?", [self.source_id])
+        self._created = self._quarantine_written = False
         self._buffer = [[] for _ in self.columns]
         self._records, self._lines, self._quarantine = [], [], []
         self.rows = self.quarantined = 0
@@ -352,7 +356,9 @@ def padded(array: pa.Array | pa.ChunkedArray) -> bool:
         if data_buffer is None or data_buffer.size == 0:
             continue
         width = np.int32 if chunk.type == pa.string() else np.int64
-        offsets = np.frombuffer(offsets_buffer, width)[chunk.offset : chunk.offset + len(chunk) + 1]
+        offsets = np.frombuffer(offsets_buffer, width)[
+            chunk.offset : chunk.offset + len(chunk) + 1
+        ].astype(np.int64, copy=False)
         data = np.frombuffer(data_buffer, np.uint8)
         # (An empty or null value reads a neighbour's byte here: at worst a needless look.)
         starts, stops = offsets[:-1], offsets[1:]
