@@ -2,9 +2,11 @@
 
 Whole-column statistics (null rate, approximate distinct count) come from SQL
 aggregates over the stored columns; values are checked in Python on a row-aligned
-reservoir sample, so that columns of the same rows can vouch for each other (NIR vs sex
-and birth date). Sparse columns (a comment filled on one row in fifty) get a sample of
-their own non-null values.
+sample (the rows whose record numbers hash lowest: the same rows however the table was
+written), so that columns of the same rows can vouch for each other (NIR vs sex and
+birth date). Sparse columns (a comment filled on one row in fifty) get a sample of their
+own non-null values. Special-category mentions in the sampled values are found by the
+engine's regular expressions as the values are fetched.
 """
 
 from __future__ import annotations
@@ -64,7 +66,9 @@ def profile_source(
     size = min(rows, SAMPLE_ROWS)  # the sample holds all rows, or exactly its size
     aligned: dict[str, list[str | None]] = {n: [None] * size for n in names}
     mentioning: dict[str, set[str]] = {n: set() for n in names}
-    for row, name, value, mentions in engine.fetch(_mentions(_unpivoted(plain, sampled, _ROW))):
+    for row, name, value, mentions in engine.fetch(
+        _mentions(_unpivoted(plain, sampled, _ROW), f"{_ROW}, name, v")
+    ):
         aligned[str(name)][int(row) - 1] = value
         if mentions:
             mentioning[str(name)].add(value)
@@ -173,7 +177,8 @@ def _values_of_sparse_columns(
     for name, value, mentions in engine.fetch(
         _mentions(
             f"(SELECT name, v FROM {_unpivoted(plain, table)} "
-            f"QUALIFY row_number() OVER (PARTITION BY name) <= {SAMPLE_ROWS})"
+            f"QUALIFY row_number() OVER (PARTITION BY name) <= {SAMPLE_ROWS})",
+            "name, v",
         )
     ):
         found[str(name)].append(value)
@@ -182,12 +187,12 @@ def _values_of_sparse_columns(
     return found
 
 
-def _mentions(values: str) -> str:
-    """SQL: the rows of ``values`` (a subquery with a column ``v``), and whether ``v``
-    mentions a special category (the engine's regular expressions, outside Python)."""
+def _mentions(values: str, columns: str) -> str:
+    """SQL: the ``columns`` of ``values`` (a subquery with a column ``v``), and whether
+    ``v`` mentions a special category (the engine's regular expressions, outside Python)."""
     return (
-        f"SELECT * EXCLUDE (t), {lexicon.mentions_sql('t')} AS mentions FROM "
-        f"(SELECT *, {lexicon.folded_sql('v')} AS t FROM {values})"
+        f"SELECT {columns}, {lexicon.mentions_sql('t')} AS mentions FROM "
+        f"(SELECT {columns}, {lexicon.folded_sql('v')} AS t FROM {values})"
     )
 
 

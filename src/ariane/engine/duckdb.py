@@ -141,9 +141,7 @@ def httpfs_extension_path() -> str:
 
 
 #: Rows an append inserts on one thread: DuckDB's idle workers spin through such an insert
-#: (500,000 NDJSON rows in 10 appends: 1.5 s of CPU on two threads, 0.84 s on one), and
-#: the rows land in the same row groups, so that a ``REPEATABLE`` sample draws the same
-#: rows (measured up to 50,000 rows an append; from 122,880 rows they land otherwise).
+#: (500,000 NDJSON rows in 10 appends: 1.5 s of CPU on two threads, 0.84 s on one).
 ALONE_ROWS = 50_000
 #: Every compression method DuckDB lets a database turn off (constant and uncompressed
 #: storage stay): an in-memory database keeps its rows as they were inserted.

@@ -10,7 +10,7 @@ Public entry point: :func:`load`. For every input it writes, through the engine:
                       sha256 VARCHAR, has_header BOOLEAN, columns VARCHAR[],
                       rows BIGINT, quarantined BIGINT, data_table VARCHAR,
                       member_sha256 VARCHAR, member INTEGER, note VARCHAR,
-                      linked_to INTEGER, linked BIGINT
+                      linked_to INTEGER, linked BIGINT, unpadded VARCHAR[]
 
                   ``sha256`` is the digest of the file given; ``member_sha256`` that of
                   the bytes read for this source (they differ inside archives).
@@ -21,7 +21,9 @@ Public entry point: :func:`load`. For every input it writes, through the engine:
                   ``linked_to`` and ``linked`` are set by :mod:`ariane.link` when the
                   source's rows were folded into another source's records (results
                   into their patients): its ``linked`` rows are read but are no records
-                  of their own (:func:`record_sources_sql`).
+                  of their own (:func:`record_sources_sql`). ``unpadded``: the columns
+                  in which the reader saw no value that ``trim`` would change (classify
+                  trims only the others); NULL when values were also written by SQL.
 
 ``raw_<source_id>`` the rows: every input column as VARCHAR under its (deduplicated) name,
                   headerless columns ``col_1``, ``col_2``..., plus provenance columns
