@@ -73,6 +73,18 @@ def profile_source(
         if mentions:
             mentioning[str(name)].add(value)
     samples: dict[str, ColumnSample] = {}
+
+    def measured(name: str, values: list[str]) -> ColumnSample:
+        sample = ColumnSample(
+            name=name,
+            values=values,
+            null_rate=1.0,
+            uniqueness=0.0,
+            mentioning=frozenset(mentioning[name]),
+        )
+        columns.measure(sample)
+        return sample
+
     with engine.beside() as twin, ThreadPoolExecutor(max_workers=1) as beside:
         # The statistics run in the engine, outside the interpreter's lock, while the
         # columns the sample filled (never sparse, whatever the statistics say) are
@@ -81,14 +93,7 @@ def profile_source(
         for name in names:
             values = [v for v in aligned[name] if v is not None]
             if len(values) >= MIN_VALUES:
-                samples[name] = ColumnSample(
-                    name=name,
-                    values=values,
-                    null_rate=1.0,
-                    uniqueness=0.0,
-                    mentioning=frozenset(mentioning[name]),
-                )
-                columns.measure(samples[name])
+                samples[name] = measured(name, values)
         total, stats = counted.result()
     sparse = [
         n
@@ -100,14 +105,7 @@ def profile_source(
     for name in names:
         if name not in samples:
             values = more[name] if name in more else [v for v in aligned[name] if v is not None]
-            samples[name] = ColumnSample(
-                name=name,
-                values=values,
-                null_rate=1.0,
-                uniqueness=0.0,
-                mentioning=frozenset(mentioning[name]),
-            )
-            columns.measure(samples[name])
+            samples[name] = measured(name, values)
         present, distinct = stats.get(name, (0, 0))
         samples[name].null_rate = 1.0 - present / total if total else 1.0
         samples[name].uniqueness = min(1.0, distinct / present) if present else 0.0
