@@ -117,3 +117,20 @@ def hl7_log(persons: list[Person], *, mllp: bool = False) -> tuple[bytes, int]:
             text = hl7_message(person, visit, f"M{person.number:05d}{visit}")
             parts.append(b"\x0b" + text.encode() + b"\x1c\r" if mllp else text.encode())
     return b"".join(parts) if mllp else b"\n".join(parts), len(parts)
+
+
+def hl7_merge(person: Person, merged: str, control: str) -> str:
+    """An ADT^A40 message (merge patient, patient identifier list) in HL7 v2.5: the
+    record whose identifier is ``merged`` (a CX, ``id^^^authority^type``: MRG-1, the
+    prior patient identifier list) was merged into ``person``'s (PID-3, its patient
+    number in the lab's system, as :func:`hl7_message` writes it)."""
+    finess, lab = LABS[person.lab]
+    segments = [
+        f"MSH|^~\\&|SIL|{lab}^{finess}^FINESS|DPI|CH|20240301090000"
+        f"||ADT^A40^ADT_A39|{control}|P|2.5",
+        "EVN|A40|20240301090000",
+        f"PID|1||P{person.number:05d}^^^LAB^PI||{person.family}^{person.given}^^^^^L"
+        f"||{person.birth}|{person.sex}",
+        f"MRG|{merged}^^^LAB^PI",
+    ]
+    return "\r".join(segments) + "\r"

@@ -12,10 +12,17 @@ from ariane.case import Case
 from ariane.cli import app
 from ariane.read import load
 from ariane.read.delimited import CHUNK, MAX_RECORD_BYTES
-from ariane.read.hl7v2 import Malformed, _Segment, _Split, delimiters, message_rows
+from ariane.read.hl7v2 import (
+    Malformed,
+    _Segment,
+    _Split,
+    delimiters,
+    message_rows,
+    read_message,
+)
 from ariane.read.segments import segments
 from ariane.read.sniff import sniff_format
-from hl7_messages import REGISTRY, hl7_log, hl7_message, people
+from hl7_messages import REGISTRY, hl7_log, hl7_merge, hl7_message, people
 from measure import (
     assert_linear,
     assert_linear_steps,
@@ -250,6 +257,7 @@ def _messages():
         "PID#1##A1*!!*AUTH~B2##MARTIN*Jeanne~DURAND*Marie##19800101#F\r"
         "OBX#1#ST#NOTE*Note##a !F! b !S! c\r"
     )
+    texts.append(hl7_merge(persons[0], "P00001^^^LAB^PI~X\\T\\1^^^LAB^MR", "C-A40"))
     return [[s for s in t.split("\r") if s] for t in texts + ODD_MESSAGES]
 
 
@@ -273,7 +281,7 @@ def test_split_by_hand_as_python_hl7_parses():
             for number in range(1, len(library.items) + 1):  # 0 is the name, compared above
                 assert split.field(number) == library.field(number), (text[:3], number)
                 compared += 1
-        assert message_rows(texts) == message_rows(texts, library=True)
+        assert read_message(texts) == read_message(texts, library=True)
     assert compared > 40 * 7 * 10
 
 
@@ -307,3 +315,113 @@ def test_next_of_kin_is_read_apart_from_the_patient():
     assert (row["pid_street"], row["pid_phone"]) == ("3 rue Haute", "0611111111")
     assert "other_segments" not in row
     assert message_rows(texts, library=True) == [row]  # python-hl7 splits it alike
+
+
+# Merges (ADT^A40): patients A, B, C of the lab's system, numbers P00000, P00001, P00002;
+# A has one visit, B two, C one (``people``), so the log holds 4 results messages.
+A_NUMBER, B_NUMBER, C_NUMBER = "P00000", "P00001", "P00002"
+
+
+def _visits(persons):
+    return [hl7_message(p, v, f"M{p.number}{v}") for p in persons for v in range(p.visits)]
+
+
+def _merged(tmp_path, messages):
+    path = tmp_path / "adt.hl7"
+    path.write_text("\n".join(messages))
+    source, rows, quarantine = _read(path)
+    assert (source.rows, source.quarantined, quarantine) == (len(messages), 0, [])
+    return [(r["pid_patient_id"], r.get("same_patient_as")) for r in rows]
+
+
+@pytest.mark.parametrize("first", [True, False])
+@pytest.mark.parametrize("by", ["number", "nir"])
+def test_a_merge_names_the_survivor_in_any_order(tmp_path, first, by):
+    """MRG-1 names B's record (its patient number, or its NIR), PID-3 A's: every record
+    of A and of B names A's number in ``same_patient_as``, whether the merge comes before
+    or after their results; C's records name nobody. The merge's own PID is a record of
+    A, and no record is added or lost."""
+    a, b, c = people(3)
+    merged = f"{B_NUMBER}^^^LAB^PI" if by == "number" else f"{b.nir}^^^&1.2.250.1.213.1.4.8&ISO^NH"
+    merge = hl7_merge(a, merged, "A40-1")
+    visits = _visits([a, b, c])
+    records = _merged(tmp_path, [merge, *visits] if first else [*visits, merge])
+    expected = [(A_NUMBER, A_NUMBER), (B_NUMBER, A_NUMBER), (B_NUMBER, A_NUMBER), (C_NUMBER, None)]
+    merge_record = (A_NUMBER, A_NUMBER)
+    assert records == ([merge_record, *expected] if first else [*expected, merge_record])
+
+
+@pytest.mark.parametrize("order", ["C into B first", "B into A first"])
+def test_a_chain_of_merges_meets_on_the_last_survivor(tmp_path, order):
+    """C merged into B, then B into A: the records of all three name A, the one no merge
+    replaced, whatever the order of the merges and of the results."""
+    a, b, c = people(3)
+    c_into_b = hl7_merge(b, f"{C_NUMBER}^^^LAB^PI", "A40-1")
+    b_into_a = hl7_merge(a, f"{B_NUMBER}^^^LAB^PI", "A40-2")
+    visits = _visits([a, b, c])
+    if order == "C into B first":
+        messages = [c_into_b, *visits, b_into_a]
+    else:
+        messages = [b_into_a, *visits[:2], c_into_b, *visits[2:]]
+    records = _merged(tmp_path, messages)
+    assert {survivor for _, survivor in records} == {A_NUMBER}
+    assert sorted(number for number, _ in records) == sorted(
+        [A_NUMBER, A_NUMBER, B_NUMBER, B_NUMBER, B_NUMBER, C_NUMBER]
+    )
+
+
+def test_a_merge_of_a_record_absent_from_the_log_leaves_the_others_alone(tmp_path):
+    """MRG-1 names a patient number no record of the log holds: B's and C's records name
+    nobody; A's name A, which joins A's records only."""
+    a, b, c = people(3)
+    records = _merged(tmp_path, [*_visits([a, b, c]), hl7_merge(a, "P09999^^^LAB^PI", "A40-1")])
+    assert records == [
+        (A_NUMBER, A_NUMBER), (B_NUMBER, None), (B_NUMBER, None), (C_NUMBER, None),
+        (A_NUMBER, A_NUMBER),
+    ]  # fmt: skip
+
+
+def test_a_log_without_merges_has_no_survivor_column(tmp_path):
+    a, b, c = people(3)
+    path = tmp_path / "oru.hl7"
+    path.write_text("\n".join(_visits([a, b, c])))
+    source, rows, _ = _read(path)
+    assert source.rows == 4 and "same_patient_as" not in rows[0]
+
+
+def _persons(tmp_path, messages):
+    """``ariane run`` on a log of these messages: its rows, quarantined and persons."""
+    path = tmp_path / "adt.hl7"
+    path.write_text("\n".join(messages))
+    case = tmp_path / "case"
+    result = CliRunner().invoke(app, ["run", str(path), "--case", str(case), "--quiet"])
+    assert result.exit_code == 0, result.output
+    found = json.loads(CliRunner().invoke(app, ["summary", str(case), "--json"]).stdout)
+    return found["rows"], found["quarantined"], found["persons"]
+
+
+@pytest.mark.parametrize(
+    ("merges", "persons"),
+    [
+        # The merge message with its MRG segment left out: A's record, three persons.
+        ([("A", "")], 3),
+        ([("A", B_NUMBER)], 2),
+        ([("A", B_NUMBER), "first"], 2),
+        ([("B", C_NUMBER), ("A", B_NUMBER)], 1),
+        ([("A", "P09999")], 3),
+    ],
+    ids=["no MRG", "B into A, last", "B into A, first", "C into B into A", "absent"],
+)
+def test_run_joins_merged_records(tmp_path, merges, persons):
+    """Issue 15: an HL7 log where B's record was merged into A's counted them as two
+    persons (A, B and C are distinct people: names, births, NIRs and numbers differ).
+    The MRG segment joins them whatever they share; the records read are the same."""
+    a, b, c = people(3)
+    first = "first" in merges
+    messages = []
+    for number, (into, merged) in enumerate(m for m in merges if m != "first"):
+        message = hl7_merge(a if into == "A" else b, f"{merged}^^^LAB^PI", f"A40-{number}")
+        messages.append(message if merged else message.replace("MRG|^^^LAB^PI\r", ""))
+    visits = _visits([a, b, c])
+    log = [*messages, *visits] if first else [*visits, *messages]
+    assert _persons(tmp_path, log) == (len(visits) + len(messages), 0, persons)

@@ -38,6 +38,7 @@ from ariane.read.jsonscan import (
     TooLong,
     skip_damaged,
 )
+from ariane.read.merges import survivors, write_same_patients
 from ariane.read.segments import JOIN, Fields, open_as_text, result_text
 from ariane.read.store import Origin, SourceWriter, Store
 
@@ -52,8 +53,6 @@ FINESS_SYSTEMS = frozenset(["urn:oid:1.2.250.1.71.4.2.2", "http://finess.sante.g
 RPPS_SYSTEMS = frozenset(["urn:oid:1.2.250.1.71.4.2.1"])  # national id of professionals
 #: The formats of what this module reads.
 FORMATS = frozenset(["fhir-json", "fhir-ndjson"])
-#: The column of a Patient naming the record that stands for its person (``link``).
-SAME_PATIENT = "same_patient_as"
 #: Where a damaged entry, whose type cannot be read, is kept.
 UNTYPED = "Bundle.entry"
 #: A damaged file naming ever new types does not make a source of each (R4 has ~150).
@@ -176,37 +175,18 @@ def same_patients(
     ``link`` joins to another (a merge: ``replaced-by``, ``replaces``, ``refer``,
     ``seealso``).
 
-    The records linked, directly or through others, are one person whatever their order
-    in the file: the references are resolved once every ``fullUrl`` is known. The record
-    standing for them is one no link says was replaced, then one of the file, then the
-    smallest id (so a record merged away points to its survivor).
+    The references are resolved once every ``fullUrl`` is known, then joined as any
+    merge is (:func:`~ariane.read.merges.survivors`): whatever their order in the file,
+    a record merged away points to its survivor; one of the file is preferred to one
+    only named.
     """
-    parent: dict[str, str] = {}
-
-    def root(node: str) -> str:
-        parent.setdefault(node, node)
-        while parent[node] != node:
-            parent[node] = parent[parent[node]]
-            node = parent[node]
-        return node
-
-    replaced: set[str] = set()
-    in_file = {own for own, _ in links}
-    for own, others in links:
-        for reference, own_replaced in others:
-            other = _reference_id(reference, full_urls)
-            if not other or other == own:
-                continue
-            replaced.add(own if own_replaced else other)
-            parent[root(own)] = root(other)
-    groups: dict[str, list[str]] = {}
-    for node in list(parent):
-        groups.setdefault(root(node), []).append(node)
-    survivor: dict[str, str] = {}
-    for members in groups.values():
-        head = min(members, key=lambda m: (m in replaced, m not in in_file, m))
-        survivor.update((member, head) for member in members)
-    return survivor
+    pairs = [
+        (own, other, own_replaced)
+        for own, others in links
+        for reference, own_replaced in others
+        if (other := _reference_id(reference, full_urls))
+    ]
+    return survivors(pairs, {own for own, _ in links})
 
 
 def _write_same_patients(
@@ -218,17 +198,7 @@ def _write_same_patients(
     (:func:`same_patients`): resolve joins the records sharing it outright. A record
     linked to none has none: two Patients that merely share an id are not joined so."""
     survivor = same_patients(links, full_urls)
-    if not survivor or "id" not in patients.columns:
-        return
-    if SAME_PATIENT not in patients.columns:
-        patients.add_columns([SAME_PATIENT])
-    patients.engine.execute(
-        f'UPDATE "{patients.data_table}" AS t SET "{SAME_PATIENT}" = m.head '
-        "FROM (SELECT unnest(?) AS id, unnest(?) AS head) AS m WHERE t.id = m.id",
-        [list(survivor), list(survivor.values())],
-    )
-    if patients.padded is not None:
-        patients.padded.add(SAME_PATIENT)  # ids written in by SQL, perhaps padded
+    write_same_patients(patients, {("id", own): head for own, head in survivor.items()})
 
 
 def fill_references(

@@ -14,6 +14,12 @@ OBR: often the lab's FINESS); its results (OBX, ``code label = value unit``) and
 named columns are kept as written in ``other_segments``. A message that cannot be parsed
 is quarantined with a reason naming its number and the others are read. Batch envelopes
 (FHS, BHS, BTS, FTS) hold no record.
+
+A merge (ADT^A40, A34, A35, A36, A39...: an MRG segment after the PID, naming the
+identifiers of a record merged into the PID's) makes no record of its own: its PID is a
+record of the surviving patient, as in any message. Once the whole log is read, the
+records whose identifiers were merged, in any order and through chains of merges, name
+the last survivor's identifier in ``same_patient_as`` (:mod:`ariane.read.merges`).
 """
 
 from __future__ import annotations
@@ -26,6 +32,7 @@ import hl7
 
 from ariane.read.archive import Blob
 from ariane.read.jsonrows import Records
+from ariane.read.merges import survivors, write_same_patients
 from ariane.read.segments import (
     Escapes,
     Fields,
@@ -38,6 +45,8 @@ from ariane.read.segments import (
 )
 from ariane.read.store import Origin, SourceWriter, Store
 
+#: The format of an HL7 v2 log in ``read_sources``.
+FORMAT = "hl7"
 #: INS-NIR (and its test and demonstration twins): the assigning authority of a NIR.
 NIR_OIDS = frozenset(["1.2.250.1.213.1.4.8", "1.2.250.1.213.1.4.10", "1.2.250.1.213.1.4.11"])
 #: Segments of a batch's envelope: they frame messages and hold no record.
@@ -47,11 +56,17 @@ _SEGMENT_NAME = re.compile(r"[A-Z][A-Z0-9]{2}")
 
 def read_hl7(blob: Blob, store: Store, origin: Origin) -> list[SourceWriter]:
     """Read an HL7 v2 log (messages one after the other, MLLP-framed or not) as one source."""
-    return read_segments(blob, store, origin, "hl7", lambda records, _: _Log(records))
+    return read_segments(blob, store, origin, FORMAT, lambda records, _: _Log(records))
 
 
 class Malformed(ValueError):
     """A message that cannot be read as HL7 v2 (the reason names no value)."""
+
+
+#: A record's identifier: its column (``pid_patient_id``, ``pid_nir``...) and value.
+Identifier = tuple[str, str]
+#: A merge: the identifier merged away, and the one it was merged into.
+Merge = tuple[Identifier, Identifier]
 
 
 class _Log(Gathered):
@@ -60,6 +75,7 @@ class _Log(Gathered):
     def __init__(self, records: Records) -> None:
         super().__init__(records, records.codec, b"\r")
         self.number = 0  # messages met
+        self.merges: list[Merge] = []  # few: one per MRG segment's identifier
 
     def line(self, segment: Segment) -> None:
         head = segment.raw.lstrip()[:3]
@@ -83,16 +99,32 @@ class _Log(Gathered):
             return
         texts, first, raw = taken
         try:
-            rows = message_rows(texts)
+            rows, merges = read_message(texts)
         except Malformed as exc:
             self.records.quarantine(f"{where}{exc}", raw, first.line, first.offset)
             return
         for row in rows:
             self.records.add(row, first.line, first.offset, "")
+        self.merges += merges
+
+    def close(self) -> None:
+        """Every row is written: name each merged record's survivor."""
+        if not self.merges:
+            return
+        links = [(merged, into, True) for merged, into in self.merges]
+        head = survivors(links, {into for _, into in self.merges})
+        write_same_patients(self.records.writer, {node: h[1] for node, h in head.items()})
 
 
 def message_rows(texts: list[str], *, library: bool = False) -> list[dict[str, str]]:
-    """The records of one message (its segments' text): one per PID, or one if none.
+    """The records of one message (its segments' text): one per PID, or one if none."""
+    return read_message(texts, library=library)[0]
+
+
+def read_message(
+    texts: list[str], *, library: bool = False
+) -> tuple[list[dict[str, str]], list[Merge]]:
+    """The records of one message (one per PID, or one if none) and the merges it makes.
 
     Segments are split by hand on the message's own delimiters (:class:`_Split`), as
     python-hl7 splits them but without an object for every component (half the time of a
@@ -116,10 +148,15 @@ def message_rows(texts: list[str], *, library: bool = False) -> list[dict[str, s
         segments = [_Split(text, escape) for text in texts]
     header = Fields()
     patients: list[Fields] = []
+    merges: list[Merge] = []
+    pid: Parsed | None = None
     for segment, text in zip(segments, texts, strict=True):
         name = segment.name
         if name == "PID":
             patients.append(Fields())
+            pid = segment
+        elif name == "MRG" and pid is not None:
+            merges += _merges(pid, segment)
         target = patients[-1] if patients else header
         reader = _SEGMENTS.get(name)
         if reader is None:
@@ -127,7 +164,7 @@ def message_rows(texts: list[str], *, library: bool = False) -> list[dict[str, s
         else:
             reader(segment, target)
     head = header.row()
-    return [{**head, **patient.row()} for patient in patients] or [head]
+    return [{**head, **patient.row()} for patient in patients] or [head], merges
 
 
 def _check(texts: list[str]) -> None:
@@ -271,6 +308,33 @@ def _pid(segment: Parsed, out: Fields) -> None:
     out.add("pid_ssn", segment.text(19))
     out.add("pid_birth_place", segment.text(23))
     out.add("pid_death_date", hl7_date(segment.text(29)))
+
+
+#: MRG fields naming the record merged away, each with the PID field it stands for:
+#: prior patient identifier list (MRG-1, PID-3), prior alternate id (MRG-2, PID-4),
+#: prior patient id (MRG-4, PID-2). MRG-3, a prior account number, names an account
+#: (PID-18), which no column holds.
+_PRIOR = (1, 2, 4)
+
+
+def _merges(pid: Parsed, mrg: Parsed) -> list[Merge]:
+    """The merges an MRG segment makes into the record of the PID before it: each prior
+    identifier into the PID's identifier of the same column, else into its first."""
+    current = [
+        (_identifier_column(components), at(components, 1).strip())
+        for components in pid.reps(2) + pid.reps(3) + pid.reps(4)
+        if at(components, 1).strip()
+    ]
+    if not current:
+        return []  # no identifier to merge into: nothing says which record survives
+    out = []
+    for number in _PRIOR:
+        for components in mrg.reps(number):
+            merged = (_identifier_column(components), at(components, 1).strip())
+            into = next((i for i in current if i[0] == merged[0]), current[0])
+            if merged[1] and merged != into:
+                out.append((merged, into))
+    return out
 
 
 def _identifier_column(components: list[str]) -> str:

@@ -104,7 +104,8 @@ def read_segments(
     blob: Blob, store: Store, origin: Origin, fmt: str, make: Callable[[Records, str], Gathered]
 ) -> list[SourceWriter]:
     """Read a file of segments as one source: ``make(records, encoding)`` gives the reader
-    of its format, which is handed every line and then told the file ended."""
+    of its format, which is handed every line, told the file ended, then that every row
+    is written."""
     with open_as_text(blob, origin) as (stream, encoding, codec):
         writer = store.writer(origin, fmt, encoding, [])
         records = Records(writer, codec)
@@ -113,6 +114,7 @@ def read_segments(
             reader.line(segment)
     reader.end()
     records.close()
+    reader.close()
     writer.close()
     return [writer]
 
@@ -122,7 +124,8 @@ class Gathered:
 
     Memory stays bounded: past :data:`MAX_RECORD_BYTES` segments are no longer kept and
     the record is quarantined as too long (its first segments kept as evidence). A format's
-    reader subclasses it: :meth:`line` for every line, :meth:`end` when the file ends.
+    reader subclasses it: :meth:`line` for every line, :meth:`end` when the file ends,
+    :meth:`close` once its rows are written.
     """
 
     #: Whether blank lines are handed to :meth:`line` (where lines count by their place).
@@ -143,6 +146,9 @@ class Gathered:
     def end(self) -> None:
         """Make the record gathered so far (also called when the file ends)."""
         raise NotImplementedError
+
+    def close(self) -> None:
+        """Every row of the file is written: what needs them all (HL7 merges) is done."""
 
     def append(self, segment: Segment) -> None:
         """Add a segment to the record."""

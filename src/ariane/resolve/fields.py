@@ -11,7 +11,8 @@ from collections import defaultdict
 from typing import TYPE_CHECKING
 
 from ariane.classify.headers import fold
-from ariane.read import fhir
+from ariane.read import fhir, hl7v2
+from ariane.read.merges import SAME_PATIENT
 
 if TYPE_CHECKING:
     from ariane.engine import Engine
@@ -37,7 +38,7 @@ FIELDS_OF_LABEL: dict[str, tuple[str, ...]] = {
 #: person's number (:mod:`ariane.classify.keys`), compared with typos allowed.
 PERSON_KEY = "person_key_raw"
 #: The raw field of an explicit link: records a file itself says are one person (a FHIR
-#: Patient's ``link``) share its value, and are joined outright.
+#: Patient's ``link``, an HL7 v2 MRG segment) share its value, and are joined outright.
 SAME_PERSON = "same_person_raw"
 RAW_FIELDS: tuple[str, ...] = (
     *(f for fields in FIELDS_OF_LABEL.values() for f in fields),
@@ -45,7 +46,7 @@ RAW_FIELDS: tuple[str, ...] = (
     SAME_PERSON,
 )
 #: The column that holds the explicit link, by the formats whose readers write it.
-SAME_PERSON_COLUMNS = {fmt: fhir.SAME_PATIENT for fmt in fhir.FORMATS}
+SAME_PERSON_COLUMNS = {fmt: SAME_PATIENT for fmt in (*fhir.FORMATS, hl7v2.FORMAT)}
 #: Labels whose columns are parts of one value (a street number beside the street name):
 #: joined in the file's order rather than ranked.
 JOINED_LABELS = frozenset({"contact.street", "contact.address"})

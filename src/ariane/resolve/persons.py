@@ -622,10 +622,10 @@ def _link_names_only(engine: Engine) -> None:
 
 
 def _link_same_persons(engine: Engine) -> None:
-    """Profiles a file itself says are one person (a FHIR Patient merged into another)
-    are one person, whatever they share or not: the record merged away often has no NIR,
-    another patient number, an old address. Each is paired with the first of its group
-    (the pairs stay as few as the profiles), sure, after every veto.
+    """Profiles a file itself says are one person (a FHIR Patient, an HL7 v2 record merged
+    into another) are one person, whatever they share or not: the record merged away often
+    has no NIR, another patient number, an old address. Each is paired with the first of
+    its group (the pairs stay as few as the profiles), sure, after every veto.
 
     However few the merges: a person key needs a few pairs before its test speaks
     (:mod:`ariane.classify.keys`), this link needs none.
