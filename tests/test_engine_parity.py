@@ -4,9 +4,10 @@ Each leak runs once per engine (module-scoped); every engine's summary is checke
 how the leak was built, and Spark's against DuckDB's: persons within 0.1%, the same
 controllers with the same records, the same special categories and severity bands. The
 leaks differ in shape: the synthetic CSV, two CSVs, a nested JSON export, per-lab SQL dumps
-of two linked tables, a workbook whose results sheet hangs off its patients sheet (each
-kept small: a Spark run costs a minute here). Spark runs skip when PySpark or Java is
-absent, unless ARIANE_REQUIRE_SERVICES=1.
+of two linked tables, a workbook whose results sheet hangs off its patients sheet, an HL7
+v2 log whose ADT^A40 messages merge patients registered twice (each kept small: a Spark
+run costs a minute here). Spark runs skip when PySpark or Java is absent, unless
+ARIANE_REQUIRE_SERVICES=1.
 """
 
 from __future__ import annotations
@@ -84,12 +85,39 @@ def _linked_workbook(folder: Path) -> Built:
     return Built(pipeline.RunOptions([path], aware_at=AWARE_AT), rows, len(leak.patients))
 
 
+def _hl7_merges(folder: Path) -> Built:
+    """An HL7 v2 log of 40 patients, 4 of them registered twice under another number (no
+    NIR, an old address) and merged back by ADT^A40 messages, two before the rest."""
+    from hl7_messages import hl7_merge, hl7_message, people
+
+    folder.mkdir(parents=True)
+    persons = people(40)
+    visits = [hl7_message(p, v, f"M{p.number}{v}") for p in persons for v in range(p.visits)]
+    twice, merges = [], []
+    for person in persons[3::10]:
+        text = hl7_message(person, 0, f"D{person.number}")
+        pid = next(s for s in text.split("\r") if s.startswith("PID"))
+        old = (
+            f"PID|1||P009{person.number:02d}^^^LAB^PI||{person.family}^{person.given}^^^^^L||"
+            f"{person.birth}|{person.sex}|||12 rue Ancienne^^Brest^^29200^FRA"
+        )
+        twice.append(text.replace(pid, old))
+        merges.append(
+            hl7_merge(person, f"P009{person.number:02d}^^^LAB^PI", f"A40-{person.number}")
+        )
+    messages = merges[:2] + visits + twice + merges[2:]  # one PID (one record) each
+    path = folder / "feed.hl7"
+    path.write_text("\n".join(messages), encoding="utf-8")
+    return Built(pipeline.RunOptions([path], aware_at=AWARE_AT), len(messages), len(messages))
+
+
 LEAKS: dict[str, Callable[[Path], Built]] = {
     "synthetic": _synthetic,
     "two_csvs": _two_csvs,
     "nested_json": _nested_json,
     "sql_dumps": _sql_dumps,
     "linked_workbook": _linked_workbook,
+    "hl7_merges": _hl7_merges,
 }
 
 

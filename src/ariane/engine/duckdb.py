@@ -370,7 +370,7 @@ class DuckDBEngine:
     def batches(self, sql: str, batch_rows: int = 100_000) -> Any:
         """Stream a query's result as Arrow record batches."""
         with self._store_errors():
-            return self.con.execute(sql).fetch_record_batch(batch_rows)
+            return self.con.execute(sql).to_arrow_reader(batch_rows)
 
     def materialise(self, name: str, sql: str) -> None:
         """Store the result of ``sql`` as table ``name``."""

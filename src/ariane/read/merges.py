@@ -15,11 +15,15 @@ from __future__ import annotations
 from collections.abc import Hashable, Iterable, Mapping
 from typing import TypeVar
 
+import pyarrow as pa
+
 from ariane.read.segments import JOIN
-from ariane.read.store import SourceWriter
+from ariane.read.store import TRIMMED, SourceWriter
 
 #: The column naming the record that stands for a record's person.
 SAME_PATIENT = "same_patient_as"
+#: What SQL's ``trim`` removes around each of a cell's identifiers.
+_SPACES = "".join(character.decode() for character in TRIMMED)
 
 Node = TypeVar("Node", bound=Hashable)
 
@@ -62,30 +66,48 @@ def write_same_patients(writer: SourceWriter, heads: Mapping[tuple[str, str], st
     """Write in :data:`SAME_PATIENT` the record standing for each row's person: ``heads``
     maps ``(column, value)`` (a row's identifier; several in one cell, joined, count each)
     to it. A row none names is left without one: two records that merely share an
-    identifier are not joined so. Runs once every row is written (an UPDATE)."""
+    identifier are not joined so. Runs once every row is written.
+
+    The rows named are found here, from the identifier columns streamed out of the engine
+    (merges are few, and a plain ``UPDATE ... FROM`` a table is what every engine runs).
+    """
     columns = sorted({column for column, _ in heads} & set(writer.columns))
     if not columns:
         return
+    table = _quoted(writer.data_table)
+    found: dict[int, str] = {}
+    selected = ", ".join(_quoted(c) for c in columns)
+    for batch in writer.engine.batches(f"SELECT _record, {selected} FROM {table}"):
+        records = batch.column(0).to_pylist()
+        for at, column in enumerate(columns, start=1):
+            for record, cell in zip(records, batch.column(at).to_pylist(), strict=True):
+                for value in cell.split(JOIN) if cell is not None else ():
+                    head = heads.get((column, value.strip(_SPACES)))
+                    if head is not None and (record not in found or head < found[record]):
+                        found[record] = head
     if SAME_PATIENT not in writer.columns:
         writer.add_columns([SAME_PATIENT])
-    table = _quoted(writer.data_table)
-    exploded = " UNION ALL ".join(
-        f"SELECT _record, ? AS col, trim(unnest(string_split({_quoted(c)}, ?))) AS value "
-        f"FROM {table} WHERE {_quoted(c)} IS NOT NULL"
-        for c in columns
-    )
-    names = [name for c in columns for name in (c, JOIN)]
-    writer.engine.execute(
-        f"UPDATE {table} AS t SET {_quoted(SAME_PATIENT)} = m.head FROM ("
-        f"  SELECT e._record, min(h.head) AS head FROM ({exploded}) AS e"
-        "   JOIN (SELECT unnest(?) AS col, unnest(?) AS value, unnest(?) AS head) AS h"
-        "     ON h.col = e.col AND h.value = e.value"
-        "   GROUP BY e._record"
-        ") AS m WHERE t._record = m._record",
-        [*names, [c for c, _ in heads], [v for _, v in heads], list(heads.values())],
-    )
     if writer.padded is not None:
         writer.padded.add(SAME_PATIENT)  # ids written in by SQL, perhaps padded
+    if not found:
+        return
+    view = f"__same_patients_{writer.source_id}"
+    writer.engine.register(
+        view,
+        pa.table(
+            {
+                "_record": pa.array(list(found), pa.int64()),
+                "head": pa.array(list(found.values()), pa.string()),
+            }
+        ),
+    )
+    try:
+        writer.engine.execute(
+            f"UPDATE {table} AS t SET {_quoted(SAME_PATIENT)} = m.head "
+            f"FROM {view} AS m WHERE t._record = m._record"
+        )
+    finally:
+        writer.engine.unregister(view)
 
 
 def _quoted(name: str) -> str:
